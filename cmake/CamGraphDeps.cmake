@@ -1,0 +1,57 @@
+# Finds CamGraph's dependencies. Required: libtorch, nlohmann-json, xxhash (header-only).
+# Optional (each enables the node families that need it): CUDA, OpenCV, FFmpeg, Qt 6.
+
+find_package(Torch REQUIRED)
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+
+# xxhash is used header-only (XXH_INLINE_ALL); only the header is needed.
+find_path(XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+add_library(camgraph_xxhash INTERFACE)
+target_include_directories(camgraph_xxhash SYSTEM INTERFACE ${XXHASH_INCLUDE_DIR})
+target_compile_definitions(camgraph_xxhash INTERFACE XXH_INLINE_ALL)
+
+# Torch's imported target adds its own flags; expose a clean interface target.
+add_library(camgraph_torch INTERFACE)
+target_link_libraries(camgraph_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(camgraph_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+
+set(CAMGRAPH_HAVE_CUDA OFF)
+if(CAMGRAPH_CUDA)
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      # Native code for Hopper, PTX that any GPU from Turing on can JIT.
+      set(CMAKE_CUDA_ARCHITECTURES "75-virtual;90-real")
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(CAMGRAPH_HAVE_CUDA ON)
+  endif()
+endif()
+
+find_package(OpenCV 4 QUIET COMPONENTS core imgproc imgcodecs calib3d video)
+set(CAMGRAPH_HAVE_OPENCV ${OpenCV_FOUND})
+
+find_package(PkgConfig QUIET)
+set(CAMGRAPH_HAVE_FFMPEG OFF)
+if(PkgConfig_FOUND)
+  pkg_check_modules(LIBAV QUIET IMPORTED_TARGET libavcodec libavformat libavutil libswscale)
+  if(LIBAV_FOUND)
+    set(CAMGRAPH_HAVE_FFMPEG ON)
+  endif()
+endif()
+
+find_package(GTest QUIET)
+find_package(benchmark QUIET)
+
+if(CAMGRAPH_GUI)
+  find_package(Qt6 6.4 COMPONENTS Core Gui Qml Quick QuickControls2 Test QUIET)
+  if(NOT Qt6_FOUND)
+    message(WARNING "Qt 6 not found: building without the editor (CAMGRAPH_GUI=OFF)")
+    set(CAMGRAPH_GUI OFF)
+  endif()
+endif()

@@ -1,0 +1,92 @@
+// What a node's execute() sees: its parameters, inputs, outputs, progress and cancellation.
+// Includes values.h (torch): only node code includes this.
+#pragma once
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "camgraph/error.h"
+#include "camgraph/events.h"
+#include "camgraph/graph.h"
+#include "camgraph/output_files.h"
+#include "camgraph/spec.h"
+#include "camgraph/values.h"
+
+namespace camgraph {
+
+// Shared between a run and whoever may cancel it (CLI signal handler, editor).
+struct CancelToken {
+  std::atomic<bool> requested{false};
+  void cancel() { requested = true; }
+  bool is_cancelled() const { return requested.load(); }
+};
+
+class NodeContext {
+ public:
+  struct Setup {
+    const NodeInstance* node = nullptr;
+    const NodeSpec* spec = nullptr;
+    std::map<std::string, Value> inputs;
+    DeviceKind device = DeviceKind::Cpu;  // resolved: Cpu or Cuda
+    std::filesystem::path graph_dir;      // relative input paths resolve here
+    std::filesystem::path out_dir;        // relative output paths resolve here
+    OutputFiles* output_files = nullptr;
+    const CancelToken* cancel = nullptr;
+    EventSink events;
+  };
+  explicit NodeContext(Setup setup);
+
+  const std::string& node_id() const { return setup_.node->id; }
+  const NodeSpec& spec() const { return *setup_.spec; }
+  DeviceKind device() const { return setup_.device; }
+  c10::Device torch_device() const { return to_torch_device(setup_.device); }
+
+  // Parameters (validated against the spec before the run).
+  const json& param(const std::string& name) const;
+  int64_t param_int(const std::string& name) const;
+  double param_float(const std::string& name) const;
+  bool param_bool(const std::string& name) const;
+  std::string param_string(const std::string& name) const;  // String, Enum, Path, Colour
+  std::array<double, 4> param_colour(const std::string& name) const;  // RGBA in [0, 1]
+  uint64_t param_seed(const std::string& name) const;
+  // An input file or folder named by a Path parameter, resolved against the graph's folder;
+  // throws naming the node and parameter when it does not exist.
+  std::filesystem::path input_path(const std::string& param_name) const;
+  // An output path named by a Path parameter, resolved against the run's output folder.
+  std::filesystem::path output_path(const std::string& param_name) const;
+
+  // Inputs.
+  bool has_input(const std::string& name) const;
+  Value input_value(const std::string& name) const;  // throws when missing
+  template <class V>
+  std::shared_ptr<const V> input(const std::string& name) const {
+    auto v = std::dynamic_pointer_cast<const V>(input_value(name));
+    if (!v) fail_port(name, "input has the wrong value type");
+    return v;
+  }
+
+  // Outputs. Every declared output must be set before execute() returns.
+  void set_output(const std::string& name, Value value);
+  const std::map<std::string, Value>& outputs() const { return outputs_; }
+
+  // Progress in [0, 1] with an optional message; the engine adds the ETA.
+  void progress(double fraction, const std::string& message = {});
+  void warn(const std::string& message);
+  bool cancelled() const;
+  void check_cancelled() const;  // throws Cancelled
+
+  // Writes files atomically and refuses to overwrite files camgraph did not write.
+  OutputFiles& files() const { return *setup_.output_files; }
+  const std::filesystem::path& out_dir() const { return setup_.out_dir; }
+
+  [[noreturn]] void fail(const std::string& param, const std::string& message) const;
+  [[noreturn]] void fail_port(const std::string& port, const std::string& message) const;
+
+ private:
+  Setup setup_;
+  std::map<std::string, Value> outputs_;
+  double started_at_ = 0;
+};
+
+}  // namespace camgraph

@@ -1,0 +1,87 @@
+// Node specs: a node declares its type, inputs, outputs and parameters once; the engine,
+// the CLI (`nodes --json`) and the editor's palette and inspector all read this.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "camgraph/types.h"
+
+namespace camgraph {
+
+class NodeContext;
+using json = nlohmann::json;
+
+struct PortSpec {
+  std::string name;
+  PortType type = PortType::Any;
+  std::string doc;
+  bool optional = false;  // inputs only: may be left unconnected
+};
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::Float;
+  json default_value;               // must satisfy the constraints below
+  std::optional<double> min, max;   // Int, Float, Seed
+  std::vector<std::string> choices; // Enum
+  std::string doc;
+  std::string file_filter;          // Path: e.g. "Images (*.png *.jpg)"; "dir" for folders
+  bool is_input_file = false;       // Path: fingerprinted into the cache key
+  bool multiline = false;           // String: prompts
+};
+
+using ExecuteFn = std::function<void(NodeContext&)>;
+// Upgrades a node's stored params from `from_version` to the next version, in place.
+using ParamMigration = std::function<void(json& params, int from_version)>;
+
+struct NodeSpec {
+  std::string type;       // stable id, e.g. "splat.train"; written once
+  int version = 1;        // bump when outputs for the same params change
+  std::string category;   // palette group, e.g. "3D"
+  std::string title;      // display name
+  std::string doc;
+  std::vector<PortSpec> inputs;
+  std::vector<PortSpec> outputs;
+  std::vector<ParamSpec> params;
+  bool is_output = false;     // writes files; a run's default targets
+  bool cacheable = true;      // false: always re-run (e.g. reads a clock)
+  ExecuteFn execute;
+  ParamMigration migrate;     // optional: old params -> current
+
+  const PortSpec* input(std::string_view name) const;
+  const PortSpec* output(std::string_view name) const;
+  const ParamSpec* param(std::string_view name) const;
+  json to_json() const;  // everything but execute/migrate
+};
+
+// Every node type known to a process.
+class Registry {
+ public:
+  void add(NodeSpec spec);  // throws on a duplicate type or an invalid spec
+  const NodeSpec* find(std::string_view type) const;
+  std::vector<const NodeSpec*> all() const;  // sorted by type
+  json to_json() const;
+
+  // The registry with every node family this build has.
+  static const Registry& builtin();
+
+ private:
+  std::map<std::string, std::shared_ptr<const NodeSpec>, std::less<>> specs_;
+};
+
+// Defined by the generated families.cpp: calls register_<family>_nodes for each built family.
+void register_builtin_nodes(Registry& registry);
+std::vector<std::string> builtin_family_names();
+
+// Checks a parameter value against its spec; returns the normalised value (e.g. 3 -> 3.0 for Float)
+// or throws GraphError naming `node_id` and the parameter.
+json check_param(const std::string& node_id, const ParamSpec& spec, const json& value);
+// Parses a command-line string ("0.5", "true", "left") as a value of the parameter's type.
+json parse_param_text(const std::string& node_id, const ParamSpec& spec, const std::string& text);
+
+}  // namespace camgraph

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package CamGraph's build, tests and demo need.
+# Idempotent: prints nothing and exits 0 when everything is already installed.
+set -euo pipefail
+
+# The one list. Grouped by what needs it.
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # core: graph engine, nodes, CLI
+  libtorch-dev nlohmann-json3-dev libxxhash-dev
+  # image and video I/O
+  libopencv-dev
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # editor (Qt Quick)
+  qt6-base-dev qt6-declarative-dev qt6-tools-dev libqcustomplot-dev
+  qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts
+  qml6-module-qtquick-templates qml6-module-qtquick-window qml6-module-qtqml-workerscript
+  qml6-module-qtquick-shapes qml6-module-qttest libgl-dev
+  xvfb xauth
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
