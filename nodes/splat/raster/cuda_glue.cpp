@@ -1,0 +1,1 @@
+// CUDA glue (filled in with the CUDA kernels).

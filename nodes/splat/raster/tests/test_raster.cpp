@@ -1,0 +1,225 @@
+// The fast rasterizer against the float64 autograd twin (reference.h): outputs and gradients.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <torch/torch.h>
+
+#include "reference.h"
+#include "splat/raster/ops.h"
+#include "splat/raster/render.h"
+
+namespace camgraph::splat {
+namespace {
+
+using at::Tensor;
+
+struct Scene {
+  Tensor means, log_scales, quats, opacity_logits, sh;  // float32 leaves
+  RenderCamera camera;
+  RenderSettings settings;
+};
+
+// A random scene in front of a slightly rotated camera; some Gaussians behind the camera, some
+// outside the frame, footprints from about 1 to 20 pixels.
+Scene make_scene(int n, int width, int height, int coeff_degree, int sh_degree, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto rnd = [&](at::IntArrayRef s) { return at::randn(s, gen, at::kFloat); };
+  auto uni = [&](at::IntArrayRef s, double lo, double hi) { return at::rand(s, gen, at::kFloat) * (hi - lo) + lo; };
+  Scene sc;
+  sc.camera.width = width;
+  sc.camera.height = height;
+  sc.camera.fx = 0.9f * width;
+  sc.camera.fy = 0.85f * width;
+  sc.camera.cx = 0.52f * width;
+  sc.camera.cy = 0.47f * height;
+  // World-to-camera: a small rotation about y and x, and a translation.
+  const double ay = 0.1, ax = -0.05;
+  Tensor Ry = at::tensor({std::cos(ay), 0.0, std::sin(ay), 0.0, 1.0, 0.0, -std::sin(ay), 0.0, std::cos(ay)}).view({3, 3});
+  Tensor Rx = at::tensor({1.0, 0.0, 0.0, 0.0, std::cos(ax), -std::sin(ax), 0.0, std::sin(ax), std::cos(ax)}).view({3, 3});
+  Tensor V = at::eye(4, at::kDouble);
+  V.slice(0, 0, 3).slice(1, 0, 3).copy_(at::matmul(Rx, Ry));
+  V.slice(0, 0, 3).select(1, 3).copy_(at::tensor({0.1, -0.2, 0.3}));
+  sc.camera.viewmat = V.to(at::kFloat);
+  // Camera-space positions, then to world.
+  const Tensor z = uni({n}, -0.5, 6.0);  // a few behind the camera / before the near plane
+  const Tensor xy = (at::rand({n, 2}, gen, at::kFloat) * 1.4f - 0.7f) * z.abs().unsqueeze(1);
+  const Tensor pc = at::stack({xy.select(1, 0), xy.select(1, 1), z}, 1).to(at::kDouble);
+  const Tensor R = V.slice(0, 0, 3).slice(1, 0, 3), t = V.slice(0, 0, 3).select(1, 3);
+  sc.means = at::matmul(pc - t, R).to(at::kFloat);  // R^T (pc - t)
+  // Scale ~ footprint_px * z / fx, footprint 1..20 px (3 sigma), anisotropic.
+  const Tensor foot = uni({n, 1}, 0.3, 6.5);
+  sc.log_scales = (at::log(foot * z.abs().clamp_min(0.5).unsqueeze(1) / sc.camera.fx) + 0.4f * rnd({n, 3}));
+  sc.quats = rnd({n, 4});
+  sc.opacity_logits = 1.5f * rnd({n}) + 0.5f;
+  const int K = (coeff_degree + 1) * (coeff_degree + 1);
+  sc.sh = 0.25f * rnd({n, K, 3});
+  sc.sh.select(1, 0).mul_(4.f);
+  sc.settings.sh_degree = sh_degree;
+  sc.settings.background = {0.2f, 0.5f, 0.9f};
+  sc.settings.near_plane = 0.2f;
+  return sc;
+}
+
+std::vector<Tensor> leaves(const Scene& s, at::ScalarType type) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : {s.means, s.log_scales, s.quats, s.opacity_logits, s.sh})
+    out.push_back(t.detach().to(type).requires_grad_(true));
+  return out;
+}
+
+RenderOutput render_with(const std::vector<Tensor>& x, const Scene& s, bool reference) {
+  return reference ? ref::render(x[0], x[1], x[2], x[3], x[4], s.camera, s.settings)
+                   : render(x[0], x[1], x[2], x[3], x[4], s.camera, s.settings);
+}
+
+// A loss touching every output, with fixed random weights.
+Tensor loss_of(const RenderOutput& o, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const Tensor wr = at::randn(o.rgb.sizes(), gen, at::kDouble).to(o.rgb.scalar_type());
+  const Tensor wa = at::randn(o.alpha.sizes(), gen, at::kDouble).to(o.rgb.scalar_type());
+  const Tensor wd = 0.1 * at::randn(o.depth.sizes(), gen, at::kDouble).to(o.rgb.scalar_type());
+  return (o.rgb * wr).sum() + (o.alpha * wa).sum() + (o.depth * wd).sum();
+}
+
+// |fast - ref| <= rtol |ref| + atol, with atol = floor * max|ref| + 1e-9: a small absolute floor
+// (1e-6 of the tensor's largest value) for elements that are sums of cancelling float32 terms.
+void expect_close(const Tensor& fast, const Tensor& ref, const std::string& what, double rtol = 1e-4,
+                  double floor = 1e-6) {
+  ASSERT_TRUE(fast.defined()) << what << " undefined";
+  // An undefined reference gradient means "no dependence": zeros.
+  const Tensor r = ref.defined() ? ref.detach().to(at::kDouble) : at::zeros(fast.sizes(), at::kDouble);
+  ASSERT_EQ(fast.sizes(), r.sizes()) << what;
+  const Tensor f = fast.detach().to(at::kDouble);
+  ASSERT_FALSE(at::isnan(f).any().item<bool>()) << what << " has NaN";
+  const double scale = r.numel() ? r.abs().max().item<double>() : 0.0;
+  const double atol = floor * scale + 1e-9;
+  const Tensor excess = (f - r).abs() - (rtol * r.abs() + atol);
+  if (excess.numel() == 0) return;
+  const int64_t worst = excess.view(-1).argmax().item<int64_t>();
+  EXPECT_LE(excess.view(-1)[worst].item<double>(), 0.0)
+      << what << ": worst element " << worst << " fast " << f.view(-1)[worst].item<double>() << " ref "
+      << r.view(-1)[worst].item<double>() << " (scale " << scale << ")";
+}
+
+struct Case {
+  int n, width, height, coeff_degree, sh_degree;
+  uint64_t seed;
+};
+
+class RasterVsReference : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RasterVsReference, ForwardAndGradientsMatch) {
+  const Case c = GetParam();
+  const Scene s = make_scene(c.n, c.width, c.height, c.coeff_degree, c.sh_degree, c.seed);
+  auto xf = leaves(s, at::kFloat), xr = leaves(s, at::kDouble);
+  RenderOutput of = render_with(xf, s, false), orf = render_with(xr, s, true);
+
+  EXPECT_TRUE(at::equal(of.radii, orf.radii)) << "radii differ";
+  EXPECT_GT(of.radii.gt(0).sum().item<int64_t>(), 0) << "degenerate scene: nothing visible";
+  if (c.n > 20) EXPECT_LT(of.radii.gt(0).sum().item<int64_t>(), c.n) << "scene should cull some Gaussians";
+  expect_close(of.means2d, orf.means2d, "means2d");
+  expect_close(of.rgb, orf.rgb, "rgb");
+  expect_close(of.alpha, orf.alpha, "alpha");
+  expect_close(of.depth, orf.depth, "depth");
+
+  loss_of(of, 7).backward();
+  loss_of(orf, 7).backward();
+  const char* names[] = {"v_means", "v_log_scales", "v_quats", "v_opacity_logits", "v_sh"};
+  for (int i = 0; i < 5; ++i) expect_close(xf[i].grad(), xr[i].grad(), names[i]);
+  expect_close(of.means2d.grad(), orf.means2d.grad(), "v_means2d");
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenes, RasterVsReference,
+                         ::testing::Values(Case{1, 21, 17, 0, 0, 1}, Case{40, 33, 47, 0, 0, 2},
+                                           Case{120, 64, 48, 1, 1, 3}, Case{200, 70, 53, 2, 2, 4},
+                                           Case{250, 50, 37, 3, 3, 5}, Case{300, 48, 32, 3, 2, 6},
+                                           Case{150, 16, 16, 3, 3, 7}, Case{400, 61, 29, 3, 3, 8}));
+
+TEST(RasterOps, ProjectionMatchesReference) {
+  const Scene s = make_scene(500, 80, 60, 0, 0, 11);
+  const CamParams cam = make_cam_params(s.camera.viewmat, s.camera.fx, s.camera.fy, s.camera.cx, s.camera.cy,
+                                        s.camera.width, s.camera.height, s.settings.eps2d, s.settings.near_plane,
+                                        s.settings.far_plane);
+  const ProjectOutput f = project_fwd(cam, s.means, s.log_scales, s.quats);
+  const auto x = leaves(s, at::kDouble);
+  const ref::Projected r = ref::project(x[0], x[1], x[2], s.camera, s.settings);
+  EXPECT_TRUE(at::equal(f.radii, r.radii));
+  expect_close(f.means2d, r.means2d, "means2d");
+  expect_close(f.depths, r.depths, "depths");
+  expect_close(f.conics, r.conics, "conics");
+  // Backward with random output gradients.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  const Tensor g2 = at::randn({500, 2}, gen, at::kFloat), gd = at::randn({500}, gen, at::kFloat),
+               gc = at::randn({500, 3}, gen, at::kFloat);
+  auto [vm, vs, vq] = project_bwd(cam, s.means, s.log_scales, s.quats, f.conics, f.radii, g2, gd, gc);
+  ((r.means2d * g2.to(at::kDouble)).sum() + (r.depths * gd.to(at::kDouble)).sum() +
+   (r.conics * gc.to(at::kDouble)).sum())
+      .backward();
+  expect_close(vm, x[0].grad(), "v_means");
+  expect_close(vs, x[1].grad(), "v_log_scales");
+  expect_close(vq, x[2].grad(), "v_quats");
+}
+
+TEST(RasterOps, ShMatchesReference) {
+  for (int degree = 0; degree <= 3; ++degree) {
+    const Scene s = make_scene(300, 40, 30, 3, degree, 20 + degree);
+    const V3 campos = cam_position(make_cam_params(s.camera.viewmat, 1, 1, 0, 0, 1, 1, 0, 0, 1));
+    const Tensor f = sh_fwd(degree, campos, s.means, s.sh);
+    const auto x = leaves(s, at::kDouble);
+    const Tensor r = ref::sh_colors(degree, x[0], x[4], ref::camera_position(s.camera));
+    expect_close(f, r, "colors deg " + std::to_string(degree));
+    const Tensor g = at::randn({300, 3}, at::kFloat);
+    auto [vm, vsh] = sh_bwd(degree, campos, s.means, s.sh, f, g);
+    (r * g.to(at::kDouble)).sum().backward();
+    expect_close(vm, x[0].grad(), "sh v_means deg " + std::to_string(degree));
+    expect_close(vsh, x[4].grad(), "v_sh deg " + std::to_string(degree));
+  }
+}
+
+TEST(Raster, BackwardIsDeterministic) {
+  const Scene s = make_scene(3000, 160, 120, 3, 3, 31);
+  std::vector<std::vector<Tensor>> grads;
+  for (int run = 0; run < 2; ++run) {
+    auto x = leaves(s, at::kFloat);
+    RenderOutput o = render_with(x, s, false);
+    loss_of(o, 9).backward();
+    std::vector<Tensor> g;
+    for (auto& t : x) g.push_back(t.grad());
+    g.push_back(o.means2d.grad());
+    grads.push_back(g);
+  }
+  for (size_t i = 0; i < grads[0].size(); ++i) EXPECT_TRUE(at::equal(grads[0][i], grads[1][i])) << "gradient " << i;
+}
+
+TEST(Raster, EmptySceneRendersBackground) {
+  Scene s = make_scene(10, 37, 21, 1, 1, 41);
+  for (int n : {0, 10}) {
+    auto x = leaves(s, at::kFloat);
+    if (n == 0) {
+      for (auto& t : x) t = t.detach().slice(0, 0, 0).requires_grad_(true);
+    } else {
+      x[0] = (x[0].detach() * 0 - 5.f).requires_grad_(true);  // all behind the camera... or culled
+    }
+    RenderOutput o = render_with(x, s, false);
+    EXPECT_EQ(o.rgb.sizes(), (at::IntArrayRef{21, 37, 3}));
+    EXPECT_EQ(o.radii.gt(0).sum().item<int64_t>(), 0);
+    const Tensor bg = at::tensor({0.2f, 0.5f, 0.9f});
+    EXPECT_TRUE(at::allclose(o.rgb, bg.expand({21, 37, 3}), 0, 0));
+    EXPECT_EQ(o.alpha.abs().max().item<float>(), 0.f);
+    EXPECT_EQ(o.depth.abs().max().item<float>(), 0.f);
+    o.rgb.sum().backward();
+    EXPECT_EQ(x[0].grad().abs().sum().item<float>(), 0.f);
+  }
+}
+
+TEST(Raster, RejectsBadInput) {
+  Scene s = make_scene(10, 20, 20, 1, 1, 51);
+  EXPECT_THROW(render(s.means.to(at::kDouble), s.log_scales, s.quats, s.opacity_logits, s.sh, s.camera, s.settings),
+               c10::Error);
+  RenderSettings bad = s.settings;
+  bad.sh_degree = 2;  // coefficients only have degree 1
+  EXPECT_THROW(render(s.means, s.log_scales, s.quats, s.opacity_logits, s.sh, s.camera, bad), c10::Error);
+}
+
+}  // namespace
+}  // namespace camgraph::splat
