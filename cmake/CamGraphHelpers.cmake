@@ -7,16 +7,19 @@ set(CAMGRAPH_SKIPPED_FAMILIES "" CACHE INTERNAL "")
 # reuses one precompiled header.
 set(CAMGRAPH_TORCH_PCH_HEADERS <ATen/ATen.h> <torch/types.h> <vector> <string> <memory>)
 
+# Libraries (-fPIC) and executables (-fPIE) need separate precompiled headers.
 function(camgraph_use_torch_pch target)
-  if(NOT TARGET camgraph_pch_anchor)
-    message(FATAL_ERROR "camgraph_pch_anchor must be defined first")
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "EXECUTABLE")
+    target_precompile_headers(${target} REUSE_FROM camgraph_pch_anchor_exe)
+  else()
+    target_precompile_headers(${target} REUSE_FROM camgraph_pch_anchor)
   endif()
-  target_precompile_headers(${target} REUSE_FROM camgraph_pch_anchor)
 endfunction()
 
 function(camgraph_warnings target)
   target_compile_options(${target} PRIVATE
-    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare>)
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers>)
 endfunction()
 
 # camgraph_add_node_family(NAME <name> SOURCES ... [CUDA_SOURCES ...] [REQUIRES <flag>...] [LIBS ...])
@@ -52,6 +55,7 @@ function(camgraph_add_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  camgraph_use_torch_pch(${name})
   target_compile_definitions(${name} PRIVATE
     CAMGRAPH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   camgraph_warnings(${name})

@@ -3,13 +3,11 @@
 namespace camgraph {
 
 std::string Problem::to_string() const {
+  // "node 'train', 'steps' (at /graph/nodes/2/params/steps): must be >= 1"
   std::string where;
   if (!node.empty()) where = "node '" + node + "'";
-  if (!param.empty()) where += (where.empty() ? "" : ", ") + std::string("'") + param + "'";
-  if (!path.empty()) where += (where.empty() ? "at " : " (at ") + path + (where.empty() ? "" : ")");
-  if (!path.empty() && !node.empty()) {
-    // "node 'x', 'p' (at /graph/...)" is produced above; keep it.
-  }
+  if (!param.empty()) where += (where.empty() ? "'" : ", '") + param + "'";
+  if (!path.empty()) where += where.empty() ? "at " + path : " (at " + path + ")";
   return where.empty() ? message : where + ": " + message;
 }
 

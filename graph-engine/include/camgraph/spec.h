@@ -35,6 +35,19 @@ struct ParamSpec {
   bool multiline = false;           // String: prompts
 };
 
+// Factories that keep specs readable: p_int("steps", 500, 1, 1e6, "training steps").
+ParamSpec p_int(std::string name, int64_t def, double min, double max, std::string doc);
+ParamSpec p_float(std::string name, double def, double min, double max, std::string doc);
+ParamSpec p_bool(std::string name, bool def, std::string doc);
+ParamSpec p_enum(std::string name, std::string def, std::vector<std::string> choices, std::string doc);
+ParamSpec p_string(std::string name, std::string def, std::string doc);
+ParamSpec p_text(std::string name, std::string def, std::string doc);  // multi-line (prompts)
+// An input file or folder; its content fingerprint is part of the cache key.
+ParamSpec p_input_path(std::string name, std::string def, std::string filter, std::string doc);
+ParamSpec p_output_path(std::string name, std::string def, std::string doc);
+ParamSpec p_colour(std::string name, std::string def, std::string doc);  // "#rrggbb[aa]"
+ParamSpec p_seed(std::string name, int64_t def, std::string doc);
+
 using ExecuteFn = std::function<void(NodeContext&)>;
 // Upgrades a node's stored params from `from_version` to the next version, in place.
 using ParamMigration = std::function<void(json& params, int from_version)>;

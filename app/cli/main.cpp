@@ -1,0 +1,220 @@
+// camgraph-cli: run, validate and inspect CamGraph graphs without a GUI.
+// Exit codes: 0 success, 1 graph or node error, 2 usage error, 130 cancelled (Ctrl-C).
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "camgraph/cgraph_io.h"
+#include "camgraph/evaluator.h"
+#include "camgraph/node_context.h"
+#include "progress.h"
+
+namespace fs = std::filesystem;
+using namespace camgraph;
+
+namespace {
+
+constexpr const char* kUsage = R"(camgraph-cli - run CamGraph node graphs headless
+
+usage:
+  camgraph-cli run FILE [options]      evaluate a .cgraph file
+  camgraph-cli validate FILE           check a .cgraph file (exit 1 with every problem)
+  camgraph-cli nodes [--json]          list the node types of this build
+  camgraph-cli --version | --help
+
+run options:
+  --set NODE.PARAM=VALUE   override a parameter (repeatable)
+  --device auto|cpu|cuda   where tensors live (default auto: cuda when available)
+  --out DIR                output folder for relative output paths (default: out)
+  --cache-dir DIR          on-disk cache that survives restarts
+  --target NODE            bring only this node (and what it needs) up to date (repeatable)
+  --events json            print the run's event stream as JSON lines on stdout
+  --quiet                  no progress output
+
+exit codes: 0 ok, 1 graph or node error, 2 usage error, 130 cancelled
+)";
+
+CancelToken g_cancel;
+void on_sigint(int) {
+  if (g_cancel.is_cancelled()) std::_Exit(130);  // second Ctrl-C: stop now
+  g_cancel.cancel();
+}
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "camgraph-cli: %s\n(see camgraph-cli --help)\n", msg.c_str());
+  return 2;
+}
+
+void print_problems(const std::vector<Problem>& problems) {
+  for (const auto& p : problems) std::fprintf(stderr, "error: %s\n", p.to_string().c_str());
+}
+
+int cmd_nodes(const std::vector<std::string>& args) {
+  const Registry& reg = Registry::builtin();
+  bool as_json = false;
+  for (const auto& a : args) {
+    if (a == "--json") as_json = true;
+    else return usage_error("nodes: unknown option '" + a + "'");
+  }
+  if (as_json) {
+    std::cout << reg.to_json().dump(2) << "\n";
+    return 0;
+  }
+  std::string category;
+  for (const auto* s : reg.all()) {
+    std::printf("%-24s v%-2d %-12s %s\n", s->type.c_str(), s->version, s->category.c_str(), s->title.c_str());
+  }
+  return 0;
+}
+
+int cmd_validate(const std::vector<std::string>& args) {
+  if (args.size() != 1) return usage_error("validate takes exactly one FILE");
+  const fs::path path = args[0];
+  GraphDocument doc;
+  try {
+    std::string text = read_file(path);
+    doc = parse_cgraph(text, path.string());
+  } catch (const GraphError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  // Structure is fine: report every graph problem at once.
+  try {
+    doc = load_cgraph(path, Registry::builtin());
+  } catch (const GraphError&) {
+    auto problems = validate(doc.graph, Registry::builtin());
+    for (auto& p : problems) p.message = path.string() + ": " + p.message;
+    if (problems.empty()) problems.push_back({"", "", "", "invalid graph"});
+    print_problems(problems);
+    return 1;
+  }
+  std::printf("%s: ok (%zu nodes, %zu links, graph hash %s)\n", path.c_str(), doc.graph.nodes.size(),
+              doc.graph.links.size(), graph_hash(doc.graph).substr(0, 16).c_str());
+  return 0;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  std::string file;
+  std::vector<std::string> sets, targets;
+  RunOptions opt;
+  bool events_json = false, quiet = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= args.size()) throw std::invalid_argument(std::string(name) + " needs a value");
+      return args[++i];
+    };
+    try {
+      if (a == "--set") sets.push_back(value("--set"));
+      else if (a == "--device") {
+        const std::string d = value("--device");
+        if (!parse_device(d, opt.device)) return usage_error("--device must be auto, cpu or cuda (got '" + d + "')");
+      } else if (a == "--out") opt.out_dir = value("--out");
+      else if (a == "--cache-dir") opt.cache_dir = fs::path(value("--cache-dir"));
+      else if (a == "--target") targets.push_back(value("--target"));
+      else if (a == "--events") {
+        const std::string v = value("--events");
+        if (v != "json") return usage_error("--events supports only 'json'");
+        events_json = true;
+      } else if (a == "--quiet") quiet = true;
+      else if (!a.empty() && a[0] == '-') return usage_error("run: unknown option '" + a + "'");
+      else if (file.empty()) file = a;
+      else return usage_error("run takes one FILE (got '" + file + "' and '" + a + "')");
+    } catch (const std::invalid_argument& e) {
+      return usage_error(e.what());
+    }
+  }
+  if (file.empty()) return usage_error("run needs a FILE");
+
+  GraphDocument doc;
+  try {
+    doc = load_cgraph(file, Registry::builtin());
+  } catch (const GraphError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  for (const auto& s : sets) {
+    const auto eq = s.find('='), dot = s.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+      return usage_error("--set expects NODE.PARAM=VALUE (got '" + s + "')");
+    const std::string node_id = s.substr(0, dot), param = s.substr(dot + 1, eq - dot - 1), text = s.substr(eq + 1);
+    NodeInstance* n = doc.graph.node(node_id);
+    if (!n) return usage_error("--set: no node '" + node_id + "' in " + file);
+    const ParamSpec* ps = Registry::builtin().find(n->type)->param(param);
+    if (!ps) return usage_error("--set: node '" + node_id + "' (" + n->type + ") has no parameter '" + param + "'");
+    try {
+      n->params[param] = parse_param_text(node_id, *ps, text);
+    } catch (const GraphError& e) {
+      return usage_error(std::string("--set: ") + e.what());
+    }
+  }
+
+  opt.targets = targets;
+  opt.graph_dir = fs::absolute(file).parent_path();
+  opt.cancel = &g_cancel;
+  cli::ProgressPrinter printer(stderr, ::isatty(STDERR_FILENO) && !events_json);
+  opt.on_event = [&](const Event& e) {
+    if (events_json) {
+      std::cout << e.to_json().dump() << "\n";
+      std::cout.flush();
+    }
+    if (!quiet) printer.on_event(e);
+  };
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+
+  Evaluator evaluator;
+  const RunResult r = evaluator.run(doc.graph, opt);
+  if (!r.problems.empty()) {
+    print_problems(r.problems);
+    return 1;
+  }
+  if (r.cancelled) return 130;
+  if (!r.ok) {
+    for (const auto& [id, nr] : r.nodes)
+      if (nr.state == NodeState::Failed)
+        std::fprintf(stderr, "error: node '%s'%s: %s\n", id.c_str(),
+                     nr.error_param.empty() ? "" : (", '" + nr.error_param + "'").c_str(), nr.error.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("camgraph-cli 0.1.0 (cgraph schema %d; node families:", kCgraphVersion);
+    for (const auto& f : builtin_family_names()) std::printf(" %s", f.c_str());
+    std::printf(")\n");
+    return 0;
+  }
+  try {
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "nodes") return cmd_nodes(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return usage_error("unknown command '" + cmd + "'");
+}
