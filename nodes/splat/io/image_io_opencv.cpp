@@ -1,0 +1,71 @@
+// Image decoding, undistortion and downscaling with OpenCV.
+#include <cmath>
+#include <opencv2/calib3d.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <stdexcept>
+
+#include "image_io.h"
+
+namespace camgraph::splat {
+
+bool have_image_decoder() { return true; }
+
+at::Tensor load_undistorted_image(const std::filesystem::path& path, const DistortedCamera& dcam, int downscale,
+                                  camgraph::Camera* out_camera) {
+  if (downscale < 1) throw std::runtime_error("load_undistorted_image: downscale must be >= 1, got " + std::to_string(downscale));
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error(path.string() + ": image file not found");
+  cv::Mat bgr;
+  try {
+    bgr = cv::imread(path.string(), cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw std::runtime_error(path.string() + ": cannot decode image: " + e.what());
+  }
+  if (bgr.empty() || bgr.cols <= 0 || bgr.rows <= 0)
+    throw std::runtime_error(path.string() + ": cannot decode image (corrupt or unsupported format)");
+
+  camgraph::Camera cam = dcam.camera;
+  if (cam.width <= 0 || cam.height <= 0) {  // size unknown: take the file's (intrinsics must be set by caller)
+    cam.width = bgr.cols;
+    cam.height = bgr.rows;
+  } else if (cam.width != bgr.cols || cam.height != bgr.rows) {
+    const double a = double(cam.width) / cam.height, b = double(bgr.cols) / bgr.rows;
+    if (std::abs(a - b) > 0.01 * a)
+      throw std::runtime_error(path.string() + ": image is " + std::to_string(bgr.cols) + "x" + std::to_string(bgr.rows) +
+                               " but its camera is " + std::to_string(cam.width) + "x" + std::to_string(cam.height) +
+                               " (different aspect ratio)");
+    cam = cam.resized(bgr.cols, bgr.rows);
+  }
+
+  const Distortion& d = dcam.distortion;
+  if (d.active() && cam.fx > 0) {
+    const cv::Matx33d K(cam.fx, 0, cam.cx, 0, cam.fy, cam.cy, 0, 0, 1);
+    cv::Mat und;
+    if (d.model == DistortionModel::Fisheye) {
+      const cv::Vec4d D(d.k1, d.k2, d.k3, d.k4);
+      cv::fisheye::undistortImage(bgr, und, K, D, K, bgr.size());
+    } else {
+      const std::vector<double> D = {d.k1, d.k2, d.p1, d.p2, d.k3};
+      cv::undistort(bgr, und, K, D, K);
+    }
+    bgr = und;
+  }
+
+  if (downscale > 1) {
+    const int w = std::max(1, bgr.cols / downscale), h = std::max(1, bgr.rows / downscale);
+    cv::Mat small;
+    cv::resize(bgr, small, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+    bgr = small;
+    cam = cam.resized(w, h);
+  }
+
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  if (!rgb.isContinuous()) rgb = rgb.clone();
+  at::Tensor t = at::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, at::kByte).to(at::kFloat).div_(255.0);  // [H, W, 3]
+  if (out_camera) *out_camera = cam;
+  return t;
+}
+
+}  // namespace camgraph::splat
