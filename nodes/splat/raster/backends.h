@@ -18,7 +18,7 @@ std::tuple<at::Tensor, at::Tensor> sh_bwd_cpu(int degree, V3 campos, const at::T
                                               const at::Tensor& v_colors);
 TileBins bin_tiles_cpu(const RasterInputs& in);
 RasterOutput rasterize_fwd_cpu(const RasterInputs& in);
-RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const TileBins& bins, const at::Tensor& v_rgb,
+RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, const at::Tensor& v_rgb,
                               const at::Tensor& v_alpha, const at::Tensor& v_depth);
 
 #ifdef CAMGRAPH_WITH_CUDA
@@ -34,7 +34,7 @@ std::tuple<at::Tensor, at::Tensor> sh_bwd_cuda(int degree, V3 campos, const at::
                                                const at::Tensor& v_colors);
 TileBins bin_tiles_cuda(const RasterInputs& in);
 RasterOutput rasterize_fwd_cuda(const RasterInputs& in);
-RasterGrads rasterize_bwd_cuda(const RasterInputs& in, const TileBins& bins, const at::Tensor& v_rgb,
+RasterGrads rasterize_bwd_cuda(const RasterInputs& in, const RasterOutput& fwd, const at::Tensor& v_rgb,
                                const at::Tensor& v_alpha, const at::Tensor& v_depth);
 #endif
 

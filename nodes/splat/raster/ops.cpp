@@ -168,18 +168,21 @@ RasterOutput rasterize_fwd(const RasterInputs& in) {
   return CG_DISPATCH(r.means2d, rasterize_fwd, r);
 }
 
-RasterGrads rasterize_bwd(const RasterInputs& in, const TileBins& bins, const at::Tensor& v_rgb,
+RasterGrads rasterize_bwd(const RasterInputs& in, const RasterOutput& fwd, const at::Tensor& v_rgb,
                           const at::Tensor& v_alpha, const at::Tensor& v_depth) {
   const RasterInputs r = checked(in);
+  TORCH_CHECK(v_rgb.defined(), "splat raster: v_rgb is undefined");
   check_image_grad(v_rgb, "v_rgb", r, 3);
   check_image_grad(v_alpha, "v_alpha", r, 1);
   check_image_grad(v_depth, "v_depth", r, 1);
-  TORCH_CHECK(v_rgb.defined(), "splat raster: v_rgb is undefined");
   const int tiles = ((r.width + kTile - 1) / kTile) * ((r.height + kTile - 1) / kTile);
-  TORCH_CHECK(bins.tile_offsets.defined() && bins.tile_offsets.numel() == tiles + 1,
+  TORCH_CHECK(fwd.bins.tile_offsets.defined() && fwd.bins.tile_offsets.numel() == tiles + 1,
               "splat raster: tile bins do not match the image size");
+  const int64_t pixels = (int64_t)r.width * r.height;
+  TORCH_CHECK(fwd.transmittance.numel() == pixels && fwd.last_ids.numel() == pixels && fwd.depth.numel() == pixels,
+              "splat raster: forward state does not match the image size");
   auto opt = [](const at::Tensor& t) { return t.defined() ? t.contiguous() : t; };
-  return CG_DISPATCH(r.means2d, rasterize_bwd, r, bins, v_rgb.contiguous(), opt(v_alpha), opt(v_depth));
+  return CG_DISPATCH(r.means2d, rasterize_bwd, r, fwd, v_rgb.contiguous(), opt(v_alpha), opt(v_depth));
 }
 
 }  // namespace camgraph::splat

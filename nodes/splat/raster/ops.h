@@ -70,9 +70,11 @@ struct TileBins {
 };
 TileBins bin_tiles(const RasterInputs& in);
 struct RasterOutput {
-  at::Tensor rgb;    // [H, W, 3]
-  at::Tensor alpha;  // [H, W]
-  at::Tensor depth;  // [H, W] expected depth (0 where alpha == 0)
+  at::Tensor rgb;            // [H, W, 3]
+  at::Tensor alpha;          // [H, W]
+  at::Tensor depth;          // [H, W] expected depth (0 where alpha == 0)
+  at::Tensor transmittance;  // [H, W] final T (saved for backward)
+  at::Tensor last_ids;       // [H, W] int32 list position of the last contributor in the pixel's tile, -1 if none
   TileBins bins;
 };
 RasterOutput rasterize_fwd(const RasterInputs& in);
@@ -83,8 +85,9 @@ struct RasterGrads {
   at::Tensor v_opacities;  // [N]
   at::Tensor v_depths;     // [N]
 };
-// Deterministic on the CPU. v_depth may be undefined (no depth gradient).
-RasterGrads rasterize_bwd(const RasterInputs& in, const TileBins& bins,
+// fwd: the forward's output for the same inputs. Deterministic on the CPU.
+// v_alpha and v_depth may be undefined (no gradient through them).
+RasterGrads rasterize_bwd(const RasterInputs& in, const RasterOutput& fwd,
                           const at::Tensor& v_rgb,    // [H, W, 3]
                           const at::Tensor& v_alpha,  // [H, W]
                           const at::Tensor& v_depth);  // [H, W]

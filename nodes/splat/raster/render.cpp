@@ -85,15 +85,20 @@ struct RasterFn : public torch::autograd::Function<RasterFn> {
                                const at::Tensor& colors, const at::Tensor& opacities, const at::Tensor& depths,
                                const at::Tensor& radii, RasterSettings rs) {
     RasterOutput o = rasterize_fwd(raster_inputs(means2d, conics, colors, opacities, depths, radii, rs));
-    ctx->save_for_backward(
-        {means2d, conics, colors, opacities, depths, radii, o.bins.tile_offsets, o.bins.gauss_ids});
+    ctx->save_for_backward({means2d, conics, colors, opacities, depths, radii, o.bins.tile_offsets,
+                            o.bins.gauss_ids, o.depth, o.transmittance, o.last_ids});
     ctx->saved_data["settings"] = pack(rs);
     return {o.rgb, o.alpha, o.depth};
   }
   static variable_list backward(AutogradContext* ctx, variable_list g) {
     const auto s = ctx->get_saved_variables();
     const RasterInputs in = raster_inputs(s[0], s[1], s[2], s[3], s[4], s[5], unpack<RasterSettings>(ctx->saved_data["settings"]));
-    RasterGrads r = rasterize_bwd(in, TileBins{s[6], s[7]}, g[0], g[1], g[2]);
+    RasterOutput fwd;
+    fwd.bins = TileBins{s[6], s[7]};
+    fwd.depth = s[8];
+    fwd.transmittance = s[9];
+    fwd.last_ids = s[10];
+    RasterGrads r = rasterize_bwd(in, fwd, g[0], g[1], g[2]);
     return {r.v_means2d, r.v_conics, r.v_colors, r.v_opacities, r.v_depths, Variable(), Variable()};
   }
 };

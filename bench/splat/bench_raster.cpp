@@ -1,0 +1,101 @@
+// Rasterizer speed: render() forward, and forward + backward (autograd, as in training), on a
+// random scene of 14,460 Gaussians in front of the camera with 3-sigma footprints of 1-30 px
+// (log-uniform), SH degree 3, at 239x134 and 960x540.
+//   bench_splat_raster --benchmark_filter=Cpu
+#include <benchmark/benchmark.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <thread>
+
+#include "splat/raster/render.h"
+
+namespace {
+
+using camgraph::splat::RenderCamera;
+using camgraph::splat::RenderSettings;
+
+struct Scene {
+  at::Tensor means, log_scales, quats, opacity_logits, sh;
+  RenderCamera camera;
+  RenderSettings settings;
+};
+
+Scene make_scene(int n, int width, int height, const at::Device& device) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
+  Scene s;
+  s.camera.width = width;
+  s.camera.height = height;
+  s.camera.fx = s.camera.fy = 0.8f * width;
+  s.camera.cx = 0.5f * width;
+  s.camera.cy = 0.5f * height;
+  s.camera.viewmat = at::eye(4, at::kFloat);
+  const float tx = 0.5f * width / s.camera.fx, ty = 0.5f * height / s.camera.fy;
+  const at::Tensor z = at::rand({n}, gen) * 8.f + 2.f;
+  const at::Tensor x = (at::rand({n}, gen) * 2.2f - 1.1f) * tx * z;
+  const at::Tensor y = (at::rand({n}, gen) * 2.2f - 1.1f) * ty * z;
+  s.means = at::stack({x, y, z}, 1);
+  // 3-sigma footprint diameter 6 sigma f / z, log-uniform in [1, 30] px.
+  const at::Tensor foot = at::exp(at::rand({n, 1}, gen) * std::log(30.f));
+  const at::Tensor sigma = foot * z.unsqueeze(1) / (6.f * s.camera.fx);
+  s.log_scales = at::log(sigma) + 0.3f * at::randn({n, 3}, gen);
+  s.quats = at::randn({n, 4}, gen);
+  s.opacity_logits = 1.5f * at::randn({n}, gen) + 1.f;
+  s.sh = 0.2f * at::randn({n, 16, 3}, gen);
+  for (at::Tensor* t : {&s.means, &s.log_scales, &s.quats, &s.opacity_logits, &s.sh}) {
+    *t = t->to(device).requires_grad_(true);
+  }
+  s.camera.viewmat = s.camera.viewmat.to(device);
+  s.settings.sh_degree = 3;
+  return s;
+}
+
+void run(benchmark::State& state, bool backward, const at::Device& device) {
+  // Torch defaults to 1 intra-op thread on this kind of machine; use every core unless
+  // CG_BENCH_THREADS says otherwise.
+  const char* env = std::getenv("CG_BENCH_THREADS");
+  at::set_num_threads(env ? std::atoi(env) : (int)std::max(1u, std::thread::hardware_concurrency()));
+  const int width = (int)state.range(0), height = (int)state.range(1);
+  Scene s = make_scene(14460, width, height, device);
+  const at::Tensor w = at::rand({height, width, 3}).to(device);
+  int64_t visible = 0;
+  for (auto _ : state) {
+    auto out = camgraph::splat::render(s.means, s.log_scales, s.quats, s.opacity_logits, s.sh, s.camera, s.settings);
+    if (backward) {
+      ((out.rgb * w).sum() + out.alpha.sum()).backward();
+      for (at::Tensor* t : {&s.means, &s.log_scales, &s.quats, &s.opacity_logits, &s.sh}) t->mutable_grad().reset();
+    }
+    if (device.is_cuda()) {
+      benchmark::DoNotOptimize(out.rgb.sum().item<float>());  // synchronise
+    }
+    visible = out.radii.gt(0).sum().item<int64_t>();
+  }
+  state.counters["visible"] = (double)visible;
+  state.counters["threads"] = at::get_num_threads();
+}
+
+void BM_CpuForward(benchmark::State& state) {
+  at::NoGradGuard no_grad;
+  run(state, false, at::kCPU);
+}
+void BM_CpuForwardBackward(benchmark::State& state) { run(state, true, at::kCPU); }
+void BM_CudaForwardBackward(benchmark::State& state) {
+  if (!torch::cuda::is_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  run(state, true, at::Device(at::kCUDA));
+}
+
+#define CG_SIZES ->Args({239, 134})->Args({960, 540})->Unit(benchmark::kMillisecond)->UseRealTime()
+BENCHMARK(BM_CpuForward) CG_SIZES;
+BENCHMARK(BM_CpuForwardBackward) CG_SIZES;
+BENCHMARK(BM_CudaForwardBackward) CG_SIZES;
+
+}  // namespace
+
+BENCHMARK_MAIN();
