@@ -153,15 +153,6 @@ json Registry::to_json() const {
   return {{"port_types", types}, {"nodes", nodes}};
 }
 
-const Registry& Registry::builtin() {
-  static const Registry registry = [] {
-    Registry r;
-    register_builtin_nodes(r);
-    return r;
-  }();
-  return registry;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 static std::string fmt_num(double v) {

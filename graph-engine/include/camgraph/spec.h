@@ -80,7 +80,7 @@ class Registry {
   std::vector<const NodeSpec*> all() const;  // sorted by type
   json to_json() const;
 
-  // The registry with every node family this build has.
+  // The registry with every node family this build has (defined by the camgraph_nodes library).
   static const Registry& builtin();
 
  private:

@@ -1,0 +1,24 @@
+# The two set-up commands (see README.md):
+#   make demo   install deps if missing, build, run the default example graph headless -> out/
+#   make test   install deps if missing, build, run every test through ctest
+BUILD_DIR   ?= build
+JOBS        ?= $(shell nproc)
+CMAKE_FLAGS ?=
+DEMO_GRAPH  ?= examples-graphs/demo.cgraph
+
+define configure_and_build
+	@bash packaging/install-deps.sh
+	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS) >$(BUILD_DIR).configure.log 2>&1 || \
+	  (cat $(BUILD_DIR).configure.log; exit 1)
+	@grep -A12 "CamGraph configuration" $(BUILD_DIR).configure.log || true
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+endef
+
+.PHONY: demo test
+demo:
+	$(configure_and_build)
+	$(BUILD_DIR)/bin/camgraph-cli run $(DEMO_GRAPH) --out out
+
+test:
+	$(configure_and_build)
+	cd $(BUILD_DIR) && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j $(JOBS) --timeout 900

@@ -1,0 +1,250 @@
+// Evaluation: caching re-runs exactly the changed part, cancellation, failing branches.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "camgraph/cgraph_io.h"
+#include "camgraph/evaluator.h"
+#include "camgraph/node_context.h"
+#include "test_nodes.h"
+
+using namespace camgraph;
+using camgraph::testing::test_registry;
+namespace fs = std::filesystem;
+
+namespace {
+
+NodeInstance node(const std::string& id, const std::string& type, json params = json::object()) {
+  NodeInstance n;
+  n.id = id;
+  n.type = type;
+  n.params = std::move(params);
+  return n;
+}
+Link wire(const std::string& from, const std::string& to) {
+  auto split = [](const std::string& s) { auto d = s.find('.'); return PortRef{s.substr(0, d), s.substr(d + 1)}; };
+  return {split(from), split(to)};
+}
+
+double value(const Evaluator& ev, const std::string& id) {
+  auto outs = ev.outputs(id);
+  EXPECT_TRUE(outs.count("value")) << id;
+  return std::dynamic_pointer_cast<const RecordValue>(outs.at("value"))->record.at("value").get<double>();
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("camgraph-test-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+//   a ──┐
+//       ├─ sum ── double ── sink
+//   b ──┘
+//   c ── other ── sink2
+Graph diamond() {
+  Graph g;
+  g.nodes = {node("a", "test.number", {{"value", 2}}), node("b", "test.number", {{"value", 3}}),
+             node("sum", "test.add"), node("double", "test.add", {{"offset", 10}}),
+             node("sink", "test.sink"), node("c", "test.number", {{"value", 100}}),
+             node("other", "test.add"), node("sink2", "test.sink")};
+  g.links = {wire("a.value", "sum.a"), wire("b.value", "sum.b"), wire("sum.value", "double.a"),
+             wire("sum.value", "double.b"), wire("double.value", "sink.in"), wire("c.value", "other.a"),
+             wire("other.value", "sink2.in")};
+  return g;
+}
+
+RunOptions options(const std::string& name) {
+  RunOptions o;
+  o.device = DeviceKind::Cpu;
+  o.out_dir = temp_dir(name);
+  return o;
+}
+
+}  // namespace
+
+TEST(Evaluator, ComputesValuesInTopologicalOrder) {
+  Evaluator ev(test_registry());
+  RunResult r = ev.run(diamond(), options("order"));
+  ASSERT_TRUE(r.ok) << (r.problems.empty() ? "" : r.problems[0].to_string());
+  EXPECT_EQ(value(ev, "sum"), 5);
+  EXPECT_EQ(value(ev, "double"), 20);  // 5 + 5 + 10
+  EXPECT_EQ(value(ev, "sink"), 20);
+  EXPECT_EQ(value(ev, "sink2"), 100);
+}
+
+TEST(Evaluator, ChangingOneParameterRerunsOnlyThatNodeAndDescendants) {
+  Evaluator ev(test_registry());
+  Graph g = diamond();
+  ASSERT_TRUE(ev.run(g, options("cache")).ok);
+  for (const char* id : {"a", "b", "sum", "double", "sink", "c", "other", "sink2"}) EXPECT_EQ(ev.executions(id), 1) << id;
+
+  // Same graph again: every computing node is cached; output nodes always write.
+  RunResult again = ev.run(g, options("cache"));
+  ASSERT_TRUE(again.ok);
+  for (const char* id : {"a", "b", "sum", "double", "c", "other"}) {
+    EXPECT_EQ(ev.executions(id), 1) << id;
+    EXPECT_EQ(again.nodes[id].state, NodeState::Cached) << id;
+  }
+
+  // Change b: b, sum, double and sink re-run; a, c, other stay cached.
+  g.node("b")->params["value"] = 4;
+  RunResult changed = ev.run(g, options("cache"));
+  ASSERT_TRUE(changed.ok);
+  EXPECT_EQ(ev.executions("a"), 1);
+  EXPECT_EQ(ev.executions("b"), 2);
+  EXPECT_EQ(ev.executions("sum"), 2);
+  EXPECT_EQ(ev.executions("double"), 2);
+  EXPECT_EQ(ev.executions("c"), 1);
+  EXPECT_EQ(ev.executions("other"), 1);
+  EXPECT_EQ(value(ev, "double"), 22);
+
+  // Writing a default explicitly does not change the key.
+  g.node("sum")->params["offset"] = 0.0;
+  ev.run(g, options("cache"));
+  EXPECT_EQ(ev.executions("sum"), 2);
+}
+
+TEST(Evaluator, DiskCacheSurvivesANewEvaluator) {
+  const fs::path cache = temp_dir("disk-cache");
+  RunOptions o = options("disk");
+  o.cache_dir = cache;
+  {
+    Evaluator ev(test_registry());
+    ASSERT_TRUE(ev.run(diamond(), o).ok);
+  }
+  Evaluator fresh(test_registry());
+  std::vector<Event> events;
+  o.on_event = [&](const Event& e) { events.push_back(e); };
+  RunResult r = fresh.run(diamond(), o);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(fresh.executions("sum"), 0);
+  EXPECT_EQ(fresh.executions("double"), 0);
+  EXPECT_EQ(value(fresh, "double"), 20);
+  int disk_hits = 0;
+  for (const auto& e : events)
+    if (e.kind == EventKind::NodeCached && e.data.value("tier", "") == "disk") ++disk_hits;
+  EXPECT_EQ(disk_hits, 6);  // a, b, sum, double, c, other
+}
+
+TEST(Evaluator, CorruptDiskCacheEntryIsRecomputed) {
+  const fs::path cache = temp_dir("corrupt-cache");
+  RunOptions o = options("corrupt");
+  o.cache_dir = cache;
+  { Evaluator ev(test_registry()); ASSERT_TRUE(ev.run(diamond(), o).ok); }
+  for (const auto& e : fs::recursive_directory_iterator(cache))
+    if (e.is_regular_file()) fs::resize_file(e.path(), 5);  // truncate every entry
+  Evaluator fresh(test_registry());
+  ASSERT_TRUE(fresh.run(diamond(), o).ok);
+  EXPECT_EQ(fresh.executions("sum"), 1);
+  EXPECT_EQ(value(fresh, "double"), 20);
+}
+
+TEST(Evaluator, CancelStopsALongNode) {
+  Graph g;
+  g.nodes = {node("slow", "test.slow", {{"seconds", 30}}), node("after", "test.add")};
+  g.links = {wire("slow.value", "after.a")};
+  CancelToken cancel;
+  RunOptions o = options("cancel");
+  o.cancel = &cancel;
+  bool started = false;
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::NodeStarted && e.node == "slow") started = true;
+  };
+  Evaluator ev(test_registry());
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel.cancel();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  RunResult r = ev.run(g, o);
+  stopper.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(started);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.ok);
+  EXPECT_LT(seconds, 5.0) << "cancellation did not stop the 30 s node";
+  EXPECT_EQ(r.nodes["slow"].state, NodeState::Skipped);
+  EXPECT_EQ(r.nodes["after"].state, NodeState::Skipped);
+}
+
+TEST(Evaluator, FailingBranchLeavesIndependentBranchFinished) {
+  Graph g;
+  g.nodes = {node("src", "test.number", {{"value", 1}}), node("bad", "test.fail", {{"reason", "no luck"}}),
+             node("bad_child", "test.add"), node("bad_sink", "test.sink"),
+             node("good", "test.add", {{"offset", 1}}), node("good_sink", "test.sink")};
+  g.links = {wire("src.value", "bad.in"), wire("bad.value", "bad_child.a"), wire("bad_child.value", "bad_sink.in"),
+             wire("src.value", "good.a"), wire("good.value", "good_sink.in")};
+  Evaluator ev(test_registry());
+  std::vector<Event> events;
+  RunOptions o = options("branches");
+  o.on_event = [&](const Event& e) { events.push_back(e); };
+  RunResult r = ev.run(g, o);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.nodes["bad"].state, NodeState::Failed);
+  EXPECT_EQ(r.nodes["bad"].error, "no luck");
+  EXPECT_EQ(r.nodes["bad"].error_param, "reason");
+  EXPECT_EQ(r.nodes["bad_child"].state, NodeState::Skipped);
+  EXPECT_EQ(r.nodes["bad_sink"].state, NodeState::Skipped);
+  EXPECT_EQ(r.nodes["good"].state, NodeState::Done);
+  EXPECT_EQ(r.nodes["good_sink"].state, NodeState::Done);
+  EXPECT_EQ(value(ev, "good_sink"), 2);
+  bool failed_event = false;
+  for (const auto& e : events)
+    if (e.kind == EventKind::NodeFailed && e.node == "bad" && e.param == "reason") failed_event = true;
+  EXPECT_TRUE(failed_event);
+  EXPECT_EQ(events.back().kind, EventKind::RunFinished);
+  EXPECT_EQ(events.back().data["status"], "failed");
+}
+
+TEST(Evaluator, TargetsRunOnlyWhatTheyNeed) {
+  Evaluator ev(test_registry());
+  RunOptions o = options("targets");
+  o.targets = {"sum"};
+  RunResult r = ev.run(diamond(), o);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(ev.executions("sum"), 1);
+  EXPECT_EQ(ev.executions("double"), 0);
+  EXPECT_EQ(ev.executions("c"), 0);
+  EXPECT_EQ(r.nodes.size(), 3u);
+}
+
+TEST(Evaluator, InvalidGraphRunsNothingAndReportsEveryProblem) {
+  Graph g = diamond();
+  g.node("a")->params["value"] = "two";   // wrong type
+  g.node("sum")->params["nope"] = 1;      // unknown parameter
+  g.links.push_back(wire("double.value", "sum.b"));  // b connected twice, and a cycle
+  Evaluator ev(test_registry());
+  RunResult r = ev.run(g, options("invalid"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_GE(r.problems.size(), 3u);
+  EXPECT_EQ(ev.executions("a"), 0);
+  bool saw_param = false;
+  for (const auto& p : r.problems) saw_param |= (p.node == "a" && p.param == "value");
+  EXPECT_TRUE(saw_param);
+}
+
+TEST(Evaluator, ProgressEventsCarryFractionAndEta) {
+  Graph g;
+  g.nodes = {node("slow", "test.slow", {{"seconds", 0.8}})};
+  std::vector<Event> progress;
+  RunOptions o = options("progress");
+  o.on_event = [&](const Event& e) { if (e.kind == EventKind::Progress) progress.push_back(e); };
+  Evaluator ev(test_registry());
+  ASSERT_TRUE(ev.run(g, o).ok);
+  ASSERT_GT(progress.size(), 5u);
+  EXPECT_GT(progress.back().fraction, 0.5);
+  EXPECT_GE(progress.back().eta_s, 0.0);
+  EXPECT_EQ(progress.back().to_json()["event"], "progress");
+}
+
+TEST(Evaluator, BypassPassesInputThrough) {
+  Graph g = diamond();
+  g.node("double")->bypass = true;  // passes input 'a' (the sum) straight through
+  Evaluator ev(test_registry());
+  ASSERT_TRUE(ev.run(g, options("bypass")).ok);
+  EXPECT_EQ(ev.executions("double"), 0);
+  EXPECT_EQ(value(ev, "sink"), 5);
+}

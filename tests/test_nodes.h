@@ -1,0 +1,14 @@
+// Small node types for engine tests: numbers flowing as Records, a slow node, a failing node.
+#pragma once
+#include "camgraph/spec.h"
+
+namespace camgraph::testing {
+
+// test.number (param value) -> Record {value}
+// test.add (a, b Records; param offset) -> Record {value: a + b + offset}
+// test.slow (optional input; param seconds) -> Record; polls cancellation every 10 ms
+// test.fail (optional input) -> always fails with a GraphError on parameter 'reason'
+// test.image -> Image;  test.sink (Record input) is an output node
+const Registry& test_registry();
+
+}  // namespace camgraph::testing
