@@ -277,11 +277,23 @@ CG_HD float radius_3sigma(Sym2 cov) {
 // ---- spherical harmonics --------------------------------------------------------------------------
 constexpr float kShC0 = 0.28209479177387814f;
 constexpr float kShC1 = 0.4886025119029199f;
-constexpr float kShC2[5] = {1.0925484305920792f, -1.0925484305920792f, 0.31539156525252005f,
-                            -1.0925484305920792f, 0.5462742152960396f};
-constexpr float kShC3[7] = {-0.5900435899266435f, 2.890611442640554f, -0.4570457994644658f,
-                            0.3731763325901154f, -0.4570457994644658f, 1.445305721320277f,
-                            -0.5900435899266435f};
+// Degree 2 and 3 constants by index (functions, not arrays, so that device code can use them).
+CG_HD constexpr float kShC2(int i) {
+  return i == 0 ? 1.0925484305920792f
+       : i == 1 ? -1.0925484305920792f
+       : i == 2 ? 0.31539156525252005f
+       : i == 3 ? -1.0925484305920792f
+                : 0.5462742152960396f;
+}
+CG_HD constexpr float kShC3(int i) {
+  return i == 0 ? -0.5900435899266435f
+       : i == 1 ? 2.890611442640554f
+       : i == 2 ? -0.4570457994644658f
+       : i == 3 ? 0.3731763325901154f
+       : i == 4 ? -0.4570457994644658f
+       : i == 5 ? 1.445305721320277f
+                : -0.5900435899266435f;
+}
 
 CG_HD int sh_num_bases(int degree) { return (degree + 1) * (degree + 1); }
 
@@ -295,19 +307,19 @@ CG_HD void sh_basis(int degree, V3 d, float* Y) {
   Y[3] = -kShC1 * x;
   if (degree < 2) return;
   const float xx = x * x, yy = y * y, zz = z * z;
-  Y[4] = kShC2[0] * x * y;
-  Y[5] = kShC2[1] * y * z;
-  Y[6] = kShC2[2] * (2.f * zz - xx - yy);
-  Y[7] = kShC2[3] * x * z;
-  Y[8] = kShC2[4] * (xx - yy);
+  Y[4] = kShC2(0) * x * y;
+  Y[5] = kShC2(1) * y * z;
+  Y[6] = kShC2(2) * (2.f * zz - xx - yy);
+  Y[7] = kShC2(3) * x * z;
+  Y[8] = kShC2(4) * (xx - yy);
   if (degree < 3) return;
-  Y[9] = kShC3[0] * y * (3.f * xx - yy);
-  Y[10] = kShC3[1] * x * y * z;
-  Y[11] = kShC3[2] * y * (4.f * zz - xx - yy);
-  Y[12] = kShC3[3] * z * (2.f * zz - 3.f * xx - 3.f * yy);
-  Y[13] = kShC3[4] * x * (4.f * zz - xx - yy);
-  Y[14] = kShC3[5] * z * (xx - yy);
-  Y[15] = kShC3[6] * x * (xx - 3.f * yy);
+  Y[9] = kShC3(0) * y * (3.f * xx - yy);
+  Y[10] = kShC3(1) * x * y * z;
+  Y[11] = kShC3(2) * y * (4.f * zz - xx - yy);
+  Y[12] = kShC3(3) * z * (2.f * zz - 3.f * xx - 3.f * yy);
+  Y[13] = kShC3(4) * x * (4.f * zz - xx - yy);
+  Y[14] = kShC3(5) * z * (xx - yy);
+  Y[15] = kShC3(6) * x * (xx - 3.f * yy);
 }
 // v_d = sum_k g[k] dY_k/dd for the (unnormalised-free) unit direction d.
 CG_HD V3 sh_basis_vjp(int degree, V3 d, const float* g) {
@@ -319,19 +331,19 @@ CG_HD V3 sh_basis_vjp(int degree, V3 d, const float* g) {
   v.z += kShC1 * g[2];
   if (degree < 2) return v;
   const float xx = x * x, yy = y * y, zz = z * z;
-  v = v + g[4] * kShC2[0] * V3{y, x, 0.f};
-  v = v + g[5] * kShC2[1] * V3{0.f, z, y};
-  v = v + g[6] * kShC2[2] * V3{-2.f * x, -2.f * y, 4.f * z};
-  v = v + g[7] * kShC2[3] * V3{z, 0.f, x};
-  v = v + g[8] * kShC2[4] * V3{2.f * x, -2.f * y, 0.f};
+  v = v + g[4] * kShC2(0) * V3{y, x, 0.f};
+  v = v + g[5] * kShC2(1) * V3{0.f, z, y};
+  v = v + g[6] * kShC2(2) * V3{-2.f * x, -2.f * y, 4.f * z};
+  v = v + g[7] * kShC2(3) * V3{z, 0.f, x};
+  v = v + g[8] * kShC2(4) * V3{2.f * x, -2.f * y, 0.f};
   if (degree < 3) return v;
-  v = v + g[9] * kShC3[0] * V3{6.f * x * y, 3.f * xx - 3.f * yy, 0.f};
-  v = v + g[10] * kShC3[1] * V3{y * z, x * z, x * y};
-  v = v + g[11] * kShC3[2] * V3{-2.f * x * y, 4.f * zz - xx - 3.f * yy, 8.f * y * z};
-  v = v + g[12] * kShC3[3] * V3{-6.f * x * z, -6.f * y * z, 6.f * zz - 3.f * xx - 3.f * yy};
-  v = v + g[13] * kShC3[4] * V3{4.f * zz - 3.f * xx - yy, -2.f * x * y, 8.f * x * z};
-  v = v + g[14] * kShC3[5] * V3{2.f * x * z, -2.f * y * z, xx - yy};
-  v = v + g[15] * kShC3[6] * V3{3.f * xx - 3.f * yy, -6.f * x * y, 0.f};
+  v = v + g[9] * kShC3(0) * V3{6.f * x * y, 3.f * xx - 3.f * yy, 0.f};
+  v = v + g[10] * kShC3(1) * V3{y * z, x * z, x * y};
+  v = v + g[11] * kShC3(2) * V3{-2.f * x * y, 4.f * zz - xx - 3.f * yy, 8.f * y * z};
+  v = v + g[12] * kShC3(3) * V3{-6.f * x * z, -6.f * y * z, 6.f * zz - 3.f * xx - 3.f * yy};
+  v = v + g[13] * kShC3(4) * V3{4.f * zz - 3.f * xx - yy, -2.f * x * y, 8.f * x * z};
+  v = v + g[14] * kShC3(5) * V3{2.f * x * z, -2.f * y * z, xx - yy};
+  v = v + g[15] * kShC3(6) * V3{3.f * xx - 3.f * yy, -6.f * x * y, 0.f};
   return v;
 }
 // d = v / |v| backward.

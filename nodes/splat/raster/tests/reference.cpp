@@ -83,16 +83,14 @@ Tensor sh_colors(int degree, const Tensor& means, const Tensor& coeffs, const Te
     Y.insert(Y.end(), {-C1 * y, C1 * z, -C1 * x});
   }
   if (degree >= 2) {
-    const float* C2 = kShC2;
-    Y.insert(Y.end(), {(double)C2[0] * x * y, (double)C2[1] * y * z, (double)C2[2] * (2 * zz - xx - yy),
-                       (double)C2[3] * x * z, (double)C2[4] * (xx - yy)});
+    Y.insert(Y.end(), {(double)kShC2(0) * x * y, (double)kShC2(1) * y * z, (double)kShC2(2) * (2 * zz - xx - yy),
+                       (double)kShC2(3) * x * z, (double)kShC2(4) * (xx - yy)});
   }
   if (degree >= 3) {
-    const float* C3 = kShC3;
-    Y.insert(Y.end(), {(double)C3[0] * y * (3 * xx - yy), (double)C3[1] * x * y * z,
-                       (double)C3[2] * y * (4 * zz - xx - yy), (double)C3[3] * z * (2 * zz - 3 * xx - 3 * yy),
-                       (double)C3[4] * x * (4 * zz - xx - yy), (double)C3[5] * z * (xx - yy),
-                       (double)C3[6] * x * (xx - 3 * yy)});
+    Y.insert(Y.end(), {(double)kShC3(0) * y * (3 * xx - yy), (double)kShC3(1) * x * y * z,
+                       (double)kShC3(2) * y * (4 * zz - xx - yy), (double)kShC3(3) * z * (2 * zz - 3 * xx - 3 * yy),
+                       (double)kShC3(4) * x * (4 * zz - xx - yy), (double)kShC3(5) * z * (xx - yy),
+                       (double)kShC3(6) * x * (xx - 3 * yy)});
   }
   const int64_t nb = (int64_t)Y.size();
   const Tensor basis = at::stack(Y, 1);  // [N, nb]
