@@ -59,6 +59,7 @@ SplatDataset assemble(std::vector<SourceView> views, const Points& sparse, const
     const SourceView& v = views[i];
     TrainView tv;
     tv.name = v.name;
+    tv.image_path = v.image_path;
     if (opts.load_images) {
       tv.image = load_undistorted_image(v.image_path, v.camera, opts.downscale, &tv.camera);
     } else {

@@ -17,6 +17,7 @@ struct TrainView {
   std::string name;         // image file name
   at::Tensor image;         // [H, W, 3] float32 in [0, 1], undistorted, downscaled, CPU
   camgraph::Camera camera;  // pinhole intrinsics at the image's size, world-to-camera (OpenCV axes)
+  std::filesystem::path image_path;  // source image file
 };
 
 struct SceneNormalisation {  // normalised = (world - centre) * scale

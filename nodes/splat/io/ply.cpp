@@ -158,6 +158,23 @@ double read_bin(const char* p, PlyType t, bool swap) {
   return 0;
 }
 
+// Row size of an element without list properties (0 when it has lists).
+size_t fixed_row_bytes(const PlyElement& e) {
+  size_t n = 0;
+  for (const auto& pr : e.props) {
+    if (pr.is_list) return 0;
+    n += size_t(type_size(pr.type));
+  }
+  return n;
+}
+
+std::runtime_error truncated(const std::string& fn, const PlyElement& e, size_t row_bytes, uint64_t avail) {
+  return std::runtime_error(fn + ": " + e.name + " data truncated: header declares " + std::to_string(e.count) + " " +
+                            e.name + " elements x " + std::to_string(row_bytes) + " bytes = " +
+                            std::to_string(e.count * row_bytes) + " bytes, but only " + std::to_string(avail) +
+                            " bytes follow (" + std::to_string(avail / row_bytes) + " complete elements)");
+}
+
 // Reads element `target` of the file into a [count, props] float32 table (list properties
 // are skipped and left 0). Earlier elements are skipped.
 at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_t target, const std::string& fn) {
@@ -217,11 +234,7 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
     const size_t avail = data.size() - pos;
     if (fixed) {
       const unsigned long long need = (unsigned long long)e.count * row_bytes;
-      if (row_bytes > 0 && e.count > avail / row_bytes)
-        throw std::runtime_error(fn + ": " + e.name + " data truncated: header declares " + std::to_string(e.count) +
-                                 " " + e.name + " elements x " + std::to_string(row_bytes) + " bytes = " +
-                                 std::to_string(need) + " bytes, but only " + std::to_string(avail) +
-                                 " bytes follow (" + std::to_string(avail / row_bytes) + " complete elements)");
+      if (row_bytes > 0 && e.count > avail / row_bytes) throw truncated(fn, e, row_bytes, avail);
       if (ei != target) {
         pos += size_t(need);
         continue;
@@ -285,15 +298,45 @@ struct VertexTable {
 
 VertexTable read_vertex_table(const fs::path& path) {
   const std::string fn = path.string();
-  const std::string data = camgraph::read_file(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fn + ": cannot open file");
+  // Header first; binary float vertex data is then read straight into the table.
+  std::string head;
+  char buf[4096];
+  while (head.find("end_header\n") == std::string::npos && head.size() < (1u << 20) && in) {
+    in.read(buf, sizeof buf);
+    head.append(buf, size_t(in.gcount()));
+  }
   VertexTable vt;
-  vt.header = parse_header(data, fn);
-  size_t vi = vt.header.elements.size();
-  for (size_t i = 0; i < vt.header.elements.size(); ++i)
-    if (vt.header.elements[i].name == "vertex") vi = i;
-  if (vi == vt.header.elements.size()) throw std::runtime_error(fn + ": PLY file has no 'vertex' element");
+  vt.header = parse_header(head, fn);
+  const auto& els = vt.header.elements;
+  size_t vi = els.size();
+  for (size_t i = 0; i < els.size(); ++i)
+    if (els[i].name == "vertex") vi = i;
+  if (vi == els.size()) throw std::runtime_error(fn + ": PLY file has no 'vertex' element");
+  vt.vertex = &els[vi];
+
+  bool direct = vt.header.format == PlyFormat::BinaryLE && host_little_endian();
+  uint64_t offset = vt.header.data_offset;
+  for (size_t i = 0; direct && i <= vi; ++i) {
+    direct = fixed_row_bytes(els[i]) > 0;
+    if (direct && i < vi) offset += els[i].count * fixed_row_bytes(els[i]);
+  }
+  for (const auto& pr : vt.vertex->props) direct = direct && pr.type == PlyType::F32;
+  if (direct) {
+    const size_t row = fixed_row_bytes(*vt.vertex);
+    const uint64_t size = fs::file_size(path);
+    const uint64_t avail = size > offset ? size - offset : 0;
+    if (vt.vertex->count > avail / row) throw truncated(fn, *vt.vertex, row, avail);
+    vt.table = at::empty({int64_t(vt.vertex->count), int64_t(vt.vertex->props.size())}, at::kFloat);  // [N, props]
+    in.clear();
+    in.seekg(std::streamoff(offset));
+    in.read(reinterpret_cast<char*>(vt.table.data_ptr<float>()), std::streamsize(vt.vertex->count * row));
+    if (!in) throw std::runtime_error(fn + ": read error in vertex data");
+    return vt;
+  }
+  const std::string data = camgraph::read_file(path);
   vt.table = read_element_table(data, vt.header, vi, fn);
-  vt.vertex = &vt.header.elements[vi];
   return vt;
 }
 

@@ -261,3 +261,23 @@ TEST(Ply, WriteRejectsBadShapes) {
   g.sh = at::zeros({4, 5, 3});
   EXPECT_THROW(gaussian_ply_bytes(g), std::runtime_error);
 }
+
+TEST(Ply, FloatVerticesAfterAnotherElement) {
+  TempDir dir("ply_offset");
+  std::string s = "ply\nformat binary_little_endian 1.0\nelement camera 2\nproperty float fov\nproperty uchar id\n"
+                  "element vertex 2\nproperty float x\nproperty float y\nproperty float z\nend_header\n";
+  for (int i = 0; i < 2; ++i) {
+    const float fov = 1.5f;
+    s.append(reinterpret_cast<const char*>(&fov), 4);
+    s.push_back(char(i));
+  }
+  for (float v : {1.f, 2.f, 3.f, 4.f, 5.f, 6.f}) s.append(reinterpret_cast<const char*>(&v), 4);
+  splat_test::write_bytes(dir.path / "o.ply", s);
+  const PointCloud pc = read_point_cloud_ply(dir.path / "o.ply");
+  ASSERT_EQ(pc.xyz.size(0), 2);
+  EXPECT_EQ(pc.xyz[0][0].item<float>(), 1.0f);
+  EXPECT_EQ(pc.xyz[1][2].item<float>(), 6.0f);
+  splat_test::write_bytes(dir.path / "o.ply", s.substr(0, s.size() - 1));
+  const std::string err = error_of([&] { read_point_cloud_ply(dir.path / "o.ply"); });
+  EXPECT_NE(err.find("1 complete"), std::string::npos) << err;
+}
