@@ -6,6 +6,9 @@
 
 namespace camgraph::splat {
 
+// Uninitialised output images (rgb, alpha, depth, transmittance, last_ids) for `in`, on its device.
+RasterOutput empty_raster_output(const RasterInputs& in);
+
 ProjectOutput project_fwd_cpu(const CamParams& cam, const at::Tensor& means, const at::Tensor& log_scales,
                               const at::Tensor& quats);
 std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd_cpu(

@@ -103,14 +103,8 @@ TileBins bin_tiles_cuda(const RasterInputs& in) {
 }
 
 RasterOutput rasterize_fwd_cuda(const RasterInputs& in) {
-  RasterOutput o;
+  RasterOutput o = empty_raster_output(in);
   o.bins = bin_tiles_cuda(in);
-  const auto opts = in.means2d.options();
-  o.rgb = at::empty({in.height, in.width, 3}, opts);
-  o.alpha = at::empty({in.height, in.width}, opts);
-  o.depth = at::empty({in.height, in.width}, opts);
-  o.transmittance = at::empty({in.height, in.width}, opts);
-  o.last_ids = at::empty({in.height, in.width}, opts.dtype(at::kInt));
   check(cuda::rasterize_fwd(raster_args(in, o.bins), f(o.rgb), f(o.alpha), f(o.depth), f(o.transmittance),
                             o.last_ids.data_ptr<int>()),
         "rasterization");

@@ -84,6 +84,17 @@ void check_image_grad(const at::Tensor& t, const char* name, const RasterInputs&
 
 }  // namespace
 
+RasterOutput empty_raster_output(const RasterInputs& in) {
+  const auto opts = in.means2d.options();
+  RasterOutput o;
+  o.rgb = at::empty({in.height, in.width, 3}, opts);
+  o.alpha = at::empty({in.height, in.width}, opts);
+  o.depth = at::empty({in.height, in.width}, opts);
+  o.transmittance = at::empty({in.height, in.width}, opts);
+  o.last_ids = at::empty({in.height, in.width}, opts.dtype(at::kInt));
+  return o;
+}
+
 CamParams make_cam_params(const at::Tensor& viewmat, float fx, float fy, float cx, float cy, int width,
                           int height, float eps2d, float near_plane, float far_plane) {
   TORCH_CHECK(viewmat.defined() && viewmat.dim() == 2 && viewmat.size(0) == 4 && viewmat.size(1) == 4,

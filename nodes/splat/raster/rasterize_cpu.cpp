@@ -92,14 +92,8 @@ TileBins bin_tiles_cpu(const RasterInputs& in) {
 RasterOutput rasterize_fwd_cpu(const RasterInputs& in) {
   const Grid grid(in);
   const Inputs p(in);
-  RasterOutput out;
+  RasterOutput out = empty_raster_output(in);
   out.bins = bin_tiles_cpu(in);
-  const auto opts = in.means2d.options();
-  out.rgb = at::empty({grid.height, grid.width, 3}, opts);
-  out.alpha = at::empty({grid.height, grid.width}, opts);
-  out.depth = at::empty({grid.height, grid.width}, opts);
-  out.transmittance = at::empty({grid.height, grid.width}, opts);
-  out.last_ids = at::empty({grid.height, grid.width}, opts.dtype(at::kInt));
   const int* offsets = out.bins.tile_offsets.data_ptr<int>();
   const int* ids = out.bins.gauss_ids.data_ptr<int>();
   float* rgb = out.rgb.data_ptr<float>();
