@@ -24,7 +24,8 @@ struct Scene {
 
 // A random scene in front of a slightly rotated camera; some Gaussians behind the camera, some
 // outside the frame, footprints from about 1 to 20 pixels.
-inline Scene make_scene(int n, int width, int height, int coeff_degree, int sh_degree, uint64_t seed) {
+inline Scene make_scene(int n, int width, int height, int coeff_degree, int sh_degree, uint64_t seed,
+                        float opacity_shift = 0.f) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto rnd = [&](at::IntArrayRef s) { return at::randn(s, gen, at::kFloat); };
   auto uni = [&](at::IntArrayRef s, double lo, double hi) { return at::rand(s, gen, at::kFloat) * (hi - lo) + lo; };
@@ -53,7 +54,7 @@ inline Scene make_scene(int n, int width, int height, int coeff_degree, int sh_d
   const Tensor foot = uni({n, 1}, 0.3, 6.5);
   sc.log_scales = (at::log(foot * z.abs().clamp_min(0.5).unsqueeze(1) / sc.camera.fx) + 0.4f * rnd({n, 3}));
   sc.quats = rnd({n, 4});
-  sc.opacity_logits = 1.5f * rnd({n}) + 0.5f;
+  sc.opacity_logits = 1.5f * rnd({n}) + 0.5f + opacity_shift;
   const int K = (coeff_degree + 1) * (coeff_degree + 1);
   sc.sh = 0.25f * rnd({n, K, 3});
   sc.sh.select(1, 0).mul_(4.f);

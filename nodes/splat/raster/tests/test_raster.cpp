@@ -23,6 +23,7 @@ RenderOutput render_with(const std::vector<Tensor>& x, const Scene& s, bool refe
 struct Case {
   int n, width, height, coeff_degree, sh_degree;
   uint64_t seed;
+  float opacity_shift = 0.f;  // > 0: dense, opaque scene (alpha clamp and early stop everywhere)
 };
 
 class RasterVsReference : public ::testing::TestWithParam<Case> {};
@@ -30,7 +31,7 @@ class RasterVsReference : public ::testing::TestWithParam<Case> {};
 TEST_P(RasterVsReference, ForwardAndGradientsMatch) {
   const Case c = GetParam();
   at::set_num_threads(2);  // exercise the threaded tile loops
-  const Scene s = make_scene(c.n, c.width, c.height, c.coeff_degree, c.sh_degree, c.seed);
+  const Scene s = make_scene(c.n, c.width, c.height, c.coeff_degree, c.sh_degree, c.seed, c.opacity_shift);
   auto xf = leaves(s, at::kFloat), xr = leaves(s, at::kDouble);
   RenderOutput of = render_with(xf, s, false), orf = render_with(xr, s, true);
 
@@ -41,6 +42,8 @@ TEST_P(RasterVsReference, ForwardAndGradientsMatch) {
   expect_close(of.rgb, orf.rgb, "rgb");
   expect_close(of.alpha, orf.alpha, "alpha");
   expect_close(of.depth, orf.depth, "depth");
+  if (c.opacity_shift > 0.f)  // pixels that stopped compositing (T < 1e-4 would come next)
+    EXPECT_GT(of.alpha.gt(1.f - 1e-3f).sum().item<int64_t>(), 10) << "dense scene should saturate pixels";
 
   loss_of(of, 7).backward();
   loss_of(orf, 7).backward();
@@ -53,7 +56,8 @@ INSTANTIATE_TEST_SUITE_P(Scenes, RasterVsReference,
                          ::testing::Values(Case{1, 21, 17, 0, 0, 1}, Case{40, 33, 47, 0, 0, 2},
                                            Case{120, 64, 48, 1, 1, 3}, Case{200, 70, 53, 2, 2, 4},
                                            Case{250, 50, 37, 3, 3, 5}, Case{300, 48, 32, 3, 2, 6},
-                                           Case{150, 16, 16, 3, 3, 7}, Case{400, 61, 29, 3, 3, 8}));
+                                           Case{150, 16, 16, 3, 3, 7}, Case{400, 61, 29, 3, 3, 8},
+                                           Case{700, 40, 27, 2, 2, 9, 4.f}, Case{900, 35, 33, 1, 1, 10, 6.f}));
 
 TEST(RasterOps, ProjectionMatchesReference) {
   const Scene s = make_scene(500, 80, 60, 0, 0, 11);
