@@ -47,6 +47,44 @@ Mat4 Camera::world_to_camera_from_opengl_c2w(const Mat4& c2w) {
   return mat4_rigid_inverse(flipped);
 }
 
+Mat4 Camera::look_at(const Vec3& eye, const Vec3& target, const Vec3& up) {
+  auto sub = [](const Vec3& a, const Vec3& b) { return Vec3{a[0] - b[0], a[1] - b[1], a[2] - b[2]}; };
+  auto cross = [](const Vec3& a, const Vec3& b) {
+    return Vec3{a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+  };
+  auto normalised = [](Vec3 v) {
+    const double n = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    if (n < 1e-12) throw std::runtime_error("look_at: degenerate direction");
+    return Vec3{v[0] / n, v[1] / n, v[2] / n};
+  };
+  // OpenCV camera axes: z forward, x right, y down.
+  const Vec3 z = normalised(sub(target, eye));
+  const Vec3 x = normalised(cross(z, up));  // right = forward x up
+  const Vec3 y = cross(z, x);               // down
+  Mat4 m = mat4_identity();
+  const Vec3* rows[3] = {&x, &y, &z};
+  for (int r = 0; r < 3; ++r) {
+    const Vec3& a = *rows[r];
+    m[r * 4 + 0] = a[0];
+    m[r * 4 + 1] = a[1];
+    m[r * 4 + 2] = a[2];
+    m[r * 4 + 3] = -(a[0] * eye[0] + a[1] * eye[1] + a[2] * eye[2]);
+  }
+  return m;
+}
+
+Camera Camera::from_fov(int width, int height, double fov_y_degrees, const Mat4& w2c) {
+  Camera c;
+  c.width = width;
+  c.height = height;
+  c.fy = 0.5 * height / std::tan(0.5 * fov_y_degrees * M_PI / 180.0);
+  c.fx = c.fy;
+  c.cx = 0.5 * width;
+  c.cy = 0.5 * height;
+  c.world_to_camera = w2c;
+  return c;
+}
+
 Camera Camera::resized(int new_width, int new_height) const {
   Camera c = *this;
   const double sx = double(new_width) / width, sy = double(new_height) / height;

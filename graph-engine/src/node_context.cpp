@@ -83,6 +83,10 @@ void NodeContext::set_output(const std::string& name, Value value) {
 }
 
 void NodeContext::progress(double fraction, const std::string& message) {
+  progress(fraction, message, json::object());
+}
+
+void NodeContext::progress(double fraction, const std::string& message, const json& data) {
   if (!setup_.events) return;
   fraction = std::clamp(fraction, 0.0, 1.0);
   Event e;
@@ -92,6 +96,7 @@ void NodeContext::progress(double fraction, const std::string& message) {
   e.message = message;
   const double elapsed = now_s() - started_at_;
   if (fraction > 0.01 && elapsed > 0.5) e.eta_s = elapsed * (1 - fraction) / fraction;
+  if (data.is_object() && !data.empty()) e.data = data;
   setup_.events(e);
 }
 

@@ -22,6 +22,10 @@ struct Camera {
   Vec3 position() const;  // camera centre in world coordinates
   // From an OpenGL/NeRF camera-to-world (x right, y up, z backward).
   static Mat4 world_to_camera_from_opengl_c2w(const Mat4& c2w);
+  // world_to_camera for a camera at `eye` looking at `target`, with `up` pointing up in the image.
+  static Mat4 look_at(const Vec3& eye, const Vec3& target, const Vec3& up);
+  // A centred pinhole camera of the given vertical field of view (degrees).
+  static Camera from_fov(int width, int height, double fov_y_degrees, const Mat4& world_to_camera);
   // The same camera rendered at another size (intrinsics scaled).
   Camera resized(int new_width, int new_height) const;
   bool operator==(const Camera& o) const;

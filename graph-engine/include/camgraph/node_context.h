@@ -72,6 +72,8 @@ class NodeContext {
 
   // Progress in [0, 1] with an optional message; the engine adds the ETA.
   void progress(double fraction, const std::string& message = {});
+  // With structured data for plots (e.g. {"step": 100, "loss": 0.05, "psnr": 24.1}).
+  void progress(double fraction, const std::string& message, const json& data);
   void warn(const std::string& message);
   bool cancelled() const;
   void check_cancelled() const;  // throws Cancelled
