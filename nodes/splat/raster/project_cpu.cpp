@@ -1,7 +1,7 @@
 // CPU kernels for projection and spherical harmonics: one math.h call per Gaussian, threaded
-// with at::parallel_for. Each Gaussian writes only its own rows, so results are deterministic.
+// with parallel_chunks (parallel.h). Each Gaussian writes only its own rows, so results are deterministic.
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
+#include "splat/raster/parallel.h"
 
 #include "splat/raster/backends.h"
 
@@ -24,7 +24,7 @@ ProjectOutput project_fwd_cpu(const CamParams& cam, const at::Tensor& means, con
   float* d = out.depths.data_ptr<float>();
   float* c = out.conics.data_ptr<float>();
   int* r = out.radii.data_ptr<int>();
-  at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
+  parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       float m2i[2], di, ci[3];
       int ri;
@@ -59,7 +59,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd_cpu(
   float* om = v_means.data_ptr<float>();
   float* os = v_scales.data_ptr<float>();
   float* oq = v_quats.data_ptr<float>();
-  at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
+  parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       if (r[i] <= 0) continue;
       project_one_vjp(cam, m + 3 * i, s + 3 * i, q + 4 * i, c + 3 * i, vm2 + 2 * i, vd[i], vc + 3 * i,
@@ -75,7 +75,7 @@ at::Tensor sh_fwd_cpu(int degree, V3 campos, const at::Tensor& means, const at::
   const float* m = means.data_ptr<float>();
   const float* sh = coeffs.data_ptr<float>();
   float* out = colors.data_ptr<float>();
-  at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
+  parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) sh_one(degree, campos, m + 3 * i, sh + 3 * k * i, out + 3 * i);
   });
   return colors;
@@ -92,7 +92,7 @@ std::tuple<at::Tensor, at::Tensor> sh_bwd_cpu(int degree, V3 campos, const at::T
   const float* vcol = v_colors.data_ptr<float>();
   float* om = v_means.data_ptr<float>();
   float* osh = v_coeffs.data_ptr<float>();
-  at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
+  parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
       sh_one_vjp(degree, campos, m + 3 * i, sh + 3 * k * i, col + 3 * i, vcol + 3 * i, osh + 3 * k * i,
                  om + 3 * i);

@@ -12,7 +12,7 @@
 // owned by the tile, and pair slots are summed per Gaussian in tile order: no atomics, results
 // are bitwise identical whatever the thread scheduling.
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
+#include "splat/raster/parallel.h"
 
 #include <algorithm>
 #include <atomic>
@@ -32,18 +32,16 @@ using namespace cpu;
 template <typename Scratch, typename Fn>
 void for_each_tile(int tiles, Fn&& fn) {
   std::atomic<int> next{0};
-  const int workers = std::max(1, std::min<int>(at::get_num_threads(), tiles));
-  at::parallel_for(0, workers, 1, [&](int64_t b, int64_t e) {
-    for (int64_t w = b; w < e; ++w) {
-      Scratch scratch;
-      for (int t = next++; t < tiles; t = next++) fn(t, scratch);
-    }
+  run_workers(std::max(1, std::min<int>(at::get_num_threads(), tiles)), [&](int) {
+    Scratch scratch;
+    for (int t = next++; t < tiles; t = next++) fn(t, scratch);
   });
 }
 
 struct Scratch {
   TileGaussians tg;
   PixelState px;
+  std::vector<int> bucket;  // backward: first pixel whose last contributor is k
 };
 
 at::Tensor int_tensor(const std::vector<int>& v) {
@@ -60,7 +58,7 @@ TileBins bin_tiles_cpu(const RasterInputs& in) {
   const int n = (int)in.means2d.size(0);
   std::vector<int> rects(4 * (size_t)n);
   std::vector<char> listed(n, 0);
-  at::parallel_for(0, n, 1024, [&](int64_t b, int64_t e) {
+  parallel_chunks(n, 1024, [&](int64_t b, int64_t e) {
     for (int64_t g = b; g < e; ++g)
       listed[g] = gaussian_tiles(p.means2d + 2 * g, p.conics + 3 * g, p.opacities[g], p.radii[g], grid.tiles_x,
                                  grid.tiles_y, &rects[4 * g]);
@@ -121,8 +119,7 @@ RasterOutput rasterize_fwd_cpu(const RasterInputs& in) {
         int x0, x1;
         if (!tg.row_span(k, py, &x0, &x1)) continue;
         const int row = py - tg.py0;
-        const uint32_t span = ((2u << (x1 - x0)) - 1u) << (x0 - tg.px0);
-        if ((st.done[row] & span) == span) continue;  // every pixel of the span has stopped
+        if (!trim_span(st.done[row] ^ 0xFFFFu, tg.px0, &x0, &x1)) continue;  // skip stopped pixels
         float ab[kTile], vb[kTile];
         tg.row_alphas(k, py, x0, x1, ab, vb);
         alive -= composite_row(tg, k, row, x0, x1, ab, st);
@@ -169,7 +166,7 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
     if (count == 0) return;
     tg.load(p, grid, tile, ids + offsets[tile], count);
     int max_last = -1;
-    std::fill_n(st.row_last, kTile, -1);
+    s.bucket.assign(count, -1);
     for (int py = tg.py0; py < tg.py1; ++py)
       for (int px = tg.px0; px < tg.px1; ++px) {
         const int i = (py - tg.py0) * kTile + (px - tg.px0);
@@ -177,7 +174,10 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
         st.T[i] = trans[pix];
         st.last[i] = last[pix];
         max_last = std::max(max_last, last[pix]);
-        st.row_last[py - tg.py0] = std::max(st.row_last[py - tg.py0], last[pix]);
+        if (last[pix] >= 0) {
+          st.next[i] = s.bucket[last[pix]];
+          s.bucket[last[pix]] = i;
+        }
         // R (st.r/g/b, st.Rd): colour/depth composited behind the current Gaussian relative to the
         // transmittance after it; Q: final transmittance relative to the same.
         st.r[i] = bg[0];
@@ -199,12 +199,15 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
       }
     float* pair_base = pair_grads.data() + (size_t)offsets[tile] * kPairGrads;
     std::fill_n(pair_base, (size_t)count * kPairGrads, 0.f);
+    std::fill_n(st.active, kTile, 0u);
     for (int k = max_last; k >= 0; --k) {  // back to front
+      for (int i = s.bucket[k]; i >= 0; i = st.next[i]) st.active[i / kTile] |= 1u << (i % kTile);
       GradAcc acc;
       for (int py = tg.y0[k]; py <= tg.y1[k]; ++py) {
         int x0, x1;
         const int row = py - tg.py0;
-        if (k > st.row_last[row] || !tg.row_span(k, py, &x0, &x1)) continue;
+        if (!st.active[row] || !tg.row_span(k, py, &x0, &x1) || !trim_span(st.active[row], tg.px0, &x0, &x1))
+          continue;
         float ab[kTile], vb[kTile];
         tg.row_alphas(k, py, x0, x1, ab, vb);
         backprop_row(tg, k, row, x0, x1, ab, vb, st, acc);
@@ -229,7 +232,7 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
   float* o_col = out.v_colors.data_ptr<float>();
   float* o_op = out.v_opacities.data_ptr<float>();
   float* o_z = out.v_depths.data_ptr<float>();
-  at::parallel_for(0, n, 512, [&](int64_t b, int64_t e) {
+  parallel_chunks(n, 512, [&](int64_t b, int64_t e) {
     for (int64_t g = b; g < e; ++g) {
       float sum[kPairGrads] = {};
       for (int j = g_start[g]; j < g_start[g + 1]; ++j) {

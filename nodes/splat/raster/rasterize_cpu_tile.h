@@ -60,10 +60,19 @@ inline __m128 exp_neg4(__m128 x) {
   const __m128 n = _mm_cvtepi32_ps(ni);
   const __m128 r = _mm_add_ps(_mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(0.693359375f))),
                               _mm_mul_ps(n, _mm_set1_ps(2.12194440e-4f)));
-  __m128 p = _mm_set1_ps(kExpC[0]);
-  for (int i = 1; i < 6; ++i) p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(kExpC[i]));
-  p = _mm_add_ps(_mm_add_ps(_mm_mul_ps(_mm_mul_ps(p, r), r), r), _mm_set1_ps(1.f));
+  // Estrin's scheme for the degree-5 polynomial (shorter dependency chain than Horner).
+  const __m128 r2 = _mm_mul_ps(r, r), r4 = _mm_mul_ps(r2, r2);
+  const __m128 p01 = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(kExpC[0]), r), _mm_set1_ps(kExpC[1]));
+  const __m128 p23 = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(kExpC[2]), r), _mm_set1_ps(kExpC[3]));
+  const __m128 p45 = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(kExpC[4]), r), _mm_set1_ps(kExpC[5]));
+  __m128 p = _mm_add_ps(_mm_add_ps(_mm_mul_ps(p01, r4), _mm_mul_ps(p23, r2)), p45);
+  p = _mm_add_ps(_mm_add_ps(_mm_mul_ps(p, r2), r), _mm_set1_ps(1.f));
   return _mm_castsi128_ps(_mm_add_epi32(_mm_castps_si128(p), _mm_slli_epi32(ni, 23)));
+}
+// Centres x + 0.5 of columns x0 .. x0 + 3 (exact), so that dx = mean - centre depends only on
+// the pixel, not on where a span starts: forward and backward make identical decisions.
+inline __m128 pixel_centres(int x0) {
+  return _mm_add_ps(_mm_cvtepi32_ps(_mm_setr_epi32(x0, x0 + 1, x0 + 2, x0 + 3)), _mm_set1_ps(0.5f));
 }
 #else
 inline float exp_neg(float x) {
@@ -83,12 +92,14 @@ inline float exp_neg(float x) {
 
 // One tile's Gaussians as SoA, with the rows of the tile each one can reach.
 struct TileGaussians {
-  std::vector<float> mx, my, ca, cb, cc, op, cr, cg, cbl, z, thresh;
+  std::vector<float> mx, my, ca, cb, cc, op, cr, cg, cbl, z;
+  std::vector<float> span_2at, span_det, span_inv_a;  // row_span constants: 2 a t, det, 1 / a
   std::vector<int> y0, y1;  // tile rows covered (inclusive, absolute pixel rows)
   int px0, py0, px1, py1;   // the tile's pixels: [px0, px1) x [py0, py1)
 
   void load(const Inputs& in, const Grid& grid, int tile, const int* ids, int count) {
-    for (auto* v : {&mx, &my, &ca, &cb, &cc, &op, &cr, &cg, &cbl, &z, &thresh}) v->resize(count);
+    for (auto* v : {&mx, &my, &ca, &cb, &cc, &op, &cr, &cg, &cbl, &z, &span_2at, &span_det, &span_inv_a})
+      v->resize(count);
     y0.resize(count);
     y1.resize(count);
     px0 = (tile % grid.tiles_x) * kTile;
@@ -110,7 +121,10 @@ struct TileGaussians {
       z[k] = in.depths[g];
       float ex = 0.f, ey = 0.f;
       alpha_support(con, op[k], &ex, &ey);  // true for every binned Gaussian
-      thresh[k] = std::log(op[k] / kAlphaMin) + 2e-3f;
+      const float thresh = std::log(op[k] / kAlphaMin) + 2e-3f;  // alpha >= 1/255 needs power <= this
+      span_2at[k] = 2.f * ca[k] * thresh;
+      span_det[k] = ca[k] * cc[k] - cb[k] * cb[k];
+      span_inv_a[k] = 1.f / ca[k];
       pixel_span(my[k], ey, py0, py1 - 1, &y0[k], &y1[k]);
     }
   }
@@ -119,29 +133,33 @@ struct TileGaussians {
   // every pixel where alpha >= 1/255 is inside). False when none.
   bool row_span(int k, int py, int* x0, int* x1) const {
     const float dy = my[k] - (py + 0.5f);
-    // 0.5 a dx^2 + b dy dx + 0.5 c dy^2 <= t  with dx = mean - pixel.
-    const float det = ca[k] * cc[k] - cb[k] * cb[k];
-    const float disc = 2.f * ca[k] * thresh[k] - det * dy * dy;
-    if (disc < 0.f) return false;
-    const float root = std::sqrt(disc), inv_a = 1.f / ca[k];
-    const float dx_lo = (-cb[k] * dy - root) * inv_a, dx_hi = (-cb[k] * dy + root) * inv_a;
-    // Pixel centres fx = x + 0.5 with fx in [mx - dx_hi, mx - dx_lo], widened by 0.01 px.
-    *x0 = (int)std::max((float)px0, std::ceil(mx[k] - dx_hi - 0.51f));
-    *x1 = (int)std::min((float)(px1 - 1), std::floor(mx[k] - dx_lo - 0.49f));
+    // 0.5 a dx^2 + b dy dx + 0.5 c dy^2 <= t with dx = mean - pixel: pixel centres
+    // fx in centre -+ half, centre = mx + b dy / a, half = sqrt(2 a t - det dy^2) / a.
+    const float disc = span_2at[k] - span_det[k] * dy * dy;
+    if (!(disc >= 0.f)) return false;
+    const float centre = mx[k] + cb[k] * dy * span_inv_a[k], half = std::sqrt(disc) * span_inv_a[k];
+    // Columns x with x + 0.5 in that range, widened by 0.01 px, clamped to the tile.
+    const float lo = std::max((float)px0, centre - half - 0.51f), hi = std::min((float)px1, centre + half - 0.49f);
+    if (!(hi >= 0.f)) return false;
+    const int ilo = (int)lo, ihi = (int)hi;  // truncation is floor here: lo, hi >= 0
+    *x0 = ilo + (lo > (float)ilo);           // ceil
+    *x1 = std::min(px1 - 1, ihi);
     return *x0 <= *x1;
   }
 
   // Along row py, columns x0..x1 (at most kTile): alpha of Gaussian k (0 when skipped: power < 0
   // or alpha < 1/255) and vis = exp(-power). Writes up to 3 entries past x1 (buffers hold kTile).
   void row_alphas(int k, int py, int x0, int x1, float* alpha, float* vis) const {
-    const float dy = my[k] - (py + 0.5f), dx0 = mx[k] - (x0 + 0.5f);
+    const float dy = my[k] - (py + 0.5f);
     const float qa = 0.5f * ca[k], qb = cb[k] * dy, qc = 0.5f * cc[k] * dy * dy, o = op[k];
     const int n = x1 - x0 + 1;
 #ifdef __SSE2__
     const __m128 vqa = _mm_set1_ps(qa), vqb = _mm_set1_ps(qb), vqc = _mm_set1_ps(qc), vo = _mm_set1_ps(o);
     const __m128 amax = _mm_set1_ps(kAlphaMax), amin = _mm_set1_ps(kAlphaMin), zero = _mm_setzero_ps();
-    for (int j = 0; j < n; j += 4) {
-      const __m128 dx = _mm_sub_ps(_mm_set1_ps(dx0), _mm_setr_ps((float)j, j + 1.f, j + 2.f, j + 3.f));
+    const __m128 m = _mm_set1_ps(mx[k]);
+    __m128 xc = pixel_centres(x0);
+    for (int j = 0; j < n; j += 4, xc = _mm_add_ps(xc, _mm_set1_ps(4.f))) {
+      const __m128 dx = _mm_sub_ps(m, xc);
       const __m128 power = _mm_add_ps(_mm_mul_ps(_mm_add_ps(_mm_mul_ps(vqa, dx), vqb), dx), vqc);
       const __m128 v = exp_neg4(_mm_sub_ps(zero, power));
       const __m128 a = _mm_min_ps(_mm_mul_ps(vo, v), amax);
@@ -151,7 +169,7 @@ struct TileGaussians {
     }
 #else
     for (int j = 0; j < n; ++j) {
-      const float dx = dx0 - (float)j;
+      const float dx = mx[k] - (x0 + j + 0.5f);
       const float power = (qa * dx + qb) * dx + qc;
       const float v = exp_neg(-power);
       const float a = std::min(o * v, kAlphaMax);
@@ -170,11 +188,22 @@ struct PixelState {
   float r[kN] = {}, g[kN] = {}, b[kN] = {};  // forward: colour; backward: R (colour behind, see below)
   float d[kN] = {};           // forward: depth numerator
   int last[kN] = {};          // list position of the last contributor, -1 if none
-  uint32_t done[kTile] = {};  // forward: per row, bit c set once column c stopped compositing
-  int row_last[kTile] = {};   // backward: per row, the largest last[]
+  uint32_t done[kTile] = {};    // forward: per row, bit c set once column c stopped compositing
+  uint32_t active[kTile] = {};  // backward: per row, bit c set while the current k <= last[c]
+  int next[kN] = {};            // backward: pixels bucketed by last[] (linked lists)
   // Backward only: upstream gradients and the remaining recurrences.
   float vr[kN] = {}, vg[kN] = {}, vb[kN] = {}, vA[kN] = {}, vD[kN] = {}, Rd[kN] = {}, Q[kN] = {};
 };
+
+// Narrows columns [x0, x1] to the first and last whose bit is set in mask (bit c = column
+// px0 + c). False when none is set.
+inline bool trim_span(uint32_t mask, int px0, int* x0, int* x1) {
+  const uint32_t m = mask & (((2u << (*x1 - *x0)) - 1u) << (*x0 - px0));
+  if (!m) return false;
+  *x0 = px0 + __builtin_ctz(m);
+  *x1 = px0 + 31 - __builtin_clz(m);
+  return true;
+}
 
 // Per-Gaussian gradient sums over the pixels of a tile.
 #ifdef __SSE2__
@@ -243,12 +272,15 @@ inline void backprop_row(const TileGaussians& tg, int k, int row, int x0, int x1
                          PixelState& s, GradAcc& acc) {
   const int c0 = x0 - tg.px0, n = x1 - x0 + 1, base = row * kTile + c0;
   const uint32_t lanes = (2u << (n - 1)) - 1u;
-  const float dyf = tg.my[k] - (tg.py0 + row + 0.5f), dx0 = tg.mx[k] - (x0 + 0.5f);
+  const float dyf = tg.my[k] - (tg.py0 + row + 0.5f);
   const __m128 zero = _mm_setzero_ps(), one = sp(1.f), half = sp(0.5f);
   const __m128 cr = sp(tg.cr[k]), cg = sp(tg.cg[k]), cb = sp(tg.cbl[k]), cz = sp(tg.z[k]), op = sp(tg.op[k]);
   const __m128 ca = sp(tg.ca[k]), cbb = sp(tg.cb[k]), cc = sp(tg.cc[k]), dy = sp(dyf);
   const __m128i kk = _mm_set1_epi32(k);
-  for (int j = 0; j < n; j += 4) {
+  const __m128 mxv = sp(tg.mx[k]);
+  __m128 xc = pixel_centres(x0);
+  for (int j = 0; j < n; j += 4, xc = _mm_add_ps(xc, sp(4.f))) {
+    const __m128 dx = _mm_sub_ps(mxv, xc);  // as in row_alphas
     const int i = base + j;
     const __m128 a = ld(ab + j), vis = ld(vb + j);
     const __m128 after_last = _mm_castsi128_ps(_mm_cmpgt_epi32(kk, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.last + i))));
@@ -278,7 +310,6 @@ inline void backprop_row(const TileGaussians& tg, int k, int row, int x0, int x1
     const __m128 g = _mm_andnot_ps(_mm_cmpgt_ps(ov, sp(kAlphaMax)), m);
     acc.v[kGOp] = _mm_add_ps(acc.v[kGOp], _mm_and_ps(g, _mm_mul_ps(vis, va)));
     const __m128 vp = _mm_and_ps(g, _mm_sub_ps(zero, _mm_mul_ps(ov, va)));
-    const __m128 dx = _mm_sub_ps(sp(dx0), _mm_setr_ps((float)j, j + 1.f, j + 2.f, j + 3.f));
     acc.v[kGCa] = _mm_add_ps(acc.v[kGCa], _mm_mul_ps(_mm_mul_ps(half, _mm_mul_ps(dx, dx)), vp));
     acc.v[kGCb] = _mm_add_ps(acc.v[kGCb], _mm_mul_ps(_mm_mul_ps(dx, dy), vp));
     acc.v[kGCc] = _mm_add_ps(acc.v[kGCc], _mm_mul_ps(_mm_mul_ps(half, _mm_mul_ps(dy, dy)), vp));
@@ -319,13 +350,13 @@ inline int composite_row(const TileGaussians& tg, int k, int row, int x0, int x1
 
 inline void backprop_row(const TileGaussians& tg, int k, int row, int x0, int x1, const float* ab, const float* vb,
                          PixelState& s, GradAcc& acc) {
-  const float dy = tg.my[k] - (tg.py0 + row + 0.5f), dx0 = tg.mx[k] - (x0 + 0.5f);
+  const float dy = tg.my[k] - (tg.py0 + row + 0.5f);
   float* A = acc.v;
   for (int px = x0; px <= x1; ++px) {
     const int i = row * kTile + (px - tg.px0);
     const float a = ab[px - x0], vis = vb[px - x0];
     if (a == 0.f || k > s.last[i]) continue;
-    const float dx = dx0 - (float)(px - x0);
+    const float dx = tg.mx[k] - (px + 0.5f);
     const float om = 1.f - a;
     const float Ti = s.T[i] / om;
     const float w = a * Ti;
