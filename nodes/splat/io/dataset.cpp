@@ -157,14 +157,24 @@ SplatDataset load_colmap_dataset(const fs::path& root, const DatasetOptions& opt
   if (model_dir.empty())
     throw std::runtime_error(root.string() + ": no COLMAP model found (looked in sparse/0, colmap/sparse/0, sparse/ and the folder itself)");
   const ColmapModel model = read_colmap_model(model_dir);
-  const fs::path images_dir = root / "images";
+  // images/ next to sparse/ (or colmap/); also when `root` is the model folder itself.
+  fs::path images_dir = root / "images";
+  if (model_dir == root) {
+    fs::path r = fs::absolute(root).lexically_normal();
+    if (!r.has_filename()) r = r.parent_path();
+    for (const fs::path& p : {r / "images", r.parent_path() / "images", r.parent_path().parent_path() / "images"})
+      if (fs::is_directory(p)) {
+        images_dir = p;
+        break;
+      }
+  }
   if (opts.load_images && !fs::is_directory(images_dir))
     throw std::runtime_error(root.string() + ": COLMAP dataset has no images/ folder");
 
   std::vector<SourceView> views;
   for (const auto& im : model.images) {
     SourceView v;
-    v.name = fs::path(im.name).filename().string();
+    v.name = im.name;  // relative to images/ (usually a plain file name)
     v.sort_key = im.name;
     v.image_path = images_dir / im.name;
     v.camera = model.cameras.at(im.camera_id).to_camera();

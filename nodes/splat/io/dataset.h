@@ -14,7 +14,7 @@
 namespace camgraph::splat {
 
 struct TrainView {
-  std::string name;         // image file name
+  std::string name;         // image file name (COLMAP: the model's name, relative to images/)
   at::Tensor image;         // [H, W, 3] float32 in [0, 1], undistorted, downscaled, CPU
   camgraph::Camera camera;  // pinhole intrinsics at the image's size, world-to-camera (OpenCV axes)
   std::filesystem::path image_path;  // source image file

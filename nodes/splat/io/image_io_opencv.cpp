@@ -18,7 +18,8 @@ at::Tensor load_undistorted_image(const std::filesystem::path& path, const Disto
   if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error(path.string() + ": image file not found");
   cv::Mat bgr;
   try {
-    bgr = cv::imread(path.string(), cv::IMREAD_COLOR);
+    // Camera models describe the stored pixel grid: do not apply EXIF orientation.
+    bgr = cv::imread(path.string(), cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& e) {
     throw std::runtime_error(path.string() + ": cannot decode image: " + e.what());
   }

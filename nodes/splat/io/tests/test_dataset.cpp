@@ -296,3 +296,16 @@ TEST(Dataset, AutoDetect) {
   const std::string err = error_of([&] { load_dataset(tdir.path / "nothing", o); });
   EXPECT_NE(err.find("not found"), std::string::npos) << err;
 }
+
+TEST(Dataset, ModelFolderGivenDirectly) {
+  TempDir dir("ds_model_dir");
+  make_dataset(dir.path);
+  DatasetOptions o;
+  o.max_images = 2;
+  o.holdout_every = 0;
+  o.load_images = have_image_decoder();
+  const SplatDataset d = load_dataset(dir.path / "sparse" / "0", o);  // images found at ../../images
+  ASSERT_EQ(d.train.size(), 2u);
+  EXPECT_EQ(d.train[1].image_path, dir.path / "images" / "img_01.png");
+  EXPECT_EQ(d.train[1].image.defined(), have_image_decoder());
+}
