@@ -44,6 +44,16 @@ struct Scratch {
   std::vector<int> bucket;  // backward: first pixel whose last contributor is k
 };
 
+// Support constants of every listed Gaussian (others are never read).
+std::vector<Support> supports(const Inputs& p, int n, const int* radii) {
+  std::vector<Support> out(n);
+  parallel_chunks(n, 1024, [&](int64_t b, int64_t e) {
+    for (int64_t g = b; g < e; ++g)
+      if (radii[g] > 0 && p.opacities[g] >= kAlphaMin) out[g] = make_support(p.conics + 3 * g, p.opacities[g]);
+  });
+  return out;
+}
+
 at::Tensor int_tensor(const std::vector<int>& v) {
   auto t = at::empty({(int64_t)v.size()}, at::kInt);
   std::copy(v.begin(), v.end(), t.data_ptr<int>());
@@ -101,11 +111,12 @@ RasterOutput rasterize_fwd_cpu(const RasterInputs& in) {
   int* last = out.last_ids.data_ptr<int>();
   const float bg[3] = {in.background[0], in.background[1], in.background[2]};
 
+  const std::vector<Support> support = supports(p, (int)in.means2d.size(0), p.radii);
   for_each_tile<Scratch>(grid.tiles(), [&](int tile, Scratch& s) {
     TileGaussians& tg = s.tg;
     PixelState& st = s.px;
     const int count = offsets[tile + 1] - offsets[tile];
-    tg.load(p, grid, tile, ids + offsets[tile], count);
+    tg.load(p, support.data(), grid, tile, ids + offsets[tile], count);
     std::fill_n(st.T, kPix, 1.f);
     std::fill_n(st.r, kPix, 0.f);
     std::fill_n(st.g, kPix, 0.f);
@@ -159,12 +170,13 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
   const float bg[3] = {in.background[0], in.background[1], in.background[2]};
   std::vector<float> pair_grads((size_t)pairs * kPairGrads);
 
+  const std::vector<Support> support = supports(p, (int)in.means2d.size(0), p.radii);
   for_each_tile<Scratch>(grid.tiles(), [&](int tile, Scratch& s) {
     TileGaussians& tg = s.tg;
     PixelState& st = s.px;
     const int count = offsets[tile + 1] - offsets[tile];
     if (count == 0) return;
-    tg.load(p, grid, tile, ids + offsets[tile], count);
+    tg.load(p, support.data(), grid, tile, ids + offsets[tile], count);
     int max_last = -1;
     s.bucket.assign(count, -1);
     for (int py = tg.py0; py < tg.py1; ++py)

@@ -90,6 +90,19 @@ inline float exp_neg(float x) {
 }
 #endif
 
+// Per-Gaussian constants of the region where alpha can reach 1/255, i.e. power <= t with
+// t = log(255 opacity) (+ a small margin): see alpha_support in math.h.
+struct Support {
+  float two_a_t, det, inv_a;  // 2 conic.a t, det(conic), 1 / conic.a (row spans)
+  float ey;                   // half height of the region's bounding box
+};
+inline Support make_support(const float* conic, float opacity) {
+  float ex = 0.f, ey = 0.f;
+  alpha_support(conic, opacity, &ex, &ey);
+  const float t = std::log(opacity / kAlphaMin) + 2e-3f;
+  return Support{2.f * conic[0] * t, conic[0] * conic[2] - conic[1] * conic[1], 1.f / conic[0], ey};
+}
+
 // One tile's Gaussians as SoA, with the rows of the tile each one can reach.
 struct TileGaussians {
   std::vector<float> mx, my, ca, cb, cc, op, cr, cg, cbl, z;
@@ -97,7 +110,7 @@ struct TileGaussians {
   std::vector<int> y0, y1;  // tile rows covered (inclusive, absolute pixel rows)
   int px0, py0, px1, py1;   // the tile's pixels: [px0, px1) x [py0, py1)
 
-  void load(const Inputs& in, const Grid& grid, int tile, const int* ids, int count) {
+  void load(const Inputs& in, const Support* support, const Grid& grid, int tile, const int* ids, int count) {
     for (auto* v : {&mx, &my, &ca, &cb, &cc, &op, &cr, &cg, &cbl, &z, &span_2at, &span_det, &span_inv_a})
       v->resize(count);
     y0.resize(count);
@@ -119,13 +132,15 @@ struct TileGaussians {
       cg[k] = in.colors[3 * g + 1];
       cbl[k] = in.colors[3 * g + 2];
       z[k] = in.depths[g];
-      float ex = 0.f, ey = 0.f;
-      alpha_support(con, op[k], &ex, &ey);  // true for every binned Gaussian
-      const float thresh = std::log(op[k] / kAlphaMin) + 2e-3f;  // alpha >= 1/255 needs power <= this
-      span_2at[k] = 2.f * ca[k] * thresh;
-      span_det[k] = ca[k] * cc[k] - cb[k] * cb[k];
-      span_inv_a[k] = 1.f / ca[k];
-      pixel_span(my[k], ey, py0, py1 - 1, &y0[k], &y1[k]);
+      const Support& sp = support[g];
+      span_2at[k] = sp.two_a_t;
+      span_det[k] = sp.det;
+      span_inv_a[k] = sp.inv_a;
+      // Rows whose centres lie within my -+ ey, clamped to the tile.
+      const float lo = std::max((float)py0, my[k] - sp.ey - 0.5f), hi = std::min((float)(py1 - 1), my[k] + sp.ey - 0.5f);
+      const int ilo = (int)lo;
+      y0[k] = ilo + (lo > (float)ilo);
+      y1[k] = hi >= 0.f ? (int)hi : -1;
     }
   }
 
