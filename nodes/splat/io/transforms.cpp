@@ -1,6 +1,7 @@
 // transforms.json (nerfstudio / instant-ngp) reader.
 #include "transforms.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -97,6 +98,18 @@ TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn
         c2w[r * 4 + c] = tm[r][c].get<double>();
       }
     }
+
+    // The rotation part must be a rotation (rigid transform); scaled matrices are rejected.
+    double worst = 0;
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) {
+        double dot = 0;
+        for (int r = 0; r < 3; ++r) dot += c2w[r * 4 + a] * c2w[r * 4 + b];
+        worst = std::max(worst, std::abs(dot - (a == b ? 1.0 : 0.0)));
+      }
+    if (worst > 1e-2)
+      throw std::runtime_error(wf + ": 'transform_matrix' rotation part is not orthonormal (R^T R differs from I by " +
+                               std::to_string(worst) + "); scaled or sheared poses are not supported");
 
     const fs::path image = resolve_image_path(base, file_path);
     if (image.empty()) {

@@ -124,6 +124,13 @@ TEST(Fox, ColmapAndTransformsPosesAgree) {
       worst_ratio = std::max(worst_ratio, std::abs(da / db / ratio0 - 1));
     }
   EXPECT_LT(worst_rot, 1e-4);
+  // Observed for fox: transforms.json is the COLMAP model itself converted to OpenGL
+  // camera-to-world (same world frame and scale), so even the normalisations agree.
+  EXPECT_NEAR(col.normalisation.scale, tf.normalisation.scale, 1e-5 * tf.normalisation.scale);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(col.normalisation.centre[k], tf.normalisation.centre[k], 1e-4);
+  for (size_t i = 0; i < 50; ++i)
+    for (int k = 0; k < 12; ++k)
+      EXPECT_NEAR(col.train[i].camera.world_to_camera[k], tf.train[i].camera.world_to_camera[k], 1e-4) << i;
   EXPECT_LT(worst_dir, 1e-3);
   EXPECT_LT(worst_ratio, 1e-3);
 }

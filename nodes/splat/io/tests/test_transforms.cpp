@@ -147,6 +147,12 @@ TEST(Transforms, Errors) {
   j["fl_x"] = "big";
   j["frames"] = json::array({{{"file_path", "a.png"}, {"transform_matrix", c2w_json(0, 0, 1, 0)}}});
   check(j, {"fl_x", "number"});
+  j = base;
+  json scaled = c2w_json(0, 0, 1, 0);
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) scaled[r][c] = scaled[r][c].get<double>() * 2;
+  j["frames"] = json::array({{{"file_path", "a.png"}, {"transform_matrix", scaled}}});
+  check(j, {"frame 0", "not orthonormal"});
   check(json{{"nothing", 1}}, {"t.json", "frames"});
   splat_test::write_bytes(dir.path / "t.json", "{ \"frames\": [ ");
   const std::string err = error_of([&] { read_transforms(dir.path / "t.json"); });
