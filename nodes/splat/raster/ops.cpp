@@ -101,6 +101,8 @@ CamParams make_cam_params(const at::Tensor& viewmat, float fx, float fy, float c
               "splat raster: viewmat must be [4, 4]");
   TORCH_CHECK(width > 0 && height > 0 && fx > 0 && fy > 0, "splat raster: bad camera (", width, "x", height,
               ", fx ", fx, ", fy ", fy, ")");
+  TORCH_CHECK(near_plane > 0.f && far_plane > near_plane, "splat raster: need 0 < near_plane < far_plane, got ",
+              near_plane, ", ", far_plane);
   const auto v = viewmat.detach().to(at::kCPU, at::kFloat).contiguous();
   const float* m = v.data_ptr<float>();
   CamParams cam{};

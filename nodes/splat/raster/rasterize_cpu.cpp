@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -73,14 +74,19 @@ TileBins bin_tiles_cpu(const RasterInputs& in) {
       listed[g] = gaussian_tiles(p.means2d + 2 * g, p.conics + 3 * g, p.opacities[g], p.radii[g], grid.tiles_x,
                                  grid.tiles_y, &rects[4 * g]);
   });
-  std::vector<int> order;
-  order.reserve(n);
+  // Front to back: sort (depth bits, index) packed in 64 bits; depths are > 0, so their bit
+  // patterns order like their values, and ties keep index order.
+  std::vector<uint64_t> keys;
+  keys.reserve(n);
   for (int g = 0; g < n; ++g)
-    if (listed[g]) order.push_back(g);
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    const float da = p.depths[a], db = p.depths[b];
-    return da < db || (da == db && a < b);
-  });
+    if (listed[g]) {
+      uint32_t bits;
+      std::memcpy(&bits, p.depths + g, 4);
+      keys.push_back((uint64_t)bits << 32 | (uint32_t)g);
+    }
+  std::sort(keys.begin(), keys.end());
+  std::vector<int> order(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) order[i] = (int)(uint32_t)keys[i];
   std::vector<int> offsets(grid.tiles() + 1, 0);
   for (int g : order) {
     const int* r = &rects[4 * g];

@@ -87,7 +87,7 @@ TEST(RasterOps, ProjectionMatchesReference) {
 TEST(RasterOps, ShMatchesReference) {
   for (int degree = 0; degree <= 3; ++degree) {
     const Scene s = make_scene(300, 40, 30, 3, degree, 20 + degree);
-    const V3 campos = cam_position(make_cam_params(s.camera.viewmat, 1, 1, 0, 0, 1, 1, 0, 0, 1));
+    const V3 campos = cam_position(make_cam_params(s.camera.viewmat, 1, 1, 0, 0, 1, 1, 0, 0.01f, 1));
     const Tensor f = sh_fwd(degree, campos, s.means, s.sh);
     const auto x = leaves(s, at::kDouble);
     const Tensor r = ref::sh_colors(degree, x[0], x[4], ref::camera_position(s.camera));
@@ -150,6 +150,11 @@ TEST(Raster, RejectsBadInput) {
   RenderSettings bad = s.settings;
   bad.sh_degree = 2;  // coefficients only have degree 1
   EXPECT_THROW(render(s.means, s.log_scales, s.quats, s.opacity_logits, s.sh, s.camera, bad), c10::Error);
+  bad = s.settings;
+  bad.near_plane = 0.f;
+  EXPECT_THROW(render(s.means, s.log_scales, s.quats, s.opacity_logits, s.sh, s.camera, bad), c10::Error);
+  EXPECT_THROW(render(s.means, s.log_scales, s.quats.slice(0, 0, 5), s.opacity_logits, s.sh, s.camera, s.settings),
+               c10::Error);
 }
 
 }  // namespace
