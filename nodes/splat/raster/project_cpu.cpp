@@ -1,9 +1,9 @@
 // CPU kernels for projection and spherical harmonics: one math.h call per Gaussian, threaded
-// with parallel_chunks (parallel.h). Each Gaussian writes only its own rows, so results are deterministic.
+// with parallel_chunks (parallel.h). Each Gaussian writes only its own rows: deterministic.
 #include <ATen/ATen.h>
-#include "splat/raster/parallel.h"
 
 #include "splat/raster/backends.h"
+#include "splat/raster/parallel.h"
 
 namespace camgraph::splat {
 

@@ -12,15 +12,16 @@
 // owned by the tile, and pair slots are summed per Gaussian in tile order: no atomics, results
 // are bitwise identical whatever the thread scheduling.
 #include <ATen/ATen.h>
-#include "splat/raster/parallel.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <vector>
 
 #include "splat/raster/backends.h"
+#include "splat/raster/parallel.h"
 #include "splat/raster/rasterize_cpu_tile.h"
 
 namespace camgraph::splat {
@@ -174,7 +175,8 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
   const float* v_alpha = v_alpha_t.defined() ? v_alpha_t.data_ptr<float>() : nullptr;
   const float* v_depth = v_depth_t.defined() ? v_depth_t.data_ptr<float>() : nullptr;
   const float bg[3] = {in.background[0], in.background[1], in.background[2]};
-  std::vector<float> pair_grads((size_t)pairs * kPairGrads);
+  // Every slot is written by its tile below (no need to zero here).
+  std::unique_ptr<float[]> pair_grads(new float[(size_t)pairs * kPairGrads]);
 
   const std::vector<Support> support = supports(p, (int)in.means2d.size(0), p.radii);
   for_each_tile<Scratch>(grid.tiles(), [&](int tile, Scratch& s) {
@@ -215,7 +217,7 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
           st.vA[i] -= v_depth[pix] * depth[pix] / A;
         }
       }
-    float* pair_base = pair_grads.data() + (size_t)offsets[tile] * kPairGrads;
+    float* pair_base = pair_grads.get() + (size_t)offsets[tile] * kPairGrads;
     std::fill_n(pair_base, (size_t)count * kPairGrads, 0.f);
     std::fill_n(st.active, kTile, 0u);
     for (int k = max_last; k >= 0; --k) {  // back to front
@@ -254,7 +256,7 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
     for (int64_t g = b; g < e; ++g) {
       float sum[kPairGrads] = {};
       for (int j = g_start[g]; j < g_start[g + 1]; ++j) {
-        const float* acc = pair_grads.data() + (size_t)g_pairs[j] * kPairGrads;
+        const float* acc = pair_grads.get() + (size_t)g_pairs[j] * kPairGrads;
         for (int c = 0; c < kPairGrads; ++c) sum[c] += acc[c];
       }
       o_m[2 * g] = sum[kGMx];
