@@ -20,11 +20,12 @@ RenderOutput render_with(const std::vector<Tensor>& x, const Scene& s, bool refe
                    : render(x[0], x[1], x[2], x[3], x[4], s.camera, s.settings);
 }
 
-struct Case {
+struct Case {  // one random scene
   int n, width, height, coeff_degree, sh_degree;
   uint64_t seed;
   float opacity_shift = 0.f;  // > 0: dense, opaque scene (alpha clamp and early stop everywhere)
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.n << " Gaussians, " << c.width << "x" << c.height; }
 
 class RasterVsReference : public ::testing::TestWithParam<Case> {};
 
@@ -57,7 +58,13 @@ INSTANTIATE_TEST_SUITE_P(Scenes, RasterVsReference,
                                            Case{120, 64, 48, 1, 1, 3}, Case{200, 70, 53, 2, 2, 4},
                                            Case{250, 50, 37, 3, 3, 5}, Case{300, 48, 32, 3, 2, 6},
                                            Case{150, 16, 16, 3, 3, 7}, Case{400, 61, 29, 3, 3, 8},
-                                           Case{700, 40, 27, 2, 2, 9, 4.f}, Case{900, 35, 33, 1, 1, 10, 6.f}));
+                                           Case{700, 40, 27, 2, 2, 9, 4.f}, Case{900, 35, 33, 1, 1, 10, 6.f}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           const Case& c = info.param;
+                           return "n" + std::to_string(c.n) + "_" + std::to_string(c.width) + "x" +
+                                  std::to_string(c.height) + "_sh" + std::to_string(c.sh_degree) + "of" +
+                                  std::to_string(c.coeff_degree) + (c.opacity_shift > 0 ? "_dense" : "");
+                         });
 
 TEST(RasterOps, ProjectionMatchesReference) {
   const Scene s = make_scene(500, 80, 60, 0, 0, 11);
