@@ -150,6 +150,24 @@ TEST(Raster, EmptySceneRendersBackground) {
   }
 }
 
+// Non-contiguous views and [N, 1] opacity logits render the same and get gradients of their shape.
+TEST(Raster, AcceptsViewsAndColumnOpacity) {
+  const Scene s = make_scene(200, 40, 30, 2, 2, 61);
+  auto x = leaves(s, at::kFloat);
+  const RenderOutput a = render(x[0], x[1], x[2], x[3], x[4], s.camera, s.settings);
+  const Tensor means_t = s.means.t().contiguous().requires_grad_(true);  // [3, N]; .t() is a view
+  const Tensor opac_col = s.opacity_logits.detach().view({-1, 1}).requires_grad_(true);
+  const RenderOutput b = render(means_t.t(), x[1], x[2], opac_col, x[4], s.camera, s.settings);
+  EXPECT_TRUE(at::equal(a.rgb, b.rgb));
+  loss_of(b, 3).backward();
+  ASSERT_TRUE(means_t.grad().defined() && opac_col.grad().defined());
+  EXPECT_EQ(means_t.grad().sizes(), means_t.sizes());
+  EXPECT_EQ(opac_col.grad().sizes(), opac_col.sizes());
+  loss_of(a, 3).backward();
+  EXPECT_TRUE(at::equal(means_t.grad().t(), x[0].grad()));
+  EXPECT_TRUE(at::equal(opac_col.grad().view(-1), x[3].grad()));
+}
+
 TEST(Raster, RejectsBadInput) {
   Scene s = make_scene(10, 20, 20, 1, 1, 51);
   EXPECT_THROW(render(s.means.to(at::kDouble), s.log_scales, s.quats, s.opacity_logits, s.sh, s.camera, s.settings),
