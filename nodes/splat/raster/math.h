@@ -6,9 +6,11 @@
 //  - quaternions are (w, x, y, z) and normalised inside; scales are exp(log_scales);
 //    world covariance  Sigma = R S S^T R^T.
 //  - viewmat is world-to-camera, OpenCV axes (x right, y down, z forward), row-major [R | t].
-//  - projection: EWA with the perspective Jacobian; x/z and y/z inside the Jacobian are clamped
-//    to 1.3x the tan-fov limits (centred principal point: [-1.3 tan_fovx, 1.3 tan_fovx]);
-//    then eps2d is added to the 2D covariance diagonal (low-pass dilation).
+//  - projection: EWA with the perspective Jacobian; x/z inside the Jacobian is clamped to
+//    [-(cx / fx + 0.3 tan_fovx), (W - cx) / fx + 0.3 tan_fovx] (= +-1.3 tan_fovx for a centred
+//    principal point; likewise y/z), then eps2d is added to the 2D covariance diagonal.
+//  - culled (radius 0): camera z outside [near, far], 2D covariance not positive definite, or
+//    the radius box entirely outside the image.
 //  - pixel (col j, row i) has its centre at (j + 0.5, i + 0.5); means2d = (fx x/z + cx, fy y/z + cy).
 //  - radius = ceil(3 sqrt(largest eigenvalue)), with the eigenvalue's discriminant floored at 0.1.
 //  - colour = SH(view direction from the camera centre) + 0.5, clamped at 0 (real SH, degree <= 3).
@@ -321,7 +323,7 @@ CG_HD void sh_basis(int degree, V3 d, float* Y) {
   Y[14] = kShC3(5) * z * (xx - yy);
   Y[15] = kShC3(6) * x * (xx - 3.f * yy);
 }
-// v_d = sum_k g[k] dY_k/dd for the (unnormalised-free) unit direction d.
+// v_d = sum_k g[k] dY_k/dd at the unit direction d (the polynomials differentiated as they are).
 CG_HD V3 sh_basis_vjp(int degree, V3 d, const float* g) {
   V3 v{0.f, 0.f, 0.f};
   if (degree < 1) return v;
