@@ -1,7 +1,7 @@
 // Rasterizer speed: render() forward, and forward + backward (autograd, as in training), on a
 // random scene of 14,460 Gaussians in front of the camera with 3-sigma footprints of 1-30 px
 // (log-uniform), SH degree 3, at 239x134 and 960x540.
-//   bench_splat_raster --benchmark_filter=Cpu
+//   bench_splat_raster --benchmark_filter=Cpu   (env: CG_BENCH_THREADS, CG_BENCH_TORCH_THREADS)
 #include <benchmark/benchmark.h>
 
 #include <ATen/ATen.h>
@@ -55,10 +55,13 @@ Scene make_scene(int n, int width, int height, const at::Device& device) {
 }
 
 void run(benchmark::State& state, bool backward, const at::Device& device) {
-  // Torch defaults to 1 intra-op thread on this kind of machine; use every core unless
-  // CG_BENCH_THREADS says otherwise.
+  // Rasterizer threads: all cores unless CG_BENCH_THREADS says otherwise. Torch's own
+  // intra-op threads: CG_BENCH_TORCH_THREADS, default 1 (its OpenMP workers spin between
+  // regions, which costs more than it gains on a busy 2-core machine).
   const char* env = std::getenv("CG_BENCH_THREADS");
-  at::set_num_threads(env ? std::atoi(env) : (int)std::max(1u, std::thread::hardware_concurrency()));
+  const char* torch_env = std::getenv("CG_BENCH_TORCH_THREADS");
+  camgraph::splat::set_cpu_threads(env ? std::atoi(env) : 0);
+  at::set_num_threads(torch_env ? std::atoi(torch_env) : 1);
   const int width = (int)state.range(0), height = (int)state.range(1);
   Scene s = make_scene(14460, width, height, device);
   const at::Tensor w = at::rand({height, width, 3}).to(device);
@@ -75,7 +78,8 @@ void run(benchmark::State& state, bool backward, const at::Device& device) {
     visible = out.radii.gt(0).sum().item<int64_t>();
   }
   state.counters["visible"] = (double)visible;
-  state.counters["threads"] = at::get_num_threads();
+  state.counters["threads"] = camgraph::splat::cpu_threads();
+  state.counters["torch_threads"] = at::get_num_threads();
 }
 
 void BM_CpuForward(benchmark::State& state) {

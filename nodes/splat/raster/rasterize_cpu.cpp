@@ -34,7 +34,7 @@ using namespace cpu;
 template <typename Scratch, typename Fn>
 void for_each_tile(int tiles, Fn&& fn) {
   std::atomic<int> next{0};
-  run_workers(std::max(1, std::min<int>(at::get_num_threads(), tiles)), [&](int) {
+  run_workers(std::max(1, std::min(cpu_threads(), tiles)), [&](int) {
     Scratch scratch;
     for (int t = next++; t < tiles; t = next++) fn(t, scratch);
   });

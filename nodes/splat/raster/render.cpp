@@ -4,7 +4,9 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "camgraph/camera.h"
 #include "splat/raster/ops.h"
@@ -129,6 +131,17 @@ RenderOutput render(const at::Tensor& means, const at::Tensor& log_scales, const
   RenderOutput out{img[0], img[1], img[2], means2d, radii};
   if (out.means2d.requires_grad()) out.means2d.retain_grad();
   return out;
+}
+
+namespace {
+std::atomic<int> g_cpu_threads{0};  // 0: default
+}
+
+void set_cpu_threads(int n) { g_cpu_threads = std::max(0, n); }
+
+int cpu_threads() {
+  const int n = g_cpu_threads.load();
+  return n > 0 ? n : std::max(1, (int)std::thread::hardware_concurrency());
 }
 
 RenderCamera to_render_camera(const camgraph::Camera& camera) {

@@ -41,6 +41,12 @@ RenderOutput render(const at::Tensor& means, const at::Tensor& log_scales, const
                     const at::Tensor& opacity_logits, const at::Tensor& sh, const RenderCamera& camera,
                     const RenderSettings& settings);
 
+// Threads used by the CPU kernels (plain std::threads, created per call; no spinning between
+// calls). Default: std::thread::hardware_concurrency(). n <= 0 restores the default. This is
+// independent of torch's at::set_num_threads (which may stay 1). Results do not depend on it.
+void set_cpu_threads(int n);
+int cpu_threads();
+
 // A RenderCamera from a camgraph::Camera (viewmat on the CPU; render() moves nothing).
 RenderCamera to_render_camera(const camgraph::Camera& camera);
 

@@ -31,7 +31,7 @@ class RasterVsReference : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RasterVsReference, ForwardAndGradientsMatch) {
   const Case c = GetParam();
-  at::set_num_threads(2);  // exercise the threaded tile loops
+  set_cpu_threads(2);  // exercise the threaded tile loops
   const Scene s = make_scene(c.n, c.width, c.height, c.coeff_degree, c.sh_degree, c.seed, c.opacity_shift);
   auto xf = leaves(s, at::kFloat), xr = leaves(s, at::kDouble);
   RenderOutput of = render_with(xf, s, false), orf = render_with(xr, s, true);
@@ -112,9 +112,8 @@ TEST(RasterOps, ShMatchesReference) {
 TEST(Raster, BackwardIsDeterministic) {
   const Scene s = make_scene(3000, 160, 120, 3, 3, 31);
   std::vector<std::vector<Tensor>> grads;
-  const int threads = at::get_num_threads();
   for (int run = 0; run < 3; ++run) {
-    at::set_num_threads(run == 0 ? 1 : 2);
+    set_cpu_threads(run == 0 ? 1 : 2);
     auto x = leaves(s, at::kFloat);
     RenderOutput o = render_with(x, s, false);
     loss_of(o, 9).backward();
@@ -123,7 +122,7 @@ TEST(Raster, BackwardIsDeterministic) {
     g.push_back(o.means2d.grad());
     grads.push_back(g);
   }
-  at::set_num_threads(threads);
+  set_cpu_threads(0);
   for (int run = 1; run < 3; ++run)
     for (size_t i = 0; i < grads[0].size(); ++i)
       EXPECT_TRUE(at::equal(grads[0][i], grads[run][i])) << "gradient " << i << ", run " << run;
