@@ -45,24 +45,29 @@ uint64_t get_u64(const char* p) {
 }  // namespace
 
 void write_archive(const std::filesystem::path& path, const TensorArchive& archive) {
+  // Header first (offsets from sizes), then one buffer holding everything: one copy of the data.
   nlohmann::json header = {{"meta", archive.meta}, {"tensors", nlohmann::json::array()}};
-  std::string payload;
-  std::vector<at::Tensor> keep;
+  std::vector<at::Tensor> tensors;
+  size_t offset = 0;
   for (const auto& [name, t] : archive.tensors) {
     auto c = t.detach().to(at::kCPU).contiguous();
     const size_t bytes = size_t(c.numel()) * c.element_size();
     header["tensors"].push_back({{"name", name},
                                  {"dtype", dtype_name(c.scalar_type())},
                                  {"shape", c.sizes().vec()},
-                                 {"offset", payload.size()},
+                                 {"offset", offset},
                                  {"bytes", bytes}});
-    if (bytes) payload.append(static_cast<const char*>(c.data_ptr()), bytes);
+    offset += bytes;
+    tensors.push_back(c);
   }
   const std::string h = header.dump();
-  std::string out(kMagic, 8);
+  std::string out;
+  out.reserve(24 + h.size() + offset);
+  out.append(kMagic, 8);
   put_u64(out, h.size());
   out += h;
-  out += payload;
+  for (const auto& c : tensors)
+    if (c.numel()) out.append(static_cast<const char*>(c.data_ptr()), size_t(c.numel()) * c.element_size());
   put_u64(out, hash_bytes(out));
   write_file_atomic(path, out);
 }

@@ -3,7 +3,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
+#include "splat/train/loss.h"
 #include "splat/train/trainer.h"
 #include "synthetic.h"
 
@@ -15,9 +19,9 @@ struct Result {
   int64_t gaussians;
 };
 
-Result train_synthetic(TrainOptions o, bool from_points) {
-  auto scene = synth::random_scene(300, 0.25, 21);
-  SplatDataset d = synth::render_dataset(scene, 16, 64);
+Result train_synthetic(TrainOptions o, bool from_points, int64_t scene_size = 300, int image_size = 64) {
+  auto scene = synth::random_scene(scene_size, 0.25, 21);
+  SplatDataset d = synth::render_dataset(scene, 16, image_size);
   if (from_points) {  // a noisy "SfM" point cloud: the true centres plus noise
     at::manual_seed(4);
     d.points = scene.means + 0.02 * at::randn(scene.means.sizes());
@@ -58,4 +62,53 @@ TEST(SplatTrainSynthetic, RecoversSceneFromRandomInit) {
   auto r = train_synthetic(synthetic_options(), false);
   EXPECT_GT(r.psnr, 25.0);
   EXPECT_GT(r.psnr, r.start_psnr + 8);
+}
+
+// Manual measurements: --gtest_also_run_disabled_tests, configured by environment variables
+// SPLAT_SIZE (image size, 64), SPLAT_SCENE (true Gaussians, 300), SPLAT_STEPS (1500),
+// SPLAT_STRATEGY (default|mcmc), SPLAT_INIT (random|points), SPLAT_CAP (max Gaussians),
+// SPLAT_EVERY (refine_every).
+TEST(SplatTrainSynthetic, DISABLED_Measure) {
+  auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
+  auto o = synthetic_options();
+  o.iterations = std::stoi(env("SPLAT_STEPS", "1500"));
+  o.refine_stop = o.iterations * 2 / 3;
+  o.refine_every = std::stoi(env("SPLAT_EVERY", "100"));
+  o.strategy = env("SPLAT_STRATEGY", "default") == "mcmc" ? DensifyStrategy::kMcmc : DensifyStrategy::kDefault;
+  o.max_gaussians = std::stoll(env("SPLAT_CAP", "3000000"));
+  const bool points = env("SPLAT_INIT", "random") == "points";
+  o.init = points ? InitMode::kPoints : InitMode::kRandom;
+  train_synthetic(o, points, std::stoll(env("SPLAT_SCENE", "300")), std::stoi(env("SPLAT_SIZE", "64")));
+}
+
+// Manual: where a training step's time goes at SPLAT_SIZE with SPLAT_SCENE Gaussians.
+TEST(SplatTrainSynthetic, DISABLED_ProfileStep) {
+  auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
+  const int size = std::stoi(env("SPLAT_SIZE", "256"));
+  auto scene = synth::random_scene(std::stoll(env("SPLAT_SCENE", "3000")), 0.25, 21);
+  SplatDataset d = synth::render_dataset(scene, 2, size);
+  auto cam = to_render_camera(d.train[0].camera);
+  std::vector<at::Tensor> p = {scene.means, scene.log_scales, scene.quats, scene.opacity_logits, scene.sh};
+  for (auto& t : p) t = t.clone().requires_grad_(true);
+  using clk = std::chrono::steady_clock;
+  auto ms = [](clk::time_point a, clk::time_point b) { return 1000 * std::chrono::duration<double>(b - a).count(); };
+  double tr = 0, tl = 0, tb = 0;
+  const int reps = 10;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = clk::now();
+    RenderSettings rs;
+    rs.sh_degree = 0;
+    auto out = render(p[0], p[1], p[2], p[3], p[4], cam, rs);
+    auto t1 = clk::now();
+    auto loss = photometric_loss(out.rgb, d.train[0].image, 0.2);
+    auto t2 = clk::now();
+    loss.backward();
+    auto t3 = clk::now();
+    tr += ms(t0, t1);
+    tl += ms(t1, t2);
+    tb += ms(t2, t3);
+    for (auto& t : p) t.mutable_grad() = at::Tensor();
+  }
+  std::printf("%dx%d, %lld Gaussians: render %.1f ms, loss %.1f ms, backward %.1f ms\n", size, size,
+              (long long)scene.means.size(0), tr / reps, tl / reps, tb / reps);
 }
