@@ -1,4 +1,4 @@
-// core family: image.pattern, image.resize, text.prompt.
+// core family: image.pattern, image.resize, text.prompt, record.save.
 #include <ATen/ATen.h>
 
 #include "camgraph/node_context.h"
@@ -64,6 +64,19 @@ void prompt_execute(NodeContext& ctx) {
   ctx.set_output("text", t);
 }
 
+void record_save_execute(NodeContext& ctx) {
+  auto rec = ctx.input<RecordValue>("record");
+  const std::filesystem::path p = ctx.output_path("path");
+  try {
+    ctx.files().write(p, rec->record.dump(2) + "\n", ctx.param_bool("overwrite"));
+  } catch (const std::exception& e) {
+    ctx.fail("path", e.what());
+  }
+  auto out = std::make_shared<RecordValue>();
+  out->record = {{"files", {p.string()}}};
+  ctx.set_output("files", out);
+}
+
 }  // namespace
 
 void register_core_nodes(Registry& r) {
@@ -99,6 +112,16 @@ void register_core_nodes(Registry& r) {
          .outputs = {{"text", PortType::Text, "the text"}},
          .params = {p_text("text", "", "the text")},
          .execute = prompt_execute});
+  r.add({.type = "record.save",
+         .category = "Output",
+         .title = "Save Record",
+         .doc = "Writes a record (metrics, metadata) as a JSON file, atomically.",
+         .inputs = {{"record", PortType::Record, "the record to write"}},
+         .outputs = {{"files", PortType::Record, "the file written"}},
+         .params = {p_output_path("path", "record.json", "file to write (relative: under the run's output folder)"),
+                    p_bool("overwrite", false, "replace an existing file that CamGraph did not write")},
+         .is_output = true,
+         .execute = record_save_execute});
 }
 
 }  // namespace camgraph

@@ -68,7 +68,9 @@ TrainOptions train_options(NodeContext& ctx) {
   const auto bg = ctx.param_colour("background");
   o.background = {float(bg[0]), float(bg[1]), float(bg[2])};
   const std::string init = ctx.param_string("init");
-  o.init = init == "points" ? InitMode::kPoints : init == "random" ? InitMode::kRandom : InitMode::kAuto;
+  o.init = init == "points" || init == "ply" ? InitMode::kPoints
+          : init == "random"                  ? InitMode::kRandom
+                                              : InitMode::kAuto;
   o.random_points = ctx.param_int("random_points");
   o.sh_degree = int(ctx.param_int("sh_degree"));
   o.sh_degree_interval = int(ctx.param_int("sh_degree_interval"));
@@ -98,6 +100,21 @@ void train_execute(NodeContext& ctx) {
     ctx.fail("dataset", "both the 'views' input and the 'dataset' parameter are set; use one");
   if (ctx.has_input("views")) {
     data = dataset_from_views(ctx, *ctx.input<FrameSequenceValue>("views"), holdout);
+    if (ctx.param_string("init") == "ply") {
+      const fs::path p = ctx.input_path("init_ply");
+      PointCloud pc;
+      try {
+        pc = read_point_cloud_ply(p);
+      } catch (const std::exception& e) {
+        ctx.fail("init_ply", e.what());
+      }
+      const auto& n = data.normalisation;
+      data.points = (pc.xyz.to(at::kFloat) - at::tensor({float(n.centre[0]), float(n.centre[1]), float(n.centre[2])})) *
+                    float(n.scale);  // [P, 3]
+      data.point_colours = pc.colours;
+    } else if (ctx.param_string("init") == "points") {
+      ctx.fail("init", "the connected views carry no sparse points; use auto, random or ply");
+    }
   } else if (!dataset_param.empty()) {
     DatasetOptions opt;
     opt.downscale = int(ctx.param_int("downscale"));
@@ -106,7 +123,7 @@ void train_execute(NodeContext& ctx) {
     opt.random_points = int(ctx.param_int("random_points"));
     opt.seed = ctx.param_seed("seed");
     const std::string init = ctx.param_string("init");
-    opt.init = init == "random" ? "random" : init == "points" ? "points" : "auto";
+    opt.init = init == "ply" ? "ply:" + ctx.input_path("init_ply").string() : init;
     try {
       data = load_dataset(ctx.input_path("dataset"), opt, [&](const std::string& w) { ctx.warn(w); });
     } catch (const GraphError&) {
@@ -326,7 +343,9 @@ void register_splat_nodes(Registry& r) {
                     p_int("steps", 2000, 1, 1000000, "training steps"),
                     p_seed("seed", 0, "seed for initialisation, view order and densification"),
                     p_colour("background", "#000000", "background colour behind the Gaussians"),
-                    p_enum("init", "auto", {"auto", "points", "random"}, "initial Gaussians: sparse points when the dataset has them, else random in the scene bounds"),
+                    p_enum("init", "auto", {"auto", "points", "ply", "random"},
+                           "initial Gaussians: auto = the dataset's sparse points when it has them, else random in the scene bounds; ply = the point cloud in init_ply"),
+                    p_input_path("init_ply", "", "Point clouds (*.ply)", "point cloud for init = ply (dataset training only)"),
                     p_int("random_points", 20000, 1, 10000000, "random initialisation: number of Gaussians"),
                     p_int("sh_degree", 3, 0, 3, "spherical-harmonics degree"),
                     p_int("sh_degree_interval", 1000, 1, 1000000, "raise the SH degree every n steps"),
