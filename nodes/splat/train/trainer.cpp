@@ -148,7 +148,12 @@ struct Trainer::Impl {
                              ? init_from_points(data.points, data.point_colours, opt.init_opacity)
                              : init_random(opt.random_points, opt.random_half_size * data.extent,
                                            opt.init_opacity, gen);
-    const int64_t n = g.means.size(0);
+    int64_t n = g.means.size(0);
+    if (opt.max_gaussians > 0 && n > opt.max_gaussians) {  // start within the cap: a random subset
+      auto keep = std::get<0>(at::randperm(n, gen, at::kLong).narrow(0, 0, opt.max_gaussians).sort());
+      for (at::Tensor* t : {&g.means, &g.log_scales, &g.quats, &g.opacity_logits, &g.sh_dc}) *t = t->index_select(0, keep);
+      n = opt.max_gaussians;
+    }
     adam.add_group("means", g.means, means_lr_at(opt, data.extent, 0));
     adam.add_group("log_scales", g.log_scales, opt.lr_scales);
     adam.add_group("quats", g.quats, opt.lr_quats);

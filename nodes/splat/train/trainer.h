@@ -71,7 +71,7 @@ struct TrainOptions {
   double prune_opacity = 0.005;
   double prune_world_scale = 0.1;  // x extent, after the first opacity reset
   double prune_screen_px = 20;     // after the first opacity reset; <= 0: off
-  int64_t max_gaussians = 3000000;  // no growth past this (kMcmc grows up to it)
+  int64_t max_gaussians = 3000000;  // no growth past this (kMcmc grows up to it); larger inits are subsampled
 
   // 3DGS-MCMC.
   int mcmc_refine_stop = 25000;

@@ -205,3 +205,13 @@ TEST(SplatTrainer, WorldOutputUndoesNormalisation) {
   EXPECT_EQ(w.sh.sizes(), (std::vector<int64_t>{300, 4, 3}));
   EXPECT_TRUE(at::allclose(w.quats.norm(2, -1), at::ones({300})));
 }
+
+TEST(SplatTrainer, InitialisationRespectsTheCap) {
+  auto o = small_options();
+  o.max_gaussians = 120;  // 300 random points -> 120
+  Trainer t(small_dataset(), o);
+  EXPECT_EQ(t.num_gaussians(), 120);
+  for (int i = 0; i < 40; ++i) t.step();  // densification never grows past the cap
+  EXPECT_LE(t.num_gaussians(), 120);
+  for (size_t g = 0; g < kNumGroups; ++g) EXPECT_EQ(t.optimizer()[g].exp_avg.size(0), t.num_gaussians());
+}
