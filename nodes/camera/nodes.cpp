@@ -34,10 +34,16 @@ void orbit_execute(NodeContext& ctx) {
                                              ctx.param_float("fov"), Camera::look_at(eye, target, {0, 0, 1})));
   }
   // Counter-clockwise seen from above (+Z up) moves the camera to its right: the orbit is "right".
+  // The same record as camera.path's orbit (docs/camera-motion.md).
   const std::string direction = a1 >= a0 ? "right" : "left";
+  const double degrees = std::abs(a1 - a0) * 180 / M_PI, seconds = std::max(1, frames - 1) / path->fps;
   path->motion = json::array({{{"type", "orbit"}, {"direction", direction},
-                               {"degrees", std::abs(a1 - a0) * 180 / M_PI}, {"frames", {0, frames - 1}},
-                               {"easing", easing}}});
+                               {"intensity", std::min(1.0, degrees / 90)},
+                               {"magnitude", {{"value", degrees}, {"unit", "degrees"}}},
+                               {"speed", cam::speed_label("orbit", degrees / seconds)},
+                               {"speed_value", {{"value", degrees / seconds}, {"unit", "degrees_per_second"}}},
+                               {"frames", {0, frames - 1}}, {"seconds", {0.0, (frames - 1) / path->fps}},
+                               {"easing", easing}, {"target", target}}});
   ctx.set_output("path", path);
 }
 
@@ -260,6 +266,7 @@ void path_execute(NodeContext& ctx) {
 
 void register_camera_nodes(Registry& r) {
   r.add({.type = "camera.orbit",
+         .version = 2,  // 2: the motion record of camera.path (magnitude, speed, seconds)
          .category = "Camera",
          .title = "Orbit Path",
          .doc = "A camera arc around a target point at a fixed height (+Z up), always looking at the target.",
@@ -277,7 +284,8 @@ void register_camera_nodes(Registry& r) {
                     p_float("start_angle", 0, -3600, 3600, "start angle around +Z, degrees"),
                     p_float("end_angle", 60, -3600, 3600, "end angle, degrees"),
                     p_enum("easing", "ease_in_out", {"linear", "ease_in", "ease_out", "ease_in_out"}, "speed profile")},
-         .execute = orbit_execute});
+         .execute = orbit_execute,
+         .migrate = [](json&, int) {}});  // parameters unchanged
   r.add({.type = "camera.path",
          .category = "Camera",
          .title = "Camera Path",

@@ -36,4 +36,9 @@ TEST(CameraOrbit, TargetStaysCentredAndRadiusIsKept) {
   }
   EXPECT_EQ(path->motion[0]["type"], "orbit");
   EXPECT_EQ(path->motion[0]["direction"], "right");
+  // The camera.path record: 90 degrees over 8 frames at 16 fps (0.5 s) = 180 deg/s, "fast".
+  EXPECT_NEAR(path->motion[0]["magnitude"]["value"].get<double>(), 90, 1e-9);
+  EXPECT_EQ(path->motion[0]["magnitude"]["unit"], "degrees");
+  EXPECT_EQ(path->motion[0]["speed"], "fast");
+  EXPECT_NEAR(path->motion[0]["intensity"].get<double>(), 1.0, 1e-12);
 }

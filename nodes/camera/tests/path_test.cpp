@@ -8,6 +8,7 @@
 #include "camgraph/cgraph_io.h"
 #include "camgraph/error.h"
 #include "camgraph/evaluator.h"
+#include "camgraph/node_context.h"
 #include "camgraph/values.h"
 
 using namespace camgraph;
@@ -370,4 +371,59 @@ TEST(CameraPathNode, ErrorsNameTheParameter) {
   EXPECT_NE(err.find("'out' is not a direction of pan"), std::string::npos) << err;
   EXPECT_EQ(run_path(R"({"up": "cameras"})", &err, &param), nullptr);
   EXPECT_EQ(param, "up");
+}
+
+namespace {
+
+// Runs camera.path directly with a splat scene input (no graph needed).
+std::shared_ptr<const CameraPathValue> run_with_scene(const nlohmann::json& params, Value scene) {
+  const NodeSpec* spec = Registry::builtin().find("camera.path");
+  NodeInstance node;
+  node.id = "path";
+  node.type = "camera.path";
+  node.params = params;
+  OutputFiles files(std::filesystem::temp_directory_path());
+  NodeContext::Setup s;
+  s.node = &node;
+  s.spec = spec;
+  s.inputs = {{"scene", scene}};
+  s.output_files = &files;
+  NodeContext ctx(s);
+  spec->execute(ctx);
+  return std::dynamic_pointer_cast<const CameraPathValue>(ctx.outputs().at("path"));
+}
+
+}  // namespace
+
+TEST(CameraPathNode, TrainingCameraStartSceneExtentAndExplicitPose) {
+  auto scene = std::make_shared<SplatSceneValue>();
+  scene->means = at::zeros({4, 3});
+  scene->training_cameras = {Camera::from_fov(64, 48, 50, Camera::look_at({0, 1, 4}, {0, 1, 0}, {0, 1, 0})),
+                             Camera::from_fov(64, 48, 50, Camera::look_at({4, 1, 0}, {0, 1, 0}, {0, 1, 0}))};
+  scene->info = {{"extent", 2.0}, {"centre", {0, 1, 0}}};
+  // Dolly in from training camera 1 (its own 50 degree field of view), up from the cameras (+Y):
+  // the target is the scene centre's depth on the view axis (4), 0.7 * 0.5 * 4 = 1.4 closer.
+  auto p = run_with_scene({{"start", "training_camera"}, {"start_camera", 1}, {"up", "cameras"}, {"fov", 0},
+                           {"motion", "dolly"}, {"direction", "in"}, {"intensity", 0.5}, {"frames", 5},
+                           {"width", 80}, {"height", 60}},
+                          scene);
+  ASSERT_EQ(p->cameras.size(), 5u);
+  EXPECT_NEAR(norm(p->cameras.front().position() - Vec3{4, 1, 0}), 0, 1e-9);
+  EXPECT_NEAR(norm(p->cameras.back().position() - Vec3{2.6, 1, 0}), 0, 1e-9);
+  EXPECT_NEAR(p->cameras.front().fy, 30 / std::tan(25 * M_PI / 180), 1e-9);
+  EXPECT_EQ(p->cameras.front().width, 80);
+  EXPECT_NEAR(p->motion[0]["relative"]["value"].get<double>(), 0.35, 1e-12);
+  // Truck: a fraction of the scene extent (0.5 * 0.4 * 2 = 0.4).
+  auto t = run_with_scene({{"start", "training_camera"}, {"start_camera", 0}, {"up", "cameras"}, {"motion", "truck"},
+                           {"direction", "right"}, {"intensity", 0.4}, {"frames", 3}},
+                          scene);
+  EXPECT_NEAR(norm(t->cameras.back().position() - t->cameras.front().position()), 0.4, 1e-9);
+  EXPECT_EQ(t->motion[0]["relative"]["of"], "scene_extent");
+  // Explicit pose: position + quaternion (camera-to-world, OpenCV axes) comes back exactly.
+  const Pose want = Pose::look_at({1, 2, 3}, {0, 0, 0}, {0, 0, 1});
+  const Quat q = quat_from_mat3(want.R);
+  auto e = run_with_scene({{"start", "explicit"}, {"motion", "static"}, {"frames", 2},
+                           {"start_pose", nlohmann::json({{"position", {1, 2, 3}}, {"quaternion", q}}).dump()}},
+                          scene);
+  for (int i = 0; i < 12; ++i) EXPECT_NEAR(e->cameras[0].world_to_camera[size_t(i)], want.world_to_camera()[size_t(i)], 1e-12);
 }
