@@ -237,6 +237,37 @@ TEST(ShotRender, NearerSplatsHideTheCharacterAndFartherOnesDoNot) {
   EXPECT_LT(vis(b), 0.3);
 }
 
+TEST(ShotRender, SeveralBillboardsAndSplatsInterleaveByDepth) {
+  // Camera at x = 4; a narrow red character at x = 0 (height 1), a green panel at x = -0.5 (height
+  // 1.2), a wide blue character at x = -1 (height 1.5): front to back red, green, blue.
+  const std::vector<Camera> cams{Camera::from_fov(192, 144, 50, Camera::look_at({4, 0, 0.8}, {0, 0, 0.5}, {0, 0, 1}))};
+  auto narrow = std::make_shared<ImageValue>();
+  narrow->pixels = at::zeros({80, 40, 4});
+  narrow->pixels.slice(0, 10, 70).slice(1, 15, 25).copy_(at::tensor({0.9f, 0.1f, 0.1f, 1.0f}));
+  auto red = place(narrow, {{"shadow", false}});
+  auto blue = run_node("shot.billboard", {{"foot_x", -1.0}, {"height", 1.5}, {"shadow", false}},
+                       {{"image", red_cutout({0.1, 0.1, 0.9})}, {"billboards", red.at("billboards")}, {"cutouts", red.at("cutouts")}});
+  Cloud cl = ground();
+  add_panel(cl, -0.5);
+  auto out = run_node("shot.render", json::object(),
+                      {{"scene", cl.scene()}, {"path", path_of(cams)}, {"billboards", blue.at("billboards")}, {"cutouts", blue.at("cutouts")}});
+  const at::Tensor f = as<FrameSequenceValue>(out.at("frames"))->frames[0];
+  auto pixel = [&](Vec3 p) {
+    const Projection q = project(cams[0], p);
+    return f[int(q.v)][int(q.u)];
+  };
+  const at::Tensor r = pixel({0, 0, 0.5}), b = pixel({-1, 0, 1.4}), g = pixel({-1, 0.2, 0.9});
+  EXPECT_GT(r[0].item<float>(), 0.8f);  // red in front of everything
+  EXPECT_LT(r[2].item<float>(), 0.2f);
+  EXPECT_GT(b[2].item<float>(), 0.8f);  // blue above the panel and the red character
+  EXPECT_LT(b[0].item<float>(), 0.2f);
+  EXPECT_GT(g[1].item<float>(), 0.6f);  // the panel hides the blue character's lower part
+  EXPECT_LT(g[2].item<float>(), 0.3f);
+  const json vis = as<RecordValue>(out.at("info"))->record["billboard_visible_fraction"][0];
+  EXPECT_GT(vis[0].get<double>(), 0.9);  // red: record order
+  EXPECT_LT(vis[1].get<double>(), 0.5);  // blue: mostly behind the panel
+}
+
 TEST(ShotRender, StaticShotRendersIdenticalFrames) {
   Cloud cl = ground();
   add_panel(cl, -1.0);
