@@ -37,7 +37,10 @@ KeyingResult key_plain_background(const cv::Mat& rgb, const KeyingOptions& opt) 
   const int H = rgb.rows, W = rgb.cols;
   KeyingResult res;
 
-  // 1. Background colours: k-means over the border strip, clusters holding >= 10% of it.
+  // 1. Background colours: k-means over the border strip. Clusters holding >= 10% of it are
+  // candidates; when some are tight (median distance to the centre <= 0.04 and <= max(0.015, 2 x
+  // the smallest)), only those are kept, so
+  // a subject crossing the border (legs cut by the frame) is not taken for background.
   const int b = std::max(1, int(std::lround(opt.border_fraction * std::min(H, W))));
   const cv::Mat border = border_pixels(rgb, b);  // [N, 3]
   const int k = std::clamp(opt.max_colours, 1, border.rows);
@@ -46,24 +49,47 @@ KeyingResult key_plain_background(const cv::Mat& rgb, const KeyingOptions& opt) 
   cv::kmeans(border, k, labels, cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 20, 1e-4), 3,
              cv::KMEANS_PP_CENTERS, centres);
   std::vector<int> count(size_t(k), 0);
-  for (int i = 0; i < labels.rows; ++i) ++count[size_t(labels.at<int>(i))];
+  std::vector<std::vector<float>> dists(static_cast<size_t>(k));  // distances of each cluster's pixels to its centre
+  for (int i = 0; i < labels.rows; ++i) {
+    const int l = labels.at<int>(i);
+    ++count[size_t(l)];
+    dists[size_t(l)].push_back(float(cv::norm(border.at<cv::Vec3f>(i) - centres.at<cv::Vec3f>(l))));
+  }
+  // Spread: the median distance to the centre (robust to the mixed pixels at subject edges).
+  std::vector<double> spread(size_t(k), 0);
+  for (int c = 0; c < k; ++c) {
+    auto& d = dists[size_t(c)];
+    if (d.empty()) continue;
+    std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
+    spread[size_t(c)] = d[d.size() / 2];
+  }
+  std::vector<int> candidates, tight;
+  double min_spread = 1e9;
   for (int c = 0; c < k; ++c)
-    if (count[size_t(c)] >= 0.1 * border.rows) res.background_colours.push_back(centres.at<cv::Vec3f>(c));
-  double noise2 = 0;
+    if (count[size_t(c)] >= 0.1 * border.rows) {
+      candidates.push_back(c);
+      min_spread = std::min(min_spread, spread[size_t(c)]);
+    }
+  // Tight: a plain colour, and not much looser than the plainest candidate (a dark, low-contrast
+  // part of the subject can be compact too).
+  for (int c : candidates)
+    if (spread[size_t(c)] <= 0.04 && spread[size_t(c)] <= std::max(0.015, 2 * min_spread)) tight.push_back(c);
+  const std::vector<int>& kept = tight.empty() ? candidates : tight;
+  for (int c : kept) res.background_colours.push_back(centres.at<cv::Vec3f>(c));
+  double noise = 0;
   int noise_n = 0;
+  for (int c : kept) {
+    noise += spread[size_t(c)] * count[size_t(c)];
+    noise_n += count[size_t(c)];
+  }
+  res.border_noise = 1.5 * noise / std::max(1, noise_n);  // ~ RMS for Gaussian noise
   auto dist_to_bg = [&](const cv::Vec3f& p) {
     float best = 1e9f;
     for (const auto& c : res.background_colours) best = std::min(best, float(cv::norm(p - c)));
     return best;
   };
-  for (int i = 0; i < border.rows; ++i)
-    if (count[size_t(labels.at<int>(i))] >= 0.1 * border.rows) {
-      const float d = dist_to_bg(border.at<cv::Vec3f>(i));
-      noise2 += double(d) * d;
-      ++noise_n;
-    }
-  res.border_noise = std::sqrt(noise2 / std::max(1, noise_n));
-  const double t_lo = opt.bg_tolerance > 0 ? opt.bg_tolerance : std::max(0.03, 3 * res.border_noise);
+  // Textured backgrounds give a large noise: cap the tolerances so GrabCut still gets seeds.
+  const double t_lo = opt.bg_tolerance > 0 ? opt.bg_tolerance : std::clamp(3 * res.border_noise, 0.03, 0.12);
   const double t_hi = std::max(2 * t_lo, 0.10);
 
   cv::Mat dist(H, W, CV_32F);  // colour distance to the nearest background colour
