@@ -236,14 +236,8 @@ void render_execute(NodeContext& ctx) {
     ctx.check_cancelled();
     Camera c = path->cameras[size_t(i)];
     if (width > 0 && height > 0) c = c.resized(width, height);
-    RenderCamera rc;
-    rc.width = c.width;
-    rc.height = c.height;
-    rc.fx = float(c.fx);
-    rc.fy = float(c.fy);
-    rc.cx = float(c.cx);
-    rc.cy = float(c.cy);
-    rc.viewmat = at::tensor(std::vector<float>(c.world_to_camera.begin(), c.world_to_camera.end())).view({4, 4}).to(dev);
+    RenderCamera rc = to_render_camera(c);
+    rc.viewmat = rc.viewmat.to(dev);
     RenderOutput out;
     {
       at::NoGradGuard no_grad;
