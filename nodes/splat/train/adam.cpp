@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "splat/train/kernels.h"
+
 namespace camgraph::splat {
 
 int Adam::add_group(std::string name, const at::Tensor& init, double lr) {
@@ -25,16 +27,41 @@ void Adam::replace(AdamGroup& g, at::Tensor p, at::Tensor m, at::Tensor v) {
 void Adam::step() {
   at::NoGradGuard no_grad;
   for (auto& g : groups_) {
-    const at::Tensor& grad = g.param.grad();
-    if (!grad.defined()) continue;
+    const at::Tensor& grad_t = g.param.grad();
+    if (!grad_t.defined()) continue;
+    if (g.param.scalar_type() != at::kFloat || !g.param.device().is_cpu() || !g.exp_avg.is_contiguous() ||
+        !g.exp_avg_sq.is_contiguous()) {
+      step_group_torch(g);
+      continue;
+    }
     g.step += 1;
-    g.exp_avg.mul_(beta1).add_(grad, 1 - beta1);
-    g.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+    const at::Tensor grad = grad_t.to(at::kFloat).contiguous();
     const double bc1 = 1 - std::pow(beta1, double(g.step));
     const double bc2 = 1 - std::pow(beta2, double(g.step));
-    auto denom = (g.exp_avg_sq.sqrt() / std::sqrt(bc2)).add_(eps);
-    g.param.addcdiv_(g.exp_avg, denom, -g.lr / bc1);
+    AdamCoeffs c;
+    c.beta1 = float(beta1), c.beta2 = float(beta2), c.one_minus_beta1 = float(1 - beta1);
+    c.one_minus_beta2 = float(1 - beta2), c.sqrt_bc2 = float(std::sqrt(bc2)), c.step_size = float(-g.lr / bc1);
+    c.eps = float(eps);
+    adam_update(g.param.data_ptr<float>(), g.exp_avg.data_ptr<float>(), g.exp_avg_sq.data_ptr<float>(),
+                grad.data_ptr<float>(), g.param.numel(), c);
   }
+}
+
+void Adam::step_torch() {
+  at::NoGradGuard no_grad;
+  for (auto& g : groups_)
+    if (g.param.grad().defined()) step_group_torch(g);
+}
+
+void Adam::step_group_torch(AdamGroup& g) {
+  const at::Tensor& grad = g.param.grad();
+  g.step += 1;
+  g.exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+  g.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+  const double bc1 = 1 - std::pow(beta1, double(g.step));
+  const double bc2 = 1 - std::pow(beta2, double(g.step));
+  auto denom = (g.exp_avg_sq.sqrt() / std::sqrt(bc2)).add_(eps);
+  g.param.addcdiv_(g.exp_avg, denom, -g.lr / bc1);
 }
 
 void Adam::zero_grad() {

@@ -5,6 +5,7 @@
 // Update (as torch.optim.Adam, no weight decay, no amsgrad), per group with step count t:
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// step() evaluates this in float in the same order as step_torch(), so the two agree to rounding.
 // A group whose parameter has no gradient is skipped (its step count does not advance).
 #pragma once
 #include <ATen/ATen.h>
@@ -29,7 +30,10 @@ class Adam {
 
   // Adds a group; `init` is copied into a new leaf tensor that requires grad. Returns its index.
   int add_group(std::string name, const at::Tensor& init, double lr);
+  // Fused: one multithreaded pass over p, m, v per float32 group (others: step_torch()).
   void step();
+  // The same update as a chain of torch ops (the reference twin of step()).
+  void step_torch();
   void zero_grad();
 
   size_t size() const { return groups_.size(); }
@@ -48,6 +52,7 @@ class Adam {
   void set_param(size_t group, const at::Tensor& value);     // same shape
 
  private:
+  void step_group_torch(AdamGroup& g);
   void replace(AdamGroup& g, at::Tensor p, at::Tensor m, at::Tensor v);
   std::vector<AdamGroup> groups_;
 };

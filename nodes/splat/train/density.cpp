@@ -1,5 +1,6 @@
 #include "splat/train/density.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -28,6 +29,32 @@ void DensityStats::reset(int64_t n) {
 
 void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
                       int width, int height, double radius_scale) {
+  const int64_t n = stats.size();
+  if (v_means2d.scalar_type() != at::kFloat || radii.scalar_type() != at::kInt || !v_means2d.device().is_cpu() ||
+      !radii.device().is_cpu() || v_means2d.numel() != 2 * n || radii.numel() != n ||
+      !stats.grad_sum.is_contiguous() || !stats.count.is_contiguous() || !stats.max_radii.is_contiguous()) {
+    accumulate_stats_torch(stats, v_means2d, radii, width, height, radius_scale);
+    return;
+  }
+  const auto g = v_means2d.detach().contiguous();  // [N, 2]
+  const auto r = radii.contiguous();               // [N]
+  const float* __restrict gp = g.data_ptr<float>();
+  const int32_t* __restrict rp = r.data_ptr<int32_t>();
+  float* __restrict sum = stats.grad_sum.data_ptr<float>();
+  float* __restrict cnt = stats.count.data_ptr<float>();
+  float* __restrict mr = stats.max_radii.data_ptr<float>();
+  const float sx = 0.5f * float(width), sy = 0.5f * float(height), rs = float(radius_scale);
+  for (int64_t i = 0; i < n; ++i) {
+    if (rp[i] <= 0) continue;
+    const double gx = double(gp[2 * i] * sx), gy = double(gp[2 * i + 1] * sy);  // as (g * scale).norm()
+    sum[i] += float(std::sqrt(gx * gx + gy * gy));
+    cnt[i] += 1.0f;
+    mr[i] = std::max(mr[i], float(rp[i]) * rs);
+  }
+}
+
+void accumulate_stats_torch(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
+                            int width, int height, double radius_scale) {
   at::NoGradGuard no_grad;
   auto g = v_means2d.detach().to(at::kFloat);  // [N,2]
   auto scale = at::tensor({0.5f * width, 0.5f * height}, at::kFloat);

@@ -30,6 +30,9 @@ struct DensityStats {
 // (0 = not visible) are multiplied by `radius_scale` (the training downscale factor).
 void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
                       int width, int height, double radius_scale);
+// The same as a chain of torch ops (the reference twin of accumulate_stats(), which is one loop).
+void accumulate_stats_torch(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
+                            int width, int height, double radius_scale);
 
 struct DensifyParams {
   double grad_threshold = 0.0002;  // mean NDC gradient norm

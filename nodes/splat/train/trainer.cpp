@@ -26,7 +26,7 @@ namespace camgraph::splat {
   X(opacity_reset_every) X(opacity_reset_value) X(grad_threshold) X(percent_dense)             \
   X(prune_opacity) X(prune_world_scale) X(prune_screen_px) X(max_gaussians)                    \
   X(mcmc_refine_stop) X(mcmc_growth) X(mcmc_noise_lr) X(mcmc_opacity_reg) X(mcmc_scale_reg)    \
-  X(eval_every)
+  X(eval_every) X(fused_ops)
 
 nlohmann::json TrainOptions::to_json() const {
   nlohmann::json j;
@@ -215,7 +215,8 @@ struct Trainer::Impl {
     const auto cam = data.train[view].camera.resized(int(img.size(1)), int(img.size(0)));
 
     RenderOutput out = render_view(cam, degree);
-    auto loss = photometric_loss(out.rgb, img, opt.ssim_lambda);
+    auto loss = opt.fused_ops ? photometric_loss_fused(out.rgb, img, opt.ssim_lambda)
+                              : photometric_loss(out.rgb, img, opt.ssim_lambda);
     const bool mcmc = opt.strategy == DensifyStrategy::kMcmc;
     if (mcmc) {
       if (opt.mcmc_opacity_reg > 0) loss = loss + opt.mcmc_opacity_reg * at::sigmoid(adam.param(kOpacity)).mean();
@@ -225,8 +226,12 @@ struct Trainer::Impl {
     const double loss_value = loss.item<double>();
 
     if (!mcmc && s < opt.refine_stop && out.means2d.grad().defined())
-      accumulate_stats(stats, out.means2d.grad(), out.radii, cam.width, cam.height, factor);
-    adam.step();
+      (opt.fused_ops ? accumulate_stats : accumulate_stats_torch)(stats, out.means2d.grad(), out.radii, cam.width,
+                                                                  cam.height, factor);
+    if (opt.fused_ops)
+      adam.step();
+    else
+      adam.step_torch();
     adam.zero_grad();
 
     if (!mcmc) {
@@ -280,7 +285,7 @@ struct Trainer::Impl {
       auto rgb = render_view(v.camera, degree).rgb.detach().clamp(0, 1);
       auto gt = v.image.to(at::kFloat);
       sp += psnr(rgb, gt);
-      ss += ssim(rgb, gt).item<double>();
+      ss += opt.fused_ops ? ssim_fused(rgb, gt) : ssim(rgb, gt).item<double>();
       sl += l1_error(rgb, gt).item<double>();
     }
     r.views = int(views.size());

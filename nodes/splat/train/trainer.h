@@ -80,6 +80,10 @@ struct TrainOptions {
   double mcmc_opacity_reg = 0.01;
   double mcmc_scale_reg = 0.01;
 
+  // CPU hot path: the fused loss, Adam and density statistics (loss_fused.cpp, adam.cpp,
+  // density.cpp); false: their torch-op reference twins (slower, equal to float rounding).
+  bool fused_ops = true;
+
   // Held-out evaluation in run(): every eval_every steps (0: only at the end).
   int eval_every = 0;
 
