@@ -73,7 +73,9 @@ TEST(SplatNodes, ProceduralViewsTrainAndRenderAlongAPath) {
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
   opt.out_dir = temp_dir("pipeline");
+  opt.targets = {"render", "ply"};  // render feeds no output node: ask for it explicitly
   RunResult r = ev.run(doc.graph, opt);
+  ASSERT_EQ(r.nodes.size(), 5u);
   for (const auto& [id, n] : r.nodes) EXPECT_TRUE(n.state == NodeState::Done) << id << ": " << n.error;
   ASSERT_TRUE(r.ok);
 
@@ -110,6 +112,7 @@ TEST(SplatNodes, ProceduralViewsTrainAndRenderAlongAPath) {
                              R"("}}], "links": []}})";
   GraphDocument d2 = load_cgraph_text(reload, Registry::builtin());
   Evaluator ev2;
+  opt.targets.clear();
   ASSERT_TRUE(ev2.run(d2.graph, opt).ok);
   auto loaded = std::dynamic_pointer_cast<const SplatSceneValue>(ev2.outputs("load").at("scene"));
   EXPECT_TRUE(at::equal(loaded->means, scene->means.to(at::kCPU)));
