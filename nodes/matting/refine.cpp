@@ -156,6 +156,8 @@ cv::Mat refine_alpha(const cv::Mat& image, const cv::Mat& trimap, const cv::Mat&
         if (n2 >= c2) a[x] = float(std::clamp((I[x] - b[x]).dot(d) / n2, 0.0, 1.0));
       }
     }
+    alpha.setTo(1.0, trimap == kTrimapFg);  // the known values take part in the smoothing
+    alpha.setTo(0.0, trimap == kTrimapBg);
     if (opt.smooth_radius > 0) {
       const cv::Mat s = guided_filter(image, alpha, opt.smooth_radius, opt.smooth_eps);
       s.copyTo(alpha, unknown);

@@ -262,6 +262,60 @@ TEST(ModelErrors, MissingModelNamesEveryPlaceAndAutoFallsBack) {
   EXPECT_EQ(std::dynamic_pointer_cast<const RecordValue>(a.outputs.at("record"))->record["method"], "keying");
 }
 
+TEST(TinyModel, CleanupGivesAHardMaskAndAlphaMattingStaysInRange) {
+  const fs::path dir = temp_dir("tiny-options");
+  write_png(dir / "in.png", golden_image());
+  const std::string onnx = (kGolden / "tiny_model.onnx").string();
+  NodeRun c = run_node(dir, dir / "in.png", {{"method", "model"}, {"model_path", onnx}, {"cleanup", true}, {"trim", false}});
+  ASSERT_TRUE(c.result.ok) << c.result.nodes["cut"].error;
+  const cv::Mat m = mask_of(c.outputs.at("mask"));
+  EXPECT_EQ(cv::countNonZero((m > 0) & (m < 1)), 0) << "cleanup thresholds the mask";
+  NodeRun a = run_node(dir, dir / "in.png",
+                       {{"method", "model"}, {"model_path", onnx}, {"alpha_matting", true}, {"am_erode_size", 1}, {"trim", false}});
+  ASSERT_TRUE(a.result.ok) << a.result.nodes["cut"].error;
+  double mn, mx;
+  cv::minMaxLoc(mask_of(a.outputs.at("mask")), &mn, &mx);
+  EXPECT_GE(mn, 0.0);
+  EXPECT_LE(mx, 1.0);
+}
+
+TEST(Cleanup, OpeningRemovesSpecksAndThresholdBinarises) {
+  cv::Mat m(40, 40, CV_32F, cv::Scalar(0));
+  m(cv::Rect(10, 10, 15, 15)).setTo(0.9);
+  m.at<float>(35, 35) = 1.0f;  // a one-pixel speck
+  const cv::Mat c = matting::cleanup_mask(m, 3, 2.0, 0.5);
+  EXPECT_EQ(c.at<float>(35, 35), 0.0f);
+  EXPECT_EQ(c.at<float>(17, 17), 1.0f);
+  EXPECT_EQ(cv::countNonZero((c > 0) & (c < 1)), 0);
+}
+
+// Known flat foreground and background colours: the colour-line alpha is exact before smoothing
+// and close after it.
+TEST(Refine, ColourLineAlphaIsExactForFlatColours) {
+  const int W = 40, H = 12;
+  const cv::Vec3f F(0.9f, 0.2f, 0.1f), B(0.1f, 0.3f, 0.8f);
+  cv::Mat img(H, W, CV_32FC3), gt(H, W, CV_32F), trimap(H, W, CV_8U, cv::Scalar(matting::kTrimapUnknown));
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      const float a = std::clamp((30.f - x) / 20.f, 0.f, 1.f);  // 1 at x <= 10, 0 at x >= 30
+      gt.at<float>(y, x) = a;
+      img.at<cv::Vec3f>(y, x) = F * a + B * (1 - a);
+      if (x < 8) trimap.at<uchar>(y, x) = matting::kTrimapFg;
+      if (x > 32) trimap.at<uchar>(y, x) = matting::kTrimapBg;
+    }
+  matting::RefineOptions raw;
+  raw.smooth_radius = 0;
+  const cv::Mat prior(H, W, CV_32F, cv::Scalar(0.5));
+  EXPECT_LE(cv::norm(matting::refine_alpha(img, trimap, prior, raw), gt, cv::NORM_INF), 1e-5);
+  EXPECT_LE(cv::norm(matting::refine_alpha(img, trimap, prior), gt, cv::NORM_INF), 0.02);
+  // Decontamination recovers F wherever alpha >= 0.3.
+  const cv::Mat fg = matting::decontaminate(img, gt);
+  for (int x = 0; x < W; ++x) {
+    if (gt.at<float>(5, x) < 0.3f) continue;
+    EXPECT_LE(cv::norm(fg.at<cv::Vec3f>(5, x) - F), 1e-4) << "x " << x;
+  }
+}
+
 // ---- keying fallback ---------------------------------------------------------------------------
 
 TEST(GuidedFilter, KeepsEdgesOfItsOwnGuideAndFlattensConstants) {
