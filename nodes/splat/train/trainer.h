@@ -81,7 +81,9 @@ struct TrainOptions {
   double mcmc_scale_reg = 0.01;
 
   // CPU hot path: the fused loss, Adam and density statistics (loss_fused.cpp, adam.cpp,
-  // density.cpp); false: their torch-op reference twins (slower, equal to float rounding).
+  // density.cpp), and torch's intra-op threads set to 1 during step() and evaluate() (restored
+  // after; the rasterizer and the fused kernels run their own threads). false: the torch-op
+  // reference twins (slower, equal to float rounding) with torch's thread setting untouched.
   bool fused_ops = true;
 
   // Held-out evaluation in run(): every eval_every steps (0: only at the end).
