@@ -31,7 +31,7 @@ struct KeyingResult {
   cv::Mat foreground;                     // CV_32FC3, decontaminated (or the input)
   cv::Mat trimap;                         // CV_8UC1 (refine.h's values)
   std::vector<cv::Vec3f> background_colours;  // RGB
-  double border_noise = 0;                // RMS colour distance of border pixels to their cluster
+  double border_noise = 0;                // ~RMS colour distance of the kept border pixels to their colour (1.5 x median)
 };
 
 // Thrown when nothing stands out from the background.
