@@ -19,7 +19,7 @@ using namespace camgraph::splat;
 namespace fs = std::filesystem;
 
 namespace {
-void train_fox(int downscale, int steps, double min_gain_db) {
+void train_fox(int downscale, int steps, double min_gain_db, bool fused_ops = true) {
   const fs::path shared = shared_data_dir(CAMGRAPH_SOURCE_DIR);
   if (shared.empty() || !fs::exists(shared / "data/fox/colmap")) GTEST_SKIP() << "shared/data/fox not found";
   DatasetOptions dopt;
@@ -34,6 +34,7 @@ void train_fox(int downscale, int steps, double min_gain_db) {
   o.refine_every = 100;
   o.refine_stop = steps * 2 / 3;
   o.sh_degree_interval = std::max(1, steps / 4);
+  o.fused_ops = fused_ops;
   Trainer t(d, o);
   const double start = t.evaluate().psnr;
   const auto t0 = std::chrono::steady_clock::now();
@@ -51,10 +52,11 @@ void train_fox(int downscale, int steps, double min_gain_db) {
 
 TEST(SplatTrainFox, ShortRunImprovesHeldOutPsnr) { train_fox(16, 300, 3.0); }
 
-// Manual: SPLAT_FOX_DOWNSCALE (4), SPLAT_FOX_STEPS (1000).
+// Manual: SPLAT_FOX_DOWNSCALE (4), SPLAT_FOX_STEPS (1000), SPLAT_FOX_FUSED (1; 0: torch twins).
 TEST(SplatTrainFox, DISABLED_Measure) {
   auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
-  train_fox(std::stoi(env("SPLAT_FOX_DOWNSCALE", "4")), std::stoi(env("SPLAT_FOX_STEPS", "1000")), 0.0);
+  train_fox(std::stoi(env("SPLAT_FOX_DOWNSCALE", "4")), std::stoi(env("SPLAT_FOX_STEPS", "1000")), 0.0,
+            env("SPLAT_FOX_FUSED", "1") != "0");
 }
 
 // Manual: time per training step on the fox capture at SPLAT_FOX_DOWNSCALE (8: 135x240, 2:
