@@ -97,7 +97,8 @@ TEST(SplatTrainSynthetic, DISABLED_Measure) {
   train_synthetic(o, points, std::stoll(env("SPLAT_SCENE", "300")), std::stoi(env("SPLAT_SIZE", "64")));
 }
 
-// Manual: where a training step's time goes at SPLAT_SIZE with SPLAT_SCENE Gaussians.
+// Manual: where a training step's time goes at SPLAT_SIZE with SPLAT_SCENE Gaussians, with the
+// torch loss and with the fused one (photometric_loss_fused).
 TEST(SplatTrainSynthetic, DISABLED_ProfileStep) {
   auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
   const int size = std::stoi(env("SPLAT_SIZE", "256"));
@@ -108,23 +109,26 @@ TEST(SplatTrainSynthetic, DISABLED_ProfileStep) {
   for (auto& t : p) t = t.clone().requires_grad_(true);
   using clk = std::chrono::steady_clock;
   auto ms = [](clk::time_point a, clk::time_point b) { return 1000 * std::chrono::duration<double>(b - a).count(); };
-  double tr = 0, tl = 0, tb = 0;
-  const int reps = 10;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = clk::now();
-    RenderSettings rs;
-    rs.sh_degree = 0;
-    auto out = render(p[0], p[1], p[2], p[3], p[4], cam, rs);
-    auto t1 = clk::now();
-    auto loss = photometric_loss(out.rgb, d.train[0].image, 0.2);
-    auto t2 = clk::now();
-    loss.backward();
-    auto t3 = clk::now();
-    tr += ms(t0, t1);
-    tl += ms(t1, t2);
-    tb += ms(t2, t3);
-    for (auto& t : p) t.mutable_grad() = at::Tensor();
+  for (const bool fused : {false, true}) {
+    double tr = 0, tl = 0, tb = 0;
+    const int reps = 10;
+    for (int i = 0; i < reps; ++i) {
+      auto t0 = clk::now();
+      RenderSettings rs;
+      rs.sh_degree = 0;
+      auto out = render(p[0], p[1], p[2], p[3], p[4], cam, rs);
+      auto t1 = clk::now();
+      auto loss = fused ? photometric_loss_fused(out.rgb, d.train[0].image, 0.2)
+                        : photometric_loss(out.rgb, d.train[0].image, 0.2);
+      auto t2 = clk::now();
+      loss.backward();
+      auto t3 = clk::now();
+      tr += ms(t0, t1);
+      tl += ms(t1, t2);
+      tb += ms(t2, t3);
+      for (auto& t : p) t.mutable_grad() = at::Tensor();
+    }
+    std::printf("[%s] %dx%d, %lld Gaussians: render %.1f ms, loss %.1f ms, backward %.1f ms\n",
+                fused ? "fused" : "torch", size, size, (long long)scene.means.size(0), tr / reps, tl / reps, tb / reps);
   }
-  std::printf("%dx%d, %lld Gaussians: render %.1f ms, loss %.1f ms, backward %.1f ms\n", size, size,
-              (long long)scene.means.size(0), tr / reps, tl / reps, tb / reps);
 }
