@@ -1,0 +1,237 @@
+// dataset.annotate: RealEstate10K poses, camera JSON, caption, HF videofolder metadata.jsonl.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "camgraph/node_context.h"
+#include "dataset.h"
+
+namespace camgraph::dataset {
+
+namespace fs = std::filesystem;
+
+std::string shortest(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, r.ptr);
+  if (s == "-0") s = "0";
+  return s;
+}
+
+namespace {
+
+struct Verb {
+  const char* type;
+  const char* third;   // "pans"
+  const char* gerund;  // "panning"
+};
+constexpr Verb kVerbs[] = {
+    {"pan", "pans", "panning"},         {"tilt", "tilts", "tilting"},
+    {"roll", "rolls", "rolling"},       {"truck", "trucks", "trucking"},
+    {"pedestal", "pedestals", "pedestaling"}, {"dolly", "dollies", "dollying"},
+    {"zoom", "zooms", "zooming"},       {"orbit", "orbits", "orbiting"},
+    {"arc", "arcs", "arcing"},          {"crane", "cranes", "craning"},
+    {"dolly_zoom", "dolly-zooms", "dolly-zooming"},
+    {"keyframes", "moves along a keyframed path", "moving along a keyframed path"}};
+
+std::string phrase(const json& m, bool gerund) {
+  const std::string type = m.value("type", "");
+  std::string verb;
+  for (const auto& v : kVerbs)
+    if (type == v.type) verb = gerund ? v.gerund : v.third;
+  if (verb.empty()) verb = gerund ? "moving" : "moves";
+  std::string s = verb;
+  if (m.contains("direction") && m["direction"].is_string()) s += " " + m["direction"].get<std::string>();
+  const std::string speed = m.contains("speed") && m["speed"].is_string() ? m["speed"].get<std::string>() : "";
+  if (speed == "slow") s += " slowly";
+  else if (speed == "fast") s += " quickly";
+  return s;
+}
+
+std::pair<double, double> range_of(const json& m) {
+  if (m.contains("frames") && m["frames"].is_array() && m["frames"].size() == 2)
+    return {m["frames"][0].get<double>(), m["frames"][1].get<double>()};
+  return {0, 0};
+}
+
+std::string id_from_hash(uint64_t h) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+bool valid_id(const std::string& id) {
+  if (id.empty() || id == "." || id == "..") return false;
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; });
+}
+
+}  // namespace
+
+std::string describe_motion(const json& motion) {
+  std::vector<json> moves;
+  if (motion.is_array())
+    for (const auto& m : motion)
+      if (m.is_object() && m.value("type", "") != "static") moves.push_back(m);
+  if (moves.empty()) return "static camera";
+  std::stable_sort(moves.begin(), moves.end(),
+                   [](const json& a, const json& b) { return range_of(a).first < range_of(b).first; });
+  std::string s = "camera " + phrase(moves[0], false);
+  double end = range_of(moves[0]).second;
+  for (size_t i = 1; i < moves.size(); ++i) {
+    const auto [first, last] = range_of(moves[i]);
+    if (first < end) s += " while " + phrase(moves[i], true);  // overlapping frame ranges
+    else s += ", then " + phrase(moves[i], false);
+    end = std::max(end, last);
+  }
+  return s;
+}
+
+std::string format_caption(const std::string& tmpl, const std::string& scene, const std::string& subject,
+                           const std::string& motion) {
+  std::string s = tmpl;
+  auto replace_all = [&s](const std::string& key, const std::string& value) {
+    for (size_t p = s.find(key); p != std::string::npos; p = s.find(key, p + value.size())) s.replace(p, key.size(), value);
+  };
+  replace_all("{scene}", scene);
+  replace_all("{subject}", subject);
+  replace_all("{motion}", motion);
+  // Drop comma-separated parts left empty.
+  std::vector<std::string> parts;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    const auto b = part.find_first_not_of(" \t\n");
+    if (b == std::string::npos) continue;
+    const auto e = part.find_last_not_of(" \t\n");
+    parts.push_back(part.substr(b, e - b + 1));
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+std::string realestate10k_poses(const std::string& id, const std::vector<Camera>& cameras, double fps) {
+  std::string s = id + "\n";
+  for (size_t i = 0; i < cameras.size(); ++i) {
+    const Camera& c = cameras[i];
+    const auto ts = static_cast<long long>(std::llround(double(i) * 1e6 / fps));
+    s += std::to_string(ts);
+    for (double v : {c.fx / c.width, c.fy / c.height, c.cx / c.width, c.cy / c.height, 0.0, 0.0}) s += " " + shortest(v);
+    for (int k = 0; k < 12; ++k) s += " " + shortest(c.world_to_camera[size_t(k)]);
+    s += "\n";
+  }
+  return s;
+}
+
+void annotate_execute(NodeContext& ctx) {
+  auto seq = ctx.input<FrameSequenceValue>("frames");
+  std::shared_ptr<const CameraPathValue> path;
+  if (ctx.has_input("path")) path = ctx.input<CameraPathValue>("path");
+  std::vector<Camera> cameras = seq->cameras;
+  if (cameras.empty() && path) cameras = path->cameras;
+  if (cameras.empty()) ctx.fail_port("frames", "the frames carry no cameras (and no camera path is connected)");
+  if (seq->count() > 0 && size_t(seq->count()) != cameras.size())
+    ctx.warn(std::to_string(seq->count()) + " frames but " + std::to_string(cameras.size()) + " cameras");
+  const double fps = seq->fps > 0 ? seq->fps : (path ? path->fps : 24.0);
+  const int width = cameras.front().width, height = cameras.front().height;
+  if (width <= 0 || height <= 0) ctx.fail_port("frames", "the cameras have no image size");
+
+  const std::string scene = ctx.has_input("scene") ? ctx.input<TextValue>("scene")->text : "";
+  const std::string subject = ctx.has_input("subject") ? ctx.input<TextValue>("subject")->text : "";
+  const json motion = path ? path->motion : json::array();
+  const std::string caption = format_caption(ctx.param_string("caption"), scene, subject, describe_motion(motion));
+
+  json cams_json = json::array();
+  for (const auto& c : cameras) {
+    const auto& m = c.world_to_camera;
+    cams_json.push_back({{"K", {{c.fx, 0.0, c.cx}, {0.0, c.fy, c.cy}, {0.0, 0.0, 1.0}}},
+                         {"world_to_camera", {{m[0], m[1], m[2], m[3]}, {m[4], m[5], m[6], m[7]}, {m[8], m[9], m[10], m[11]}}},
+                         {"width", c.width}, {"height", c.height}});
+  }
+  std::string id = ctx.param_string("item_id");
+  if (id.empty()) id = id_from_hash(hash_bytes(cams_json.dump() + "|" + shortest(fps) + "|" + caption + "|" + motion.dump()));
+  if (!valid_id(id)) ctx.fail("item_id", "'" + id + "' is not a file-name-safe id (letters, digits, _ - .)");
+
+  const fs::path folder = ctx.output_path("folder");
+  const bool overwrite = ctx.param_bool("overwrite");
+  const fs::path meta_path = folder / "metadata.jsonl";
+  const fs::path poses_path = folder / "poses" / (id + ".txt");
+  const fs::path cams_path = folder / "cameras" / (id + ".json");
+  const fs::path caption_path = folder / "videos" / (id + ".txt");
+
+  // The video: copied into videos/<id>.<ext> when connected.
+  std::string video_ext = ".mp4";
+  fs::path video_src;
+  if (ctx.has_input("video")) {
+    const json& v = ctx.input<RecordValue>("video")->record;
+    if (!v.contains("file") || !v["file"].is_string()) ctx.fail_port("video", "the record has no 'file'");
+    video_src = v["file"].get<std::string>();
+    if (!fs::exists(video_src)) ctx.fail_port("video", "'" + video_src.string() + "' does not exist");
+    video_ext = video_src.extension().string();
+  }
+  const std::string file_name = "videos/" + id + video_ext;
+  const fs::path video_path = folder / file_name;
+
+  try {
+    for (const auto& p : {meta_path, poses_path, cams_path, caption_path}) ctx.files().check_writable(p, overwrite);
+    if (!video_src.empty() && fs::absolute(video_src).lexically_normal() != fs::absolute(video_path).lexically_normal())
+      ctx.files().check_writable(video_path, overwrite);
+  } catch (const std::exception& e) {
+    ctx.fail("folder", e.what());
+  }
+
+  const json cams_doc = {{"id", id}, {"width", width}, {"height", height}, {"fps", fps},
+                         {"convention", "OpenCV axes (x right, y down, z forward); world_to_camera row-major; K in pixels"},
+                         {"frames", cams_json}};
+  json item = {{"file_name", file_name}, {"text", caption}, {"id", id}, {"motion", motion},
+               {"width", width}, {"height", height}, {"fps", fps}, {"frames", cameras.size()},
+               {"poses", "poses/" + id + ".txt"}, {"cameras", "cameras/" + id + ".json"}};
+  if (!scene.empty()) item["scene"] = scene;
+  if (!subject.empty()) item["subject"] = subject;
+
+  std::error_code ec;
+  for (const char* sub : {"poses", "cameras", "videos"}) fs::create_directories(folder / sub, ec);
+  try {
+    ctx.files().write(poses_path, realestate10k_poses(id, cameras, fps), overwrite);
+    ctx.files().write(cams_path, cams_doc.dump(1), overwrite);
+    ctx.files().write(caption_path, caption + "\n", overwrite);
+    if (!video_src.empty() && fs::absolute(video_src).lexically_normal() != fs::absolute(video_path).lexically_normal()) {
+      const fs::path tmp = ctx.files().temp_path_for(video_path);
+      fs::copy_file(video_src, tmp, fs::copy_options::overwrite_existing);
+      ctx.files().commit(tmp, video_path);
+    }
+    // metadata.jsonl: read, drop this item's old line, append, write the whole file atomically
+    // (single writer: concurrent runs into one folder would lose lines).
+    std::string lines;
+    if (fs::exists(meta_path)) {
+      std::stringstream in(read_file(meta_path));
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+          const json j = json::parse(line);
+          if (j.is_object() && j.value("file_name", "") == file_name) continue;
+        } catch (const std::exception&) {
+          ctx.warn("metadata.jsonl: kept a line that is not JSON");
+        }
+        lines += line + "\n";
+      }
+    }
+    lines += item.dump() + "\n";
+    ctx.files().write(meta_path, lines, overwrite);
+  } catch (const Cancelled&) {
+    throw;
+  } catch (const GraphError&) {
+    throw;
+  } catch (const std::exception& e) {
+    ctx.fail("folder", e.what());
+  }
+  auto rec = std::make_shared<RecordValue>();
+  rec->record = item;
+  ctx.set_output("item", rec);
+}
+
+}  // namespace camgraph::dataset

@@ -1,0 +1,233 @@
+// encode.video: libavformat/libavcodec/libswscale, written to a temporary file and committed.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "camgraph/node_context.h"
+#include "dataset.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+}
+
+namespace camgraph::dataset {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string av_error(int err) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(err, buf, sizeof buf);
+  return buf;
+}
+
+// Owns every libav object of one encode; frees them on any exit (ctx.fail throws).
+struct Encoder {
+  AVFormatContext* fmt = nullptr;
+  AVCodecContext* codec = nullptr;
+  AVFrame* frame = nullptr;
+  AVPacket* packet = nullptr;
+  SwsContext* sws = nullptr;
+  bool file_open = false;
+  fs::path temp;
+  bool committed = false;
+
+  ~Encoder() {
+    if (sws) sws_freeContext(sws);
+    if (packet) av_packet_free(&packet);
+    if (frame) av_frame_free(&frame);
+    if (codec) avcodec_free_context(&codec);
+    if (fmt) {
+      if (file_open) avio_closep(&fmt->pb);
+      avformat_free_context(fmt);
+    }
+    if (!committed && !temp.empty()) {
+      std::error_code ec;
+      fs::remove(temp, ec);
+    }
+  }
+};
+
+// Sends `f` (nullptr flushes) and writes every packet the encoder returns.
+void encode_and_write(NodeContext& ctx, Encoder& e, AVStream* st, AVFrame* f) {
+  int ret = avcodec_send_frame(e.codec, f);
+  if (ret < 0) ctx.fail("codec", "encoding failed: " + av_error(ret));
+  while (true) {
+    ret = avcodec_receive_packet(e.codec, e.packet);
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+    if (ret < 0) ctx.fail("codec", "encoding failed: " + av_error(ret));
+    av_packet_rescale_ts(e.packet, e.codec->time_base, st->time_base);
+    e.packet->stream_index = st->index;
+    ret = av_interleaved_write_frame(e.fmt, e.packet);
+    if (ret < 0) ctx.fail("path", "writing failed: " + av_error(ret));
+  }
+}
+
+}  // namespace
+
+void encode_video_execute(NodeContext& ctx) {
+  auto seq = ctx.input<FrameSequenceValue>("frames");
+  const int n = seq->count();
+  if (n == 0) ctx.fail_port("frames", "the sequence has no frames");
+  const std::string codec_name = ctx.param_string("codec");
+  const double fps = ctx.param_float("fps") > 0 ? ctx.param_float("fps") : seq->fps;
+  if (!(fps > 0)) ctx.fail("fps", "the sequence has no frame rate; set fps");
+  const int crf = int(ctx.param_int("crf"));
+  const std::string preset = ctx.param_string("preset");
+  const std::string even_mode = ctx.param_string("even");
+  const bool overwrite = ctx.param_bool("overwrite");
+  const fs::path path = ctx.output_path("path");
+
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  std::string container;
+  if (ext == ".mp4") container = "mp4";
+  else if (ext == ".mov") container = "mov";
+  else if (ext == ".mkv") container = "matroska";
+  else ctx.fail("path", "'" + path.filename().string() + "': use .mp4, .mov or .mkv");
+  if (codec_name == "ffv1" && container != "matroska")
+    ctx.fail("path", "ffv1 is written to Matroska: use a .mkv path");
+
+  const char* encoder_name = codec_name == "h264" ? "libx264" : codec_name == "h265" ? "libx265" : "ffv1";
+  const AVCodec* enc = avcodec_find_encoder_by_name(encoder_name);
+  if (!enc) ctx.fail("codec", std::string("encoder ") + encoder_name + " is not available in this FFmpeg build");
+  const AVPixelFormat pix_fmt = codec_name == "ffv1" ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+
+  // Even dimensions (4:2:0 needs them; applied to every codec so outputs are alike).
+  const int in_h = int(seq->frames.size(1)), in_w = int(seq->frames.size(2));
+  int w = in_w, h = in_h;
+  if (even_mode == "pad") {
+    w += w % 2;
+    h += h % 2;
+  } else {
+    w -= w % 2;
+    h -= h % 2;
+  }
+  if (w < 2 || h < 2) ctx.fail("even", "the frames are too small to encode");
+
+  try {
+    ctx.files().check_writable(path, overwrite);
+  } catch (const std::exception& ex) {
+    ctx.fail("path", ex.what());
+  }
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+
+  Encoder e;
+  e.temp = ctx.files().temp_path_for(path);
+  int ret = avformat_alloc_output_context2(&e.fmt, nullptr, container.c_str(), e.temp.string().c_str());
+  if (ret < 0 || !e.fmt) ctx.fail("path", "cannot create a " + container + " file: " + av_error(ret));
+  AVStream* st = avformat_new_stream(e.fmt, nullptr);
+  e.codec = avcodec_alloc_context3(enc);
+  if (!st || !e.codec) ctx.fail("codec", "out of memory");
+
+  const AVRational rate = av_d2q(fps, 1000000);
+  e.codec->width = w;
+  e.codec->height = h;
+  e.codec->pix_fmt = pix_fmt;
+  e.codec->framerate = rate;
+  e.codec->time_base = av_inv_q(rate);
+  e.codec->color_primaries = AVCOL_PRI_BT709;
+  e.codec->color_trc = AVCOL_TRC_BT709;
+  e.codec->colorspace = AVCOL_SPC_BT709;
+  e.codec->color_range = AVCOL_RANGE_MPEG;
+  e.codec->sample_aspect_ratio = AVRational{1, 1};
+  if (e.fmt->oformat->flags & AVFMT_GLOBALHEADER) e.codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  if (codec_name == "h264" || codec_name == "h265") {
+    av_opt_set(e.codec->priv_data, "preset", preset.c_str(), 0);
+    av_opt_set(e.codec->priv_data, "crf", std::to_string(crf).c_str(), 0);
+    if (codec_name == "h265") av_opt_set(e.codec->priv_data, "x265-params", "log-level=error", 0);
+  } else {
+    e.codec->gop_size = 1;
+    av_opt_set_int(e.codec->priv_data, "level", 3, 0);
+    av_opt_set_int(e.codec->priv_data, "slicecrc", 1, 0);
+  }
+  ret = avcodec_open2(e.codec, enc, nullptr);
+  if (ret < 0) ctx.fail("codec", std::string("cannot open encoder ") + encoder_name + ": " + av_error(ret));
+  ret = avcodec_parameters_from_context(st->codecpar, e.codec);
+  if (ret < 0) ctx.fail("codec", "codec parameters: " + av_error(ret));
+  st->time_base = e.codec->time_base;
+  st->avg_frame_rate = rate;
+  if (codec_name == "h265" && container != "matroska") st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+
+  ret = avio_open(&e.fmt->pb, e.temp.string().c_str(), AVIO_FLAG_WRITE);
+  if (ret < 0) ctx.fail("path", "cannot open " + e.temp.string() + ": " + av_error(ret));
+  e.file_open = true;
+  AVDictionary* opts = nullptr;
+  if (container == "mp4" || container == "mov") av_dict_set(&opts, "movflags", "+faststart", 0);
+  ret = avformat_write_header(e.fmt, &opts);
+  av_dict_free(&opts);
+  if (ret < 0) ctx.fail("path", "cannot write the header: " + av_error(ret));
+
+  e.frame = av_frame_alloc();
+  e.packet = av_packet_alloc();
+  if (!e.frame || !e.packet) ctx.fail("codec", "out of memory");
+  e.frame->format = pix_fmt;
+  e.frame->width = w;
+  e.frame->height = h;
+  e.frame->color_primaries = AVCOL_PRI_BT709;
+  e.frame->color_trc = AVCOL_TRC_BT709;
+  e.frame->colorspace = AVCOL_SPC_BT709;
+  e.frame->color_range = AVCOL_RANGE_MPEG;
+  ret = av_frame_get_buffer(e.frame, 0);
+  if (ret < 0) ctx.fail("codec", "frame buffer: " + av_error(ret));
+
+  // Full-range RGB in, BT.709 limited-range YUV out.
+  e.sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, pix_fmt,
+                         SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
+  if (!e.sws) ctx.fail("codec", "no RGB to YUV conversion for this size");
+  const int* coeffs = sws_getCoefficients(SWS_CS_ITU709);
+  sws_setColorspaceDetails(e.sws, coeffs, 1, coeffs, 0, 0, 1 << 16, 1 << 16);
+
+  // 8-bit RGB, evened: pad repeats the last row/column, crop drops it.
+  at::Tensor rgb = seq->frames.slice(3, 0, 3).to(at::kCPU);
+  if (even_mode == "crop") {
+    rgb = rgb.slice(1, 0, h).slice(2, 0, w);
+  } else if (w != in_w || h != in_h) {
+    if (h != in_h) rgb = at::cat({rgb, rgb.slice(1, in_h - 1, in_h)}, 1);
+    if (w != in_w) rgb = at::cat({rgb, rgb.slice(2, in_w - 1, in_w)}, 2);
+  }
+  for (int i = 0; i < n; ++i) {
+    ctx.check_cancelled();
+    at::Tensor img = (rgb[i].clamp(0, 1) * 255.0f).round().to(at::kByte).contiguous();
+    ret = av_frame_make_writable(e.frame);
+    if (ret < 0) ctx.fail("codec", "frame buffer: " + av_error(ret));
+    const uint8_t* src[1] = {img.data_ptr<uint8_t>()};
+    const int src_stride[1] = {3 * w};
+    sws_scale(e.sws, src, src_stride, 0, h, e.frame->data, e.frame->linesize);
+    e.frame->pts = i;
+    encode_and_write(ctx, e, st, e.frame);
+    ctx.progress(double(i + 1) / n);
+  }
+  encode_and_write(ctx, e, st, nullptr);
+  ret = av_write_trailer(e.fmt);
+  if (ret < 0) ctx.fail("path", "cannot finish the file: " + av_error(ret));
+  avio_closep(&e.fmt->pb);
+  e.file_open = false;
+  try {
+    ctx.files().commit(e.temp, path);
+  } catch (const std::exception& ex) {
+    ctx.fail("path", ex.what());
+  }
+  e.committed = true;
+
+  std::string even_done = "none";
+  if (w != in_w || h != in_h) even_done = even_mode == "pad" ? "padded" : "cropped";
+  if (seq->frames.size(3) == 4) ctx.warn("alpha channel dropped");
+  auto rec = std::make_shared<RecordValue>();
+  rec->record = {{"file", path.string()}, {"codec", codec_name}, {"encoder", encoder_name},
+                 {"width", w}, {"height", h}, {"input_width", in_w}, {"input_height", in_h},
+                 {"even", even_done}, {"fps", fps}, {"frames", n},
+                 {"crf", codec_name == "ffv1" ? json(nullptr) : json(crf)},
+                 {"pix_fmt", codec_name == "ffv1" ? "yuv444p" : "yuv420p"},
+                 {"colour", "bt709 limited range"}};
+  ctx.set_output("video", rec);
+}
+
+}  // namespace camgraph::dataset

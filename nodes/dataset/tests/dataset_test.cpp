@@ -1,0 +1,387 @@
+// dataset family: encoded files probe and decode back as written; annotations read back as written.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+
+#include "camgraph/node_context.h"
+#include "camgraph/output_files.h"
+#include "camgraph/values.h"
+#include "dataset.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+}
+
+using namespace camgraph;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("camgraph-dataset-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// Runs one node directly (no graph) with the given inputs; output files go under `out`.
+std::map<std::string, Value> run_node(const std::string& type, const json& params,
+                                      std::map<std::string, Value> inputs, const fs::path& out) {
+  const NodeSpec* spec = Registry::builtin().find(type);
+  EXPECT_NE(spec, nullptr) << type;
+  NodeInstance node;
+  node.id = "n";
+  node.type = type;
+  node.params = params;
+  OutputFiles files(out);
+  NodeContext::Setup s;
+  s.node = &node;
+  s.spec = spec;
+  s.inputs = std::move(inputs);
+  s.out_dir = out;
+  s.graph_dir = out;
+  s.output_files = &files;
+  NodeContext ctx(s);
+  spec->execute(ctx);
+  return ctx.outputs();
+}
+
+// A moving colour gradient, [n, h, w, 3] in [0, 1].
+std::shared_ptr<FrameSequenceValue> gradient_sequence(int n, int w, int h) {
+  auto seq = std::make_shared<FrameSequenceValue>();
+  at::Tensor x = at::linspace(0, 1, w).view({1, 1, w});
+  at::Tensor y = at::linspace(0, 1, h).view({1, h, 1});
+  at::Tensor t = at::arange(n, at::kFloat).view({n, 1, 1}) / float(n);
+  at::Tensor r = at::frac(x + t).expand({n, h, w});
+  at::Tensor g = (0.2 + 0.6 * y).expand({n, h, w});
+  at::Tensor b = (0.5 + 0.4 * at::sin(6.0 * (x + y) + 3.0 * t)).expand({n, h, w});
+  // Smooth the wrap of the red ramp a little so the codec sees natural content.
+  seq->frames = at::stack({0.1 + 0.8 * r, g, b}, 3).to(at::kFloat).contiguous();
+  seq->fps = 24;
+  return seq;
+}
+
+std::string run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t k;
+  while ((k = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, k);
+  ::pclose(p);
+  return out;
+}
+
+bool have_ffprobe() { return std::system("ffprobe -version > /dev/null 2>&1") == 0; }
+
+json probe_stream(const fs::path& file) {
+  const json j = json::parse(run_command("ffprobe -v error -show_streams -of json '" + file.string() + "'"));
+  return j.at("streams").at(0);
+}
+
+// Decodes every frame of the first video stream to RGB24 [n, h, w, 3] float in [0, 1].
+at::Tensor decode_rgb(const fs::path& file) {
+  AVFormatContext* fmt = nullptr;
+  if (avformat_open_input(&fmt, file.string().c_str(), nullptr, nullptr) < 0) return {};
+  avformat_find_stream_info(fmt, nullptr);
+  const int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  const AVCodec* dec = avcodec_find_decoder(fmt->streams[si]->codecpar->codec_id);
+  AVCodecContext* c = avcodec_alloc_context3(dec);
+  avcodec_parameters_to_context(c, fmt->streams[si]->codecpar);
+  avcodec_open2(c, dec, nullptr);
+  AVPacket* pkt = av_packet_alloc();
+  AVFrame* f = av_frame_alloc();
+  SwsContext* sws = nullptr;
+  std::vector<at::Tensor> frames;
+  auto drain = [&]() {
+    while (avcodec_receive_frame(c, f) == 0) {
+      if (!sws) {
+        sws = sws_getContext(f->width, f->height, AVPixelFormat(f->format), f->width, f->height, AV_PIX_FMT_RGB24,
+                             SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
+        const int* k = sws_getCoefficients(SWS_CS_ITU709);
+        sws_setColorspaceDetails(sws, k, 0, k, 1, 0, 1 << 16, 1 << 16);
+      }
+      at::Tensor rgb = at::empty({f->height, f->width, 3}, at::kByte);
+      uint8_t* dst[1] = {rgb.data_ptr<uint8_t>()};
+      const int stride[1] = {3 * f->width};
+      sws_scale(sws, f->data, f->linesize, 0, f->height, dst, stride);
+      frames.push_back(rgb.to(at::kFloat) / 255.0f);
+    }
+  };
+  while (av_read_frame(fmt, pkt) >= 0) {
+    if (pkt->stream_index == si) {
+      avcodec_send_packet(c, pkt);
+      drain();
+    }
+    av_packet_unref(pkt);
+  }
+  avcodec_send_packet(c, nullptr);
+  drain();
+  sws_freeContext(sws);
+  av_frame_free(&f);
+  av_packet_free(&pkt);
+  avcodec_free_context(&c);
+  avformat_close_input(&fmt);
+  return frames.empty() ? at::Tensor() : at::stack(frames);
+}
+
+double psnr(const at::Tensor& a, const at::Tensor& b) {
+  const double mse = (a - b).pow(2).mean().item<double>();
+  return 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(EncodeVideo, H264Mp4ProbesAsWrittenAndDecodesBackAbove30dB) {
+  const fs::path dir = temp_dir("h264");
+  auto seq = gradient_sequence(17, 64, 48);
+  auto out = run_node("encode.video", {{"codec", "h264"}, {"crf", 18}, {"preset", "veryfast"}, {"path", "clips/a.mp4"}},
+                      {{"frames", seq}}, dir);
+  const json rec = std::dynamic_pointer_cast<const RecordValue>(out.at("video"))->record;
+  const fs::path file = dir / "clips" / "a.mp4";
+  ASSERT_TRUE(fs::exists(file));
+  EXPECT_EQ(rec["width"], 64);
+  EXPECT_EQ(rec["height"], 48);
+  EXPECT_EQ(rec["frames"], 17);
+  EXPECT_EQ(rec["crf"], 18);
+  EXPECT_EQ(rec["even"], "none");
+  // No temporary files left in the folder.
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir / "clips")) entries += e.is_regular_file();
+  EXPECT_EQ(entries, 1);
+
+  const at::Tensor back = decode_rgb(file);
+  ASSERT_TRUE(back.defined());
+  ASSERT_EQ(back.size(0), 17);
+  ASSERT_EQ(back.size(1), 48);
+  ASSERT_EQ(back.size(2), 64);
+  const double p = psnr(back, seq->frames);
+  EXPECT_GT(p, 30.0) << "PSNR " << p;
+
+  if (!have_ffprobe()) GTEST_SKIP() << "ffprobe not found: stream metadata not checked";
+  const json s = probe_stream(file);
+  EXPECT_EQ(s["codec_name"], "h264");
+  EXPECT_EQ(s["pix_fmt"], "yuv420p");
+  EXPECT_EQ(s["width"], 64);
+  EXPECT_EQ(s["height"], 48);
+  EXPECT_EQ(s.value("nb_frames", ""), "17");
+  EXPECT_EQ(s.value("color_space", ""), "bt709");
+  EXPECT_EQ(s.value("color_range", ""), "tv");
+  EXPECT_EQ(s.value("color_primaries", ""), "bt709");
+  EXPECT_EQ(s.value("r_frame_rate", ""), "24/1");
+  // +faststart: the moov atom comes before mdat.
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_NE(bytes.find("moov"), std::string::npos);
+  EXPECT_LT(bytes.find("moov"), bytes.find("mdat"));
+}
+
+TEST(EncodeVideo, OddSizesArePaddedOrCroppedToEven) {
+  const fs::path dir = temp_dir("odd");
+  auto seq = gradient_sequence(5, 63, 47);
+  auto padded = run_node("encode.video", {{"path", "pad.mp4"}, {"preset", "ultrafast"}}, {{"frames", seq}}, dir);
+  const json pr = std::dynamic_pointer_cast<const RecordValue>(padded.at("video"))->record;
+  EXPECT_EQ(pr["width"], 64);
+  EXPECT_EQ(pr["height"], 48);
+  EXPECT_EQ(pr["even"], "padded");
+  auto cropped = run_node("encode.video", {{"path", "crop.mp4"}, {"even", "crop"}, {"preset", "ultrafast"}},
+                          {{"frames", seq}}, dir);
+  const json cr = std::dynamic_pointer_cast<const RecordValue>(cropped.at("video"))->record;
+  EXPECT_EQ(cr["width"], 62);
+  EXPECT_EQ(cr["height"], 46);
+  EXPECT_EQ(cr["even"], "cropped");
+  const at::Tensor back = decode_rgb(dir / "crop.mp4");
+  ASSERT_TRUE(back.defined());
+  EXPECT_EQ(back.size(1), 46);
+  EXPECT_EQ(back.size(2), 62);
+  EXPECT_GT(psnr(back, seq->frames.slice(1, 0, 46).slice(2, 0, 62)), 30.0);
+  if (!have_ffprobe()) GTEST_SKIP() << "ffprobe not found";
+  EXPECT_EQ(probe_stream(dir / "pad.mp4")["width"], 64);
+  EXPECT_EQ(probe_stream(dir / "pad.mp4")["height"], 48);
+}
+
+TEST(EncodeVideo, Ffv1MkvIsNearLosslessAndErrorsNameTheParameter) {
+  const fs::path dir = temp_dir("ffv1");
+  auto seq = gradient_sequence(4, 32, 16);
+  run_node("encode.video", {{"codec", "ffv1"}, {"path", "a.mkv"}}, {{"frames", seq}}, dir);
+  const at::Tensor back = decode_rgb(dir / "a.mkv");
+  ASSERT_TRUE(back.defined());
+  EXPECT_EQ(back.size(0), 4);
+  EXPECT_GT(psnr(back, seq->frames), 40.0);  // lossless codec; only the YUV conversion rounds
+  const std::string e1 = error_of([&] { run_node("encode.video", {{"codec", "ffv1"}, {"path", "b.mp4"}}, {{"frames", seq}}, dir); });
+  EXPECT_NE(e1.find("'path'"), std::string::npos) << e1;
+  const std::string e2 = error_of([&] { run_node("encode.video", {{"path", "b.avi"}}, {{"frames", seq}}, dir); });
+  EXPECT_NE(e2.find("'path'"), std::string::npos) << e2;
+  // A file CamGraph did not write is not replaced.
+  write_file_atomic(dir / "mine.mp4", "user data");
+  const std::string e3 = error_of([&] { run_node("encode.video", {{"path", "mine.mp4"}}, {{"frames", seq}}, dir); });
+  EXPECT_NE(e3.find("'path'"), std::string::npos) << e3;
+  EXPECT_EQ(read_file(dir / "mine.mp4"), "user data");
+}
+
+TEST(Caption, CameraBenchVerbsThenAndWhile) {
+  using dataset::describe_motion;
+  EXPECT_EQ(describe_motion(json::array()), "static camera");
+  EXPECT_EQ(describe_motion(json::parse(R"([{"type": "static", "speed": "none", "frames": [0, 16]}])")), "static camera");
+  EXPECT_EQ(describe_motion(json::parse(R"([{"type": "pan", "direction": "left", "speed": "slow", "frames": [0, 16]}])")),
+            "camera pans left slowly");
+  EXPECT_EQ(describe_motion(json::parse(R"([{"type": "dolly", "direction": "in", "speed": "medium", "frames": [17, 32]},
+                                             {"type": "tilt", "direction": "up", "speed": "fast", "frames": [0, 16]}])")),
+            "camera tilts up quickly, then dollies in");
+  EXPECT_EQ(describe_motion(json::parse(R"([{"type": "pan", "direction": "right", "frames": [0, 24]},
+                                             {"type": "dolly", "direction": "in", "frames": [16, 48]}])")),
+            "camera pans right while dollying in");
+  EXPECT_EQ(dataset::format_caption("{scene}, {subject}, {motion}", "", "a red fox", "static camera"),
+            "a red fox, static camera");
+}
+
+namespace {
+
+std::vector<Camera> test_cameras(int n) {
+  std::vector<Camera> cams;
+  for (int i = 0; i < n; ++i) {
+    const double a = 0.1 * i + 0.123456789;
+    Camera c = Camera::from_fov(64, 48, 50 + i, Camera::look_at({4 * std::cos(a), 1.0 / 3.0, 4 * std::sin(a)}, {0, 0.5, 0}, {0, 1, 0}));
+    c.cx += 0.37 * i;  // off-centre principal point
+    cams.push_back(c);
+  }
+  return cams;
+}
+
+// Reads RealEstate10K poses the way the CameraCtrl loader does: skip line 1, split each line on
+// spaces into floats, intrinsics from entries 1..4, the world-to-camera from entries 7.. as [3, 4].
+struct ReadPose {
+  double fx, fy, cx, cy;
+  std::array<double, 12> w2c;
+  long long ts;
+};
+std::vector<ReadPose> read_realestate10k(const std::string& text, std::string* first_line, int* bad_lines) {
+  std::vector<ReadPose> out;
+  std::stringstream in(text);
+  std::string line;
+  std::getline(in, *first_line);
+  *bad_lines = 0;
+  while (std::getline(in, line)) {
+    std::vector<double> v;
+    std::stringstream ls(line);
+    std::string tok;
+    while (std::getline(ls, tok, ' ')) v.push_back(std::stod(tok));
+    if (v.size() != 19) {
+      ++*bad_lines;
+      continue;
+    }
+    ReadPose p{v[1], v[2], v[3], v[4], {}, static_cast<long long>(v[0])};
+    for (int k = 0; k < 12; ++k) p.w2c[size_t(k)] = v[7 + size_t(k)];
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+TEST(Annotate, PosesRoundTripMetadataIsOneLinePerItemAndCaptionNamesTheMotion) {
+  const fs::path dir = temp_dir("annotate");
+  auto seq = gradient_sequence(17, 64, 48);
+  seq->cameras = test_cameras(17);
+  auto path = std::make_shared<CameraPathValue>();
+  path->cameras = seq->cameras;
+  path->motion = json::parse(R"([{"type": "pan", "direction": "left", "intensity": 0.2, "speed": "slow",
+                                  "frames": [0, 16], "seconds": [0, 0.6667], "easing": "linear"}])");
+  auto scene = std::make_shared<TextValue>();
+  scene->text = "a sunlit forest clearing";
+  auto subject = std::make_shared<TextValue>();
+  subject->text = "a red fox";
+  auto video = run_node("encode.video", {{"path", "tmp/clip.mp4"}, {"preset", "ultrafast"}}, {{"frames", seq}}, dir);
+
+  std::map<std::string, Value> inputs = {{"frames", seq}, {"path", path}, {"scene", scene}, {"subject", subject},
+                                         {"video", video.at("video")}};
+  auto out = run_node("dataset.annotate", {{"folder", "ds"}}, inputs, dir);
+  const json item = std::dynamic_pointer_cast<const RecordValue>(out.at("item"))->record;
+  const std::string id = item["id"];
+  ASSERT_EQ(id.size(), 16u);
+  EXPECT_EQ(item["file_name"], "videos/" + id + ".mp4");
+  EXPECT_EQ(item["text"], "a sunlit forest clearing, a red fox, camera pans left slowly");
+  EXPECT_EQ(item["frames"], 17);
+  EXPECT_EQ(item["width"], 64);
+  EXPECT_EQ(item["motion"], path->motion);
+  const fs::path ds = dir / "ds";
+  EXPECT_TRUE(fs::exists(ds / "videos" / (id + ".mp4")));
+  EXPECT_EQ(read_file(ds / "videos" / (id + ".txt")), item["text"].get<std::string>() + "\n");
+
+  // Poses: frames + 1 lines, 19 numbers each, our matrices back exactly.
+  const std::string poses = read_file(ds / "poses" / (id + ".txt"));
+  EXPECT_EQ(lines_of(poses).size(), 18u);
+  std::string first;
+  int bad = 0;
+  const auto read = read_realestate10k(poses, &first, &bad);
+  EXPECT_EQ(first, id);
+  EXPECT_EQ(bad, 0);
+  ASSERT_EQ(read.size(), 17u);
+  for (size_t i = 0; i < read.size(); ++i) {
+    const Camera& c = seq->cameras[i];
+    EXPECT_EQ(read[i].fx, c.fx / c.width);
+    EXPECT_EQ(read[i].fy, c.fy / c.height);
+    EXPECT_EQ(read[i].cx, c.cx / c.width);
+    EXPECT_EQ(read[i].cy, c.cy / c.height);
+    EXPECT_EQ(read[i].ts, std::llround(double(i) * 1e6 / 24));
+    for (size_t k = 0; k < 12; ++k) EXPECT_EQ(read[i].w2c[k], c.world_to_camera[k]) << "frame " << i << " entry " << k;
+  }
+  // cameras/<id>.json: K in pixels and the 3x4 world-to-camera.
+  const json cams = json::parse(read_file(ds / "cameras" / (id + ".json")));
+  EXPECT_EQ(cams["width"], 64);
+  ASSERT_EQ(cams["frames"].size(), 17u);
+  EXPECT_EQ(cams["frames"][3]["K"][0][2].get<double>(), seq->cameras[3].cx);
+  EXPECT_EQ(cams["frames"][3]["world_to_camera"][2][3].get<double>(), seq->cameras[3].world_to_camera[11]);
+
+  // Same inputs again: the same id, still one line. Another item adds a line.
+  auto again = run_node("dataset.annotate", {{"folder", "ds"}}, inputs, dir);
+  EXPECT_EQ(std::dynamic_pointer_cast<const RecordValue>(again.at("item"))->record["id"], id);
+  EXPECT_EQ(lines_of(read_file(ds / "metadata.jsonl")).size(), 1u);
+  inputs.erase("video");
+  run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "clip_0002"}}, inputs, dir);
+  run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "clip_0002"}}, inputs, dir);
+  const auto meta = lines_of(read_file(ds / "metadata.jsonl"));
+  ASSERT_EQ(meta.size(), 2u);
+  int ours = 0;
+  for (const auto& l : meta) {
+    const json j = json::parse(l);
+    EXPECT_TRUE(j.contains("text"));
+    ours += j["file_name"] == "videos/clip_0002.mp4";
+  }
+  EXPECT_EQ(ours, 1);
+
+  // Without a path: static camera; a bad id names the parameter.
+  auto st = run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "s1"}}, {{"frames", seq}}, dir);
+  EXPECT_EQ(std::dynamic_pointer_cast<const RecordValue>(st.at("item"))->record["text"], "static camera");
+  const std::string e = error_of([&] { run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "../x"}}, {{"frames", seq}}, dir); });
+  EXPECT_NE(e.find("'item_id'"), std::string::npos) << e;
+}
