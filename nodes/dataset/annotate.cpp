@@ -135,7 +135,19 @@ void annotate_execute(NodeContext& ctx) {
   if (cameras.empty()) ctx.fail_port("frames", "the frames carry no cameras (and no camera path is connected)");
   if (seq->count() > 0 && size_t(seq->count()) != cameras.size())
     ctx.warn(std::to_string(seq->count()) + " frames but " + std::to_string(cameras.size()) + " cameras");
-  const double fps = seq->fps > 0 ? seq->fps : (path ? path->fps : 24.0);
+  // The encoded video, when connected, decides the frame rate and the frame size: padding or cropping
+  // to even sizes happens at the right/bottom edge, so intrinsics in pixels stay valid for it.
+  json video_rec;
+  if (ctx.has_input("video")) video_rec = ctx.input<RecordValue>("video")->record;
+  double fps = seq->fps > 0 ? seq->fps : (path ? path->fps : 24.0);
+  if (video_rec.contains("fps") && video_rec["fps"].is_number() && video_rec["fps"].get<double>() > 0)
+    fps = video_rec["fps"].get<double>();
+  if (video_rec.contains("width") && video_rec["width"].is_number_integer() && video_rec.contains("height") &&
+      video_rec["height"].is_number_integer())
+    for (auto& c : cameras) {
+      c.width = video_rec["width"].get<int>();
+      c.height = video_rec["height"].get<int>();
+    }
   const int width = cameras.front().width, height = cameras.front().height;
   if (width <= 0 || height <= 0) ctx.fail_port("frames", "the cameras have no image size");
 
@@ -166,7 +178,7 @@ void annotate_execute(NodeContext& ctx) {
   std::string video_ext = ".mp4";
   fs::path video_src;
   if (ctx.has_input("video")) {
-    const json& v = ctx.input<RecordValue>("video")->record;
+    const json& v = video_rec;
     if (!v.contains("file") || !v["file"].is_string()) ctx.fail_port("video", "the record has no 'file'");
     video_src = v["file"].get<std::string>();
     if (!fs::exists(video_src)) ctx.fail_port("video", "'" + video_src.string() + "' does not exist");

@@ -119,6 +119,8 @@ void encode_video_execute(NodeContext& ctx) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
 
+  // libav prints per-encode statistics at INFO; keep warnings and errors only.
+  if (av_log_get_level() > AV_LOG_WARNING) av_log_set_level(AV_LOG_WARNING);
   Encoder e;
   e.temp = ctx.files().temp_path_for(path);
   int ret = avformat_alloc_output_context2(&e.fmt, nullptr, container.c_str(), e.temp.string().c_str());

@@ -379,6 +379,24 @@ TEST(Annotate, PosesRoundTripMetadataIsOneLinePerItemAndCaptionNamesTheMotion) {
   }
   EXPECT_EQ(ours, 1);
 
+  // An odd-sized render padded by the encoder: the item takes the video's size and fps; the pixel
+  // intrinsics stay as they are, the normalised ones use the video's size.
+  auto odd = gradient_sequence(5, 63, 47);
+  odd->cameras = test_cameras(5);
+  for (auto& c : odd->cameras) c.width = 63, c.height = 47;
+  auto odd_video = run_node("encode.video", {{"path", "tmp/odd.mp4"}, {"preset", "ultrafast"}, {"fps", 16}},
+                            {{"frames", odd}}, dir);
+  auto odd_item = run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "odd"}},
+                           {{"frames", odd}, {"video", odd_video.at("video")}}, dir);
+  const json oi = std::dynamic_pointer_cast<const RecordValue>(odd_item.at("item"))->record;
+  EXPECT_EQ(oi["width"], 64);
+  EXPECT_EQ(oi["height"], 48);
+  EXPECT_EQ(oi["fps"], 16.0);
+  const auto odd_read = read_realestate10k(read_file(ds / "poses" / "odd.txt"), &first, &bad);
+  ASSERT_EQ(odd_read.size(), 5u);
+  EXPECT_EQ(odd_read[1].fx, odd->cameras[1].fx / 64);
+  EXPECT_EQ(odd_read[1].ts, std::llround(1e6 / 16));
+
   // Without a path: static camera; a bad id names the parameter.
   auto st = run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "s1"}}, {{"frames", seq}}, dir);
   EXPECT_EQ(std::dynamic_pointer_cast<const RecordValue>(st.at("item"))->record["text"], "static camera");
