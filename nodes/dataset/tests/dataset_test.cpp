@@ -177,6 +177,7 @@ TEST(EncodeVideo, H264Mp4ProbesAsWrittenAndDecodesBackAbove30dB) {
   ASSERT_EQ(back.size(2), 64);
   const double p = psnr(back, seq->frames);
   EXPECT_GT(p, 30.0) << "PSNR " << p;
+  RecordProperty("psnr_db", std::to_string(p));
 
   if (!have_ffprobe()) GTEST_SKIP() << "ffprobe not found: stream metadata not checked";
   const json s = probe_stream(file);
@@ -237,6 +238,33 @@ TEST(EncodeVideo, Ffv1MkvIsNearLosslessAndErrorsNameTheParameter) {
   const std::string e3 = error_of([&] { run_node("encode.video", {{"path", "mine.mp4"}}, {{"frames", seq}}, dir); });
   EXPECT_NE(e3.find("'path'"), std::string::npos) << e3;
   EXPECT_EQ(read_file(dir / "mine.mp4"), "user data");
+}
+
+TEST(EncodeVideo, H265Mp4WhenTheEncoderIsThere) {
+  if (!avcodec_find_encoder_by_name("libx265")) {
+    // The node must then say which parameter and which encoder.
+    const fs::path dir = temp_dir("h265-missing");
+    const std::string e = error_of([&] {
+      run_node("encode.video", {{"codec", "h265"}, {"path", "a.mp4"}}, {{"frames", gradient_sequence(3, 16, 16)}}, dir);
+    });
+    EXPECT_NE(e.find("'codec'"), std::string::npos) << e;
+    EXPECT_NE(e.find("libx265"), std::string::npos) << e;
+    GTEST_SKIP() << "libx265 is not in this FFmpeg build";
+  }
+  const fs::path dir = temp_dir("h265");
+  auto seq = gradient_sequence(9, 64, 48);
+  run_node("encode.video", {{"codec", "h265"}, {"crf", 20}, {"preset", "ultrafast"}, {"path", "a.mp4"}},
+           {{"frames", seq}}, dir);
+  const at::Tensor back = decode_rgb(dir / "a.mp4");
+  ASSERT_TRUE(back.defined());
+  ASSERT_EQ(back.size(0), 9);
+  EXPECT_GT(psnr(back, seq->frames), 30.0);
+  if (!have_ffprobe()) GTEST_SKIP() << "ffprobe not found";
+  const json st = probe_stream(dir / "a.mp4");
+  EXPECT_EQ(st["codec_name"], "hevc");
+  EXPECT_EQ(st.value("codec_tag_string", ""), "hvc1");
+  EXPECT_EQ(st.value("color_space", ""), "bt709");
+  EXPECT_EQ(st.value("color_range", ""), "tv");
 }
 
 TEST(Caption, CameraBenchVerbsThenAndWhile) {
