@@ -61,9 +61,9 @@ SplatDataset assemble(std::vector<SourceView> views, const Points& sparse, const
     tv.name = v.name;
     tv.image_path = v.image_path;
     if (opts.load_images) {
-      tv.image = load_undistorted_image(v.image_path, v.camera, opts.downscale, &tv.camera);
+      tv.image = load_undistorted_image(v.image_path, v.camera, opts.downscale, &tv.camera, opts.crop_undistorted);
     } else {
-      const auto& c = v.camera.camera;
+      const camgraph::Camera c = undistorted_geometry(v.camera, opts.crop_undistorted).camera;
       tv.camera = opts.downscale > 1 ? c.resized(std::max(1, c.width / opts.downscale), std::max(1, c.height / opts.downscale)) : c;
     }
     tv.camera.world_to_camera = normalise_world_to_camera(v.camera.camera.world_to_camera, ds.normalisation);

@@ -42,6 +42,9 @@ struct DatasetOptions {
   int random_points = 100000;
   uint64_t seed = 0;
   bool load_images = true;    // false: views get an undefined image (cameras/points only)
+  // Distorted (OPENCV) views: undistort to getOptimalNewCameraMatrix(alpha 0) and crop to its
+  // valid ROI (no black fill; cameras follow). false: keep K and the full frame (black border).
+  bool crop_undistorted = true;
 };
 
 // `root` has images/ and sparse/0, colmap/sparse/0 or sparse/ (binary or text model).

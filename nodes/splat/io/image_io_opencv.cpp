@@ -11,8 +11,33 @@ namespace camgraph::splat {
 
 bool have_image_decoder() { return true; }
 
+UndistortedGeometry undistorted_geometry(const DistortedCamera& dcam, bool crop) {
+  UndistortedGeometry g;
+  g.camera = dcam.camera;
+  const Distortion& d = dcam.distortion;
+  const camgraph::Camera& cam = dcam.camera;
+  if (!d.active() || cam.fx <= 0 || cam.width <= 0 || cam.height <= 0) return g;
+  g.undistort = true;
+  if (!crop || d.model == DistortionModel::Fisheye) return g;  // original K and size
+  const cv::Matx33d K(cam.fx, 0, cam.cx, 0, cam.fy, cam.cy, 0, 0, 1);
+  const std::vector<double> D = {d.k1, d.k2, d.p1, d.p2, d.k3};
+  cv::Rect roi;
+  const cv::Mat nk = cv::getOptimalNewCameraMatrix(K, D, cv::Size(cam.width, cam.height), 0.0, cv::Size(), &roi);
+  roi &= cv::Rect(0, 0, cam.width, cam.height);
+  if (roi.width <= 0 || roi.height <= 0) return g;  // degenerate distortion: keep K and the full frame
+  g.camera.fx = nk.at<double>(0, 0);
+  g.camera.fy = nk.at<double>(1, 1);
+  g.camera.cx = nk.at<double>(0, 2) - roi.x;
+  g.camera.cy = nk.at<double>(1, 2) - roi.y;
+  g.camera.width = roi.width;
+  g.camera.height = roi.height;
+  g.roi_x = roi.x;
+  g.roi_y = roi.y;
+  return g;
+}
+
 at::Tensor load_undistorted_image(const std::filesystem::path& path, const DistortedCamera& dcam, int downscale,
-                                  camgraph::Camera* out_camera) {
+                                  camgraph::Camera* out_camera, bool crop) {
   if (downscale < 1) throw std::runtime_error("load_undistorted_image: downscale must be >= 1, got " + std::to_string(downscale));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error(path.string() + ": image file not found");
@@ -40,17 +65,24 @@ at::Tensor load_undistorted_image(const std::filesystem::path& path, const Disto
   }
 
   const Distortion& d = dcam.distortion;
-  if (d.active() && cam.fx > 0) {
+  DistortedCamera sized = dcam;
+  sized.camera = cam;
+  const UndistortedGeometry g = undistorted_geometry(sized, crop);
+  if (g.undistort) {
     const cv::Matx33d K(cam.fx, 0, cam.cx, 0, cam.fy, cam.cy, 0, 0, 1);
+    // K' of the full-size undistorted image: the cropped camera moved back by the ROI corner.
+    const cv::Matx33d NK(g.camera.fx, 0, g.camera.cx + g.roi_x, 0, g.camera.fy, g.camera.cy + g.roi_y, 0, 0, 1);
     cv::Mat und;
     if (d.model == DistortionModel::Fisheye) {
       const cv::Vec4d D(d.k1, d.k2, d.k3, d.k4);
-      cv::fisheye::undistortImage(bgr, und, K, D, K, bgr.size());
+      cv::fisheye::undistortImage(bgr, und, K, D, NK, bgr.size());
     } else {
       const std::vector<double> D = {d.k1, d.k2, d.p1, d.p2, d.k3};
-      cv::undistort(bgr, und, K, D, K);
+      cv::undistort(bgr, und, K, D, NK);
     }
-    bgr = und;
+    const cv::Rect roi(g.roi_x, g.roi_y, g.camera.width, g.camera.height);
+    bgr = roi == cv::Rect(0, 0, und.cols, und.rows) ? und : und(roi).clone();
+    cam = g.camera;
   }
 
   if (downscale > 1) {

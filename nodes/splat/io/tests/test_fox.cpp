@@ -145,9 +145,15 @@ TEST(Fox, LoadImagesDownscaled) {
   const SplatDataset ds = load_colmap_dataset(fox, o);
   ASSERT_EQ(ds.train.size(), 3u);
   EXPECT_EQ(ds.train[0].name, "0001.jpg");
-  EXPECT_EQ(ds.train[0].image.sizes(), (at::IntArrayRef{480, 270, 3}));
-  EXPECT_EQ(ds.train[0].camera.width, 270);
-  EXPECT_NEAR(ds.train[0].camera.fx, 1375.52 / 4, 1.0);
+  // OPENCV distortion: undistorted to getOptimalNewCameraMatrix(alpha 0) and cropped to its valid
+  // ROI at 1080x1920 (no black fill), then 1/4 (INTER_AREA): 269x479 instead of 270x480.
+  EXPECT_EQ(ds.train[0].image.sizes(), (at::IntArrayRef{479, 269, 3}));
+  EXPECT_EQ(ds.train[0].camera.width, 269);
+  EXPECT_EQ(ds.train[0].camera.height, 479);
+  EXPECT_NEAR(ds.train[0].camera.fx, 1375.52 / 4, 0.02 * 1375.52 / 4);
+  o.load_images = false;  // the same cameras without decoding
+  const SplatDataset cams = load_colmap_dataset(fox, o);
+  EXPECT_EQ(cams.train[0].camera, ds.train[0].camera);
   const float mean = ds.train[0].image.mean().item<float>();
   EXPECT_GT(mean, 0.05f);
   EXPECT_LT(mean, 0.95f);
