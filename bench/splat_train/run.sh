@@ -66,7 +66,8 @@ ncpu="$(nproc)"
 # STEPS is a multiple of RES_SCHEDULE).
 factor=$(( 1 << ( NUM_DOWNSCALES - STEPS / RES_SCHEDULE > 0 ? NUM_DOWNSCALES - STEPS / RES_SCHEDULE : 0 ) ))
 # Frame left out of the "inner" metrics: fox's undistortion (k1 0.058) leaves up to ~8 px of black
-# fill at 1080x1920, which our loader keeps (OpenSplat crops it).
+# fill at 1080x1920 without a crop. Both loaders crop it now (ours since 90cd51b), so the inner
+# columns only guard against edge effects of the crop itself.
 BORDER="${BORDER:-$(( (8 + DOWNSCALE * factor - 1) / (DOWNSCALE * factor) ))}"
 # pm FILE: "PSNR / SSIM (res) | inner PSNR / SSIM" from a metrics.py JSON
 pm() { echo "$(printf %.2f "$(jv psnr "$1")") / $(printf %.4f "$(jv ssim "$1")") ($(jv res "$1")) | $(printf %.2f "$(jv psnr_inner "$1")") / $(printf %.4f "$(jv ssim_inner "$1")")"; }
