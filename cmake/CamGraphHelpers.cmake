@@ -55,6 +55,7 @@ function(camgraph_add_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   camgraph_use_torch_pch(${name})
   target_compile_definitions(${name} PRIVATE
     CAMGRAPH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -8,8 +8,10 @@
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
 #include "test_nodes.h"
+#include "test_support.h"
 
 using namespace camgraph;
+using camgraph::testing::temp_dir;
 using camgraph::testing::test_registry;
 namespace fs = std::filesystem;
 
@@ -31,13 +33,6 @@ double value(const Evaluator& ev, const std::string& id) {
   auto outs = ev.outputs(id);
   EXPECT_TRUE(outs.count("value")) << id;
   return std::dynamic_pointer_cast<const RecordValue>(outs.at("value"))->record.at("value").get<double>();
-}
-
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("camgraph-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
 }
 
 //   a ──┐
@@ -108,7 +103,7 @@ TEST(Evaluator, ChangingOneParameterRerunsOnlyThatNodeAndDescendants) {
 }
 
 TEST(Evaluator, DiskCacheSurvivesANewEvaluator) {
-  const fs::path cache = temp_dir("disk-cache");
+  const fs::path cache = temp_dir("test-disk-cache");
   RunOptions o = options("disk");
   o.cache_dir = cache;
   {
@@ -130,7 +125,7 @@ TEST(Evaluator, DiskCacheSurvivesANewEvaluator) {
 }
 
 TEST(Evaluator, CorruptDiskCacheEntryIsRecomputed) {
-  const fs::path cache = temp_dir("corrupt-cache");
+  const fs::path cache = temp_dir("test-corrupt-cache");
   RunOptions o = options("corrupt");
   o.cache_dir = cache;
   { Evaluator ev(test_registry()); ASSERT_TRUE(ev.run(diamond(), o).ok); }

@@ -10,26 +10,15 @@
 #include "camgraph/output_files.h"
 #include "camgraph/safetensors.h"
 #include "camgraph/values.h"
+#include "test_support.h"
 
 using namespace camgraph;
+using camgraph::testing::temp_dir;
+using camgraph::testing::error_of;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("camgraph-values-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(Safetensors, RoundTripKeepsDtypesShapesAndMetadata) {
@@ -132,7 +121,7 @@ TEST(Values, EveryTypeRoundTripsThroughAnArchive) {
 }
 
 TEST(OutputFiles, WritesAtomicallyAndProtectsUserFiles) {
-  const fs::path dir = temp_dir("outputs");
+  const fs::path dir = temp_dir("values-outputs");
   OutputFiles out(dir);
   out.write(dir / "a.txt", "first");
   EXPECT_EQ(read_file(dir / "a.txt"), "first");

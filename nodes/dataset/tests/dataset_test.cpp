@@ -20,20 +20,16 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
+#include "test_support.h"
 }
 
 using namespace camgraph;
+using camgraph::testing::temp_dir;
+using camgraph::testing::error_of;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("camgraph-dataset-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 // Runs one node directly (no graph) with the given inputs; output files go under `out`.
 std::map<std::string, Value> run_node(const std::string& type, const json& params,
@@ -141,19 +137,10 @@ double psnr(const at::Tensor& a, const at::Tensor& b) {
   return 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST(EncodeVideo, H264Mp4ProbesAsWrittenAndDecodesBackAbove30dB) {
-  const fs::path dir = temp_dir("h264");
+  const fs::path dir = temp_dir("dataset-h264");
   auto seq = gradient_sequence(17, 64, 48);
   auto out = run_node("encode.video", {{"codec", "h264"}, {"crf", 18}, {"preset", "veryfast"}, {"path", "clips/a.mp4"}},
                       {{"frames", seq}}, dir);
@@ -198,7 +185,7 @@ TEST(EncodeVideo, H264Mp4ProbesAsWrittenAndDecodesBackAbove30dB) {
 }
 
 TEST(EncodeVideo, OddSizesArePaddedOrCroppedToEven) {
-  const fs::path dir = temp_dir("odd");
+  const fs::path dir = temp_dir("dataset-odd");
   auto seq = gradient_sequence(5, 63, 47);
   auto padded = run_node("encode.video", {{"path", "pad.mp4"}, {"preset", "ultrafast"}}, {{"frames", seq}}, dir);
   const json pr = std::dynamic_pointer_cast<const RecordValue>(padded.at("video"))->record;
@@ -222,7 +209,7 @@ TEST(EncodeVideo, OddSizesArePaddedOrCroppedToEven) {
 }
 
 TEST(EncodeVideo, Ffv1MkvIsNearLosslessAndErrorsNameTheParameter) {
-  const fs::path dir = temp_dir("ffv1");
+  const fs::path dir = temp_dir("dataset-ffv1");
   auto seq = gradient_sequence(4, 32, 16);
   run_node("encode.video", {{"codec", "ffv1"}, {"path", "a.mkv"}}, {{"frames", seq}}, dir);
   const at::Tensor back = decode_rgb(dir / "a.mkv");
@@ -243,7 +230,7 @@ TEST(EncodeVideo, Ffv1MkvIsNearLosslessAndErrorsNameTheParameter) {
 TEST(EncodeVideo, H265Mp4WhenTheEncoderIsThere) {
   if (!avcodec_find_encoder_by_name("libx265")) {
     // The node must then say which parameter and which encoder.
-    const fs::path dir = temp_dir("h265-missing");
+    const fs::path dir = temp_dir("dataset-h265-missing");
     const std::string e = error_of([&] {
       run_node("encode.video", {{"codec", "h265"}, {"path", "a.mp4"}}, {{"frames", gradient_sequence(3, 16, 16)}}, dir);
     });
@@ -251,7 +238,7 @@ TEST(EncodeVideo, H265Mp4WhenTheEncoderIsThere) {
     EXPECT_NE(e.find("libx265"), std::string::npos) << e;
     GTEST_SKIP() << "libx265 is not in this FFmpeg build";
   }
-  const fs::path dir = temp_dir("h265");
+  const fs::path dir = temp_dir("dataset-h265");
   auto seq = gradient_sequence(9, 64, 48);
   run_node("encode.video", {{"codec", "h265"}, {"crf", 20}, {"preset", "ultrafast"}, {"path", "a.mp4"}},
            {{"frames", seq}}, dir);
@@ -337,7 +324,7 @@ std::vector<std::string> lines_of(const std::string& s) {
 }  // namespace
 
 TEST(Annotate, PosesRoundTripMetadataIsOneLinePerItemAndCaptionNamesTheMotion) {
-  const fs::path dir = temp_dir("annotate");
+  const fs::path dir = temp_dir("dataset-annotate");
   auto seq = gradient_sequence(17, 64, 48);
   seq->cameras = test_cameras(17);
   auto path = std::make_shared<CameraPathValue>();

@@ -11,17 +11,13 @@
 #include "camgraph/output_files.h"
 #include "camgraph/values.h"
 #include "image_codec.h"
+#include "test_support.h"
 
 using namespace camgraph;
+using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("camgraph-io-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 RunResult run(Evaluator& ev, const std::string& text, const fs::path& out) {
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
@@ -32,7 +28,7 @@ RunResult run(Evaluator& ev, const std::string& text, const fs::path& out) {
 }  // namespace
 
 TEST(ImageCodec, SixteenBitPngRoundTripKeepsPrecisionAndAlpha) {
-  const fs::path dir = temp_dir("png16");
+  const fs::path dir = temp_dir("io-png16");
   at::Tensor img = at::rand({7, 9, 4});
   write_file_atomic(dir / "a.png", io::encode_image(img, ".png", 16));
   at::Tensor back = io::read_image(dir / "a.png");
@@ -45,7 +41,7 @@ TEST(ImageCodec, SixteenBitPngRoundTripKeepsPrecisionAndAlpha) {
 }
 
 TEST(ImageCodec, CorruptImageNamesTheFile) {
-  const fs::path dir = temp_dir("corrupt");
+  const fs::path dir = temp_dir("io-corrupt");
   write_file_atomic(dir / "broken.png", "\x89PNG\r\n\x1a\nnot really");
   try {
     io::read_image(dir / "broken.png");
@@ -56,7 +52,7 @@ TEST(ImageCodec, CorruptImageNamesTheFile) {
 }
 
 TEST(IoNodes, SaveThenLoadImageThroughTheGraph) {
-  const fs::path dir = temp_dir("graph");
+  const fs::path dir = temp_dir("io-graph");
   Evaluator ev;
   ASSERT_TRUE(run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "gen", "type": "image.pattern", "params": {"width": 20, "height": 10, "pattern": "gradient"}},
@@ -70,7 +66,7 @@ TEST(IoNodes, SaveThenLoadImageThroughTheGraph) {
 }
 
 TEST(IoNodes, FramesSaveWritesEveryFrameAndCamerasAndLoadsBack) {
-  const fs::path dir = temp_dir("frames");
+  const fs::path dir = temp_dir("io-frames");
   Evaluator ev;
   ASSERT_TRUE(run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "path", "type": "camera.orbit", "params": {"frames": 5, "width": 16, "height": 12}},
@@ -89,7 +85,7 @@ TEST(IoNodes, FramesSaveWritesEveryFrameAndCamerasAndLoadsBack) {
 }
 
 TEST(IoNodes, BadOutputExtensionNamesThePath) {
-  const fs::path dir = temp_dir("ext");
+  const fs::path dir = temp_dir("io-ext");
   Evaluator ev;
   RunResult r = run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "gen", "type": "image.pattern", "params": {"width": 4, "height": 4}},

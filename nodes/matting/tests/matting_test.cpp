@@ -19,8 +19,10 @@
 #include "matting/keying.h"
 #include "matting/refine.h"
 #include "matting/rembg_model.h"
+#include "test_support.h"
 
 using namespace camgraph;
+using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -28,13 +30,6 @@ namespace {
 
 const fs::path kSource = CAMGRAPH_SOURCE_DIR;
 const fs::path kGolden = kSource / "nodes/matting/tests/golden";
-
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("camgraph-matting-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 fs::path shared_dir() {
   if (const char* e = std::getenv("CAMGRAPH_SHARED")) return e;
@@ -174,7 +169,7 @@ TEST(TinyModel, MatchesNumpyGolden) {
 }
 
 TEST(TinyModel, RunsThroughTheNodeAndRecordsTheFileHash) {
-  const fs::path dir = temp_dir("tiny-node");
+  const fs::path dir = temp_dir("matting-tiny-node");
   write_png(dir / "in.png", golden_image());
   const fs::path onnx = kGolden / "tiny_model.onnx";
   NodeRun r = run_node(dir, dir / "in.png",
@@ -195,7 +190,7 @@ TEST(TinyModel, RunsThroughTheNodeAndRecordsTheFileHash) {
 }
 
 TEST(ModelErrors, CorruptOnnxIsReportedAsSuch) {
-  const fs::path dir = temp_dir("corrupt");
+  const fs::path dir = temp_dir("matting-corrupt");
   const std::string good = read_text(kGolden / "tiny_model.onnx");
   {
     std::ofstream(dir / "truncated.onnx", std::ios::binary) << good.substr(0, good.size() / 2);
@@ -229,7 +224,7 @@ TEST(ModelErrors, OperatorOpenCvCannotRunIsNamed) {
 }
 
 TEST(ModelErrors, MissingModelNamesEveryPlaceAndAutoFallsBack) {
-  const fs::path dir = temp_dir("missing");
+  const fs::path dir = temp_dir("matting-missing");
   ScopedEnv env;
   env.set("U2NET_HOME", (dir / "u2net_home").string());
   env.set("XDG_DATA_HOME", (dir / "xdg").string());
@@ -263,7 +258,7 @@ TEST(ModelErrors, MissingModelNamesEveryPlaceAndAutoFallsBack) {
 }
 
 TEST(TinyModel, CleanupGivesAHardMaskAndAlphaMattingStaysInRange) {
-  const fs::path dir = temp_dir("tiny-options");
+  const fs::path dir = temp_dir("matting-tiny-options");
   write_png(dir / "in.png", golden_image());
   const std::string onnx = (kGolden / "tiny_model.onnx").string();
   NodeRun c = run_node(dir, dir / "in.png", {{"method", "model"}, {"model_path", onnx}, {"cleanup", true}, {"trim", false}});
@@ -396,7 +391,7 @@ TEST(Keying, RecoversPymattingSyntheticAlpha) {
 }
 
 TEST(Keying, NoForegroundIsAClearError) {
-  const fs::path dir = temp_dir("empty");
+  const fs::path dir = temp_dir("matting-empty");
   cv::Mat white(64, 48, CV_32FC3, cv::Scalar(1, 1, 1));
   EXPECT_THROW(matting::key_plain_background(white), matting::NoForeground);
   write_png(dir / "white.png", white);
@@ -408,7 +403,7 @@ TEST(Keying, NoForegroundIsAClearError) {
 // ---- node outputs -------------------------------------------------------------------------------
 
 TEST(RemoveBackground, TrimsToTheSubjectRecordsOffsetAndFeet) {
-  const fs::path dir = temp_dir("trim");
+  const fs::path dir = temp_dir("matting-trim");
   const Composite c = make_composite(120, 100, {1, 1, 1});
   write_png(dir / "in.png", c.image);
   NodeRun r = run_node(dir, dir / "in.png", {{"method", "keying"}, {"padding", 2}});
@@ -435,7 +430,7 @@ TEST(RemoveBackground, TrimsToTheSubjectRecordsOffsetAndFeet) {
 }
 
 TEST(RemoveBackground, PremultipliedIsStraightTimesAlpha) {
-  const fs::path dir = temp_dir("premul");
+  const fs::path dir = temp_dir("matting-premul");
   const Composite c = make_composite(80, 64, {1, 1, 1});
   write_png(dir / "in.png", c.image);
   NodeRun s = run_node(dir, dir / "in.png", {{"method", "keying"}, {"premultiplied", false}});

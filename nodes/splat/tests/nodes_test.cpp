@@ -11,18 +11,13 @@
 #include "camgraph/evaluator.h"
 #include "camgraph/values.h"
 #include "splat/procedural_scene.h"
+#include "test_support.h"
 
 using namespace camgraph;
+using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("camgraph-splat-nodes-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 const char* kPipeline = R"({"format": "camgraph", "version": 1, "graph": {
   "nodes": [
@@ -72,7 +67,7 @@ TEST(SplatNodes, ProceduralViewsTrainAndRenderAlongAPath) {
   Evaluator ev;
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
-  opt.out_dir = temp_dir("pipeline");
+  opt.out_dir = temp_dir("splat-nodes-pipeline");
   opt.targets = {"render", "ply"};  // render feeds no output node: ask for it explicitly
   RunResult r = ev.run(doc.graph, opt);
   ASSERT_EQ(r.nodes.size(), 5u);
@@ -124,7 +119,7 @@ TEST(SplatNodes, TrainerWithoutImagesNamesTheParameter) {
     {"id": "train", "type": "splat.train", "params": {"steps": 5}}], "links": []}})";
   Evaluator ev;
   RunOptions opt;
-  opt.out_dir = temp_dir("no-images");
+  opt.out_dir = temp_dir("splat-nodes-no-images");
   RunResult r = ev.run(load_cgraph_text(text, Registry::builtin()).graph, opt);
   ASSERT_EQ(r.nodes["train"].state, NodeState::Failed);
   EXPECT_EQ(r.nodes["train"].error_param, "dataset");
@@ -139,7 +134,7 @@ TEST(SplatNodes, TrainerWithoutImagesNamesTheParameter) {
 }
 
 TEST(SplatNodes, CorruptPlyNamesTheFile) {
-  const fs::path dir = temp_dir("corrupt-ply");
+  const fs::path dir = temp_dir("splat-nodes-corrupt-ply");
   { std::ofstream(dir / "bad.ply") << "ply\nformat binary_little_endian 1.0\nelement vertex 10\nproperty float x\nend_header\nabc"; }
   const std::string text = std::string(R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
     {"id": "load", "type": "splat.load_ply", "params": {"path": ")") + (dir / "bad.ply").string() + R"("}}], "links": []}})";

@@ -1,0 +1,31 @@
+// Helpers shared by every test binary (on the include path of camgraph_add_test targets).
+#pragma once
+#include <unistd.h>
+
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace camgraph::testing {
+
+// An empty folder of its own for one test: <tmp>/camgraph-<name>-<pid>, cleared first.
+inline std::filesystem::path temp_dir(const std::string& name) {
+  std::filesystem::path p =
+      std::filesystem::temp_directory_path() / ("camgraph-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+// The message of the exception `f` throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace camgraph::testing
