@@ -20,6 +20,10 @@ PACKAGES=(
   qml6-module-qtquick-templates qml6-module-qtquick-window qml6-module-qtqml-workerscript
   qml6-module-qtquick-shapes qml6-module-qttest libgl-dev
   xvfb xauth
+  # structure from motion (sfm node)
+  colmap
+  # batch on a cluster: a local one-node Slurm in tests
+  slurm-wlm slurm-client munge
 )
 
 missing=()
