@@ -2,6 +2,7 @@
 #pragma once
 #include <unistd.h>
 
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,18 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+// The shared test-data folder (../shared beside the repository): $CAMGRAPH_SHARED when set, else
+// <source dir>/../shared. Tests that need it skip with a message when it is absent:
+//   if (!fs::exists(shared_dir() / "data/videos")) GTEST_SKIP() << "shared data not found (set CAMGRAPH_SHARED)";
+inline std::filesystem::path shared_dir() {
+  if (const char* e = std::getenv("CAMGRAPH_SHARED"); e && *e) return e;
+#ifdef CAMGRAPH_SOURCE_DIR
+  return std::filesystem::path(CAMGRAPH_SOURCE_DIR) / ".." / "shared";
+#else
+  return std::filesystem::path("..") / "shared";
+#endif
 }
 
 }  // namespace camgraph::testing

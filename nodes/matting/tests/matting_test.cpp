@@ -22,6 +22,7 @@
 #include "test_support.h"
 
 using namespace camgraph;
+using camgraph::testing::shared_dir;
 using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -30,11 +31,6 @@ namespace {
 
 const fs::path kSource = CAMGRAPH_SOURCE_DIR;
 const fs::path kGolden = kSource / "nodes/matting/tests/golden";
-
-fs::path shared_dir() {
-  if (const char* e = std::getenv("CAMGRAPH_SHARED")) return e;
-  return kSource / ".." / "shared";
-}
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
