@@ -1,11 +1,13 @@
 #include "camgraph/output_files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -141,19 +143,49 @@ std::string hash_file_hex(const fs::path& path) {
 
 static const char* kManifestName = ".camgraph-outputs.json";
 
-OutputFiles::OutputFiles(fs::path root) : root_(std::move(root)) {
-  manifest_ = {{"files", nlohmann::json::object()}};
-  const fs::path m = root_ / kManifestName;
+// The manifest's "files" object on disk ({} when absent or damaged: a damaged manifest protects
+// nothing, and files stay protected because unknown files are never overwritten).
+static nlohmann::json read_manifest_files(const fs::path& root) {
+  const fs::path m = root / kManifestName;
   std::error_code ec;
   if (fs::exists(m, ec)) {
     try {
       auto j = nlohmann::json::parse(read_file(m));
-      if (j.is_object() && j.contains("files") && j["files"].is_object()) manifest_ = j;
+      if (j.is_object() && j.contains("files") && j["files"].is_object()) return j["files"];
     } catch (const std::exception&) {
-      // A damaged manifest protects nothing; start a new one (files stay protected because
-      // unknown files are never overwritten).
     }
   }
+  return nlohmann::json::object();
+}
+
+// An exclusive advisory lock on root/.camgraph-outputs.lock for the life of the object
+// (no lock, and no error, where the folder cannot hold the lock file).
+class ManifestLock {
+ public:
+  explicit ManifestLock(const fs::path& root) {
+    fd_ = ::open((root / ".camgraph-outputs.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ >= 0)
+      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
+  ~ManifestLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+  ManifestLock(const ManifestLock&) = delete;
+  ManifestLock& operator=(const ManifestLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+OutputFiles::OutputFiles(fs::path root) : root_(std::move(root)) {
+  manifest_ = {{"files", read_manifest_files(root_)}};
+}
+
+void OutputFiles::reload_manifest() const {
+  nlohmann::json files = read_manifest_files(root_);
+  for (auto& [k, v] : mine_.items()) files[k] = v;
+  manifest_["files"] = std::move(files);
 }
 
 static std::string manifest_key(const fs::path& root, const fs::path& path) {
@@ -164,17 +196,22 @@ static std::string manifest_key(const fs::path& root, const fs::path& path) {
 }
 
 bool OutputFiles::was_written_by_us(const fs::path& path) const {
-  std::lock_guard lock(mutex_);
-  const auto& files = manifest_["files"];
-  auto it = files.find(manifest_key(root_, path));
-  if (it == files.end()) return false;
   std::error_code ec;
   if (!fs::exists(path, ec)) return false;
-  try {
-    return it->get<std::string>() == hash_file_hex(path);
-  } catch (const std::exception&) {
-    return false;
+  const std::string key = manifest_key(root_, path);
+  std::lock_guard lock(mutex_);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    // Second attempt: another process may have written the file (and the manifest) since.
+    if (attempt == 1) reload_manifest();
+    const auto& files = manifest_["files"];
+    auto it = files.find(key);
+    if (it == files.end()) continue;
+    try {
+      if (it->get<std::string>() == hash_file_hex(path)) return true;
+    } catch (const std::exception&) {
+    }
   }
+  return false;
 }
 
 void OutputFiles::check_writable(const fs::path& path, bool overwrite) const {
@@ -211,11 +248,10 @@ void OutputFiles::write(const fs::path& path, std::string_view bytes, bool overw
 void OutputFiles::record(const fs::path& path, uint64_t hash) {
   std::lock_guard lock(mutex_);
   const std::string h = hash ? hex64(hash) : hash_file_hex(path);
-  manifest_["files"][manifest_key(root_, path)] = h;
-  save_manifest();
-}
-
-void OutputFiles::save_manifest() {
+  const std::string key = manifest_key(root_, path);
+  mine_[key] = h;
+  ManifestLock file_lock(root_);
+  reload_manifest();  // keep what other processes recorded since we last looked
   write_file_atomic(root_ / kManifestName, manifest_.dump(1));
 }
 

@@ -16,7 +16,9 @@ std::string read_file(const std::filesystem::path& path);  // throws naming the 
 
 class OutputFiles {
  public:
-  // `root` is the run's output folder; its manifest is root/.camgraph-outputs.json.
+  // `root` is the run's output folder; its manifest is root/.camgraph-outputs.json. Several
+  // processes may write into one root at once: the manifest is updated under a file lock
+  // (root/.camgraph-outputs.lock) by merging, so no process drops another's entries.
   explicit OutputFiles(std::filesystem::path root);
 
   // Writes a file under the output folder. If the file exists and the manifest does not
@@ -33,9 +35,10 @@ class OutputFiles {
 
  private:
   void record(const std::filesystem::path& path, uint64_t hash);
-  void save_manifest();
+  void reload_manifest() const;  // merges the manifest on disk into manifest_ (ours win)
   std::filesystem::path root_;
-  nlohmann::json manifest_;  // {"files": {relpath: hash-hex}}
+  mutable nlohmann::json manifest_;  // {"files": {relpath: hash-hex}}
+  nlohmann::json mine_ = nlohmann::json::object();  // entries this object recorded
   mutable std::mutex mutex_;
 };
 
