@@ -7,6 +7,7 @@
 
 #include "camgraph/node_context.h"
 #include "dataset.h"
+#include "metadata_index.h"
 
 namespace camgraph::dataset {
 
@@ -169,7 +170,11 @@ void annotate_execute(NodeContext& ctx) {
 
   const fs::path folder = ctx.output_path("folder");
   const bool overwrite = ctx.param_bool("overwrite");
-  const fs::path meta_path = folder / "metadata.jsonl";
+  std::string writer = ctx.param_string("writer");
+  if (writer.empty()) writer = metadata_writer_from_env();
+  if (!valid_writer_name(writer))
+    ctx.fail("writer", "'" + writer + "' is not a file-name-safe writer name (letters, digits, _ - .)");
+  const fs::path meta_path = metadata_file_for_writer(folder, writer);
   const fs::path poses_path = folder / "poses" / (id + ".txt");
   const fs::path cams_path = folder / "cameras" / (id + ".json");
   const fs::path caption_path = folder / "videos" / (id + ".txt");
@@ -215,24 +220,11 @@ void annotate_execute(NodeContext& ctx) {
       fs::copy_file(video_src, tmp, fs::copy_options::overwrite_existing);
       ctx.files().commit(tmp, video_path);
     }
-    // metadata.jsonl: read, drop this item's old line, append, write the whole file atomically
-    // (single writer: concurrent runs into one folder would lose lines).
-    std::string lines;
-    if (fs::exists(meta_path)) {
-      std::stringstream in(read_file(meta_path));
-      std::string line;
-      while (std::getline(in, line)) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        try {
-          const json j = json::parse(line);
-          if (j.is_object() && j.value("file_name", "") == file_name) continue;
-        } catch (const std::exception&) {
-          ctx.warn("metadata.jsonl: kept a line that is not JSON");
-        }
-        lines += line + "\n";
-      }
-    }
-    lines += item.dump() + "\n";
+    // metadata.jsonl (or this writer's shard): this item's line replaced or appended, written atomically.
+    if (!writer.empty()) fs::create_directories(meta_path.parent_path(), ec);
+    std::vector<std::string> warnings;
+    const std::string lines = upsert_jsonl_line(fs::exists(meta_path) ? read_file(meta_path) : "", item, &warnings);
+    for (const auto& w : warnings) ctx.warn(meta_path.filename().string() + ": " + w);
     ctx.files().write(meta_path, lines, overwrite);
   } catch (const Cancelled&) {
     throw;

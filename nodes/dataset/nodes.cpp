@@ -32,7 +32,8 @@ void register_dataset_nodes(Registry& r) {
          .title = "Annotate Dataset Item",
          .doc = "Writes one dataset item: poses/<id>.txt (RealEstate10K), cameras/<id>.json, videos/<id>.txt "
                 "(caption), the video (copied to videos/<id>.<ext> when connected) and its line in "
-                "metadata.jsonl (HF videofolder; a re-run replaces the item's line).",
+                "metadata.jsonl (HF videofolder; a re-run replaces the item's line), or to this writer's "
+                "shard metadata.d/<writer>.jsonl when several processes write one dataset.",
          .inputs = {{"frames", PortType::FrameSequence, "frames with one camera per frame (poses, size, fps)"},
                     {"path", PortType::CameraPath, "camera path: motion records for the caption", true},
                     {"scene", PortType::Text, "scene description for the caption", true},
@@ -43,6 +44,10 @@ void register_dataset_nodes(Registry& r) {
                     p_string("item_id", "", "item id; empty = a hash of the cameras, fps and caption"),
                     p_string("caption", "{scene}, {subject}, {motion}",
                              "caption template: {scene}, {subject}, {motion} (empty parts are dropped)"),
+                    p_string("writer", "",
+                             "several processes writing one dataset: this one's shard name (metadata.d/"
+                             "<writer>.jsonl, merged by `camgraph-cli dataset index`); empty = "
+                             "$CAMGRAPH_DATASET_WRITER, else metadata.jsonl itself"),
                     p_bool("overwrite", false, "replace files CamGraph did not write")},
          .is_output = true,
          .execute = dataset::annotate_execute});

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -20,8 +21,11 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
-#include "test_support.h"
 }
+#include <sys/wait.h>
+
+#include "metadata_index.h"
+#include "test_support.h"
 
 using namespace camgraph;
 using camgraph::testing::temp_dir;
@@ -417,4 +421,101 @@ TEST(Annotate, PosesRoundTripMetadataIsOneLinePerItemAndCaptionNamesTheMotion) {
   EXPECT_EQ(std::dynamic_pointer_cast<const RecordValue>(st.at("item"))->record["text"], "static camera");
   const std::string e = error_of([&] { run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "../x"}}, {{"frames", seq}}, dir); });
   EXPECT_NE(e.find("'item_id'"), std::string::npos) << e;
+}
+
+TEST(MetadataShards, WritersUseTheirOwnShardAndIndexMergesWithoutLossOrDuplicates) {
+  const fs::path dir = temp_dir("dataset-shards");
+  auto seq = gradient_sequence(3, 16, 16);
+  seq->cameras = test_cameras(3);
+  // A writer named by the parameter leaves metadata.jsonl alone.
+  run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "a"}, {"writer", "w1"}}, {{"frames", seq}}, dir);
+  run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "b"}, {"writer", "w2"}}, {{"frames", seq}}, dir);
+  run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "a"}, {"writer", "w2"}}, {{"frames", seq}}, dir);
+  const fs::path ds = dir / "ds";
+  EXPECT_FALSE(fs::exists(ds / "metadata.jsonl"));
+  EXPECT_EQ(lines_of(read_file(ds / "metadata.d" / "w1.jsonl")).size(), 1u);
+  EXPECT_EQ(lines_of(read_file(ds / "metadata.d" / "w2.jsonl")).size(), 2u);
+  const std::string e = error_of([&] {
+    run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "c"}, {"writer", "../x"}}, {{"frames", seq}}, dir);
+  });
+  EXPECT_NE(e.find("'writer'"), std::string::npos) << e;
+
+  // Index: one line per file_name ("a" from w2 replaces w1's), shards removed, a re-run changes nothing.
+  auto report = dataset::index_dataset_metadata(ds);
+  EXPECT_EQ(report.shards, 2u);
+  EXPECT_EQ(report.items, 2u);
+  EXPECT_EQ(report.replaced, 1u);
+  EXPECT_EQ(report.missing_files.size(), 2u);  // no videos were connected
+  EXPECT_FALSE(fs::exists(ds / "metadata.d" / "w1.jsonl"));
+  const std::string merged = read_file(ds / "metadata.jsonl");
+  EXPECT_EQ(lines_of(merged).size(), 2u);
+  report = dataset::index_dataset_metadata(ds);
+  EXPECT_EQ(report.shards, 0u);
+  EXPECT_EQ(read_file(ds / "metadata.jsonl"), merged);
+  // metadata.jsonl is recorded in the run's manifest (the root above ds): a later single-writer run may update it.
+  run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "c"}}, {{"frames", seq}}, dir);
+  EXPECT_EQ(lines_of(read_file(ds / "metadata.jsonl")).size(), 3u);
+}
+
+TEST(MetadataShards, ManyProcessesWritingAtOnceLoseNoLine) {
+  const fs::path ds = temp_dir("dataset-shards-procs");
+  constexpr int kWriters = 4, kItems = 20;
+  std::vector<pid_t> children;
+  for (int w = 0; w < kWriters; ++w) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int rc = 0;
+      try {
+        OutputFiles files(ds);
+        const fs::path shard = dataset::metadata_file_for_writer(ds, "w" + std::to_string(w));
+        fs::create_directories(shard.parent_path());
+        for (int i = 0; i < kItems; ++i) {
+          // Items 0..4 are written by every writer: the merge keeps one line each.
+          const int item = i < 5 ? i : w * 100 + i;
+          const json line = {{"file_name", "videos/" + std::to_string(item) + ".mp4"}, {"writer", w}};
+          files.write(shard, dataset::upsert_jsonl_line(fs::exists(shard) ? read_file(shard) : "", line));
+        }
+      } catch (...) {
+        rc = 1;
+      }
+      ::_exit(rc);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t c : children) {
+    int status = 0;
+    ::waitpid(c, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const auto report = dataset::index_dataset_metadata(ds);
+  EXPECT_EQ(report.shards, size_t(kWriters));
+  EXPECT_EQ(report.items, size_t(5 + kWriters * (kItems - 5)));
+  EXPECT_EQ(report.replaced, size_t(5 * (kWriters - 1)));
+  std::set<std::string> names;
+  for (const auto& l : lines_of(read_file(ds / "metadata.jsonl"))) {
+    const json j = json::parse(l);
+    EXPECT_TRUE(names.insert(j["file_name"].get<std::string>()).second) << "duplicate " << j["file_name"];
+    if (j["file_name"] == "videos/0.mp4") EXPECT_EQ(j["writer"], kWriters - 1);  // the last shard by name wins
+  }
+  EXPECT_EQ(names.size(), report.items);
+}
+
+TEST(MetadataShards, LinesThatAreNotItemsAreKeptAndReported) {
+  const fs::path ds = temp_dir("dataset-shards-bad");
+  { std::ofstream(ds / "metadata.jsonl") << "{\"file_name\": \"videos/x.mp4\"}\nnot json\n"; }
+  fs::create_directories(ds / "metadata.d");
+  { std::ofstream(ds / "metadata.d" / "w.jsonl") << "{\"file_name\": \"videos/y.mp4\"}\n"; }
+  OutputFiles files(ds);
+  // metadata.jsonl was not written by CamGraph: the merge refuses to replace it, naming the file.
+  std::string e = error_of([&] { dataset::index_dataset_metadata(ds, files); });
+  EXPECT_NE(e.find("metadata.jsonl"), std::string::npos) << e;
+  EXPECT_TRUE(fs::exists(ds / "metadata.d" / "w.jsonl")) << "a failed merge must keep the shards";
+  fs::rename(ds / "metadata.jsonl", ds / "old.jsonl");
+  files.write(ds / "metadata.jsonl", read_file(ds / "old.jsonl"));
+  const auto report = dataset::index_dataset_metadata(ds, files);
+  EXPECT_EQ(report.items, 3u);
+  EXPECT_EQ(report.bad_lines, 1u);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("line 2"), std::string::npos) << report.warnings[0];
 }
