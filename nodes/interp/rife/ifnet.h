@@ -29,11 +29,13 @@ struct IFNetLayout {
   std::vector<int64_t> in_channels;  // Cin of each block's first conv (flow channels included)
   int64_t res_convs = 8;
   int64_t head_mid = 0, head_out = 0;  // 0: no encoder (4.0-4.6)
-  int64_t out_channels = 6;            // 6, or 13 with feature pass-through (4.15+)
+  int64_t out_channels = 6;            // 6 (flow 4, mask 1, unused 1), or 13 (+ 8 features, 4.15+)
   std::string version;                 // e.g. "4.6", "4.14", "4.22", "4.25" (the layout family)
 
   int64_t blocks() const { return static_cast<int64_t>(widths.size()); }
-  int64_t feat_channels() const { return out_channels - 5; }
+  // Channels a block passes to the next: 4*13 outputs carry 8; with 4*6 (4.0-4.14) the sixth
+  // channel is unused.
+  int64_t feat_channels() const { return out_channels > 6 ? out_channels - 5 : 0; }
   bool has_head() const { return head_out > 0; }
   // Height and width must be multiples of this (coarsest scale x the block's 4x downsampling).
   int64_t pad_multiple(double user_scale) const;

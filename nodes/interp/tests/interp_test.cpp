@@ -105,7 +105,10 @@ TEST(InterpIFNet, LayoutInferenceReadsShapes) {
   EXPECT_EQ(l.pad_multiple(1.0), 64);
   EXPECT_EQ(l.pad_multiple(0.5), 128);
   const auto s46 = load_torch_checkpoint(golden("ifnet_v46_tiny.pkl"));
-  EXPECT_EQ(infer_ifnet_layout(s46, "v46").pad_multiple(1.0), 32);
+  const IFNetLayout l46 = infer_ifnet_layout(s46, "v46");
+  EXPECT_EQ(l46.pad_multiple(1.0), 32);
+  EXPECT_EQ(l46.in_channels, (std::vector<int64_t>{7, 12, 12, 12}));  // as Practical-RIFE 4.6: IFBlock(7), IFBlock(8+4)
+  EXPECT_EQ(l46.feat_channels(), 0);
 
   // A tensor missing or an extra one is an error naming it.
   auto broken = s46;

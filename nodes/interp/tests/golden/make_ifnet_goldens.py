@@ -85,7 +85,8 @@ class IFNet(nn.Module):
         n = len(widths)
         self.enc = enc  # (mid, out) or None
         ef = 0 if enc is None else enc[1]
-        feat = out - 5
+        feat = out - 5 if out > 6 else 0  # 4*6 outputs: flow 4, mask 1, one unused channel
+        self.feat = feat
         for i, c in enumerate(widths):
             cin = 7 + 2 * ef if i == 0 else 8 + 4 + 2 * ef + feat
             setattr(self, f"block{i}", IFBlock(cin, c, out, nres))
@@ -110,7 +111,7 @@ class IFNet(nn.Module):
                 if f0 is not None:
                     parts += [warp(f0, flow[:, :2]), warp(f1, flow[:, 2:4])]
                 parts += [timestep, mask]
-                if feat.shape[1] > 0:
+                if self.feat > 0:
                     parts.append(feat)
                 fd, m0, feat = block(torch.cat(parts, 1), flow, s)
                 mask = m0 if self.enc is not None else mask + m0
