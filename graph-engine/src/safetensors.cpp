@@ -2,6 +2,14 @@
 
 #include <ATen/ATen.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -72,7 +80,16 @@ std::string safetensors_serialize(const std::map<std::string, at::Tensor>& tenso
   return out;
 }
 
-SafetensorsFile safetensors_parse(std::string_view bytes, const std::string& source) {
+namespace {
+
+struct Layout {
+  uint64_t data_start = 0;
+  std::map<std::string, std::string> metadata;
+  std::map<std::string, SafetensorsTensorInfo> tensors;
+};
+
+// Validates the header of a whole file's bytes (see safetensors.h for the checks).
+Layout parse_layout(std::string_view bytes, const std::string& source) {
   auto fail = [&](const std::string& m) -> void {
     throw std::runtime_error(source + ": not a valid safetensors file: " + m);
   };
@@ -80,9 +97,11 @@ SafetensorsFile safetensors_parse(std::string_view bytes, const std::string& sou
   uint64_t hlen = 0;
   for (int i = 0; i < 8; ++i) hlen |= uint64_t(uint8_t(bytes[i])) << (8 * i);
   if (hlen > kMaxHeader) fail("header length " + std::to_string(hlen) + " exceeds 100 MB");
+  if (hlen < 2) fail("header length " + std::to_string(hlen) + " is too short for a JSON object");
   if (8 + hlen > bytes.size())
     fail("header length " + std::to_string(hlen) + " runs past the end of the file (" +
          std::to_string(bytes.size()) + " bytes; truncated?)");
+  if (bytes[8] != '{') fail("header does not start with '{' (not JSON)");
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(bytes.substr(8, hlen));
@@ -90,9 +109,10 @@ SafetensorsFile safetensors_parse(std::string_view bytes, const std::string& sou
     fail(std::string("header is not JSON: ") + e.what());
   }
   if (!header.is_object()) fail("header is not a JSON object");
-  const std::string_view data = bytes.substr(8 + hlen);
-  SafetensorsFile out;
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  const uint64_t data_size = bytes.size() - 8 - hlen;
+  Layout out;
+  out.data_start = 8 + hlen;
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::string>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
       if (!it->is_object()) fail("__metadata__ must be an object");
@@ -106,40 +126,120 @@ SafetensorsFile safetensors_parse(std::string_view bytes, const std::string& sou
     const std::string where = "tensor '" + it.key() + "'";
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
       fail(where + " needs dtype, shape and data_offsets");
-    at::ScalarType dt;
-    if (!e["dtype"].is_string() || !dtype_from_name(e["dtype"].get<std::string>(), dt))
-      fail(where + " has unsupported dtype " + e["dtype"].dump());
-    std::vector<int64_t> shape;
-    int64_t numel = 1;
+    SafetensorsTensorInfo info;
+    if (!e["dtype"].is_string() || !dtype_from_name(e["dtype"].get<std::string>(), info.dtype))
+      fail(where + " has unsupported dtype " + e["dtype"].dump() +
+           " (known: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+    if (!e["shape"].is_array()) fail(where + " has a bad shape " + e["shape"].dump());
+    uint64_t numel = 1;
     for (const auto& d : e["shape"]) {
-      if (!d.is_number_unsigned()) fail(where + " has a bad shape " + e["shape"].dump());
-      shape.push_back(d.get<int64_t>());
-      numel *= shape.back();
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > uint64_t(INT64_MAX))
+        fail(where + " has a bad shape " + e["shape"].dump());
+      info.shape.push_back(d.get<int64_t>());
+      if (__builtin_mul_overflow(numel, d.get<uint64_t>(), &numel))
+        fail(where + " has a shape whose element count overflows " + e["shape"].dump());
     }
     const auto& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       fail(where + " has bad data_offsets");
-    const uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
-    const uint64_t esize = c10::elementSize(dt);
-    if (en < b || en - b != uint64_t(numel) * esize)
-      fail(where + ": data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
-           ") do not match shape and dtype (" + std::to_string(uint64_t(numel) * esize) + " bytes)");
-    if (en > data.size())
-      fail(where + " ends at byte " + std::to_string(en) + " of a " + std::to_string(data.size()) +
+    info.begin = off[0].get<uint64_t>();
+    info.end = off[1].get<uint64_t>();
+    const uint64_t esize = c10::elementSize(info.dtype);
+    uint64_t nbytes = 0;
+    if (__builtin_mul_overflow(numel, esize, &nbytes) || info.end < info.begin ||
+        info.end - info.begin != nbytes)
+      fail(where + ": data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+           ") do not match shape " + e["shape"].dump() + " and dtype " + e["dtype"].get<std::string>() +
+           " (" + std::to_string(nbytes) + " bytes)");
+    if (info.end > data_size)
+      fail(where + " ends at byte " + std::to_string(info.end) + " of a " + std::to_string(data_size) +
            "-byte data buffer (truncated?)");
-    ranges.push_back({b, en});
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
-    if (en > b) std::memcpy(t.data_ptr(), data.data() + b, en - b);
-    out.tensors[it.key()] = t;
+    ranges.push_back({{info.begin, info.end}, it.key()});
+    out.tensors[it.key()] = std::move(info);
   }
   std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second) fail("tensor data ranges overlap");
+  uint64_t covered = 0;
+  for (const auto& [r, name] : ranges) {
+    if (r.first < covered) fail("tensor data ranges overlap (tensor '" + name + "')");
+    if (r.first > covered)
+      fail("bytes [" + std::to_string(covered) + ", " + std::to_string(r.first) +
+           ") of the data buffer belong to no tensor (before tensor '" + name + "')");
+    covered = r.second;
+  }
+  if (covered != data_size)
+    fail("the data buffer has " + std::to_string(data_size - covered) +
+         " trailing bytes that belong to no tensor");
+  return out;
+}
+
+at::Tensor copy_tensor(const char* data, const SafetensorsTensorInfo& info) {
+  at::Tensor t = at::empty(info.shape, at::TensorOptions().dtype(info.dtype));
+  if (info.end > info.begin) std::memcpy(t.data_ptr(), data + info.begin, info.end - info.begin);
+  return t;
+}
+
+}  // namespace
+
+SafetensorsFile safetensors_parse(std::string_view bytes, const std::string& source) {
+  Layout layout = parse_layout(bytes, source);
+  SafetensorsFile out;
+  out.metadata = std::move(layout.metadata);
+  for (const auto& [name, info] : layout.tensors)
+    out.tensors[name] = copy_tensor(bytes.data() + layout.data_start, info);
   return out;
 }
 
 SafetensorsFile safetensors_load(const std::filesystem::path& path) {
-  return safetensors_parse(read_file(path), path.string());
+  SafetensorsReader r(path);
+  SafetensorsFile out;
+  out.metadata = r.metadata();
+  for (const auto& [name, info] : r.tensors()) out.tensors[name] = r.get(name);
+  return out;
+}
+
+SafetensorsReader::SafetensorsReader(const std::filesystem::path& path) : source_(path.string()) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw std::runtime_error(source_ + ": cannot open safetensors file: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error(source_ + ": not a regular file");
+  }
+  size_ = uint64_t(st.st_size);
+  if (size_ < 8) {
+    ::close(fd);
+    throw std::runtime_error(source_ + ": not a valid safetensors file: shorter than the 8-byte header length");
+  }
+  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) throw std::runtime_error(source_ + ": cannot memory-map: " + std::strerror(errno));
+  base_ = static_cast<const char*>(m);
+  try {
+    Layout layout = parse_layout(std::string_view(base_, size_), source_);
+    data_start_ = layout.data_start;
+    metadata_ = std::move(layout.metadata);
+    tensors_ = std::move(layout.tensors);
+  } catch (...) {
+    ::munmap(const_cast<char*>(base_), size_);
+    base_ = nullptr;
+    throw;
+  }
+}
+
+SafetensorsReader::~SafetensorsReader() {
+  if (base_) ::munmap(const_cast<char*>(base_), size_);
+}
+
+at::Tensor SafetensorsReader::get(const std::string& name) const {
+  const auto it = tensors_.find(name);
+  if (it == tensors_.end()) throw std::runtime_error(source_ + ": no tensor named '" + name + "'");
+  return copy_tensor(base_ + data_start_, it->second);
+}
+
+at::Tensor SafetensorsReader::get_float(const std::string& name, at::ScalarType float_type) const {
+  at::Tensor t = get(name);
+  return at::isFloatingType(t.scalar_type()) && t.scalar_type() != float_type ? t.to(float_type) : t;
 }
 
 void safetensors_save_atomic(const std::filesystem::path& path,
