@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Goldens for the sd family (nodes/sd), made with the reference implementations from PyPI.
+
+Reproduce (any folder outside the repository for the venv):
+    python3 -m venv /work/helpers/venv-sd
+    /work/helpers/venv-sd/bin/pip install torch diffusers transformers safetensors peft
+    /work/helpers/venv-sd/bin/pip install --no-deps open_clip_torch   # only for its CLIP merges file
+    /work/helpers/venv-sd/bin/python tests/golden/sd/make_goldens.py
+
+Writes into this folder (all small):
+  tokenizer/vocab.json, tokenizer/merges.txt   a synthetic CLIP-style BPE (byte symbols + 40 merges)
+  tokenizer_golden.json                         ids from transformers' CLIPTokenizer for both the
+                                                synthetic files and (when open_clip is installed)
+                                                the real CLIP ViT-L/14 merges (bpe_simple_vocab_16e6)
+  text_encoder/ldm.safetensors               tiny CLIPTextModel (hidden 64, 2 heads, 3 layers,
+                                                quick_gelu) in the single-file LDM layout
+                                                (cond_stage_model.transformer.text_model.*), F16
+  text_encoder/diffusers/{config.json,model.safetensors}  the same weights, diffusers layout, BF16
+  text_encoder_golden.safetensors               token ids and outputs: last layer + final norm,
+                                                clip-skip 2 (penultimate layer + final norm)
+  sampler_golden.safetensors                    DDIM, Euler a (its noise included) and DPM++ 2M
+                                                Karras from diffusers' schedulers set up as SD 1.5
+                                                (scaled-linear betas 0.00085..0.012), run on the
+                                                analytic toy_eps denoiser: timesteps, sigmas, samples
+Weights are drawn with torch.manual_seed(SEED) and rounded to bfloat16 first, so the F16 and BF16
+files hold exactly the same values and the reference runs on them in float32.
+"""
+import gzip
+import json
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PROMPTS = [
+    "a photo of a cat",
+    "A Photo   of a CAT!!",
+    "an astronaut riding a horse on mars, highly detailed, 8k, trending on artstation",
+    "it's a dog's life; they're here, we'll see, I'd go, you've been, I'm ok",
+    "café déjà vu naïve",
+    "cafe\u0301 nai\u0308ve (decomposed accents)",
+    "東京 tower at night",
+    "x=3.14, y=-2; <|endoftext|> after",
+    "(masterpiece:1.2), best quality, [blurry], \\(escaped\\)",
+    "",
+]
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs]))
+
+
+def vocab_from_merges(merges):
+    """CLIP's own construction of the vocabulary from the merges (simple_tokenizer.py)."""
+    vocab = list(bytes_to_unicode().values())
+    vocab = vocab + [v + "</w>" for v in vocab]
+    for m in merges:
+        vocab.append("".join(m))
+    vocab.extend(["<|startoftext|>", "<|endoftext|>"])
+    return dict(zip(vocab, range(len(vocab))))
+
+
+def synthetic_merges():
+    # Merges whose symbols exist at each step (left to right); enough to form several words.
+    merges = []
+    def word(w):
+        syms = list(w[:-1]) + [w[-1] + "</w>"]
+        while len(syms) > 1:
+            pair = (syms[0], syms[1])
+            if pair not in merges:
+                merges.append(pair)
+            syms = [syms[0] + syms[1]] + syms[2:]
+    for w in ["cat", "photo", "of", "the", "dog", "ca", "phot", "on", "sky", "blue"]:
+        word(w)
+    return merges
+
+
+def tokenize_all(tok, prompts):
+    out = []
+    for p in prompts:
+        ids = tok(p, add_special_tokens=True)["input_ids"]
+        out.append({"prompt": p, "ids": ids})
+    return out
+
+
+def make_tokenizer_goldens():
+    from transformers import CLIPTokenizer
+    tdir = os.path.join(HERE, "tokenizer")
+    os.makedirs(tdir, exist_ok=True)
+    merges = synthetic_merges()
+    with open(os.path.join(tdir, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n")
+        for a, b in merges:
+            f.write(f"{a} {b}\n")
+    with open(os.path.join(tdir, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab_from_merges(merges), f, ensure_ascii=False)
+    import transformers
+    golden = {"reference": "transformers " + transformers.__version__ + " CLIPTokenizer"}
+    golden["synthetic"] = tokenize_all(CLIPTokenizer(os.path.join(tdir, "vocab.json"), os.path.join(tdir, "merges.txt")), PROMPTS)
+
+    import importlib.util
+    spec = importlib.util.find_spec("open_clip")  # located, not imported: only its data file is used
+    gz = os.path.join(list(spec.submodule_search_locations)[0], "bpe_simple_vocab_16e6.txt.gz") if spec else None
+    if gz and os.path.exists(gz):
+        lines = gzip.open(gz).read().decode("utf-8").split("\n")
+        merges = [tuple(m.split()) for m in lines[1:49152 - 256 - 2 + 1]]
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "vocab.json"), "w", encoding="utf-8") as f:
+                json.dump(vocab_from_merges(merges), f, ensure_ascii=False)
+            with open(os.path.join(d, "merges.txt"), "w", encoding="utf-8") as f:
+                f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+            tok = CLIPTokenizer(os.path.join(d, "vocab.json"), os.path.join(d, "merges.txt"))
+            golden["clip_vit_l14"] = tokenize_all(tok, PROMPTS)
+    else:
+        print("open_clip not installed: real-vocabulary goldens not written", file=sys.stderr)
+    with open(os.path.join(HERE, "tokenizer_golden.json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(golden, ensure_ascii=False).replace("}, {", "},\n{"))
+
+
+SEED = 1234
+TE_CONFIG = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=2,
+                 max_position_embeddings=77, hidden_act="quick_gelu", layer_norm_eps=1e-5)
+TE_PROMPTS = ["a photo of a cat", "the blue sky, (dog:1.3) on a photo"]
+
+
+def round_bf16(sd):
+    import torch
+    return {k: v.to(torch.bfloat16).to(torch.float32) for k, v in sd.items()}
+
+
+def make_text_encoder_goldens():
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    tdir = os.path.join(HERE, "tokenizer")
+    tok = CLIPTokenizer(os.path.join(tdir, "vocab.json"), os.path.join(tdir, "merges.txt"))
+    cfg = CLIPTextConfig(vocab_size=len(tok.get_vocab()), bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **TE_CONFIG)
+    torch.manual_seed(SEED)
+    model = CLIPTextModel(cfg).eval()
+    with torch.no_grad():  # random layer norms too, so a missing affine would be caught
+        for name, p in model.named_parameters():
+            if "layer_norm" in name or "final_layer_norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    sd = round_bf16(model.state_dict())
+    model.load_state_dict(sd)
+    # Files carry "text_model." as every published SD 1.5 text encoder does.
+    full = {(k if k.startswith("text_model.") else "text_model." + k): v for k, v in sd.items()}
+    full = {k: v for k, v in full.items() if "position_ids" not in k}
+    out = os.path.join(HERE, "text_encoder")
+    os.makedirs(os.path.join(out, "diffusers"), exist_ok=True)
+    save_file({"cond_stage_model.transformer." + k: v.half().contiguous() for k, v in full.items()},
+              os.path.join(out, "ldm.safetensors"))
+    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in full.items()},
+              os.path.join(out, "diffusers", "model.safetensors"))
+    with open(os.path.join(out, "diffusers", "config.json"), "w") as f:
+        json.dump({"architectures": ["CLIPTextModel"], "model_type": "clip_text_model",
+                   "vocab_size": cfg.vocab_size, **TE_CONFIG}, f, indent=1)
+    ids = tok(TE_PROMPTS, padding="max_length", max_length=77, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        o = model(input_ids=ids, output_hidden_states=True)
+        last = o.last_hidden_state
+        final_norm = model.text_model.final_layer_norm if hasattr(model, "text_model") else model.final_layer_norm
+        skip2 = final_norm(o.hidden_states[-2])
+    save_file({"ids": ids.to(torch.int64).contiguous(), "last": last.contiguous(), "skip2": skip2.contiguous()},
+              os.path.join(HERE, "text_encoder_golden.safetensors"))
+
+
+SAMPLER_STEPS = {"ddim": 2, "euler_a": 2, "dpmpp_2m_karras": 4}  # 4: DPM++ 2M's second-order update runs
+
+
+def toy_eps(x, t):
+    """A smooth stand-in for the UNet (eps prediction), written identically in the C++ test."""
+    import torch
+    t = float(t)
+    return 0.3 * x * torch.cos(torch.tensor(t / 300.0)) + 0.05 * torch.sin(x * 2.0 + t / 100.0)
+
+
+def make_sampler_goldens():
+    """Schedules and full samples of diffusers' schedulers, configured as SD 1.5's, on toy_eps."""
+    import torch
+    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler
+    from safetensors.torch import save_file
+    base = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
+    makers = {
+        "ddim": lambda: DDIMScheduler(**base, clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+                                      timestep_spacing="leading"),
+        "euler_a": lambda: EulerAncestralDiscreteScheduler(**base, timestep_spacing="linspace"),
+        "dpmpp_2m_karras": lambda: DPMSolverMultistepScheduler(**base, algorithm_type="dpmsolver++", solver_order=2,
+                                                               use_karras_sigmas=True),
+    }
+    out = {}
+    torch.manual_seed(SEED)
+    x_T = torch.randn(1, 4, 8, 8)
+    out["x_T"] = x_T
+    for name, make in makers.items():
+        sch = make()
+        steps = SAMPLER_STEPS[name]
+        sch.set_timesteps(steps)
+        g = torch.Generator().manual_seed(SEED + 1)
+        noises = []
+        if name == "euler_a":  # the noise the scheduler will draw, drawn the same way beforehand
+            g2 = torch.Generator().manual_seed(SEED + 1)
+            noises = [torch.randn(x_T.shape, generator=g2) for _ in range(steps)]
+        x = x_T * sch.init_noise_sigma
+        for t in sch.timesteps:
+            inp = sch.scale_model_input(x, t)
+            x = sch.step(toy_eps(inp, t), t, x, generator=g).prev_sample
+        out[name + ".timesteps"] = torch.as_tensor(sch.timesteps, dtype=torch.float64).contiguous()
+        out[name + ".sample"] = x.contiguous()
+        if noises:
+            out[name + ".noise"] = torch.stack(noises).contiguous()
+        if hasattr(sch, "sigmas"):
+            out[name + ".sigmas"] = torch.as_tensor(sch.sigmas, dtype=torch.float64).contiguous()
+    out["alphas_cumprod"] = makers["ddim"]().alphas_cumprod.to(torch.float64).contiguous()
+    save_file(out, os.path.join(HERE, "sampler_golden.safetensors"))
+
+
+if __name__ == "__main__":
+    make_tokenizer_goldens()
+    make_text_encoder_goldens()
+    make_sampler_goldens()
