@@ -1,6 +1,7 @@
 // Frame interpolation benchmarks.
 //
-//   bench_interp quality [--rife flownet.pkl] [--frames 120] [clip ...]
+//   bench_interp quality [--rife flownet.pkl] [--frames 120] [--ffmpeg] [--sigma S] [--preset P]
+//                        [--no-splat] [--finest F] [clip ...]
 //     Held-out frames as ../shared/data/videos/BASELINES.md: first 120 frames, keep the even ones,
 //     re-create every odd frame from its two neighbours (the last odd frame, which has no right
 //     neighbour, is the previous even frame for every method), PSNR ("average": from the mean of
@@ -162,10 +163,15 @@ int quality(const std::vector<std::string>& args) {
   std::string rife_path;
   int count = 120;
   bool with_ffmpeg = false;
+  FlowOptions fopt;
   std::vector<fs::path> clips;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--rife" && i + 1 < args.size()) rife_path = args[++i];
     else if (args[i] == "--ffmpeg") with_ffmpeg = true;
+    else if (args[i] == "--sigma" && i + 1 < args.size()) fopt.occlusion_sigma = std::stof(args[++i]);
+    else if (args[i] == "--preset" && i + 1 < args.size()) fopt.preset = std::stoi(args[++i]);
+    else if (args[i] == "--no-splat") fopt.splat = false;
+    else if (args[i] == "--finest" && i + 1 < args.size()) fopt.finest_scale = std::stoi(args[++i]);
     else if (args[i] == "--frames" && i + 1 < args.size()) count = std::stoi(args[++i]);
     else clips.push_back(args[i]);
   }
@@ -209,7 +215,7 @@ int quality(const std::vector<std::string>& args) {
         if (rife) net.add(frames[k - 1], gt);
         continue;
       }
-      flow.add(rgbf_to_bgr8(interpolate_flow(compute_flow_pair(a, b), 0.5f)), gt);
+      flow.add(rgbf_to_bgr8(interpolate_flow(compute_flow_pair(a, b, fopt), 0.5f, fopt)), gt);
       if (rife) {
         const auto ta = at::from_blob(a.data, {a.rows, a.cols, 3}, at::kFloat);
         const auto tb = at::from_blob(b.data, {b.rows, b.cols, 3}, at::kFloat);

@@ -19,8 +19,8 @@ namespace camgraph::interp {
 
 struct FlowOptions {
   int preset = 2;              // cv::DISOpticalFlow preset: 0 ultrafast, 1 fast, 2 medium
-  float occlusion_sigma = 1.5f;  // pixels of forward-backward error at which trust falls to 1/e
-  int finest_scale = -1;       // DIS finest scale (-1: the preset's); 0 = full resolution
+  float occlusion_sigma = 0.75f;  // pixels of forward-backward error at which trust falls to 1/e
+  int finest_scale = 0;        // DIS finest scale (-1: the preset's; medium's is 1 = half size); 0 = full size
   bool variational_refinement = true;
   bool splat = true;           // intermediate flows by forward splatting (else the linear guess only)
 };

@@ -73,6 +73,7 @@ void interpolate_execute(NodeContext& ctx) {
   }
   interp::FlowOptions fopt;
   fopt.preset = ctx.param_string("flow_preset") == "fast" ? 1 : ctx.param_string("flow_preset") == "ultrafast" ? 0 : 2;
+  if (fopt.preset != 2) fopt.finest_scale = -1;  // fast presets keep their coarser finest scale
   const double cut_threshold = ctx.param_float("scene_cut_ssim");
 
   const at::Tensor frames = in->frames.to(at::kCPU, at::kFloat);
@@ -169,7 +170,8 @@ void register_interp_nodes(Registry& r) {
                     p_float("target_fps", 60, 0, 1000, "target_fps mode: output frame rate"),
                     p_float("scale", 1.0, 0.25, 4.0, "RIFE: flow scale (0.25, 0.5, 1, 2, 4; 0.5 for 4K)"),
                     p_bool("fp16", true, "RIFE on CUDA: half precision"),
-                    p_enum("flow_preset", "medium", {"medium", "fast", "ultrafast"}, "flow: DIS preset"),
+                    p_enum("flow_preset", "medium", {"medium", "fast", "ultrafast"},
+                           "flow: DIS preset (medium refines to full resolution; fast/ultrafast are ~2x quicker, less exact)"),
                     p_float("scene_cut_ssim", 0.35, 0, 1, "pairs less similar than this (SSIM) are duplicated; 0 = off")},
          .execute = interpolate_execute});
 }
