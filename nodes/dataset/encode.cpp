@@ -1,5 +1,6 @@
 // encode.video: libavformat/libavcodec/libswscale, written to a temporary file and committed.
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -141,6 +142,8 @@ void encode_video_execute(NodeContext& ctx) {
   e.codec->color_range = AVCOL_RANGE_MPEG;
   e.codec->sample_aspect_ratio = AVRational{1, 1};
   if (e.fmt->oformat->flags & AVFMT_GLOBALHEADER) e.codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  // Let the encoder pick its thread count (what the ffmpeg CLI does; libavcodec's default is 1).
+  e.codec->thread_count = 0;
   if (codec_name == "h264" || codec_name == "h265") {
     av_opt_set(e.codec->priv_data, "preset", preset.c_str(), 0);
     av_opt_set(e.codec->priv_data, "crf", std::to_string(crf).c_str(), 0);
@@ -187,20 +190,32 @@ void encode_video_execute(NodeContext& ctx) {
   const int* coeffs = sws_getCoefficients(SWS_CS_ITU709);
   sws_setColorspaceDetails(e.sws, coeffs, 1, coeffs, 0, 0, 1 << 16, 1 << 16);
 
-  // 8-bit RGB, evened: pad repeats the last row/column, crop drops it.
-  at::Tensor rgb = seq->frames.slice(3, 0, 3).to(at::kCPU);
-  if (even_mode == "crop") {
-    rgb = rgb.slice(1, 0, h).slice(2, 0, w);
-  } else if (w != in_w || h != in_h) {
-    if (h != in_h) rgb = at::cat({rgb, rgb.slice(1, in_h - 1, in_h)}, 1);
-    if (w != in_w) rgb = at::cat({rgb, rgb.slice(2, in_w - 1, in_w)}, 2);
-  }
+  // 8-bit RGB, evened (pad repeats the last row/column, crop drops it), one frame at a time into one
+  // reused buffer: no copy of the whole sequence, no per-frame temporaries on the CPU path.
+  std::vector<uint8_t> rgb8(size_t(3) * w * h);
+  const int channels = int(seq->frames.size(3));
   for (int i = 0; i < n; ++i) {
     ctx.check_cancelled();
-    at::Tensor img = (rgb[i].clamp(0, 1) * 255.0f).round().to(at::kByte).contiguous();
+    at::Tensor img = seq->frames[i];
+    if (!img.device().is_cpu() || img.scalar_type() != at::kFloat) img = img.to(at::kCPU, at::kFloat);
+    img = img.contiguous();
+    const float* src_px = img.data_ptr<float>();
+    at::parallel_for(0, h, 16, [&](int64_t y0, int64_t y1) {
+      for (int64_t y = y0; y < y1; ++y) {
+        const float* row = src_px + std::min<int64_t>(y, in_h - 1) * in_w * channels;
+        uint8_t* out = rgb8.data() + y * 3 * w;
+        for (int x = 0; x < w; ++x) {
+          const float* p = row + std::min(x, in_w - 1) * channels;
+          for (int c = 0; c < 3; ++c) {
+            const float v = p[c] > 0.0f ? (p[c] < 1.0f ? p[c] : 1.0f) : 0.0f;  // NaN -> 0
+            out[3 * x + c] = uint8_t(v * 255.0f + 0.5f);
+          }
+        }
+      }
+    });
     ret = av_frame_make_writable(e.frame);
     if (ret < 0) ctx.fail("codec", "frame buffer: " + av_error(ret));
-    const uint8_t* src[1] = {img.data_ptr<uint8_t>()};
+    const uint8_t* src[1] = {rgb8.data()};
     const int src_stride[1] = {3 * w};
     sws_scale(e.sws, src, src_stride, 0, h, e.frame->data, e.frame->linesize);
     e.frame->pts = i;
