@@ -22,6 +22,11 @@ Writes into this folder (all small):
                                                 Karras from diffusers' schedulers set up as SD 1.5
                                                 (scaled-linear betas 0.00085..0.012), run on the
                                                 analytic toy_eps denoiser: timesteps, sigmas, samples
+  lora/te_kohya.safetensors, lora/te_peft.safetensors   two LoRAs on the tiny text encoder's q, v
+                                                and fc1 (kohya keys with alpha, F16; diffusers/PEFT
+                                                lora_A/lora_B keys, F32)
+  lora_golden.safetensors                       text encoder outputs after PEFT's own LoRA layers
+                                                merged them (kohya 0.8, PEFT 1.0, both at once)
 Weights are drawn with torch.manual_seed(SEED) and rounded to bfloat16 first, so the F16 and BF16
 files hold exactly the same values and the reference runs on them in float32.
 """
@@ -225,7 +230,92 @@ def make_sampler_goldens():
     save_file(out, os.path.join(HERE, "sampler_golden.safetensors"))
 
 
+LORA_MODULES = {"self_attn_q_proj": "self_attn.q_proj", "self_attn_v_proj": "self_attn.v_proj", "mlp_fc1": "mlp.fc1"}
+
+
+def load_tiny_text_encoder():
+    """The committed tiny text encoder, loaded into transformers' CLIPTextModel."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import CLIPTextConfig, CLIPTextModel
+    with open(os.path.join(HERE, "text_encoder/diffusers/config.json")) as f:
+        cfg = json.load(f)
+    m = CLIPTextModel(CLIPTextConfig(**{k: v for k, v in cfg.items() if k != "architectures"}))
+    w = {k: v.float() for k, v in load_file(os.path.join(HERE, "text_encoder/diffusers/model.safetensors")).items()}
+    if not any(k.startswith("text_model.") for k in m.state_dict()):  # transformers 5 drops the prefix
+        w = {k[len("text_model."):]: v for k, v in w.items()}
+    missing, _ = m.load_state_dict(w, strict=False)
+    assert not [k for k in missing if "position_ids" not in k], missing
+    return m.eval()
+
+
+def peft_merge(model, down_up, alpha, rank):
+    """Merges one LoRA into `model` through PEFT's own LoRA layers (scale = alpha / rank)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    base = "text_model." if hasattr(model, "text_model") else ""
+    cfg = LoraConfig(r=rank, lora_alpha=alpha, target_modules=sorted(set(LORA_MODULES.values())), lora_dropout=0.0,
+                     init_lora_weights=False)
+    pm = get_peft_model(model, cfg)
+    with torch.no_grad():
+        for name, mod in pm.named_modules():
+            if hasattr(mod, "lora_A") and "default" in mod.lora_A:
+                key = name.split("encoder.layers.", 1)[1]  # "0.self_attn.q_proj"
+                down, up = down_up[key]
+                mod.lora_A["default"].weight.copy_(down)
+                mod.lora_B["default"].weight.copy_(up)
+    return pm.merge_and_unload().eval()
+
+
+def make_lora_goldens():
+    """Two LoRAs for the tiny text encoder, one in kohya keys (alpha 2, rank 4) and one in
+    diffusers/PEFT keys (no alpha: scale 1), and the encoder outputs after PEFT merged them."""
+    import torch
+    from safetensors.torch import save_file
+    torch.manual_seed(SEED + 7)
+    layers, rank = TE_CONFIG["num_hidden_layers"], 4
+    dims = {"self_attn_q_proj": (64, 64), "self_attn_v_proj": (64, 64), "mlp_fc1": (128, 64)}
+    loras = []
+    for _ in range(2):
+        d = {}
+        for i in range(layers):
+            for flat, path in LORA_MODULES.items():
+                o, n = dims[flat]
+                d[f"{i}.{path}"] = (torch.randn(rank, n) * 0.2, torch.randn(o, rank) * 0.2)
+        loras.append(d)
+    kohya = {}
+    for key, (down, up) in loras[0].items():
+        i, path = key.split(".", 1)
+        flat = f"lora_te_text_model_encoder_layers_{i}_{path.replace('.', '_')}"
+        kohya[flat + ".lora_down.weight"] = down.half().contiguous()
+        kohya[flat + ".lora_up.weight"] = up.half().contiguous()
+        kohya[flat + ".alpha"] = torch.tensor(2.0, dtype=torch.float16)
+    peft = {}
+    for key, (down, up) in loras[1].items():
+        peft[f"text_encoder.text_model.encoder.layers.{key}.lora_A.weight"] = down.contiguous()
+        peft[f"text_encoder.text_model.encoder.layers.{key}.lora_B.weight"] = up.contiguous()
+    out = os.path.join(HERE, "lora")
+    os.makedirs(out, exist_ok=True)
+    save_file(kohya, os.path.join(out, "te_kohya.safetensors"), metadata={"ss_network_dim": "4", "ss_network_alpha": "2"})
+    save_file(peft, os.path.join(out, "te_peft.safetensors"))
+    # The stored (fp16-rounded) kohya values are what both sides merge.
+    kohya_du = {k: (kohya_down.float(), kohya_up.float()) for k, (kohya_down, kohya_up) in
+                {k: (v[0].half(), v[1].half()) for k, v in loras[0].items()}.items()}
+    from transformers import CLIPTokenizer
+    tok = CLIPTokenizer(os.path.join(HERE, "tokenizer/vocab.json"), os.path.join(HERE, "tokenizer/merges.txt"))
+    ids = tok(TE_PROMPTS, padding="max_length", max_length=77, return_tensors="pt")["input_ids"]
+    g = {"ids": ids.to(torch.int64).contiguous()}
+    with torch.no_grad():
+        # kohya at strength 0.8: scale alpha/rank * strength = 2/4 * 0.8 (PEFT lora_alpha 1.6 on rank 4).
+        g["kohya_0.8"] = peft_merge(load_tiny_text_encoder(), kohya_du, 2.0 * 0.8, rank)(ids).last_hidden_state.contiguous()
+        g["peft_1.0"] = peft_merge(load_tiny_text_encoder(), loras[1], rank, rank)(ids).last_hidden_state.contiguous()
+        both = peft_merge(peft_merge(load_tiny_text_encoder(), kohya_du, 2.0 * 0.8, rank), loras[1], rank * 0.5, rank)
+        g["kohya_0.8+peft_0.5"] = both(ids).last_hidden_state.contiguous()
+    save_file(g, os.path.join(HERE, "lora_golden.safetensors"))
+
+
 if __name__ == "__main__":
     make_tokenizer_goldens()
     make_text_encoder_goldens()
     make_sampler_goldens()
+    make_lora_goldens()

@@ -1,0 +1,62 @@
+// LoRA merging with exact unmerge. Files in kohya/A1111 keys
+//   lora_te_<module path with '_'>.lora_down.weight [r, in(, kh, kw)], .lora_up.weight [out, r(, 1, 1)], .alpha []
+//   lora_unet_<module path with '_'>...
+// or diffusers/PEFT keys
+//   text_encoder.<module path>.lora_A.weight [r, in], .lora_B.weight [out, r]   (also "lora_A.default.weight")
+//   unet.<module path>...
+// are merged as W += strength * (alpha / r) * up @ down (alpha absent: alpha = r). Several LoRAs
+// at once, each with its own text-encoder and UNet strength. The original weights of every touched
+// tensor are kept, so unmerge (and re-merging a changed set) restores them bit for bit instead of
+// subtracting. Every LoRA module that matches no model weight is reported by name.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace torch::nn {
+class Module;
+}
+
+namespace camgraph::sd {
+
+enum class LoraComponent { TextEncoder, Unet };
+
+struct LoraSpec {
+  std::filesystem::path path;
+  double te_strength = 1.0, unet_strength = 1.0;
+};
+
+struct LoraFileReport {
+  std::string path;
+  size_t modules = 0;                   // LoRA modules (down/up pairs) in the file
+  size_t matched = 0;                   // merged into a model weight
+  std::vector<std::string> unmatched;   // module keys as written in the file, with the reason
+};
+
+class LoraMerger {
+ public:
+  // Registers every 2-D/4-D ".weight" parameter of `module` whose owner is a Linear or Conv2d,
+  // under `component`; module paths are the module's own parameter names without ".weight"
+  // (e.g. "text_model.encoder.layers.0.self_attn.q_proj").
+  void add_targets(LoraComponent component, torch::nn::Module& module);
+
+  // Restores the originals, then merges every LoRA in `loras` (in order). Throws naming the file
+  // for unreadable files or shape mismatches (the model is restored first).
+  std::vector<LoraFileReport> apply(const std::vector<LoraSpec>& loras);
+  // Restores every touched weight exactly.
+  void unmerge();
+  size_t touched() const { return originals_.size(); }
+
+ private:
+  struct Target {
+    at::Tensor weight;  // the live parameter
+  };
+  std::map<std::string, Target> te_, unet_;         // module path -> target
+  std::map<std::string, std::string> te_flat_, unet_flat_;  // kohya flat name -> module path
+  std::map<std::string, at::Tensor> originals_;     // "te:" / "unet:" + path -> original weight
+};
+
+}  // namespace camgraph::sd

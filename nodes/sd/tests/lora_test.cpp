@@ -1,0 +1,107 @@
+// LoRA merge (kohya and PEFT keys) against PEFT's own LoRA layers merged into transformers'
+// CLIPTextModel (tests/golden/sd/make_goldens.py); exact unmerge; unmatched modules reported.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+
+#include "camgraph/safetensors.h"
+#include "sd/clip_text_encoder.h"
+#include "sd/lora.h"
+#include "test_support.h"
+
+using namespace camgraph;
+using namespace camgraph::sd;
+using camgraph::testing::error_of;
+using camgraph::testing::temp_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
+
+double rel_err(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
+}
+
+std::map<std::string, at::Tensor> snapshot(torch::nn::Module& m) {
+  std::map<std::string, at::Tensor> s;
+  for (const auto& p : m.named_parameters()) s[p.key()] = p.value().detach().clone();
+  return s;
+}
+
+}  // namespace
+
+TEST(Lora, KohyaAndPeftKeysMatchPeftMergeAndUnmergeExactly) {
+  SafetensorsReader te_file(golden_dir() / "text_encoder/ldm.safetensors");
+  ClipTextEncoder te = load_clip_text_encoder(te_file, 2);
+  SafetensorsReader g(golden_dir() / "lora_golden.safetensors");
+  const at::Tensor ids = g.get("ids");
+  const auto before = snapshot(*te);
+  const at::Tensor base = te->forward(ids);
+
+  LoraMerger merger;
+  merger.add_targets(LoraComponent::TextEncoder, *te);
+  const fs::path kohya = golden_dir() / "lora/te_kohya.safetensors", peft = golden_dir() / "lora/te_peft.safetensors";
+
+  auto reports = merger.apply({{kohya, 0.8, 1.0}});
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].modules, 9u);  // q, v, fc1 in 3 layers
+  EXPECT_EQ(reports[0].matched, 9u);
+  EXPECT_TRUE(reports[0].unmatched.empty());
+  EXPECT_LT(rel_err(te->forward(ids), g.get("kohya_0.8")), 1e-5);
+
+  reports = merger.apply({{peft, 1.0, 1.0}});  // replaces the set: kohya unmerged first
+  EXPECT_EQ(reports[0].matched, 9u);
+  EXPECT_LT(rel_err(te->forward(ids), g.get("peft_1.0")), 1e-5);
+
+  reports = merger.apply({{kohya, 0.8, 0.0}, {peft, 0.5, 0.0}});
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_LT(rel_err(te->forward(ids), g.get("kohya_0.8+peft_0.5")), 1e-5);
+  EXPECT_EQ(merger.touched(), 9u);
+
+  merger.unmerge();
+  for (const auto& p : te->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+  EXPECT_TRUE(at::equal(te->forward(ids), base));
+}
+
+TEST(Lora, UnmatchedModulesAreNamedAndBadShapesRestoreTheModel) {
+  SafetensorsReader te_file(golden_dir() / "text_encoder/ldm.safetensors");
+  ClipTextEncoder te = load_clip_text_encoder(te_file, 2);
+  const auto before = snapshot(*te);
+  LoraMerger merger;
+  merger.add_targets(LoraComponent::TextEncoder, *te);
+  const fs::path dir = temp_dir("sd-lora");
+  SafetensorsReader kohya(golden_dir() / "lora/te_kohya.safetensors");
+  std::map<std::string, at::Tensor> t;
+  for (const auto& [name, info] : kohya.tensors()) t[name] = kohya.get(name);
+  // A layer the model lacks, a UNet module (no UNet registered), and a half module.
+  t["lora_te_text_model_encoder_layers_7_self_attn_q_proj.lora_down.weight"] = at::zeros({4, 64});
+  t["lora_te_text_model_encoder_layers_7_self_attn_q_proj.lora_up.weight"] = at::zeros({64, 4});
+  t["lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight"] = at::zeros({4, 32});
+  t["lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight"] = at::zeros({32, 4});
+  t["lora_te_text_model_encoder_layers_0_mlp_fc2.lora_down.weight"] = at::zeros({4, 128});
+  safetensors_save_atomic(dir / "mixed.safetensors", t);
+  const auto reports = merger.apply({{dir / "mixed.safetensors", 1.0, 1.0}});
+  EXPECT_EQ(reports[0].modules, 12u);
+  EXPECT_EQ(reports[0].matched, 9u);
+  ASSERT_EQ(reports[0].unmatched.size(), 3u);
+  std::string all;
+  for (const auto& u : reports[0].unmatched) all += u + "\n";
+  EXPECT_NE(all.find("lora_te_text_model_encoder_layers_7_self_attn_q_proj (no such weight"), std::string::npos) << all;
+  EXPECT_NE(all.find("lora_unet_down_blocks_0_attentions_0_proj_in"), std::string::npos) << all;
+  EXPECT_NE(all.find("lora_te_text_model_encoder_layers_0_mlp_fc2 (has only lora_down)"), std::string::npos) << all;
+
+  // A module of the wrong shape: error names the file and module, nothing stays merged.
+  t.clear();
+  for (const auto& [name, info] : kohya.tensors()) t[name] = kohya.get(name);
+  t["lora_te_text_model_encoder_layers_2_mlp_fc1.lora_up.weight"] = at::zeros({64, 4});  // fc1 is [128, 64]
+  safetensors_save_atomic(dir / "bad.safetensors", t);
+  const std::string e = error_of([&] { merger.apply({{dir / "bad.safetensors", 1.0, 1.0}}); });
+  EXPECT_NE(e.find("bad.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find("lora_te_text_model_encoder_layers_2_mlp_fc1"), std::string::npos) << e;
+  for (const auto& p : te->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+  const std::string missing = error_of([&] { merger.apply({{dir / "absent.safetensors", 1.0, 1.0}}); });
+  EXPECT_NE(missing.find("absent.safetensors"), std::string::npos) << missing;
+}
