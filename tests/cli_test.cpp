@@ -143,3 +143,74 @@ TEST(Cli, FailingNodeExitsOneAndNamesNodeAndParameter) {
   EXPECT_NE(r.err.find("node 'photo', 'path'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("no-such-photo.png' not found"), std::string::npos) << r.err;
 }
+
+// ---- camgraph-cli batch / dataset index (docs/batch.md) ----
+
+namespace {
+fs::path write_sweep(const std::string& name, const std::string& body) {
+  fs::copy_file(kExample, work_dir() / "checker-resize.cgraph", fs::copy_options::overwrite_existing);
+  return write(name, body);
+}
+}  // namespace
+
+TEST(CliBatch, DryRunListsItemsThenRunsAndResumes) {
+  const fs::path sweep = write_sweep("sizes.json", R"({"name": "sizes", "graph": "checker-resize.cgraph",
+    "vary": {"resize.width": [16, 24, 32]}, "per_item": {"save.path": "img/w{resize.width}.png"}})");
+  const fs::path out = work_dir() / "batch-out";
+  Result dry = cli("batch '" + sweep.string() + "' --out '" + out.string() + "' --dry-run --json");
+  ASSERT_EQ(dry.code, 0) << dry.err;
+  const auto j = nlohmann::json::parse(dry.out);
+  ASSERT_EQ(j["items"].size(), 3u);
+  EXPECT_EQ(j["items"][1]["overrides"]["resize.width"], 24);
+  EXPECT_EQ(j["items"][1]["outputs"]["save.path"], "img/w24.png");
+  EXPECT_EQ(j["items"][1]["state"], "pending");
+  EXPECT_NE(j["items"][0]["id"], j["items"][1]["id"]);
+  EXPECT_FALSE(fs::exists(out / "img"));  // a dry run writes nothing
+
+  Result run = cli("batch '" + sweep.string() + "' --out '" + out.string() + "' --jobs 2");
+  ASSERT_EQ(run.code, 0) << run.err << run.out;
+  EXPECT_NE(run.out.find("3 item(s): 3 done, 0 skipped"), std::string::npos) << run.out;
+  for (int w : {16, 24, 32}) EXPECT_TRUE(fs::exists(out / "img" / ("w" + std::to_string(w) + ".png")));
+  Result again = cli("batch '" + sweep.string() + "' --out '" + out.string() + "'");
+  EXPECT_EQ(again.code, 0);
+  EXPECT_NE(again.out.find("0 done, 3 skipped"), std::string::npos) << again.out;
+  Result listed = cli("batch '" + sweep.string() + "' --out '" + out.string() + "' --dry-run");
+  EXPECT_NE(listed.out.find("done     resize.width=24 save.path=img/w24.png"), std::string::npos) << listed.out;
+}
+
+TEST(CliBatch, BadSweepsAndOptionsSayWhatIsWrong) {
+  const fs::path ghost = write_sweep("ghost.json", R"({"graph": "checker-resize.cgraph", "vary": {"ghost.seed": [1]}})");
+  Result r = cli("batch '" + ghost.string() + "' --dry-run");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("ghost.json: at /vary (item 0, ghost.seed): no node 'ghost' in checker-resize.cgraph"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(cli("batch '" + ghost.string() + "' --jobs 0").code, 2);
+  EXPECT_EQ(cli("batch").code, 2);
+  Result nosubmit = cli("batch '" + write_sweep("ok.json", R"({"graph": "checker-resize.cgraph", "vary": {"pattern.seed": [1, 2]}})").string() +
+                        "' --out '" + (work_dir() / "slurm-out").string() + "' --slurm --no-submit --partition p --array-parallel 1");
+  ASSERT_EQ(nosubmit.code, 0) << nosubmit.err;
+  EXPECT_NE(nosubmit.out.find("2 item(s) (of 2; the rest are done) in 2 array task(s)"), std::string::npos) << nosubmit.out;
+  EXPECT_NE(slurp(work_dir() / "slurm-out/.camgraph-batch/ok/slurm/submission-1/job.sbatch").find("#SBATCH --array=0-1%1"),
+            std::string::npos);
+}
+
+TEST(CliDataset, IndexMergesWriterShards) {
+  const fs::path ds = work_dir() / "ds";
+  fs::create_directories(ds / "metadata.d");
+  fs::create_directories(ds / "videos");
+  std::ofstream(ds / "videos" / "a.mp4") << "a";
+  std::ofstream(ds / "videos" / "b.mp4") << "b";
+  std::ofstream(ds / "metadata.d" / "w1.jsonl") << R"({"file_name": "videos/a.mp4", "text": "a"})" << "\n";
+  std::ofstream(ds / "metadata.d" / "w2.jsonl") << R"({"file_name": "videos/b.mp4", "text": "b"})" << "\n"
+                                                << R"({"file_name": "videos/c.mp4", "text": "c"})" << "\n";
+  Result r = cli("dataset index '" + ds.string() + "'");
+  if (r.err.find("no dataset family") != std::string::npos) GTEST_SKIP() << "this build has no dataset family (FFmpeg)";
+  EXPECT_EQ(r.code, 1) << r.err;  // videos/c.mp4 is missing
+  EXPECT_NE(r.out.find("metadata.jsonl has 3 item(s); 2 shard(s) merged"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("missing file: videos/c.mp4"), std::string::npos) << r.out;
+  std::ifstream in(ds / "metadata.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) lines += !line.empty();
+  EXPECT_EQ(lines, 3);
+}

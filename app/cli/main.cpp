@@ -12,6 +12,7 @@
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
+#include "batch_cmd.h"
 #include "progress.h"
 
 namespace fs = std::filesystem;
@@ -25,6 +26,10 @@ usage:
   camgraph-cli run FILE [options]      evaluate a .cgraph file
   camgraph-cli validate FILE           check a .cgraph file (exit 1 with every problem)
   camgraph-cli nodes [--json]          list the node types of this build
+  camgraph-cli batch SWEEP [options]   run a parameter sweep over a graph (docs/batch.md)
+  camgraph-cli batch gather SWEEP [--out DIR] [--json]
+                                       merge Slurm tasks' results, report missing items
+  camgraph-cli dataset index DIR       merge metadata.d/*.jsonl shards into metadata.jsonl
   camgraph-cli --version | --help
 
 run options:
@@ -35,6 +40,19 @@ run options:
   --target NODE            bring only this node (and what it needs) up to date (repeatable)
   --events json            print the run's event stream as JSON lines on stdout
   --quiet                  no progress output
+
+batch options:
+  --dry-run [--json]       list the items (id, overrides, state) without running
+  --out DIR                output root (default: the sweep's "out", else out/<sweep name>)
+  --jobs N                 items at once (default: one per GPU, 1 on the CPU)
+  --retries K              extra attempts per failed item (default 1)
+  --device auto|cpu|cuda   --gpu-mem MIB (GPU memory one item needs; caps --jobs)
+  --cache-dir DIR          shared cache (default OUT/.camgraph-batch/cache); --no-cache
+  --no-share               start items at once even when one computes what another needs
+  --slurm                  write (and --submit, default; --no-submit) an sbatch job array;
+                           --partition P --gpus-per-task G --cpus-per-task C --array-parallel K
+                           --items-per-task N --time T --mem M --account A --qos Q
+                           --sbatch-option OPT (repeatable) --job-name NAME
 
 exit codes: 0 ok, 1 graph or node error, 2 usage error, 130 cancelled
 )";
@@ -212,6 +230,8 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "nodes") return cmd_nodes(args);
+    if (cmd == "batch") return cli::cmd_batch(args);
+    if (cmd == "dataset") return cli::cmd_dataset(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

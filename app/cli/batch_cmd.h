@@ -1,0 +1,9 @@
+// camgraph-cli subcommands over camgraph_batch: batch, batch gather, dataset index.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace camgraph::cli {
+int cmd_batch(const std::vector<std::string>& args);
+int cmd_dataset(const std::vector<std::string>& args);
+}  // namespace camgraph::cli
