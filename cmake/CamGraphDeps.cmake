@@ -49,9 +49,14 @@ find_package(GTest QUIET)
 find_package(benchmark QUIET)
 
 if(CAMGRAPH_GUI)
-  find_package(Qt6 6.4 COMPONENTS Core Gui Qml Quick QuickControls2 Test QUIET)
-  if(NOT Qt6_FOUND)
-    message(WARNING "Qt 6 not found: building without the editor (CAMGRAPH_GUI=OFF)")
+  # Widgets and PrintSupport: QCustomPlot (training plots) and native file/colour dialogs, ui/ only.
+  find_package(Qt6 6.4 COMPONENTS Core Gui Qml Quick QuickControls2 Widgets PrintSupport Test QUIET)
+  # Debian's libqcustomplot-dev: CMake package QCustomPlotQt6, target QCustomPlotQt6::QCustomPlotQt6.
+  if(Qt6_FOUND)
+    find_package(QCustomPlotQt6 QUIET)
+  endif()
+  if(NOT Qt6_FOUND OR NOT QCustomPlotQt6_FOUND)
+    message(WARNING "Qt 6 (Quick, Widgets) or QCustomPlotQt6 not found: building without the editor (CAMGRAPH_GUI=OFF)")
     set(CAMGRAPH_GUI OFF)
   endif()
 endif()

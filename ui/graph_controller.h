@@ -1,0 +1,267 @@
+// The editor's document: a .cgraph graph plus its `ui` section (positions, groups, comments),
+// edited only through commands on a QUndoStack. Headless (no QML engine needed) and tested in
+// ui/tests; QML views bind to `nodes`, `links`, `groups` and `comments` and call the invokables.
+#pragma once
+#include <QAbstractListModel>
+#include <QObject>
+#include <QPointF>
+#include <QSet>
+#include <QStringList>
+#include <QTimer>
+#include <QUndoStack>
+#include <QVariant>
+#include <QtQml/qqmlregistration.h>
+#include <map>
+#include <memory>
+
+#include "camgraph/cgraph_io.h"
+
+namespace camgraph::ui {
+
+class GraphController;
+
+// Per-node run state shown on the canvas (set by RunController).
+struct NodeRunState {
+  QString state;        // "", "queued", "running", "done", "cached", "failed", "skipped"
+  double progress = 0;  // 0..1 while running
+  QString message;      // progress message or error text
+  double seconds = 0;
+};
+
+class NodeListModel : public QAbstractListModel {
+  Q_OBJECT
+ public:
+  enum Role {
+    IdRole = Qt::UserRole + 1, TypeRole, TitleRole, CategoryRole, HeaderColorRole, XRole, YRole,
+    WidthRole, HeightRole, InputsRole, OutputsRole, BypassRole, SelectedRole, StateRole, ProgressRole,
+    MessageRole, SecondsRole, SummaryRole
+  };
+  explicit NodeListModel(GraphController* g) : QAbstractListModel(nullptr), g_(g) {}
+  int rowCount(const QModelIndex& = {}) const override;
+  QVariant data(const QModelIndex& index, int role) const override;
+  QHash<int, QByteArray> roleNames() const override;
+  void reset() { beginResetModel(); endResetModel(); }
+  void changed(int row) { emit dataChanged(index(row), index(row)); }
+
+ private:
+  GraphController* g_;
+};
+
+class LinkListModel : public QAbstractListModel {
+  Q_OBJECT
+ public:
+  enum Role { FromNodeRole = Qt::UserRole + 1, FromPortRole, ToNodeRole, ToPortRole, ColorRole,
+              X1Role, Y1Role, X2Role, Y2Role, SelectedRole };
+  explicit LinkListModel(GraphController* g) : QAbstractListModel(nullptr), g_(g) {}
+  int rowCount(const QModelIndex& = {}) const override;
+  QVariant data(const QModelIndex& index, int role) const override;
+  QHash<int, QByteArray> roleNames() const override;
+  void reset() { beginResetModel(); endResetModel(); }
+  void geometryChanged() { if (rowCount()) emit dataChanged(index(0), index(rowCount() - 1)); }
+
+ private:
+  GraphController* g_;
+};
+
+class GraphController : public QObject {
+  Q_OBJECT
+  QML_ELEMENT
+  Q_PROPERTY(QAbstractListModel* nodes READ nodes CONSTANT)
+  Q_PROPERTY(QAbstractListModel* links READ links CONSTANT)
+  Q_PROPERTY(QVariantList groups READ groups NOTIFY decorationsChanged)
+  Q_PROPERTY(QVariantList comments READ comments NOTIFY decorationsChanged)
+  Q_PROPERTY(QVariantList palette READ palette CONSTANT)
+  Q_PROPERTY(QUndoStack* undoStack READ undoStack CONSTANT)
+  Q_PROPERTY(bool canUndo READ canUndo NOTIFY undoStateChanged)
+  Q_PROPERTY(bool canRedo READ canRedo NOTIFY undoStateChanged)
+  Q_PROPERTY(QString undoText READ undoText NOTIFY undoStateChanged)
+  Q_PROPERTY(QString redoText READ redoText NOTIFY undoStateChanged)
+  Q_PROPERTY(bool dirty READ dirty NOTIFY dirtyChanged)
+  Q_PROPERTY(QString filePath READ filePath NOTIFY filePathChanged)
+  Q_PROPERTY(QString windowTitle READ windowTitle NOTIFY windowTitleChanged)
+  Q_PROPERTY(QStringList recentFiles READ recentFiles NOTIFY recentFilesChanged)
+  Q_PROPERTY(QStringList selection READ selection NOTIFY selectionChanged)
+  Q_PROPERTY(QString currentNode READ currentNode NOTIFY selectionChanged)
+  Q_PROPERTY(QString selectedLink READ selectedLink NOTIFY selectedLinkChanged)
+  Q_PROPERTY(QString lastError READ lastError NOTIFY errorOccurred)
+  Q_PROPERTY(int autosaveSeconds READ autosaveSeconds WRITE setAutosaveSeconds NOTIFY autosaveChanged)
+  Q_PROPERTY(QVariantMap viewport READ viewport WRITE setViewport NOTIFY viewportChanged)
+  Q_PROPERTY(int revision READ revision NOTIFY revisionChanged)  // bumps on every document change
+
+ public:
+  // Node geometry shared with the QML delegates (so wires start exactly at the port dots).
+  static constexpr double kNodeWidth = 190, kHeader = 26, kRow = 20, kFooter = 18;
+  Q_INVOKABLE double nodeWidth() const { return kNodeWidth; }
+  Q_INVOKABLE double headerHeight() const { return kHeader; }
+  Q_INVOKABLE double rowHeight() const { return kRow; }
+
+  explicit GraphController(QObject* parent = nullptr);
+  ~GraphController() override;
+
+  QAbstractListModel* nodes() const { return nodes_.get(); }
+  QAbstractListModel* links() const { return links_.get(); }
+  QVariantList groups() const;
+  QVariantList comments() const;
+  QVariantList palette() const;  // [{type, title, category, color, doc, inputs:[types], outputs:[types]}]
+  QUndoStack* undoStack() { return &undo_; }
+  bool canUndo() const { return undo_.canUndo(); }
+  bool canRedo() const { return undo_.canRedo(); }
+  QString undoText() const { return undo_.undoText(); }
+  QString redoText() const { return undo_.redoText(); }
+  bool dirty() const { return !undo_.isClean(); }
+  QString filePath() const { return path_; }
+  QString windowTitle() const;
+  QStringList recentFiles() const;
+  QStringList selection() const { return selection_order_; }
+  QString currentNode() const { return selection_order_.isEmpty() ? QString() : selection_order_.last(); }
+  QString selectedLink() const { return selected_link_; }
+  QString lastError() const { return last_error_; }
+  int autosaveSeconds() const { return autosave_seconds_; }
+  void setAutosaveSeconds(int s);
+  QVariantMap viewport() const;
+  int revision() const { return revision_; }
+  void setViewport(const QVariantMap& v);  // not an undoable edit; saved with the file
+
+  const camgraph::GraphDocument& document() const { return doc_; }
+  const camgraph::Registry& registry() const { return *registry_; }
+  void setRegistry(const camgraph::Registry* r) { registry_ = r; }
+  int rowOf(const QString& id) const;
+  QPointF position(const std::string& id) const;
+  QPointF portPosition(const std::string& node, const std::string& port, bool output) const;
+  double nodeHeight(const camgraph::NodeInstance& n) const;
+  const NodeRunState* runState(const std::string& id) const;
+  void setRunState(const QString& id, const NodeRunState& s);
+  void clearRunStates();
+  void setNodeSummary(const QString& id, const QString& summary);
+  QString nodeSummary(const std::string& id) const;
+
+  // ---- edits (each one undoable) ----
+  Q_INVOKABLE QString addNode(const QString& type, double x, double y);  // returns the new id ("" on error)
+  // Adds a node and wires `fromNode.fromPort` (an output, or an input when fromIsInput) to its
+  // first compatible port, in one undo step.
+  Q_INVOKABLE QString addNodeConnected(const QString& type, double x, double y, const QString& fromNode,
+                                       const QString& fromPort, bool fromIsInput);
+  Q_INVOKABLE void removeNodes(const QStringList& ids);
+  Q_INVOKABLE void removeSelection();
+  // Returns "" when connected, otherwise why not (also in lastError). Replaces a wire into `toPort`.
+  Q_INVOKABLE QString connectPorts(const QString& fromNode, const QString& fromPort, const QString& toNode,
+                                   const QString& toPort);
+  Q_INVOKABLE QString canConnect(const QString& fromNode, const QString& fromPort, const QString& toNode,
+                                 const QString& toPort) const;
+  Q_INVOKABLE void disconnectInput(const QString& toNode, const QString& toPort);
+  Q_INVOKABLE void moveNode(const QString& id, double x, double y);
+  // Interactive drag of the selection: live updates, one undo step at endMove().
+  Q_INVOKABLE void beginMove();
+  Q_INVOKABLE void moveSelectionBy(double dx, double dy);
+  Q_INVOKABLE void endMove();
+  Q_INVOKABLE QString setParam(const QString& id, const QString& name, const QVariant& value);
+  Q_INVOKABLE void finishParamEdit();  // closes slider merging (slider released)
+  Q_INVOKABLE void resetParam(const QString& id, const QString& name);
+  Q_INVOKABLE void setBypass(const QString& id, bool bypass);
+  Q_INVOKABLE void toggleBypassSelection();
+  Q_INVOKABLE QString copySelection();          // also puts it on the clipboard; returns the text
+  Q_INVOKABLE QStringList paste(const QString& text, double x, double y);  // returns new ids
+  Q_INVOKABLE QStringList pasteClipboard(double x, double y);
+  Q_INVOKABLE QStringList duplicateSelection();
+  Q_INVOKABLE QString addGroup(const QString& title, const QString& color);  // around the selection
+  Q_INVOKABLE void updateGroup(const QString& id, const QVariantMap& fields);  // title, color, x, y, w, h
+  Q_INVOKABLE void moveGroupBy(const QString& id, double dx, double dy);  // live; the group and its nodes
+  Q_INVOKABLE QString addComment(const QString& text, double x, double y);
+  Q_INVOKABLE void updateComment(const QString& id, const QVariantMap& fields);
+  Q_INVOKABLE void removeDecoration(const QString& id);
+  Q_INVOKABLE void undo() { undo_.undo(); }
+  Q_INVOKABLE void redo() { undo_.redo(); }
+
+  // ---- selection (not undoable) ----
+  Q_INVOKABLE void select(const QString& id, bool additive = false);
+  Q_INVOKABLE void selectInRect(double x, double y, double w, double h, bool additive);
+  Q_INVOKABLE void selectAll();
+  Q_INVOKABLE void clearSelection();
+  Q_INVOKABLE bool isSelected(const QString& id) const { return selection_.contains(id); }
+  Q_INVOKABLE void selectLink(const QString& toNode, const QString& toPort);
+  Q_INVOKABLE void removeSelectedLink();
+
+  // ---- queries for the inspector and popups ----
+  Q_INVOKABLE QVariantList paramsOf(const QString& id) const;  // [{name,type,value,default,min,max,choices,doc,filter,multiline}]
+  Q_INVOKABLE QVariantMap nodeInfo(const QString& id) const;   // {id,type,title,category,doc,bypass,outputs}
+  // Palette entries whose ports could take `portType` (as an input when wantInput), filtered by text.
+  Q_INVOKABLE QVariantList searchNodes(const QString& text, const QString& portType = {}, bool wantInput = true) const;
+  Q_INVOKABLE QVariantMap fitRect() const;  // bounding box of nodes, groups and comments
+  Q_INVOKABLE QString portType(const QString& node, const QString& port, bool output) const;
+  Q_INVOKABLE QVariant paramValue(const QString& id, const QString& name) const;
+  // Hit tests in canvas coordinates: the nearest port within `radius` ({node, port, output, type}
+  // or empty), and the wire passing within `radius` ({toNode, toPort} or empty).
+  Q_INVOKABLE QVariantMap portAt(double x, double y, double radius = 12) const;
+  Q_INVOKABLE QVariantMap linkAt(double x, double y, double radius = 6) const;
+  // "node.port" of the output feeding an input, or "".
+  Q_INVOKABLE QPointF portPoint(const QString& node, const QString& port, bool output) const {
+    return portPosition(node.toStdString(), port.toStdString(), output);
+  }
+  Q_INVOKABLE QString inputSource(const QString& node, const QString& port) const;
+
+  // ---- files ----
+  Q_INVOKABLE void newGraph();
+  Q_INVOKABLE bool open(const QString& path);  // false: lastError says why; the document is unchanged
+  Q_INVOKABLE bool save();                      // false when untitled (use saveAs) or on error
+  Q_INVOKABLE bool saveAs(const QString& path);
+  Q_INVOKABLE QString toText() const;
+  Q_INVOKABLE QString autosavePath() const;     // where this document's autosave goes
+  Q_INVOKABLE bool autosaveNow();               // writes the autosave file if dirty
+  Q_INVOKABLE QStringList recoverableFiles() const;  // autosaves left by a crashed session
+  Q_INVOKABLE bool recover(const QString& autosaveFile);  // opens it as a dirty document
+  Q_INVOKABLE void discardRecovery(const QString& autosaveFile);
+  Q_INVOKABLE QString graphDir() const;         // folder relative paths resolve against
+
+  // Used by the undo commands: installs a snapshot and refreshes the models.
+  void applySnapshot(const camgraph::GraphDocument& doc);
+
+ signals:
+  void decorationsChanged();
+  void undoStateChanged();
+  void dirtyChanged();
+  void filePathChanged();
+  void windowTitleChanged();
+  void recentFilesChanged();
+  void selectionChanged();
+  void selectedLinkChanged();
+  void errorOccurred(const QString& message);
+  void autosaveChanged();
+  void viewportChanged();
+  void graphEdited();                        // any change to the executed graph (live mode)
+  void paramEdited(const QString& nodeId);   // a parameter changed
+  void documentReplaced();                   // new/open/recover
+  void revisionChanged();
+
+ private:
+  void push(const QString& text, const camgraph::GraphDocument& before, const QString& mergeKey = {});
+  void fail(const QString& message);
+  void setPath(const QString& path);
+  void addRecent(const QString& path);
+  void pruneSelection();
+  QString connectInto(camgraph::GraphDocument& d, const QString& fromNode, const QString& fromPort,
+                      const QString& toNode, const QString& toPort) const;
+  nlohmann::json& uiNodes(camgraph::GraphDocument& d) const;
+  nlohmann::json& uiArray(camgraph::GraphDocument& d, const char* key) const;
+  QString newDecorationId(const char* prefix) const;
+
+  const camgraph::Registry* registry_;
+  camgraph::GraphDocument doc_;
+  std::unique_ptr<NodeListModel> nodes_;
+  std::unique_ptr<LinkListModel> links_;
+  QUndoStack undo_;
+  QString path_;
+  QSet<QString> selection_;
+  QStringList selection_order_;
+  QString selected_link_;
+  QString last_error_;
+  std::map<std::string, NodeRunState> run_states_;
+  std::map<std::string, QString> summaries_;
+  camgraph::GraphDocument move_before_;
+  bool moving_ = false;
+  QTimer autosave_timer_;
+  int autosave_seconds_ = 30;
+  int revision_ = 0;
+  QString session_id_;
+};
+
+}  // namespace camgraph::ui

@@ -1,0 +1,153 @@
+// Output of the current node: images and masks (zoom to cursor, pan, checkerboard, pixel readout),
+// frame sequences (scrub, play at the clip's fps, loop), splat scenes (orbit viewport),
+// text/records, and the training plots from progress data.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import CamGraph
+
+Pane {
+    id: panel
+    required property GraphController graph
+    required property RunController runner
+    readonly property string nodeId: graph.currentNode
+    property string port: ""
+    readonly property var info: { runner.revision; return runner.outputInfo(nodeId, port) }
+    readonly property bool hasCurve: { runner.revision; plot.points; return runner.curve(nodeId).length > 0 }
+    onNodeIdChanged: port = ""
+    padding: 4
+    background: Rectangle { color: "#1b1c1f" }
+
+    ColumnLayout {
+        anchors.fill: parent
+        spacing: 4
+        RowLayout {
+            Layout.fillWidth: true
+            TabBar {
+                id: tabs
+                TabButton { text: qsTr("Output"); width: implicitWidth }
+                TabButton { text: qsTr("Training"); width: implicitWidth; enabled: panel.hasCurve }
+            }
+            ComboBox {
+                visible: panel.info.ports && panel.info.ports.length > 1
+                model: panel.info.ports ? panel.info.ports.map(function (p) { return p.name }) : []
+                currentIndex: model.indexOf(panel.info.port)
+                onActivated: panel.port = currentText
+            }
+            Item { Layout.fillWidth: true }
+            Button { text: qsTr("Fit"); visible: image.visible; onClicked: image.fit() }
+            Button { text: "1:1"; visible: image.visible; onClicked: image.actualSize() }
+            Button { text: qsTr("Home"); visible: splat.visible; onClicked: { splat.home(); splat.orbit(0, 0) } }
+        }
+        StackLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            currentIndex: tabs.currentIndex
+            Item {
+                Label {
+                    anchors.centerIn: parent
+                    visible: panel.info.kind === "none" || panel.info.kind === undefined
+                    text: panel.nodeId === "" ? qsTr("Select a node to preview its output")
+                                              : qsTr("No output yet: run the graph (Ctrl+Enter)")
+                    color: "#6a6f78"
+                }
+                ImageView {
+                    id: image
+                    objectName: "imageView"
+                    anchors.fill: parent
+                    anchors.bottomMargin: frameBar.visible ? frameBar.height + 24 : 22
+                    visible: panel.info.kind === "image" || panel.info.kind === "frames"
+                    runner: panel.runner
+                    node: panel.nodeId
+                    port: panel.info.port || ""
+                    revision: panel.runner.revision
+                    frame: frameSlider.value
+                    WheelHandler { onWheel: function (e) { image.zoomAt(e.x, e.y, Math.pow(1.0015, e.angleDelta.y)) } }
+                    DragHandler {
+                        target: null
+                        property point last
+                        onActiveChanged: last = centroid.position
+                        onCentroidChanged: if (active) { image.panBy(centroid.position.x - last.x, centroid.position.y - last.y); last = centroid.position }
+                    }
+                    HoverHandler { id: hover }
+                }
+                Label {
+                    visible: image.visible
+                    anchors.left: parent.left; anchors.bottom: parent.bottom
+                    anchors.bottomMargin: frameBar.visible ? frameBar.height + 4 : 2
+                    font.family: "monospace"; font.pixelSize: 11; color: "#a8adb8"
+                    text: image.imageWidth + "x" + image.imageHeight + "  " + Math.round(image.zoom * 100) + "%   "
+                          + (hover.hovered ? image.pixelAt(hover.point.position.x, hover.point.position.y) : "")
+                }
+                RowLayout {
+                    id: frameBar
+                    visible: panel.info.kind === "frames"
+                    anchors.left: parent.left; anchors.right: parent.right; anchors.bottom: parent.bottom
+                    Button { text: playTimer.running ? "\u275A\u275A" : "\u25B6"; onClicked: playTimer.running = !playTimer.running }
+                    Slider {
+                        id: frameSlider
+                        Layout.fillWidth: true
+                        from: 0; to: Math.max(0, (panel.info.frames || 1) - 1); stepSize: 1
+                    }
+                    Label { text: (frameSlider.value + 1) + "/" + (panel.info.frames || 0) + "  " + (panel.info.fps || 0) + " fps" }
+                    CheckBox { id: loop; text: qsTr("Loop"); checked: true }
+                    Timer {
+                        id: playTimer
+                        interval: 1000 / Math.max(1, panel.info.fps || 24)
+                        repeat: true
+                        onTriggered: {
+                            if (frameSlider.value < frameSlider.to) frameSlider.value += 1
+                            else if (loop.checked) frameSlider.value = 0
+                            else running = false
+                        }
+                    }
+                }
+                SplatView {
+                    id: splat
+                    anchors.fill: parent
+                    anchors.bottomMargin: 22
+                    visible: panel.info.kind === "splat"
+                    runner: panel.runner
+                    node: visible ? panel.nodeId : ""
+                    port: panel.info.port || ""
+                    revision: panel.runner.revision
+                    DragHandler {
+                        target: null
+                        acceptedButtons: Qt.LeftButton | Qt.MiddleButton
+                        property point last
+                        onActiveChanged: last = centroid.position
+                        onCentroidChanged: {
+                            if (!active) return
+                            const dx = centroid.position.x - last.x, dy = centroid.position.y - last.y
+                            if (centroid.pressedButtons & Qt.MiddleButton || centroid.modifiers & Qt.ShiftModifier) splat.pan(dx, dy)
+                            else splat.orbit(dx, dy)
+                            last = centroid.position
+                        }
+                    }
+                    WheelHandler { onWheel: function (e) { splat.dolly(Math.pow(0.999, e.angleDelta.y)) } }
+                }
+                Label {
+                    visible: splat.visible
+                    anchors.left: parent.left; anchors.bottom: parent.bottom
+                    text: splat.stats; color: "#a8adb8"; font.pixelSize: 11
+                }
+                ScrollView {
+                    anchors.fill: parent
+                    visible: ["text", "record", "camera"].indexOf(panel.info.kind) >= 0
+                    TextArea {
+                        readOnly: true
+                        text: panel.info.text || ""
+                        font.family: "monospace"
+                        wrapMode: TextArea.Wrap
+                        selectByMouse: true
+                    }
+                }
+            }
+            PlotView {
+                id: plot
+                runner: panel.runner
+                node: panel.nodeId
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+// ATen before any Qt header: Qt's `slots` macro breaks torch headers.
+#include <ATen/ATen.h>
+
+#include "run_controller.h"
+
+#include <QCoreApplication>
+#include <algorithm>
+#include <cstring>
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFileInfo>
+
+#include "camgraph/evaluator.h"
+#include "camgraph/node_context.h"
+#include "camgraph/values.h"
+
+namespace camgraph::ui {
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+QVariant toVariant(const nlohmann::json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_boolean()) return j.get<bool>();
+  if (j.is_string()) return qs(j.get<std::string>());
+  return qs(j.dump());
+}
+
+// [H, W, C] float in [0, 1] (C = 1, 3 or 4) -> 8-bit QImage (RGBA keeps straight alpha).
+QImage toImage(const at::Tensor& hwc) {
+  at::Tensor t = hwc.detach().to(at::kCPU).to(at::kFloat);
+  if (t.dim() == 2) t = t.unsqueeze(2);
+  const int h = int(t.size(0)), w = int(t.size(1)), c = int(t.size(2));
+  at::Tensor rgba;
+  if (c == 1) rgba = at::cat({t, t, t, at::ones_like(t)}, 2);
+  else if (c == 3) rgba = at::cat({t, at::ones({h, w, 1})}, 2);
+  else rgba = t.narrow(2, 0, 4);
+  rgba = rgba.clamp(0, 1).mul(255).round().to(at::kByte).contiguous();
+  QImage img(w, h, QImage::Format_RGBA8888);
+  const uint8_t* src = rgba.data_ptr<uint8_t>();
+  for (int y = 0; y < h; ++y) std::memcpy(img.scanLine(y), src + size_t(y) * w * 4, size_t(w) * 4);
+  return img;
+}
+
+QString kindOf(const Value& v) {
+  if (!v) return "none";
+  switch (v->type()) {
+    case PortType::Image:
+    case PortType::Mask: return "image";
+    case PortType::FrameSequence: return "frames";
+    case PortType::SplatScene: return "splat";
+    case PortType::Text: return "text";
+    case PortType::Record: return "record";
+    case PortType::Camera:
+    case PortType::CameraPath: return "camera";
+    default: return "none";
+  }
+}
+
+}  // namespace
+
+RunController::RunController(QObject* parent)
+    : QObject(parent), evaluator_(std::make_unique<Evaluator>()), cancel_(std::make_unique<CancelToken>()) {
+  debounce_.setSingleShot(true);
+  debounce_.setInterval(400);
+  connect(&debounce_, &QTimer::timeout, this, [this] {
+    if (running()) {
+      rerun_ = true;
+      cancel();
+    } else {
+      run();
+    }
+  });
+}
+
+RunController::~RunController() {
+  if (thread_) {
+    cancel_->cancel();
+    thread_->wait();
+  }
+}
+
+void RunController::setGraph(GraphController* g) {
+  if (graph_ == g) return;
+  if (graph_) disconnect(graph_, nullptr, this, nullptr);
+  graph_ = g;
+  if (graph_) {
+    connect(graph_, &GraphController::graphEdited, this, [this] {
+      if (live_) debounce_.start();
+    });
+    connect(graph_, &GraphController::documentReplaced, this, [this] {
+      {
+        QMutexLocker lock(&mutex_);  // not held while emitting: views read values back
+        outputs_.clear();
+      }
+      curves_.clear();
+      ++revision_;
+      emit outputsChanged();
+    });
+  }
+  emit graphChanged();
+}
+
+void RunController::setLiveMode(bool on) {
+  if (live_ == on) return;
+  live_ = on;
+  emit liveModeChanged();
+  if (on) debounce_.start();
+}
+
+QString RunController::outDir() const {
+  if (!out_dir_.isEmpty()) return out_dir_;
+  return (graph_ ? graph_->graphDir() : QDir::currentPath()) + "/out";
+}
+
+void RunController::setOutDir(const QString& d) {
+  out_dir_ = d;
+  emit outDirChanged();
+}
+
+void RunController::append(const QString& line) {
+  log_.append(QDateTime::currentDateTime().toString("HH:mm:ss  ") + line);
+  while (log_.size() > 2000) log_.removeFirst();
+  emit logChanged();
+}
+
+void RunController::clearLog() {
+  log_.clear();
+  emit logChanged();
+}
+
+void RunController::run() { runTo({}); }
+
+void RunController::runSelected() {
+  if (graph_ && !graph_->selection().isEmpty()) runTo(graph_->selection());
+}
+
+void RunController::cancel() {
+  if (!thread_) return;
+  cancel_->cancel();
+  append(tr("cancelling..."));
+}
+
+void RunController::runTo(const QStringList& targets) {
+  if (!graph_ || thread_) return;
+  RunOptions opt;
+  for (const QString& t : targets) opt.targets.push_back(t.toStdString());
+  opt.graph_dir = graph_->graphDir().toStdString();
+  opt.out_dir = outDir().toStdString();
+  cancel_ = std::make_unique<CancelToken>();
+  opt.cancel = cancel_.get();
+  opt.on_event = [this](const Event& e) {
+    // Worker thread: outputs are read here (the evaluator is not touched by the GUI thread).
+    if (e.kind == EventKind::NodeDone || e.kind == EventKind::NodeCached) store(e.node, evaluator_->outputs(e.node));
+    QMetaObject::invokeMethod(this, [this, e] { handle(e); }, Qt::QueuedConnection);
+  };
+  graph_->clearRunStates();
+  // Everything a run will consider shows as queued until its event arrives.
+  for (const NodeInstance& n : graph_->document().graph.nodes)
+    if (!n.bypass) graph_->setRunState(qs(n.id), {"queued", 0, {}, 0});
+  const Graph graph = graph_->document().graph;
+  status_.clear();
+  elapsed_ = 0;
+  append(targets.isEmpty() ? tr("run") : tr("run to %1").arg(targets.join(", ")));
+  thread_ = QThread::create([this, graph, opt] {
+    RunResult r;
+    try {
+      r = evaluator_->run(graph, opt);
+    } catch (const std::exception& e) {
+      r.ok = false;
+      r.problems.push_back({"", "", "", e.what()});
+    }
+    QMetaObject::invokeMethod(this, [this, r] {
+      for (const Problem& p : r.problems) {
+        append(tr("error: %1").arg(qs(p.to_string())));
+        if (!p.node.empty()) graph_->setRunState(qs(p.node), {"failed", 0, qs(p.message), 0});
+      }
+      // Nodes the run did not reach lose the "queued" mark.
+      for (const NodeInstance& n : graph_->document().graph.nodes)
+        if (const NodeRunState* s = graph_->runState(n.id); s && s->state == "queued")
+          graph_->setRunState(qs(n.id), {});
+      status_ = r.cancelled ? "cancelled" : r.ok ? "ok" : "failed";
+      elapsed_ = r.seconds;
+      append(tr("run %1 in %2 s").arg(status_).arg(r.seconds, 0, 'f', 2));
+      thread_->wait();
+      thread_->deleteLater();
+      thread_ = nullptr;
+      emit runningChanged();
+      emit finished(status_);
+      if (rerun_) {
+        rerun_ = false;
+        debounce_.start();
+      }
+    }, Qt::QueuedConnection);
+  });
+  emit runningChanged();
+  thread_->start();
+}
+
+bool RunController::wait(int ms) {
+  QElapsedTimer t;
+  t.start();
+  while ((running() || debounce_.isActive()) && t.elapsed() < ms)
+    QCoreApplication::processEvents(QEventLoop::AllEvents, 20), QThread::msleep(5);
+  QCoreApplication::processEvents();
+  return !running();
+}
+
+void RunController::store(const std::string& node, std::map<std::string, Value> outputs) {
+  QMutexLocker lock(&mutex_);
+  outputs_[node] = std::move(outputs);
+}
+
+void RunController::handle(const Event& e) {
+  const QString id = qs(e.node);
+  NodeRunState s;
+  if (const NodeRunState* old = graph_->runState(e.node)) s = *old;
+  switch (e.kind) {
+    case EventKind::NodeStarted:
+      s = {"running", 0, {}, 0};
+      curves_.erase(e.node);
+      break;
+    case EventKind::Progress: {
+      s.state = "running";
+      s.progress = e.fraction;
+      s.message = qs(e.message);
+      if (!e.data.empty() && e.data.is_object()) {
+        QVariantMap point;
+        for (auto it = e.data.begin(); it != e.data.end(); ++it) point[qs(it.key())] = toVariant(it.value());
+        curves_[e.node].push_back(point);
+        emit curveChanged(id);
+      }
+      break;
+    }
+    case EventKind::NodeDone:
+    case EventKind::NodeCached: {
+      s.state = e.kind == EventKind::NodeDone ? "done" : "cached";
+      s.progress = 1;
+      s.seconds = e.seconds;
+      s.message.clear();
+      QStringList parts;
+      for (auto it = e.data.begin(); it != e.data.end(); ++it) {
+        const auto& v = it.value();
+        if (v.is_object() && v.contains("shape")) parts << qs(it.key() + " " + v["shape"].dump());
+        else if (v.is_object() && v.contains("gaussians")) parts << qs(it.key()) + " " + QString::number(v["gaussians"].get<long long>()) + " gaussians";
+      }
+      graph_->setNodeSummary(id, parts.join("  "));
+      append(tr("%1 %2 (%3 s)").arg(id, s.state).arg(e.seconds, 0, 'f', 2));
+      ++revision_;
+      emit outputsChanged();
+      break;
+    }
+    case EventKind::NodeFailed:
+      s.state = "failed";
+      s.message = e.param.empty() ? qs(e.message) : tr("parameter '%1': %2").arg(qs(e.param), qs(e.message));
+      s.seconds = e.seconds;
+      append(tr("error: node '%1': %2").arg(id, s.message));
+      break;
+    case EventKind::NodeSkipped:
+      s.state = "skipped";
+      s.message = qs(e.message);
+      break;
+    case EventKind::Warning:
+      append(tr("warning: %1%2").arg(id.isEmpty() ? QString() : id + ": ", qs(e.message)));
+      return;
+    case EventKind::RunStarted:
+      append(tr("device %1").arg(qs(e.data.value("device", std::string("cpu")))));
+      return;
+    case EventKind::RunFinished:
+      return;
+  }
+  if (!id.isEmpty()) graph_->setRunState(id, s);
+}
+
+QVariantList RunController::curve(const QString& node) const {
+  auto it = curves_.find(node.toStdString());
+  return it == curves_.end() ? QVariantList{} : it->second;
+}
+
+Value RunController::value(const QString& node, const QString& port) const {
+  QMutexLocker lock(&mutex_);
+  auto it = outputs_.find(node.toStdString());
+  if (it == outputs_.end() || it->second.empty()) return nullptr;
+  if (port.isEmpty()) return it->second.begin()->second;
+  auto p = it->second.find(port.toStdString());
+  return p == it->second.end() ? nullptr : p->second;
+}
+
+QVariantMap RunController::outputInfo(const QString& node, const QString& port) const {
+  QVariantMap m;
+  QVariantList ports;
+  {
+    QMutexLocker lock(&mutex_);
+    auto it = outputs_.find(node.toStdString());
+    if (it != outputs_.end())
+      for (const auto& [name, v] : it->second)
+        ports.push_back(QVariantMap{{"name", qs(name)}, {"type", qs(std::string(to_string(v->type())))},
+                                    {"kind", kindOf(v)}});
+  }
+  m["ports"] = ports;
+  QString p = port;
+  if (p.isEmpty() && !ports.isEmpty()) {
+    // Prefer something visual.
+    p = ports.first().toMap()["name"].toString();
+    for (const QVariant& x : ports)
+      if (x.toMap()["kind"] == "image" || x.toMap()["kind"] == "frames") { p = x.toMap()["name"].toString(); break; }
+  }
+  const Value v = value(node, p);
+  m["port"] = p;
+  m["kind"] = kindOf(v);
+  if (!v) return m;
+  m["summary"] = qs(v->summary().dump());
+  if (auto* img = dynamic_cast<const ImageValue*>(v.get())) {
+    m["width"] = img->width();
+    m["height"] = img->height();
+    m["frames"] = 1;
+    m["channels"] = img->channels();
+  } else if (auto* mask = dynamic_cast<const MaskValue*>(v.get())) {
+    m["width"] = int(mask->mask.size(1));
+    m["height"] = int(mask->mask.size(0));
+    m["frames"] = 1;
+    m["channels"] = 1;
+  } else if (auto* seq = dynamic_cast<const FrameSequenceValue*>(v.get())) {
+    m["frames"] = seq->count();
+    m["fps"] = seq->fps;
+    if (seq->count()) {
+      m["width"] = int(seq->frames.size(2));
+      m["height"] = int(seq->frames.size(1));
+      m["channels"] = int(seq->frames.size(3));
+    }
+  } else if (auto* text = dynamic_cast<const TextValue*>(v.get())) {
+    m["text"] = qs(text->text);
+  } else if (auto* rec = dynamic_cast<const RecordValue*>(v.get())) {
+    m["text"] = qs(rec->record.dump(2));
+  } else if (auto* splat = dynamic_cast<const SplatSceneValue*>(v.get())) {
+    m["gaussians"] = splat->count();
+    m["text"] = qs(v->summary().dump(2));
+  } else {
+    m["text"] = qs(v->summary().dump(2));
+  }
+  return m;
+}
+
+QImage RunController::image(const QString& node, const QString& port, int frame) const {
+  const Value v = value(node, port);
+  if (!v) return {};
+  if (auto* img = dynamic_cast<const ImageValue*>(v.get())) return toImage(img->pixels);
+  if (auto* mask = dynamic_cast<const MaskValue*>(v.get())) return toImage(mask->mask);
+  if (auto* seq = dynamic_cast<const FrameSequenceValue*>(v.get())) {
+    if (!seq->count()) return {};
+    return toImage(seq->frames[std::clamp(frame, 0, seq->count() - 1)]);
+  }
+  return {};
+}
+
+}  // namespace camgraph::ui

@@ -1,0 +1,101 @@
+// Runs the graph of a GraphController on a worker thread (the GUI never waits on the engine):
+// node states, progress, elapsed time and errors go to the canvas; outputs are kept for the
+// preview panel; training curves (progress event data) for the plots. Live mode re-runs,
+// debounced, after each edit; the engine's cache makes that re-run only what changed.
+// No torch in this header: values are converted to QImage/text in the .cpp.
+#pragma once
+#include <QImage>
+#include <QMutex>
+#include <QObject>
+#include <QStringList>
+#include <QThread>
+#include <QTimer>
+#include <QVariant>
+#include <QtQml/qqmlregistration.h>
+#include <map>
+#include <memory>
+
+#include "camgraph/events.h"
+#include "camgraph/value.h"
+#include "graph_controller.h"
+
+namespace camgraph {
+struct CancelToken;
+class Evaluator;
+}  // namespace camgraph
+
+namespace camgraph::ui {
+
+class RunController : public QObject {
+  Q_OBJECT
+  QML_ELEMENT
+  Q_PROPERTY(camgraph::ui::GraphController* graph READ graph WRITE setGraph NOTIFY graphChanged)
+  Q_PROPERTY(bool running READ running NOTIFY runningChanged)
+  Q_PROPERTY(bool liveMode READ liveMode WRITE setLiveMode NOTIFY liveModeChanged)
+  Q_PROPERTY(QString status READ status NOTIFY runningChanged)   // last run: ok, failed, cancelled
+  Q_PROPERTY(QStringList log READ log NOTIFY logChanged)
+  Q_PROPERTY(int revision READ revision NOTIFY outputsChanged)   // bumps when outputs change
+  Q_PROPERTY(QString outDir READ outDir WRITE setOutDir NOTIFY outDirChanged)
+  Q_PROPERTY(double elapsed READ elapsed NOTIFY runningChanged)
+
+ public:
+  explicit RunController(QObject* parent = nullptr);
+  ~RunController() override;
+
+  GraphController* graph() const { return graph_; }
+  void setGraph(GraphController* g);
+  bool running() const { return thread_ != nullptr; }
+  bool liveMode() const { return live_; }
+  void setLiveMode(bool on);
+  QString status() const { return status_; }
+  QStringList log() const { return log_; }
+  int revision() const { return revision_; }
+  QString outDir() const;  // default: <graph folder>/out
+  void setOutDir(const QString& d);
+  double elapsed() const { return elapsed_; }
+
+  Q_INVOKABLE void run();                // output nodes (or leaves)
+  Q_INVOKABLE void runTo(const QStringList& targets);
+  Q_INVOKABLE void runSelected();
+  Q_INVOKABLE void cancel();
+  Q_INVOKABLE void clearLog();
+  Q_INVOKABLE bool wait(int ms);  // for tests and shutdown: processes events until idle
+
+  // Preview of a node's outputs: {ports:[{name,type,kind}], ...}; kind: image, frames, splat,
+  // text, record, camera, none. For a port: {kind, width, height, frames, fps, text, summary}.
+  Q_INVOKABLE QVariantMap outputInfo(const QString& node, const QString& port = {}) const;
+  Q_INVOKABLE QVariantList curve(const QString& node) const;  // progress data points
+  QImage image(const QString& node, const QString& port, int frame) const;
+  camgraph::Value value(const QString& node, const QString& port) const;
+
+ signals:
+  void graphChanged();
+  void runningChanged();
+  void liveModeChanged();
+  void logChanged();
+  void outputsChanged();
+  void outDirChanged();
+  void curveChanged(const QString& node);
+  void finished(const QString& status);
+
+ private:
+  void handle(const camgraph::Event& e);
+  void store(const std::string& node, std::map<std::string, camgraph::Value> outputs);
+  void append(const QString& line);
+
+  GraphController* graph_ = nullptr;
+  std::unique_ptr<camgraph::Evaluator> evaluator_;
+  std::unique_ptr<camgraph::CancelToken> cancel_;
+  QThread* thread_ = nullptr;
+  bool live_ = false, rerun_ = false;
+  QTimer debounce_;
+  QString status_, out_dir_;
+  QStringList log_;
+  int revision_ = 0;
+  double elapsed_ = 0;
+  mutable QMutex mutex_;
+  std::map<std::string, std::map<std::string, camgraph::Value>> outputs_;
+  std::map<std::string, QVariantList> curves_;
+};
+
+}  // namespace camgraph::ui

@@ -1,0 +1,124 @@
+// The main window offscreen: loads examples-graphs/checker-resize.cgraph, runs it off the GUI
+// thread, and checks node states on the canvas, the preview, caching, re-runs and failures.
+#include <QDir>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "ui_test_support.h"
+
+using camgraph::ui::testing::Editor;
+
+class MainWindowTest : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(tmp_.isValid());
+    qputenv("CAMGRAPH_AUTOSAVE_DIR", tmp_.filePath("autosave").toUtf8());
+    QCoreApplication::setOrganizationName("CamGraphTests");
+    camgraph::ui::testing::prepare_software_rendering();
+  }
+
+  void runsCheckerResizeAndShowsStates() {
+    Editor ed;
+    QVERIFY(ed.load());
+    ed.runner->setOutDir(tmp_.filePath("out"));
+    QVERIFY(ed.graph->open(CAMGRAPH_SOURCE_DIR "/examples-graphs/checker-resize.cgraph"));
+    QVERIFY(QTest::qWaitForWindowExposed(ed.window));
+    QCOMPARE(ed.window->title(), QString("checker-resize.cgraph \u2014 CamGraph"));
+
+    // The canvas made one delegate per node, placed from the file's ui section.
+    QQuickItem* resize = nullptr;
+    QTRY_VERIFY((resize = ed.item("node_resize")) != nullptr);
+    QCOMPARE(resize->x(), 260.0);
+    QVERIFY(ed.item("node_pattern") && ed.item("node_save"));
+
+    QSignalSpy finished(ed.runner, &camgraph::ui::RunController::finished);
+    ed.runner->run();
+    QVERIFY(ed.runner->running());
+    QVERIFY(ed.runner->wait(120000));
+    QCOMPARE(finished.count(), 1);
+    QCOMPARE(ed.runner->status(), QString("ok"));
+    for (const char* id : {"pattern", "resize", "save"}) {
+      QCOMPARE(ed.graph->runState(id)->state, QString("done"));
+      QCOMPARE(ed.item(QString("node_") + id)->property("runState").toString(), QString("done"));
+    }
+    QVERIFY(ed.graph->runState("pattern")->seconds >= 0);
+    QVERIFY(QFileInfo::exists(tmp_.filePath("out/checker/noise.png")));
+    QVERIFY(ed.runner->log().join('\n').contains("run ok"));
+
+    // Selecting the resized image previews it at its size (128 x 128 in the file).
+    ed.graph->select("resize");
+    QQuickItem* view = ed.item("imageView");
+    QVERIFY(view);
+    QTRY_COMPARE(view->property("imageWidth").toInt(), 128);
+    QCOMPARE(view->property("imageHeight").toInt(), 128);
+    const QVariantMap info = ed.runner->outputInfo("resize");
+    QCOMPARE(info["kind"].toString(), QString("image"));
+
+    // Nothing changed: a second run comes from the cache.
+    ed.runner->run();
+    QVERIFY(ed.runner->wait(60000));
+    QCOMPARE(ed.graph->runState("resize")->state, QString("cached"));
+    QCOMPARE(ed.graph->runState("pattern")->state, QString("cached"));
+
+    // An edit re-runs what depends on it only.
+    QVERIFY(ed.graph->setParam("resize", "width", 96).isEmpty());
+    ed.runner->run();
+    QVERIFY(ed.runner->wait(60000));
+    QCOMPARE(ed.graph->runState("pattern")->state, QString("cached"));
+    QCOMPARE(ed.graph->runState("resize")->state, QString("done"));
+    QCOMPARE(ed.graph->runState("save")->state, QString("done"));
+    QTRY_COMPARE(view->property("imageWidth").toInt(), 96);
+
+    // Run to the selected node stops there.
+    ed.graph->clearRunStates();
+    QVERIFY(ed.graph->setParam("pattern", "seed", 8).isEmpty());
+    ed.graph->select("pattern");
+    ed.runner->runSelected();
+    QVERIFY(ed.runner->wait(60000));
+    QCOMPARE(ed.graph->runState("pattern")->state, QString("done"));
+    QVERIFY(!ed.graph->runState("save") || ed.graph->runState("save")->state.isEmpty());
+  }
+
+  void failingNodeShowsItsError() {
+    Editor ed;
+    QVERIFY(ed.load());
+    QFile blocker(tmp_.filePath("blocker"));  // a file where the output wants a folder
+    QVERIFY(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    ed.runner->setOutDir(tmp_.path());
+    QVERIFY(ed.graph->open(CAMGRAPH_SOURCE_DIR "/examples-graphs/checker-resize.cgraph"));
+    QVERIFY(ed.graph->setParam("save", "path", "blocker/noise.png").isEmpty());
+    ed.runner->run();
+    QVERIFY(ed.runner->wait(60000));
+    QCOMPARE(ed.runner->status(), QString("failed"));
+    QCOMPARE(ed.graph->runState("save")->state, QString("failed"));
+    QVERIFY(!ed.graph->runState("save")->message.isEmpty());
+    QCOMPARE(ed.graph->runState("resize")->state, QString("done"));
+    QQuickItem* save = ed.item("node_save");
+    QCOMPARE(save->property("runState").toString(), QString("failed"));
+    QVERIFY(!save->property("message").toString().isEmpty());
+    QVERIFY(ed.runner->log().join('\n').contains("error: node 'save'"));
+  }
+
+  void liveModeRerunsAfterAnEdit() {
+    Editor ed;
+    QVERIFY(ed.load());
+    ed.runner->setOutDir(tmp_.filePath("live"));
+    QVERIFY(ed.graph->open(CAMGRAPH_SOURCE_DIR "/examples-graphs/checker-resize.cgraph"));
+    ed.runner->run();
+    QVERIFY(ed.runner->wait(60000));
+    QSignalSpy finished(ed.runner, &camgraph::ui::RunController::finished);
+    ed.runner->setLiveMode(true);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);  // switching live on brings things up to date
+    QVERIFY(ed.graph->setParam("resize", "width", 64).isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 30000);  // debounced re-run, nobody pressed Run
+    QCOMPARE(ed.graph->runState("resize")->state, QString("done"));
+    QCOMPARE(ed.graph->runState("pattern")->state, QString("cached"));
+  }
+};
+
+QTEST_MAIN(MainWindowTest)
+#include "main_window_tests.moc"
