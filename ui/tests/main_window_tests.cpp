@@ -103,6 +103,54 @@ class MainWindowTest : public QObject {
     QVERIFY(ed.runner->log().join('\n').contains("error: node 'save'"));
   }
 
+  // Mouse on the real canvas: drag a wire from an output to an input, drag a node, box select.
+  void wiringAndMovingWithTheMouse() {
+    Editor ed;
+    QVERIFY(ed.load());
+    QVERIFY(ed.graph->open(CAMGRAPH_SOURCE_DIR "/examples-graphs/checker-resize.cgraph"));
+    QVERIFY(QTest::qWaitForWindowExposed(ed.window));
+    QQuickItem* canvas = ed.item("canvas");
+    QVERIFY(canvas);
+    QMetaObject::invokeMethod(canvas, "fitView");
+    QTRY_VERIFY(ed.item("node_save") != nullptr);
+    auto toWindow = [&](QPointF p) {  // canvas (content) coordinates -> window pixels
+      const double z = canvas->property("zoom").toDouble();
+      return canvas->mapToScene(QPointF(p.x() * z + canvas->property("panX").toDouble(),
+                                        p.y() * z + canvas->property("panY").toDouble())).toPoint();
+    };
+    ed.graph->disconnectInput("save", "image");
+    QVERIFY(ed.graph->inputSource("save", "image").isEmpty());
+    const QPoint from = toWindow(ed.graph->portPosition("resize", "image", true));
+    const QPoint to = toWindow(ed.graph->portPosition("save", "image", false));
+    QTest::mousePress(ed.window, Qt::LeftButton, {}, from);
+    for (int i = 1; i <= 10; ++i) QTest::mouseMove(ed.window, from + (to - from) * i / 10);
+    QTest::mouseRelease(ed.window, Qt::LeftButton, {}, to);
+    QCOMPARE(ed.graph->inputSource("save", "image"), QString("resize.image"));
+
+    // Dragging a node's header moves it (one undo step).
+    const QPointF before = ed.graph->position("save");
+    const QPoint grab = toWindow(before + QPointF(60, 10));
+    const int steps = ed.graph->undoStack()->count();
+    QTest::mousePress(ed.window, Qt::LeftButton, {}, grab);
+    for (int i = 1; i <= 10; ++i) QTest::mouseMove(ed.window, grab + QPoint(0, 8 * i));
+    QTest::mouseRelease(ed.window, Qt::LeftButton, {}, grab + QPoint(0, 80));
+    QVERIFY(ed.graph->position("save").y() > before.y() + 20);
+    QCOMPARE(ed.graph->position("save").x(), before.x());
+    QCOMPARE(ed.graph->undoStack()->count(), steps + 1);
+    QCOMPARE(ed.graph->currentNode(), QString("save"));
+    ed.graph->undo();
+    QCOMPARE(ed.graph->position("save"), before);
+
+    // A box from empty canvas around the first two nodes selects them.
+    const QPoint a = toWindow(QPointF(-30, -60)), b = toWindow(QPointF(470, 60));
+    QTest::mousePress(ed.window, Qt::LeftButton, {}, a);
+    for (int i = 1; i <= 10; ++i) QTest::mouseMove(ed.window, a + (b - a) * i / 10);
+    QTest::mouseRelease(ed.window, Qt::LeftButton, {}, b);
+    QStringList sel = ed.graph->selection();
+    sel.sort();
+    QCOMPARE(sel, QStringList({"pattern", "resize"}));
+  }
+
   void liveModeRerunsAfterAnEdit() {
     Editor ed;
     QVERIFY(ed.load());
