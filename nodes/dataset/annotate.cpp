@@ -155,7 +155,30 @@ void annotate_execute(NodeContext& ctx) {
   const std::string scene = ctx.has_input("scene") ? ctx.input<TextValue>("scene")->text : "";
   const std::string subject = ctx.has_input("subject") ? ctx.input<TextValue>("subject")->text : "";
   const json motion = path ? path->motion : json::array();
-  const std::string caption = format_caption(ctx.param_string("caption"), scene, subject, describe_motion(motion));
+  // A multi-shot clip (sequence.join): without a path, the motion part of the caption is the shots'
+  // captions in order, joined by their transitions ("..., then cut to ...").
+  json shots;
+  std::string motion_phrase = describe_motion(motion);
+  if (ctx.has_input("shots")) {
+    shots = ctx.input<RecordValue>("shots")->record;
+    if (!shots.contains("shots") || !shots["shots"].is_array())
+      ctx.fail_port("shots", "the record has no 'shots' list (connect sequence.join)");
+    if (!path) {
+      std::string joined;
+      const json transitions = shots.value("transitions", json::array());
+      for (size_t k = 0; k < shots["shots"].size(); ++k) {
+        const std::string c = shots["shots"][k].value("caption", "");
+        if (c.empty()) continue;
+        if (!joined.empty()) {
+          const std::string kind = k - 1 < transitions.size() ? transitions[k - 1].value("type", "cut") : "cut";
+          joined += kind == "cut" ? ", then cut to " : kind == "fade" ? ", then fade to " : ", then dissolve to ";
+        }
+        joined += c;
+      }
+      if (!joined.empty()) motion_phrase = joined;
+    }
+  }
+  const std::string caption = format_caption(ctx.param_string("caption"), scene, subject, motion_phrase);
 
   json cams_json = json::array();
   for (const auto& c : cameras) {
@@ -208,6 +231,51 @@ void annotate_execute(NodeContext& ctx) {
                {"poses", "poses/" + id + ".txt"}, {"cameras", "cameras/" + id + ".json"}};
   if (!scene.empty()) item["scene"] = scene;
   if (!subject.empty()) item["subject"] = subject;
+  if (shots.is_object()) {
+    item["shots"] = shots["shots"];
+    item["transitions"] = shots.value("transitions", json::array());
+  }
+  bool skip = false;
+  if (ctx.has_input("qc")) {
+    json qc = ctx.input<RecordValue>("qc")->record;
+    if (!qc.is_object() || !qc.contains("pass") || !qc["pass"].is_boolean())
+      ctx.fail_port("qc", "the record has no boolean 'pass' (connect dataset.qc)");
+    item["qc_pass"] = qc["pass"];
+    // Per-frame lists stay out of the metadata line (they can be long); the summaries go in.
+    for (auto& [k, v] : qc.items())
+      if (v.is_object()) v.erase("per_frame");
+    item["qc"] = qc;
+    skip = !qc["pass"].get<bool>() && ctx.param_string("qc_failed") == "skip";
+  }
+  if (skip) {
+    // Kept out: no files; a line this item had from an earlier (passing) run is removed.
+    ctx.warn("item " + id + " failed QC and is skipped (qc_failed = skip)");
+    if (fs::exists(meta_path)) {
+      std::string kept;
+      std::istringstream in(read_file(meta_path));
+      bool removed = false;
+      for (std::string line; std::getline(in, line);) {
+        json j = json::parse(line, nullptr, false);
+        if (!j.is_discarded() && j.is_object() && j.value("file_name", "") == file_name) {
+          removed = true;
+          continue;
+        }
+        kept += line + "\n";
+      }
+      if (removed) {
+        try {
+          ctx.files().write(meta_path, kept, overwrite);
+        } catch (const std::exception& e) {
+          ctx.fail("folder", e.what());
+        }
+      }
+    }
+    item["skipped"] = true;
+    auto rec = std::make_shared<RecordValue>();
+    rec->record = item;
+    ctx.set_output("item", rec);
+    return;
+  }
 
   std::error_code ec;
   for (const char* sub : {"poses", "cameras", "videos"}) fs::create_directories(folder / sub, ec);

@@ -1,6 +1,7 @@
 // dataset family: helpers shared by the nodes and their tests.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,12 @@ namespace camgraph::dataset {
 
 void encode_video_execute(NodeContext& ctx);
 void annotate_execute(NodeContext& ctx);
+void export_execute(NodeContext& ctx);
+
+// POSIX ustar: the 512-byte header of one regular file (mode 0644, mtime 0); throws for names over
+// 100 bytes. append_tar_member adds header, bytes and the padding to a 512-byte boundary.
+std::string ustar_header(const std::string& name, uint64_t size);
+void append_tar_member(std::string& tar, const std::string& name, const std::string& bytes);
 
 // "camera pans left slowly, then dollies in"; "static camera" for a static (or empty) record list.
 std::string describe_motion(const nlohmann::json& motion);

@@ -38,7 +38,9 @@ void register_dataset_nodes(Registry& r) {
                     {"path", PortType::CameraPath, "camera path: motion records for the caption", true},
                     {"scene", PortType::Text, "scene description for the caption", true},
                     {"subject", PortType::Text, "subject description for the caption", true},
-                    {"video", PortType::Record, "encode.video's output: the file of this item", true}},
+                    {"video", PortType::Record, "encode.video's output: the file of this item", true},
+                    {"qc", PortType::Record, "dataset.qc's scores: written as the item's 'qc' field", true},
+                    {"shots", PortType::Record, "sequence.join's shots: each shot's caption and frame range", true}},
          .outputs = {{"item", PortType::Record, "the item's metadata.jsonl line"}},
          .params = {p_output_path("folder", "dataset", "dataset folder"),
                     p_string("item_id", "", "item id; empty = a hash of the cameras, fps and caption"),
@@ -48,9 +50,28 @@ void register_dataset_nodes(Registry& r) {
                              "several processes writing one dataset: this one's shard name (metadata.d/"
                              "<writer>.jsonl, merged by `camgraph-cli dataset index`); empty = "
                              "$CAMGRAPH_DATASET_WRITER, else metadata.jsonl itself"),
+                    p_enum("qc_failed", "flag", {"flag", "skip"},
+                           "an item that failed QC: flag it (qc_pass false in its line) or skip it (nothing "
+                           "written; a previous line of the same item is removed)"),
                     p_bool("overwrite", false, "replace files CamGraph did not write")},
          .is_output = true,
          .execute = dataset::annotate_execute});
+  r.add({.type = "dataset.export",
+         .category = "Dataset",
+         .title = "Export Dataset",
+         .doc = "Exports a dataset folder (its metadata.jsonl) for trainers: CogVideoX prompts.txt + videos.txt "
+                "(line i: caption and video of item i), and/or WebDataset tar shards webdataset/shard-NNNNNN.tar "
+                "(per item <key>.mp4, .txt, .json, .poses.txt, .cameras.json). Items that failed QC are left out "
+                "unless include_qc_failed.",
+         .inputs = {{"item", PortType::Record, "an annotate output, to run after it (optional)", true}},
+         .outputs = {{"export", PortType::Record, "{items, skipped_qc_failed, skipped_missing_video, files}"}},
+         .params = {p_output_path("folder", "dataset", "dataset folder (with metadata.jsonl)"),
+                    p_enum("format", "both", {"cogvideox", "webdataset", "both"}, "what to write"),
+                    p_int("shard_size", 1000, 1, 1000000, "webdataset: items per tar shard"),
+                    p_bool("include_qc_failed", false, "also export items whose qc_pass is false"),
+                    p_bool("overwrite", false, "replace files CamGraph did not write")},
+         .is_output = true,
+         .execute = dataset::export_execute});
 }
 
 }  // namespace camgraph

@@ -1,0 +1,228 @@
+// Label truth: corner tracks (Shi-Tomasi + pyramidal Lucas-Kanade, forward-backward checked) between
+// consecutive frames; per pair a pure-rotation fit (Kabsch on the bearing vectors K^-1 p) and a
+// similarity fit (RANSAC); the residuals separate rotation/zoom (no parallax) from translation.
+#include "label_truth.h"
+
+#include <opencv2/calib3d.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+}
+
+namespace camgraph::qc {
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+nlohmann::json MotionEstimate::to_json() const {
+  return {{"type", type}, {"direction", direction}, {"shift_x_px", shift_x}, {"shift_y_px", shift_y},
+          {"roll_deg", roll_deg}, {"log_scale", log_scale}, {"parallax", parallax}, {"pairs", pairs},
+          {"tracked_pairs", tracked_pairs}};
+}
+
+MotionEstimate estimate_camera_motion(const std::vector<cv::Mat>& gray, double fx, double fy, double cx, double cy,
+                                      const MotionThresholds& th) {
+  MotionEstimate e;
+  const cv::Matx33d K(fx, 0, cx, 0, fy, cy, 0, 0, 1), Ki = K.inv();
+  std::vector<double> parallax;
+  double theta_sum = 0;
+  for (size_t t = 1; t < gray.size(); ++t) {
+    ++e.pairs;
+    const cv::Mat& a = gray[t - 1];
+    const cv::Mat& b = gray[t];
+    std::vector<cv::Point2f> p0, p1, back;
+    cv::goodFeaturesToTrack(a, p0, 600, 0.005, 5);
+    if (p0.size() < 12) continue;
+    std::vector<uchar> st, st_back;
+    std::vector<float> err;
+    cv::calcOpticalFlowPyrLK(a, b, p0, p1, st, err, cv::Size(21, 21), 3);
+    cv::calcOpticalFlowPyrLK(b, a, p1, back, st_back, err, cv::Size(21, 21), 3);
+    std::vector<cv::Point2f> q0, q1;
+    for (size_t i = 0; i < p0.size(); ++i)
+      if (st[i] && st_back[i] && cv::norm(back[i] - p0[i]) < 0.5) {
+        q0.push_back(p0[i]);
+        q1.push_back(p1[i]);
+      }
+    if (q0.size() < 12) continue;
+    ++e.tracked_pairs;
+    std::vector<double> flow;
+    for (size_t i = 0; i < q0.size(); ++i) flow.push_back(cv::norm(q1[i] - q0[i]));
+    const double med_flow = median(flow);
+
+    // Rotation: b1 = R b0 on unit bearings (Kabsch).
+    cv::Matx33d H = cv::Matx33d::zeros();
+    std::vector<cv::Vec3d> b0(q0.size());
+    for (size_t i = 0; i < q0.size(); ++i) {
+      cv::Vec3d u = Ki * cv::Vec3d(q0[i].x, q0[i].y, 1), v = Ki * cv::Vec3d(q1[i].x, q1[i].y, 1);
+      u /= cv::norm(u);
+      v /= cv::norm(v);
+      b0[i] = u;
+      H += cv::Matx33d(u[0] * v[0], u[0] * v[1], u[0] * v[2], u[1] * v[0], u[1] * v[1], u[1] * v[2], u[2] * v[0],
+                       u[2] * v[1], u[2] * v[2]);
+    }
+    cv::Mat w, U, Vt;
+    cv::SVD::compute(cv::Mat(H), w, U, Vt);
+    cv::Mat Rm = Vt.t() * U.t();
+    if (cv::determinant(Rm) < 0) {
+      cv::Mat D = cv::Mat::eye(3, 3, CV_64F);
+      D.at<double>(2, 2) = -1;
+      Rm = Vt.t() * D * U.t();
+    }
+    const cv::Matx33d R(Rm);
+    std::vector<double> res_rot;
+    for (size_t i = 0; i < q0.size(); ++i) {
+      const cv::Vec3d p = K * (R * b0[i]);
+      res_rot.push_back(std::hypot(p[0] / p[2] - q1[i].x, p[1] / p[2] - q1[i].y));
+    }
+    // Similarity (rotation in the image plane, uniform scale, shift).
+    std::vector<uchar> inl;
+    const cv::Mat M = cv::estimateAffinePartial2D(q0, q1, inl, cv::RANSAC, 1.0);
+    double res_sim = 1e9, scale = 1, theta = 0;
+    if (!M.empty()) {
+      std::vector<double> r;
+      for (size_t i = 0; i < q0.size(); ++i) {
+        const double x = M.at<double>(0, 0) * q0[i].x + M.at<double>(0, 1) * q0[i].y + M.at<double>(0, 2);
+        const double y = M.at<double>(1, 0) * q0[i].x + M.at<double>(1, 1) * q0[i].y + M.at<double>(1, 2);
+        r.push_back(std::hypot(x - q1[i].x, y - q1[i].y));
+      }
+      res_sim = median(r);
+      scale = std::hypot(M.at<double>(0, 0), M.at<double>(1, 0));
+      theta = std::atan2(M.at<double>(1, 0), M.at<double>(0, 0));
+    }
+    // The principal point moved by the rotation model: the pan/tilt (or truck/pedestal) shift.
+    const cv::Vec3d c = K * (R * cv::Vec3d(0, 0, 1));
+    e.shift_x += c[0] / c[2] - cx;
+    e.shift_y += c[1] / c[2] - cy;
+    theta_sum += theta;
+    e.log_scale += std::log(scale);
+    if (med_flow > 0.3) parallax.push_back(std::min(median(res_rot), res_sim) / med_flow);
+  }
+  e.roll_deg = theta_sum * 180.0 / M_PI;
+  e.parallax = median(parallax);
+
+  // Dominant component in pixel equivalents at a radius of a quarter of the image diagonal.
+  const double radius = 0.5 * std::hypot(cx, cy);
+  const double h = std::abs(e.shift_x), v = std::abs(e.shift_y);
+  const double r = std::abs(theta_sum) * radius, s = std::abs(e.log_scale) * radius;
+  const double top = std::max({h, v, r, s});
+  const bool translation = e.parallax > th.parallax;
+  if (top < th.static_px) {
+    e.type = "static";
+    e.direction = "";
+  } else if (top == h) {
+    e.type = translation ? "truck" : "pan";
+    e.direction = e.shift_x > 0 ? "left" : "right";
+  } else if (top == v) {
+    e.type = translation ? "pedestal" : "tilt";
+    e.direction = e.shift_y > 0 ? "up" : "down";
+  } else if (top == r) {
+    e.type = "roll";
+    // A clockwise camera roll turns the content counter-clockwise on screen.
+    e.direction = theta_sum < 0 ? "clockwise" : "counterclockwise";
+  } else {
+    e.type = translation ? "dolly" : "zoom";
+    e.direction = e.log_scale > 0 ? "in" : "out";
+  }
+  return e;
+}
+
+std::vector<cv::Mat> decode_gray(const std::string& file) {
+  AVFormatContext* fmt = nullptr;
+  if (avformat_open_input(&fmt, file.c_str(), nullptr, nullptr) < 0)
+    throw std::runtime_error("cannot open video '" + file + "'");
+  struct Guard {
+    AVFormatContext*& fmt;
+    AVCodecContext* c = nullptr;
+    AVPacket* pkt = nullptr;
+    AVFrame* f = nullptr;
+    SwsContext* sws = nullptr;
+    ~Guard() {
+      if (sws) sws_freeContext(sws);
+      if (f) av_frame_free(&f);
+      if (pkt) av_packet_free(&pkt);
+      if (c) avcodec_free_context(&c);
+      avformat_close_input(&fmt);
+    }
+  } g{fmt};
+  if (avformat_find_stream_info(fmt, nullptr) < 0) throw std::runtime_error("'" + file + "': no stream info");
+  const int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (si < 0) throw std::runtime_error("'" + file + "' has no video stream");
+  const AVCodec* dec = avcodec_find_decoder(fmt->streams[si]->codecpar->codec_id);
+  if (!dec) throw std::runtime_error("'" + file + "': no decoder for its codec");
+  g.c = avcodec_alloc_context3(dec);
+  avcodec_parameters_to_context(g.c, fmt->streams[si]->codecpar);
+  if (avcodec_open2(g.c, dec, nullptr) < 0) throw std::runtime_error("'" + file + "': cannot open the decoder");
+  g.pkt = av_packet_alloc();
+  g.f = av_frame_alloc();
+  std::vector<cv::Mat> frames;
+  auto drain = [&]() {
+    while (avcodec_receive_frame(g.c, g.f) == 0) {
+      if (!g.sws)
+        g.sws = sws_getContext(g.f->width, g.f->height, AVPixelFormat(g.f->format), g.f->width, g.f->height,
+                               AV_PIX_FMT_GRAY8, SWS_BILINEAR, nullptr, nullptr, nullptr);
+      cv::Mat m(g.f->height, g.f->width, CV_8UC1);
+      uint8_t* dst[1] = {m.data};
+      const int stride[1] = {int(m.step)};
+      sws_scale(g.sws, g.f->data, g.f->linesize, 0, g.f->height, dst, stride);
+      frames.push_back(m);
+    }
+  };
+  while (av_read_frame(fmt, g.pkt) >= 0) {
+    if (g.pkt->stream_index == si && avcodec_send_packet(g.c, g.pkt) >= 0) drain();
+    av_packet_unref(g.pkt);
+  }
+  avcodec_send_packet(g.c, nullptr);
+  drain();
+  if (frames.empty()) throw std::runtime_error("'" + file + "': no frames decoded");
+  return frames;
+}
+
+nlohmann::json dominant_label(const nlohmann::json& motion) {
+  nlohmann::json best = {{"type", "static"}, {"direction", ""}};
+  long span = -1;
+  if (!motion.is_array()) return best;
+  for (const auto& m : motion) {
+    if (!m.is_object() || m.value("type", "") == "static") continue;
+    long s = 0;
+    if (m.contains("frames") && m["frames"].is_array() && m["frames"].size() == 2)
+      s = m["frames"][1].get<long>() - m["frames"][0].get<long>();
+    if (s > span) {
+      span = s;
+      best = {{"type", m.value("type", "")}, {"direction", m.value("direction", "")}};
+    }
+  }
+  const std::string t = best["type"];
+  const std::string d = best["direction"];
+  // What these show most in the image. An orbit turns the camera to keep the target centred; for the
+  // scene behind the target (most of the frame) the turn outweighs the translation, so the image moves
+  // like a truck the other way (orbit left: like truck right); a crane likewise looks like the opposite
+  // pedestal (measured: LabelTruth.OneRenderedClipPerMotionType).
+  auto opposite = [](const std::string& x) {
+    return x == "left" ? "right" : x == "right" ? "left" : x == "up" ? "down" : x == "down" ? "up" : x;
+  };
+  if (t == "orbit" || t == "arc") best = {{"type", "truck"}, {"direction", opposite(d)}};
+  else if (t == "crane") best = {{"type", "pedestal"}, {"direction", opposite(d)}};
+  else if (t == "dolly_zoom") best = {{"type", "dolly"}, {"direction", d}};
+  return best;
+}
+
+bool label_agrees(const MotionEstimate& e, const nlohmann::json& label) {
+  return e.type == label.value("type", "") && (e.type == "static" || e.direction == label.value("direction", ""));
+}
+
+}  // namespace camgraph::qc
