@@ -9,7 +9,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "camgraph/safetensors.h"
+#include "sd/weight_file.h"
 
 namespace camgraph::sd {
 
@@ -95,13 +95,13 @@ at::Tensor ClipTextEncoderImpl::forward(const at::Tensor& ids, int clip_skip) {
   return text_model->final_layer_norm(x);
 }
 
-ClipTextEncoder load_clip_text_encoder(const SafetensorsReader& file, int64_t heads, LoadReport* report) {
+ClipTextEncoder load_clip_text_encoder(const WeightFile& file, int64_t heads, LoadReport* report) {
   // The prefix P such that P + "embeddings.token_embedding.weight" exists; OpenCLIP layouts
   // (cond_stage_model.model.*, SD 2) are not this architecture.
   const std::string anchor = "embeddings.token_embedding.weight";
   std::string prefix;
   bool found = false;
-  for (const auto& [name, info] : file.tensors()) {
+  for (const std::string& name : file.names()) {
     if (name.size() < anchor.size() || name.compare(name.size() - anchor.size(), anchor.size(), anchor) != 0) continue;
     const std::string p = name.substr(0, name.size() - anchor.size());
     if (p.empty() || p == "text_model." || p == "cond_stage_model.transformer.text_model." ||
@@ -115,14 +115,10 @@ ClipTextEncoder load_clip_text_encoder(const SafetensorsReader& file, int64_t he
     throw std::runtime_error(file.source() +
                              ": no CLIP text encoder found (expected text_model.embeddings.token_embedding.weight "
                              "or cond_stage_model.transformer.text_model.embeddings.token_embedding.weight)");
-  auto shape = [&](const std::string& key) -> const std::vector<int64_t>& {
-    const auto it = file.tensors().find(prefix + key);
-    if (it == file.tensors().end()) throw std::runtime_error(file.source() + ": missing tensor " + prefix + key);
-    return it->second.shape;
-  };
+  auto shape = [&](const std::string& key) { return file.shape(prefix + key); };
   ClipTextConfig c;
-  const auto& emb = shape("embeddings.token_embedding.weight");
-  const auto& pos = shape("embeddings.position_embedding.weight");
+  const auto emb = shape("embeddings.token_embedding.weight");
+  const auto pos = shape("embeddings.position_embedding.weight");
   if (emb.size() != 2 || pos.size() != 2 || pos[1] != emb[1])
     throw std::runtime_error(file.source() + ": CLIP embeddings have unexpected shapes");
   c.vocab = emb[0];
@@ -131,7 +127,7 @@ ClipTextEncoder load_clip_text_encoder(const SafetensorsReader& file, int64_t he
   c.layers = 0;
   const std::regex layer_re("encoder\\.layers\\.(\\d+)\\.");
   std::set<int64_t> seen;
-  for (const auto& [name, info] : file.tensors()) {
+  for (const std::string& name : file.names()) {
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     std::smatch m;
     const std::string rest = name.substr(prefix.size());
@@ -167,7 +163,7 @@ ClipTextEncoder load_clip_text_encoder(const SafetensorsReader& file, int64_t he
     used.insert(key);
     ++rep.loaded;
   }
-  for (const auto& [name, info] : file.tensors())
+  for (const std::string& name : file.names())
     if (name.compare(0, prefix.size(), prefix) == 0 && !used.count(name) &&
         name.find("position_ids") == std::string::npos)
       rep.unused.push_back(name);

@@ -15,11 +15,9 @@
 
 #include "sd/clip_tokenizer.h"
 
-namespace camgraph {
-class SafetensorsReader;
-}
-
 namespace camgraph::sd {
+
+class WeightFile;
 
 struct ClipTextConfig {
   int64_t vocab = 49408, width = 768, layers = 12, heads = 12, mlp = 3072, positions = 77;
@@ -98,11 +96,11 @@ struct LoadReport {
 };
 
 // Finds the text encoder in a diffusers text_encoder/model.safetensors or an LDM single file
-// (cond_stage_model.transformer.text_model.*), infers the configuration from the shapes and loads
+// (cond_stage_model.transformer.text_model.*; .safetensors or .ckpt), infers the configuration from the shapes and loads
 // it in float32 (F16/BF16 upcast). `heads` is not recorded in the tensors: pass the config.json
 // value when there is one (diffusers folders), else 0 for SD 1.5's 64-wide heads (width / 64).
 // Throws naming the file when tensors are missing or shaped wrongly.
-ClipTextEncoder load_clip_text_encoder(const SafetensorsReader& file, int64_t heads = 0,
+ClipTextEncoder load_clip_text_encoder(const WeightFile& file, int64_t heads = 0,
                                        LoadReport* report = nullptr);
 
 // A1111's prompt weighting on the encoder output: each window [1, 77, D] is encoded, its tokens

@@ -9,6 +9,7 @@
 #include "camgraph/safetensors.h"
 #include "sd/clip_text_encoder.h"
 #include "sd/lora.h"
+#include "sd/weight_file.h"
 #include "test_support.h"
 
 using namespace camgraph;
@@ -34,7 +35,7 @@ std::map<std::string, at::Tensor> snapshot(torch::nn::Module& m) {
 }  // namespace
 
 TEST(Lora, KohyaAndPeftKeysMatchPeftMergeAndUnmergeExactly) {
-  SafetensorsReader te_file(golden_dir() / "text_encoder/ldm.safetensors");
+  WeightFile te_file(golden_dir() / "text_encoder/ldm.safetensors");
   ClipTextEncoder te = load_clip_text_encoder(te_file, 2);
   SafetensorsReader g(golden_dir() / "lora_golden.safetensors");
   const at::Tensor ids = g.get("ids");
@@ -67,7 +68,7 @@ TEST(Lora, KohyaAndPeftKeysMatchPeftMergeAndUnmergeExactly) {
 }
 
 TEST(Lora, UnmatchedModulesAreNamedAndBadShapesRestoreTheModel) {
-  SafetensorsReader te_file(golden_dir() / "text_encoder/ldm.safetensors");
+  WeightFile te_file(golden_dir() / "text_encoder/ldm.safetensors");
   ClipTextEncoder te = load_clip_text_encoder(te_file, 2);
   const auto before = snapshot(*te);
   LoraMerger merger;

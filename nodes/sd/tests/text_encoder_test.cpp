@@ -10,6 +10,7 @@
 
 #include "camgraph/safetensors.h"
 #include "sd/clip_text_encoder.h"
+#include "sd/weight_file.h"
 #include "test_support.h"
 
 using namespace camgraph;
@@ -40,7 +41,7 @@ TEST(ClipTextEncoder, MatchesTransformersFromBothLayouts) {
   const at::Tensor last = golden.get("last"), skip2 = golden.get("skip2");  // [2, 77, 64]
 
   // Single-file LDM layout, F16 weights; head count as the tiny model's (not recorded in the file).
-  SafetensorsReader ldm(golden_dir() / "text_encoder/ldm.safetensors");
+  WeightFile ldm(golden_dir() / "text_encoder/ldm.safetensors");
   LoadReport rep;
   ClipTextEncoder a = load_clip_text_encoder(ldm, 2, &rep);
   EXPECT_EQ(rep.prefix, "cond_stage_model.transformer.text_model.");
@@ -57,11 +58,18 @@ TEST(ClipTextEncoder, MatchesTransformersFromBothLayouts) {
 
   // diffusers folder, BF16 weights, heads from its config.json.
   const fs::path dir = golden_dir() / "text_encoder/diffusers";
-  SafetensorsReader diff(dir / "model.safetensors");
+  WeightFile diff(dir / "model.safetensors");
   ClipTextEncoder b = load_clip_text_encoder(diff, config_heads(dir / "config.json"), &rep);
   EXPECT_EQ(rep.prefix, "text_model.");
   EXPECT_LT(rel_err(b->forward(ids), last), 1e-5);
   EXPECT_LT(rel_err(b->forward(ids, 2), skip2), 1e-5);
+
+  // The same LDM weights in a torch.save .ckpt ({"state_dict": ..., "global_step": ...}), read
+  // through the restricted unpickler.
+  WeightFile ckpt(golden_dir() / "text_encoder/ldm.ckpt");
+  ClipTextEncoder c = load_clip_text_encoder(ckpt, 2, &rep);
+  EXPECT_EQ(rep.prefix, "cond_stage_model.transformer.text_model.");
+  EXPECT_LT(rel_err(c->forward(ids), last), 1e-5);
 
   // The head split matters: one 64-wide head (the default rule) is a different model here.
   ClipTextEncoder one_head = load_clip_text_encoder(ldm, 0);
@@ -69,7 +77,7 @@ TEST(ClipTextEncoder, MatchesTransformersFromBothLayouts) {
 }
 
 TEST(ClipTextEncoder, PromptWeightsScaleTokensAndKeepTheMean) {
-  SafetensorsReader ldm(golden_dir() / "text_encoder/ldm.safetensors");
+  WeightFile ldm(golden_dir() / "text_encoder/ldm.safetensors");
   ClipTextEncoder te = load_clip_text_encoder(ldm, 2);
   const ClipTokenizer tok =
       ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
@@ -94,17 +102,17 @@ TEST(ClipTextEncoder, PromptWeightsScaleTokensAndKeepTheMean) {
 TEST(ClipTextEncoder, FilesWithoutATextEncoderAreRefused) {
   const fs::path dir = temp_dir("sd-te");
   safetensors_save_atomic(dir / "vae.safetensors", {{"first_stage_model.decoder.conv_in.weight", at::zeros({4, 4, 3, 3})}});
-  SafetensorsReader r(dir / "vae.safetensors");
+  WeightFile r(dir / "vae.safetensors");
   const std::string e = error_of([&] { load_clip_text_encoder(r); });
   EXPECT_NE(e.find("vae.safetensors"), std::string::npos) << e;
   EXPECT_NE(e.find("no CLIP text encoder"), std::string::npos) << e;
   // A text encoder with one layer's tensors removed.
-  SafetensorsReader ldm(golden_dir() / "text_encoder/ldm.safetensors");
+  WeightFile ldm(golden_dir() / "text_encoder/ldm.safetensors");
   std::map<std::string, at::Tensor> t;
-  for (const auto& [name, info] : ldm.tensors())
-    if (name.find("layers.1.mlp.fc2.weight") == std::string::npos) t[name] = ldm.get(name);
+  for (const std::string& name : ldm.names())
+    if (name.find("layers.1.mlp.fc2.weight") == std::string::npos) t[name] = ldm.get_float(name);
   safetensors_save_atomic(dir / "broken.safetensors", t);
-  SafetensorsReader broken(dir / "broken.safetensors");
+  WeightFile broken(dir / "broken.safetensors");
   const std::string m = error_of([&] { load_clip_text_encoder(broken, 2); });
   EXPECT_NE(m.find("layers.1.mlp.fc2.weight"), std::string::npos) << m;
 }

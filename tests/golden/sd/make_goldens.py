@@ -15,6 +15,7 @@ Writes into this folder (all small):
   text_encoder/ldm.safetensors               tiny CLIPTextModel (hidden 64, 2 heads, 3 layers,
                                                 quick_gelu) in the single-file LDM layout
                                                 (cond_stage_model.transformer.text_model.*), F16
+  text_encoder/ldm.ckpt                         the same, torch.save({"state_dict": ..., "global_step"})
   text_encoder/diffusers/{config.json,model.safetensors}  the same weights, diffusers layout, BF16
   text_encoder_golden.safetensors               token ids and outputs: last layer + final norm,
                                                 clip-skip 2 (penultimate layer + final norm)
@@ -165,6 +166,9 @@ def make_text_encoder_goldens():
     os.makedirs(os.path.join(out, "diffusers"), exist_ok=True)
     save_file({"cond_stage_model.transformer." + k: v.half().contiguous() for k, v in full.items()},
               os.path.join(out, "ldm.safetensors"))
+    # The same LDM weights as a torch.save checkpoint, as .ckpt files are laid out.
+    torch.save({"state_dict": {"cond_stage_model.transformer." + k: v.half().contiguous() for k, v in full.items()},
+                "global_step": 7}, os.path.join(out, "ldm.ckpt"))
     save_file({k: v.to(torch.bfloat16).contiguous() for k, v in full.items()},
               os.path.join(out, "diffusers", "model.safetensors"))
     with open(os.path.join(out, "diffusers", "config.json"), "w") as f:
