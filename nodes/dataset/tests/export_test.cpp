@@ -10,9 +10,9 @@
 #include <sstream>
 
 #include "camgraph/node_context.h"
-#include "camgraph/output_files.h"
 #include "camgraph/values.h"
 #include "dataset.h"
+#include "node_runner.h"
 #include "test_support.h"
 
 namespace camgraph {
@@ -33,23 +33,7 @@ std::map<std::string, Value> run_node(const std::string& type, const json& param
     register_dataset_nodes(r);
     return r;
   }();
-  const NodeSpec* spec = reg.find(type);
-  EXPECT_NE(spec, nullptr) << type;
-  NodeInstance node;
-  node.id = "n";
-  node.type = type;
-  node.params = params;
-  OutputFiles files(out);
-  NodeContext::Setup s;
-  s.node = &node;
-  s.spec = spec;
-  s.inputs = std::move(inputs);
-  s.out_dir = out;
-  s.graph_dir = out;
-  s.output_files = &files;
-  NodeContext ctx(s);
-  spec->execute(ctx);
-  return ctx.outputs();
+  return camgraph::testing::run_node(reg, type, params, std::move(inputs), out);
 }
 
 std::string run_command(const std::string& cmd) {

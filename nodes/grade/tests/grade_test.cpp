@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "camgraph/node_context.h"
-#include "camgraph/output_files.h"
 #include "camgraph/values.h"
 #include "grade/grade.h"
+#include "node_runner.h"
 #include "test_support.h"
 
 namespace camgraph {
@@ -48,23 +48,7 @@ std::map<std::string, Value> run_node(const std::string& type, const json& param
     register_grade_nodes(r);
     return r;
   }();
-  const NodeSpec* spec = reg.find(type);
-  EXPECT_NE(spec, nullptr) << type;
-  NodeInstance node;
-  node.id = "n";
-  node.type = type;
-  node.params = params;
-  OutputFiles files(out);
-  NodeContext::Setup s;
-  s.node = &node;
-  s.spec = spec;
-  s.inputs = std::move(inputs);
-  s.out_dir = out;
-  s.graph_dir = out;
-  s.output_files = &files;
-  NodeContext ctx(s);
-  spec->execute(ctx);
-  return ctx.outputs();
+  return camgraph::testing::run_node(reg, type, params, std::move(inputs), out);
 }
 
 }  // namespace

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "camgraph/node_context.h"
-#include "camgraph/output_files.h"
 #include "camgraph/values.h"
+#include "node_runner.h"
 #include "test_support.h"
 
 namespace camgraph {
@@ -41,23 +41,7 @@ const Registry& registry() {
 
 std::map<std::string, Value> run_node(const std::string& type, const json& params,
                                       std::map<std::string, Value> inputs, const fs::path& out) {
-  const NodeSpec* spec = registry().find(type);
-  EXPECT_NE(spec, nullptr) << type;
-  NodeInstance node;
-  node.id = "n";
-  node.type = type;
-  node.params = params;
-  OutputFiles files(out);
-  NodeContext::Setup s;
-  s.node = &node;
-  s.spec = spec;
-  s.inputs = std::move(inputs);
-  s.out_dir = out;
-  s.graph_dir = out;
-  s.output_files = &files;
-  NodeContext ctx(s);
-  spec->execute(ctx);
-  return ctx.outputs();
+  return camgraph::testing::run_node(registry(), type, params, std::move(inputs), out);
 }
 
 double cell_value(double x, double y, double z) {

@@ -10,9 +10,9 @@
 #include <sstream>
 
 #include "camgraph/node_context.h"
-#include "camgraph/output_files.h"
 #include "camgraph/values.h"
 #include "qc/qc.h"
+#include "node_runner.h"
 #include "test_support.h"
 
 namespace camgraph {
@@ -42,25 +42,8 @@ const Registry& registry() {
 }
 
 std::map<std::string, Value> run_node(const std::string& type, const json& params,
-                                      std::map<std::string, Value> inputs, const fs::path& out,
-                                      std::vector<std::string>* warnings = nullptr) {
-  const NodeSpec* spec = registry().find(type);
-  EXPECT_NE(spec, nullptr) << type;
-  NodeInstance node;
-  node.id = "n";
-  node.type = type;
-  node.params = params;
-  OutputFiles files(out);
-  NodeContext::Setup s;
-  s.node = &node;
-  s.spec = spec;
-  s.inputs = std::move(inputs);
-  s.out_dir = out;
-  s.graph_dir = out;
-  s.output_files = &files;
-  NodeContext ctx(s);
-  spec->execute(ctx);
-  return ctx.outputs();
+                                      std::map<std::string, Value> inputs, const fs::path& out) {
+  return camgraph::testing::run_node(registry(), type, params, std::move(inputs), out);
 }
 
 json qc_of(const std::map<std::string, Value>& out) {

@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "camgraph/node_context.h"
-#include "camgraph/output_files.h"
 #include "camgraph/values.h"
 #include "sequence/sequence.h"
+#include "node_runner.h"
 #include "test_support.h"
 
 namespace camgraph {
@@ -28,22 +28,7 @@ std::map<std::string, Value> run_node(const json& params, std::map<std::string, 
     register_sequence_nodes(r);
     return r;
   }();
-  const NodeSpec* spec = reg.find("sequence.join");
-  NodeInstance node;
-  node.id = "n";
-  node.type = "sequence.join";
-  node.params = params;
-  OutputFiles files(out);
-  NodeContext::Setup s;
-  s.node = &node;
-  s.spec = spec;
-  s.inputs = std::move(inputs);
-  s.out_dir = out;
-  s.graph_dir = out;
-  s.output_files = &files;
-  NodeContext ctx(s);
-  spec->execute(ctx);
-  return ctx.outputs();
+  return camgraph::testing::run_node(reg, "sequence.join", params, std::move(inputs), out);
 }
 
 // A shot of n frames of constant value v, cameras with fx = tag * 100 + frame.
