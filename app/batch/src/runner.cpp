@@ -483,6 +483,9 @@ RunSummary run_sweep(const Sweep& sweep, const RunnerOptions& opt_in, const Regi
     for (size_t idx : queue)
       for (const auto& n : shared_nodes) sigs[idx].push_back(signature(sweep.items[idx], n));
   std::set<std::string> produced;  // signatures some finished item computed (now in the cache)
+  std::map<std::string, int> waiting;  // signature -> queued items that need it
+  for (size_t idx : queue)
+    for (const auto& sg : sigs[idx]) waiting[sg]++;
 
   struct Running {
     size_t item;
@@ -507,7 +510,18 @@ RunSummary run_sweep(const Sweep& sweep, const RunnerOptions& opt_in, const Regi
     return false;
   };
 
+  // A leader computes something other queued items need (a scene they share): run leaders first,
+  // so followers find it in the cache and the expensive parts of different scenes overlap.
+  auto leader = [&](size_t idx) {
+    if (!sharing) return false;
+    for (const auto& sg : sigs[idx])
+      if (!produced.count(sg) && waiting[sg] >= 2) return true;
+    return false;
+  };
+
   auto launch = [&](size_t idx, int slot) {
+    if (sharing)
+      for (const auto& sg : sigs[idx]) waiting[sg]--;
     const SweepItem& item = sweep.items[idx];
     ItemRecord& rec = mine.items[item.id];
     rec.attempts++;
@@ -576,7 +590,11 @@ RunSummary run_sweep(const Sweep& sweep, const RunnerOptions& opt_in, const Regi
       rec.state = retry ? ItemState::Pending : ItemState::Failed;
       say("[" + std::to_string(item.index) + "] " + item.id + " failed" + (rec.node.empty() ? "" : " at node '" + rec.node + "'") +
           ": " + rec.error + (retry ? " (retrying)" : ""));
-      if (retry) queue.push_back(r.item);
+      if (retry) {
+        queue.push_back(r.item);
+        if (sharing)
+          for (const auto& sg : sigs[r.item]) waiting[sg]++;
+      }
     }
     save();
   };
@@ -591,7 +609,8 @@ RunSummary run_sweep(const Sweep& sweep, const RunnerOptions& opt_in, const Regi
     if (!signalled) {
       for (int slot = 0; slot < slots.jobs; ++slot) {
         if (slot_busy[size_t(slot)]) continue;
-        auto pick = std::find_if(queue.begin(), queue.end(), [&](size_t idx) { return !blocked(idx); });
+        auto pick = std::find_if(queue.begin(), queue.end(), [&](size_t idx) { return !blocked(idx) && leader(idx); });
+        if (pick == queue.end()) pick = std::find_if(queue.begin(), queue.end(), [&](size_t idx) { return !blocked(idx); });
         if (pick == queue.end()) break;
         const size_t idx = *pick;
         queue.erase(pick);

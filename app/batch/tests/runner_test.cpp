@@ -195,3 +195,25 @@ TEST(Runner, ASecondRunnerOnTheSameStateIsRefused) {
   ASSERT_EQ(run_sweep(s, o, Registry::builtin()).exit_code(), 0);
   EXPECT_NE(second_error.find("another batch run is using"), std::string::npos) << second_error;
 }
+
+TEST(Runner, LeadersOfOtherScenesStartBeforeFollowers) {
+  const fs::path dir = temp_dir("batch-run-leaders");
+  // Two "scenes" (pattern seeds) x three sizes; scenes vary slowest.
+  const Sweep s = make_sweep(dir, json::parse(R"({"vary": [{"param": "pattern.seed", "values": [1, 2]},
+                                                           {"param": "resize.width", "values": [16, 24, 32]}],
+                                                 "per_item": {"save.path": "img/{id}.png"}})"));
+  RunnerOptions o = options(dir, 2);
+  std::vector<std::string> starts;
+  o.log = [&](const std::string& line) {
+    if (line.find(" started ") != std::string::npos) starts.push_back(line.substr(0, line.find(']') + 1));
+  };
+  ASSERT_EQ(run_sweep(s, o, Registry::builtin()).exit_code(), 0);
+  ASSERT_EQ(starts.size(), 6u);
+  // Item 0 computes what everything shares; then the leader of scene 2 (item 3) starts before
+  // scene 1's followers, so its pattern is ready when they are done.
+  EXPECT_EQ(starts[0], "[0]");
+  EXPECT_EQ(starts[1], "[3]");
+  int cached = 0;
+  for (const auto& [id, r] : load_manifest(default_state_dir(o.out_dir, s)).items) cached += r.cached_nodes;
+  EXPECT_EQ(cached, 4);  // each pattern computed once, taken from the cache by the other two items of its scene
+}
