@@ -28,6 +28,8 @@ Writes into this folder (all small):
                                                 lora_A/lora_B keys, F32)
   lora_golden.safetensors                       text encoder outputs after PEFT's own LoRA layers
                                                 merged them (kohya 0.8, PEFT 1.0, both at once)
+  vae/decoder.safetensors, vae_golden.safetensors   tiny AutoencoderKL decoder (diffusers keys, F16)
+                                                and decode(z / 0.18215) of an 8x8 latent
 Weights are drawn with torch.manual_seed(SEED) and rounded to bfloat16 first, so the F16 and BF16
 files hold exactly the same values and the reference runs on them in float32.
 """
@@ -318,8 +320,39 @@ def make_lora_goldens():
     save_file(g, os.path.join(HERE, "lora_golden.safetensors"))
 
 
+VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(32, 32), layers_per_block=1,
+                  down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                  norm_num_groups=32)
+
+
+def make_vae_goldens():
+    """Tiny AutoencoderKL (2 levels of 32 channels, mid attention): decoder weights in the
+    diffusers layout (F16) and decode(z / 0.18215) of an 8x8 latent."""
+    import torch
+    from diffusers import AutoencoderKL
+    from safetensors.torch import save_file
+    torch.manual_seed(SEED + 11)
+    vae = AutoencoderKL(**VAE_CONFIG).eval()
+    with torch.no_grad():
+        for name, p in vae.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    sd = round_bf16(vae.state_dict())
+    vae.load_state_dict(sd)
+    out = os.path.join(HERE, "vae")
+    os.makedirs(out, exist_ok=True)
+    keep = {k: v.half().contiguous() for k, v in sd.items() if k.startswith(("decoder.", "post_quant_conv."))}
+    save_file(keep, os.path.join(out, "decoder.safetensors"))
+    torch.manual_seed(SEED + 12)
+    z = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        img = vae.decode(z / 0.18215).sample
+    save_file({"z": z.contiguous(), "image": img.contiguous()}, os.path.join(HERE, "vae_golden.safetensors"))
+
+
 if __name__ == "__main__":
     make_tokenizer_goldens()
     make_text_encoder_goldens()
     make_sampler_goldens()
     make_lora_goldens()
+    make_vae_goldens()

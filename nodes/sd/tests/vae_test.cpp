@@ -1,0 +1,41 @@
+// VAE decoder against diffusers' AutoencoderKL.decode on a tiny random model
+// (tests/golden/sd/make_goldens.py; F16 weights, decode(z / 0.18215)).
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+
+#include "camgraph/safetensors.h"
+#include "sd/vae_decoder.h"
+#include "sd/weight_file.h"
+#include "test_support.h"
+
+using namespace camgraph;
+using namespace camgraph::sd;
+using camgraph::testing::error_of;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
+}  // namespace
+
+TEST(VaeDecoder, MatchesDiffusersDecode) {
+  WeightFile w(golden_dir() / "vae/decoder.safetensors");
+  VaeDecoder vae = load_vae_decoder(w);
+  EXPECT_EQ(vae->config().up_channels, (std::vector<int64_t>{32, 32}));
+  EXPECT_EQ(vae->config().resnets_per_block, 2);
+  SafetensorsReader g(golden_dir() / "vae_golden.safetensors");
+  const at::Tensor want = g.get("image");       // [1, 3, 16, 16]
+  const at::Tensor got = vae->forward(g.get("z"));  // z [1, 4, 8, 8]
+  ASSERT_EQ(got.sizes(), want.sizes());
+  const double rel = (got - want).abs().max().item<double>() / want.abs().max().item<double>();
+  EXPECT_LT(rel, 1e-5);
+}
+
+TEST(VaeDecoder, RefusesFilesWithoutADecoder) {
+  WeightFile te(golden_dir() / "text_encoder/ldm.safetensors");
+  const std::string e = error_of([&] { load_vae_decoder(te); });
+  EXPECT_NE(e.find("ldm.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find("no VAE decoder"), std::string::npos) << e;
+}
