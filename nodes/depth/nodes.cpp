@@ -73,8 +73,8 @@ void estimate_execute(NodeContext& ctx) {
   } else {
     const fs::path file = ctx.input_path("model_path");
     if (file.extension() == ".pth" || file.extension() == ".pt")
-      ctx.fail("model_path", file.filename().string() + ": PyTorch checkpoints are not read by this build yet; export "
-                             "it to ONNX with opset 16 (torch.onnx.export(model, torch.zeros(1, 3, 518, 518), "
+      ctx.fail("model_path", file.filename().string() + ": Depth Anything V2 is not implemented in libtorch here "
+                             "(only its ONNX export runs); export it to ONNX with opset 16 (torch.onnx.export(model, torch.zeros(1, 3, 518, 518), "
                              "'model.onnx', opset_version=16)) and give that file");
     std::string kind_name = ctx.param_string("model_kind");
     if (kind_name == "auto") {
@@ -185,7 +185,9 @@ void lift_execute(NodeContext& ctx) {
     cam = seq->cameras[size_t(frame)];
   }
   const at::Tensor px = seq->frames[frame].to(at::kCPU, at::kFloat);  // [H, W, C]
-  const at::Tensor z = seq->depth[frame].to(at::kCPU, at::kFloat);    // [H, W]
+  at::Tensor z = seq->depth[frame].to(at::kCPU, at::kFloat);          // [H, W]
+  const double empty = ctx.param_float("empty_depth");
+  if (empty > 0) z = at::where((z > 0) & at::isfinite(z), z, at::full_like(z, empty));  // sky: a far backdrop
   const int H = int(px.size(0)), W = int(px.size(1));
   if (cam.width != W || cam.height != H) cam = cam.resized(W, H);
   at::Tensor valid;
@@ -372,6 +374,7 @@ void register_depth_nodes(Registry& r) {
                     p_float("thickness", 0.1, 0.001, 1, "std. dev. across the surface relative to the footprint"),
                     p_float("opacity", 0.98, 0.01, 0.9999, "opacity of each Gaussian"),
                     p_float("max_depth", 0, 0, 1e6, "drop pixels deeper than this (0: keep all)"),
+                    p_float("empty_depth", 0, 0, 1e6, "pixels without depth (sky: depth 0) go to this distance (0: dropped)"),
                     p_float("hole_threshold", 0.02, 0.0001, 1, "hole fraction of the frame that defines the displacement limit"),
                     p_float("limit_search", 0.5, 0.001, 100, "search the limit up to this x the median depth"),
                     p_int("fill_views", 0, 0, 8, "extra views beyond the limit whose holes are inpainted and lifted"),

@@ -404,6 +404,17 @@ TEST(Nodes, HoleFillingReducesHolesBeyondTheLimit) {
   const Camera moved = moved_camera(src, "right", d);
   EXPECT_LT(hole_fraction(gs(*sf), moved), hole_fraction(gs(*sp), moved));
   EXPECT_GT(out<RecordValue>(filled, "record")->record["fill_views"].size(), 0u);
+
+  // Pixels without depth (the courtyard's sky) are dropped, or placed on a far backdrop.
+  const json nodes = {
+      {{"id", "views"}, {"type", "scene.procedural"}, {"params", {{"views", 2}, {"width", 64}, {"height", 48}, {"samples", 1}}}},
+      {{"id", "lift"}, {"type", "depth.lift"}, {"params", {{"empty_depth", 50.0}}}}};
+  NodeRun sky = run_graph(nodes, {{{"from", "views.views"}, {"to", "lift.view"}}}, "lift", dir);
+  ASSERT_TRUE(sky.result.ok) << sky.result.nodes["lift"].error;
+  auto ss = out<SplatSceneValue>(sky, "scene");
+  EXPECT_EQ(ss->count(), 64 * 48);
+  EXPECT_LT(sp->count(), 64 * 48);
+  EXPECT_LT(hole_fraction(gs(*ss), src), hole_fraction(gs(*sp), src));
 }
 
 TEST(Nodes, TinyMidasThroughTheNodeWithGroundFit) {
