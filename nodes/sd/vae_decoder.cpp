@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -114,18 +115,50 @@ at::Tensor VaeDecoderImpl::forward(const at::Tensor& latents) {
   return d.conv_out(at::silu(d.conv_norm_out(x)));  // [B, 3, 8h, 8w]
 }
 
+std::string vae_decoder_ldm_key(const std::string& key, int64_t up_blocks) {
+  // The LDM <-> diffusers table of the decoder (checked in make_goldens.py against diffusers'
+  // convert_ldm_vae_checkpoint).
+  static const std::pair<const char*, const char*> kFixed[] = {
+      {"decoder.mid_block.resnets.0.", "decoder.mid.block_1."},
+      {"decoder.mid_block.resnets.1.", "decoder.mid.block_2."},
+      {"decoder.mid_block.attentions.0.group_norm.", "decoder.mid.attn_1.norm."},
+      {"decoder.mid_block.attentions.0.to_q.", "decoder.mid.attn_1.q."},
+      {"decoder.mid_block.attentions.0.to_k.", "decoder.mid.attn_1.k."},
+      {"decoder.mid_block.attentions.0.to_v.", "decoder.mid.attn_1.v."},
+      {"decoder.mid_block.attentions.0.to_out.0.", "decoder.mid.attn_1.proj_out."},
+      {"decoder.conv_norm_out.", "decoder.norm_out."},
+  };
+  std::string k = key;
+  for (const auto& [d, l] : kFixed)
+    if (k.compare(0, std::strlen(d), d) == 0) k = l + k.substr(std::strlen(d));
+  static const std::regex up_re("^decoder\\.up_blocks\\.(\\d+)\\.(resnets\\.(\\d+)|upsamplers\\.0)\\.(.*)$");
+  std::smatch m;
+  if (std::regex_match(k, m, up_re)) {
+    const int64_t ldm_block = up_blocks - 1 - std::stoll(m[1]);
+    const std::string inner = m[3].matched ? "block." + m[3].str() : std::string("upsample");
+    k = "decoder.up." + std::to_string(ldm_block) + "." + inner + "." + m[4].str();
+  }
+  const std::string sc = "conv_shortcut.";
+  if (const size_t at = k.find(sc); at != std::string::npos) k = k.substr(0, at) + "nin_shortcut." + k.substr(at + sc.size());
+  return "first_stage_model." + k;
+}
+
 VaeDecoder load_vae_decoder(const WeightFile& file) {
   std::string prefix;
-  if (!file.contains("decoder.conv_in.weight")) {
+  const bool ldm = file.contains("first_stage_model.decoder.conv_in.weight");
+  if (ldm) {
+    prefix = "first_stage_model.";
+  } else if (!file.contains("decoder.conv_in.weight")) {
     if (file.contains("vae.decoder.conv_in.weight")) prefix = "vae.";
-    else if (file.contains("first_stage_model.decoder.conv_in.weight"))
-      throw std::runtime_error(file.source() + ": single-file (LDM) VAE layout is not supported yet; use a diffusers vae/ folder");
     else
-      throw std::runtime_error(file.source() + ": no VAE decoder found (expected decoder.conv_in.weight)");
+      throw std::runtime_error(file.source() +
+                               ": no VAE decoder found (expected decoder.conv_in.weight or "
+                               "first_stage_model.decoder.conv_in.weight)");
   }
   VaeDecoderConfig c;
   c.latent_channels = file.shape(prefix + "decoder.conv_in.weight")[1];
-  const std::regex up_re("^decoder\\.up_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.");
+  const std::regex up_re(ldm ? "^decoder\\.up\\.(\\d+)\\.block\\.(\\d+)\\."
+                             : "^decoder\\.up_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.");
   std::map<int64_t, std::set<int64_t>> blocks;
   for (const std::string& name : file.names()) {
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
@@ -135,13 +168,15 @@ VaeDecoder load_vae_decoder(const WeightFile& file) {
   }
   if (blocks.empty()) throw std::runtime_error(file.source() + ": VAE decoder has no up_blocks");
   c.up_channels.clear();
-  for (const auto& [i, resnets] : blocks)
-    c.up_channels.push_back(file.shape(prefix + "decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv1.weight")[0]);
+  const int64_t n = int64_t(blocks.size());
+  for (int64_t i = 0; i < n; ++i)  // LDM numbers the up blocks from the output side
+    c.up_channels.push_back(file.shape(prefix + (ldm ? "decoder.up." + std::to_string(n - 1 - i) + ".block.0.conv1.weight"
+                                                     : "decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"))[0]);
   c.resnets_per_block = int64_t(blocks.begin()->second.size());
   VaeDecoder vae(c);
   at::NoGradGuard no_grad;
   for (auto& kv : vae->named_parameters()) {
-    const std::string key = prefix + kv.key();
+    const std::string key = ldm ? vae_decoder_ldm_key(kv.key(), n) : prefix + kv.key();
     if (!file.contains(key)) throw std::runtime_error(file.source() + ": VAE decoder tensor missing: " + key);
     const at::Tensor t = file.get_float(key);
     if (t.numel() != kv.value().numel())

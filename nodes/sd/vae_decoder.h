@@ -3,8 +3,8 @@
 // 2x upsample + conv except the last) -> GroupNorm(32, eps 1e-6) -> SiLU -> conv_out -> RGB in
 // [-1, 1], [B, 3, 8h, 8w]. Modules are named as the diffusers keys (decoder.up_blocks.N.resnets.M
 // .conv1 ...); channels, block and resnet counts come from tensor shapes (SD 1.5: 512 512 256 128,
-// three resnets per up block). Loads diffusers vae/ weights; the LDM single-file names
-// (first_stage_model.decoder.up.N.block.M ...) are not mapped yet.
+// three resnets per up block). Loads diffusers vae/ weights and LDM single files
+// (first_stage_model.decoder.up.N.block.M ..., through vae_decoder_ldm_key).
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -12,6 +12,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include <string>
 #include <vector>
 
 namespace camgraph::sd {
@@ -86,8 +87,12 @@ class VaeDecoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VaeDecoder);
 
-// From a diffusers vae/diffusion_pytorch_model.safetensors (or a file with the same keys under
-// "vae."): config from shapes, float32 weights. Throws naming the file and the missing/mis-shaped key.
+// The LDM single-file key of a decoder module key ("decoder.up_blocks.0.resnets.1.conv1.weight"
+// -> "first_stage_model.decoder.up.<N-1>.block.1.conv1.weight"), N = number of up blocks.
+std::string vae_decoder_ldm_key(const std::string& key, int64_t up_blocks);
+
+// From a diffusers vae/diffusion_pytorch_model.safetensors (or the same keys under "vae."), or an
+// LDM single file (first_stage_model.*): config from shapes, float32 weights. Throws naming the file and the missing/mis-shaped key.
 VaeDecoder load_vae_decoder(const WeightFile& file);
 
 }  // namespace camgraph::sd

@@ -33,6 +33,23 @@ TEST(VaeDecoder, MatchesDiffusersDecode) {
   EXPECT_LT(rel, 1e-5);
 }
 
+TEST(VaeDecoder, LoadsTheLdmSingleFileLayout) {
+  // The same weights in first_stage_model.decoder.up.N.block.M keys, attention as 1x1 convs.
+  WeightFile w(golden_dir() / "vae/decoder_ldm.safetensors");
+  VaeDecoder vae = load_vae_decoder(w);
+  EXPECT_EQ(vae->config().up_channels, (std::vector<int64_t>{32, 32}));
+  SafetensorsReader g(golden_dir() / "vae_golden.safetensors");
+  const at::Tensor want = g.get("image");
+  const double rel = (vae->forward(g.get("z")) - want).abs().max().item<double>() / want.abs().max().item<double>();
+  EXPECT_LT(rel, 1e-5);
+  EXPECT_EQ(vae_decoder_ldm_key("decoder.up_blocks.0.resnets.1.conv_shortcut.weight", 4),
+            "first_stage_model.decoder.up.3.block.1.nin_shortcut.weight");
+  EXPECT_EQ(vae_decoder_ldm_key("decoder.up_blocks.2.upsamplers.0.conv.bias", 4),
+            "first_stage_model.decoder.up.1.upsample.conv.bias");
+  EXPECT_EQ(vae_decoder_ldm_key("decoder.mid_block.attentions.0.to_out.0.weight", 4),
+            "first_stage_model.decoder.mid.attn_1.proj_out.weight");
+}
+
 TEST(VaeDecoder, RefusesFilesWithoutADecoder) {
   WeightFile te(golden_dir() / "text_encoder/ldm.safetensors");
   const std::string e = error_of([&] { load_vae_decoder(te); });

@@ -29,6 +29,8 @@ Writes into this folder (all small):
   lora_golden.safetensors                       text encoder outputs after PEFT's own LoRA layers
                                                 merged them (kohya 0.8, PEFT 1.0, both at once)
   vae/decoder.safetensors, vae_golden.safetensors   tiny AutoencoderKL decoder (diffusers keys, F16)
+  vae/decoder_ldm.safetensors                   the same in LDM keys (first_stage_model.decoder.up.N
+                                                .block.M ...), verified with diffusers' converter
                                                 and decode(z / 0.18215) of an 8x8 latent
 Weights are drawn with torch.manual_seed(SEED) and rounded to bfloat16 first, so the F16 and BF16
 files hold exactly the same values and the reference runs on them in float32.
@@ -325,6 +327,28 @@ VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_ch
                   norm_num_groups=32)
 
 
+def ldm_vae_decoder_keys(sd, n_up):
+    """diffusers AutoencoderKL decoder keys -> LDM single-file keys (first_stage_model.*)."""
+    import re
+    out = {}
+    for k, v in sd.items():
+        n = k
+        n = n.replace("decoder.mid_block.resnets.0.", "decoder.mid.block_1.").replace("decoder.mid_block.resnets.1.", "decoder.mid.block_2.")
+        if "mid_block.attentions.0." in n:
+            n = n.replace("decoder.mid_block.attentions.0.", "decoder.mid.attn_1.")
+            n = n.replace("group_norm.", "norm.").replace("to_q.", "q.").replace("to_k.", "k.").replace("to_v.", "v.").replace("to_out.0.", "proj_out.")
+            if v.dim() == 2:
+                v = v[:, :, None, None]  # LDM keeps attention as 1x1 convs
+        m = re.match(r"decoder\.up_blocks\.(\d+)\.(.*)", n)
+        if m:
+            i, rest = int(m.group(1)), m.group(2)
+            rest = re.sub(r"^resnets\.(\d+)\.", r"block.\1.", rest).replace("upsamplers.0.", "upsample.")
+            n = f"decoder.up.{n_up - 1 - i}.{rest}"
+        n = n.replace("conv_shortcut.", "nin_shortcut.").replace("decoder.conv_norm_out.", "decoder.norm_out.")
+        out["first_stage_model." + n] = v.contiguous()
+    return out
+
+
 def make_vae_goldens():
     """Tiny AutoencoderKL (2 levels of 32 channels, mid attention): decoder weights in the
     diffusers layout (F16) and decode(z / 0.18215) of an 8x8 latent."""
@@ -343,6 +367,14 @@ def make_vae_goldens():
     os.makedirs(out, exist_ok=True)
     keep = {k: v.half().contiguous() for k, v in sd.items() if k.startswith(("decoder.", "post_quant_conv."))}
     save_file(keep, os.path.join(out, "decoder.safetensors"))
+    # The same decoder in the LDM single-file layout, checked against diffusers' own converter.
+    ldm = ldm_vae_decoder_keys(keep, len(VAE_CONFIG["up_block_types"]))
+    from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
+    back = convert_ldm_vae_checkpoint(dict(ldm), {**VAE_CONFIG, "down_block_types": VAE_CONFIG["down_block_types"]})
+    assert set(back) == set(keep), sorted(set(back) ^ set(keep))[:5]
+    for k, v in keep.items():
+        assert torch.equal(back[k].reshape(v.shape), v), k
+    save_file(ldm, os.path.join(out, "decoder_ldm.safetensors"))
     torch.manual_seed(SEED + 12)
     z = torch.randn(1, 4, 8, 8)
     with torch.no_grad():
