@@ -20,6 +20,8 @@ PACKAGES=(
   qml6-module-qtquick-templates qml6-module-qtquick-window qml6-module-qtqml-workerscript
   qml6-module-qtquick-shapes qml6-module-qttest libgl-dev
   xvfb xauth
+  # Stable Diffusion (sd family): Unicode classes for CLIP's tokenizer, gzip'd CLIP merges
+  libicu-dev zlib1g-dev
   # structure from motion (sfm node)
   colmap
   # batch on a cluster: a local one-node Slurm in tests
