@@ -1,7 +1,7 @@
 // Frame interpolation benchmarks.
 //
 //   bench_interp quality [--rife flownet.pkl] [--frames 120] [--ffmpeg] [--sigma S] [--preset P]
-//                        [--no-splat] [--finest F] [clip ...]
+//                        [--no-splat] [--finest F] [--stride S] [--refine N] [clip ...]
 //     Held-out frames as ../shared/data/videos/BASELINES.md: first 120 frames, keep the even ones,
 //     re-create every odd frame from its two neighbours (the last odd frame, which has no right
 //     neighbour, is the previous even frame for every method), PSNR ("average": from the mean of
@@ -173,6 +173,8 @@ int quality(const std::vector<std::string>& args) {
     else if (args[i] == "--preset" && i + 1 < args.size()) fopt.preset = std::stoi(args[++i]);
     else if (args[i] == "--no-splat") fopt.splat = false;
     else if (args[i] == "--finest" && i + 1 < args.size()) fopt.finest_scale = std::stoi(args[++i]);
+    else if (args[i] == "--stride" && i + 1 < args.size()) fopt.patch_stride = std::stoi(args[++i]);
+    else if (args[i] == "--refine" && i + 1 < args.size()) fopt.refinement_iterations = std::stoi(args[++i]);
     else if (args[i] == "--frames" && i + 1 < args.size()) count = std::stoi(args[++i]);
     else clips.push_back(args[i]);
   }
@@ -256,7 +258,7 @@ int speed(const std::vector<std::string>& args) {
   for (int preset : {2, 1, 0}) {
     FlowOptions o;  // as frames.interpolate: medium refines to full resolution, fast presets keep theirs
     o.preset = preset;
-    o.finest_scale = preset == 2 ? 0 : -1;
+    if (preset != 2) o.finest_scale = o.patch_stride = -1;
     auto t0 = std::chrono::steady_clock::now();
     const std::clock_t c0 = std::clock();
     for (int r = 0; r < reps; ++r) interpolate_flow(compute_flow_pair(a, b, o), 0.5f, o);

@@ -57,6 +57,8 @@ FlowPair compute_flow_pair(const cv::Mat& image0, const cv::Mat& image1, const F
   const cv::Mat g0 = to_gray8(image0), g1 = to_gray8(image1);
   auto dis = cv::DISOpticalFlow::create(o.preset);
   if (o.finest_scale >= 0) dis->setFinestScale(o.finest_scale);
+  if (o.patch_stride > 0) dis->setPatchStride(o.patch_stride);
+  if (o.refinement_iterations >= 0) dis->setVariationalRefinementIterations(o.refinement_iterations);
   if (!o.variational_refinement) dis->setVariationalRefinementIterations(0);
   dis->calc(g0, g1, p.flow01);
   dis->calc(g1, g0, p.flow10);

@@ -22,6 +22,8 @@ struct FlowOptions {
   float occlusion_sigma = 0.75f;  // pixels of forward-backward error at which trust falls to 1/e
   int finest_scale = 0;        // DIS finest scale (-1: the preset's; medium's is 1 = half size); 0 = full size
   bool variational_refinement = true;
+  int patch_stride = -1;       // DIS patch stride (-1: the preset's, 3 for medium; smaller = denser, slower)
+  int refinement_iterations = -1;  // variational refinement iterations (-1: the preset's)
   bool splat = true;           // intermediate flows by forward splatting (else the linear guess only)
 };
 

@@ -73,7 +73,7 @@ void interpolate_execute(NodeContext& ctx) {
   }
   interp::FlowOptions fopt;
   fopt.preset = ctx.param_string("flow_preset") == "fast" ? 1 : ctx.param_string("flow_preset") == "ultrafast" ? 0 : 2;
-  if (fopt.preset != 2) fopt.finest_scale = -1;  // fast presets keep their coarser finest scale
+  if (fopt.preset != 2) fopt.finest_scale = fopt.patch_stride = -1;  // fast presets keep their own settings
   const double cut_threshold = ctx.param_float("scene_cut_ssim");
 
   const at::Tensor frames = in->frames.to(at::kCPU, at::kFloat);
