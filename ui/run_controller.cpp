@@ -301,10 +301,14 @@ QVariantMap RunController::outputInfo(const QString& node, const QString& port) 
   m["ports"] = ports;
   QString p = port;
   if (p.isEmpty() && !ports.isEmpty()) {
-    // Prefer something visual.
+    // Prefer something visual: images and frames, then splat scenes, then the first port.
     p = ports.first().toMap()["name"].toString();
-    for (const QVariant& x : ports)
-      if (x.toMap()["kind"] == "image" || x.toMap()["kind"] == "frames") { p = x.toMap()["name"].toString(); break; }
+    int best = 0;
+    for (const QVariant& x : ports) {
+      const QString kind = x.toMap()["kind"].toString();
+      const int rank = kind == "image" || kind == "frames" ? 2 : kind == "splat" ? 1 : 0;
+      if (rank > best) best = rank, p = x.toMap()["name"].toString();
+    }
   }
   const Value v = value(node, p);
   m["port"] = p;

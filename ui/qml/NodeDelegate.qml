@@ -49,11 +49,12 @@ Item {
         color: node.headerColor
         Rectangle { width: parent.width; height: 6; anchors.bottom: parent.bottom; color: parent.color }
         Text {
-            x: 8; width: parent.width - 16; anchors.verticalCenter: parent.verticalCenter
+            x: 8; width: parent.width - 16 - (idLabel.visible ? idLabel.implicitWidth + 6 : 0); anchors.verticalCenter: parent.verticalCenter
             text: node.title + (node.bypass ? qsTr("  (bypassed)") : "")
             color: "white"; font.bold: true; font.pixelSize: 13; elide: Text.ElideRight
         }
         Text {
+            id: idLabel
             anchors.right: parent.right; anchors.rightMargin: 6; anchors.verticalCenter: parent.verticalCenter
             text: node.nodeId; color: "#d0ffffff"; font.pixelSize: 10
             visible: node.width > 150
