@@ -359,6 +359,7 @@ Item {
 
     SearchPopup {
         id: search
+        objectName: "searchPopup"
         graph: canvas.graph
         property point place
         property string fromNode

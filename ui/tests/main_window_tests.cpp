@@ -151,6 +151,40 @@ class MainWindowTest : public QObject {
     QCOMPARE(sel, QStringList({"pattern", "resize"}));
   }
 
+  // A wire dropped on empty canvas opens the search filtered to compatible nodes; typing and Enter
+  // add the chosen node, already wired.
+  void droppingAWireOpensTheFilteredSearch() {
+    Editor ed;
+    QVERIFY(ed.load());
+    QVERIFY(ed.graph->open(CAMGRAPH_SOURCE_DIR "/examples-graphs/checker-resize.cgraph"));
+    QVERIFY(QTest::qWaitForWindowExposed(ed.window));
+    QQuickItem* canvas = ed.item("canvas");
+    QMetaObject::invokeMethod(canvas, "fitView");
+    QTRY_VERIFY(ed.item("node_save") != nullptr);
+    auto toWindow = [&](QPointF p) {
+      const double z = canvas->property("zoom").toDouble();
+      return canvas->mapToScene(QPointF(p.x() * z + canvas->property("panX").toDouble(),
+                                        p.y() * z + canvas->property("panY").toDouble())).toPoint();
+    };
+    const QPoint from = toWindow(ed.graph->portPosition("pattern", "image", true));
+    const QPoint to = toWindow(QPointF(250, 160));  // below the nodes: empty
+    QTest::mousePress(ed.window, Qt::LeftButton, {}, from);
+    for (int i = 1; i <= 10; ++i) QTest::mouseMove(ed.window, from + (to - from) * i / 10);
+    QTest::mouseRelease(ed.window, Qt::LeftButton, {}, to);
+    QObject* popup = ed.window->findChild<QObject*>("searchPopup");
+    QVERIFY(popup);
+    QTRY_VERIFY(popup->property("opened").toBool());
+    QCOMPARE(popup->property("portType").toString(), QString("Image"));
+    for (char c : std::string("resize")) QTest::keyClick(ed.window, c);
+    QTest::keyClick(ed.window, Qt::Key_Return);
+    QTRY_VERIFY(!popup->property("visible").toBool());
+    QVERIFY(ed.graph->document().graph.node("resize_2"));
+    QCOMPARE(ed.graph->inputSource("resize_2", "image"), QString("pattern.image"));
+    QCOMPARE(ed.graph->position("resize_2"), QPointF(250, 160));
+    ed.graph->undo();  // node and wire are one step
+    QVERIFY(!ed.graph->document().graph.node("resize_2"));
+  }
+
   void liveModeRerunsAfterAnEdit() {
     Editor ed;
     QVERIFY(ed.load());
