@@ -9,6 +9,7 @@
 #include <QGuiApplication>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QRandomGenerator>
 #include <QUndoCommand>
 #include <QUuid>
 #include <algorithm>
@@ -158,7 +159,7 @@ QHash<int, QByteArray> LinkListModel::roleNames() const {
   return {{FromNodeRole, "fromNode"}, {FromPortRole, "fromPort"}, {ToNodeRole, "toNode"},
           {ToPortRole, "toPort"},     {ColorRole, "wireColor"},   {X1Role, "x1"},
           {Y1Role, "y1"},             {X2Role, "x2"},             {Y2Role, "y2"},
-          {SelectedRole, "selected"}};
+          {SelectedRole, "selected"}, {PathRole, "svgPath"}, {ReroutesRole, "reroutes"}};
 }
 
 QVariant LinkListModel::data(const QModelIndex& index, int role) const {
@@ -181,6 +182,8 @@ QVariant LinkListModel::data(const QModelIndex& index, int role) const {
     case X2Role: return g_->portPosition(l.to.node, l.to.port, false).x();
     case Y2Role: return g_->portPosition(l.to.node, l.to.port, false).y();
     case SelectedRole: return g_->selectedLink() == qs(l.to.to_string());
+    case PathRole: return g_->wireSvgPath(l);
+    case ReroutesRole: return g_->reroutes(qs(l.to.node), qs(l.to.port));
   }
   return {};
 }
@@ -305,7 +308,32 @@ void GraphController::fail(const QString& message) {
 }
 
 void GraphController::push(const QString& text, const GraphDocument& after, const QString& mergeKey) {
-  undo_.push(new SnapshotCommand(this, text, doc_, after, mergeKey));
+  GraphDocument next = after;
+  pruneUiOfRemoved(next);
+  undo_.push(new SnapshotCommand(this, text, doc_, std::move(next), mergeKey));
+}
+
+void GraphController::pruneUiOfRemoved(GraphDocument& d) {
+  if (!d.ui.is_object()) return;
+  if (d.ui.contains("reroutes") && d.ui["reroutes"].is_object()) {
+    json& r = d.ui["reroutes"];
+    for (auto it = r.begin(); it != r.end();) {
+      const std::string key = it.key();
+      const size_t dot = key.rfind('.');
+      const bool wired = dot != std::string::npos && d.graph.link_to({key.substr(0, dot), key.substr(dot + 1)});
+      if (!wired || !it.value().is_array() || it.value().empty()) it = r.erase(it);
+      else ++it;
+    }
+    if (r.empty()) d.ui.erase("reroutes");
+  }
+  if (d.ui.contains("params") && d.ui["params"].is_object()) {
+    json& p = d.ui["params"];
+    for (auto it = p.begin(); it != p.end();) {
+      if (!d.graph.node(it.key())) it = p.erase(it);
+      else ++it;
+    }
+    if (p.empty()) d.ui.erase("params");
+  }
 }
 
 void GraphController::applySnapshot(const GraphDocument& d) {
@@ -321,6 +349,7 @@ void GraphController::applySnapshot(const GraphDocument& d) {
     return x.ui.is_object() && x.ui.contains(k) ? x.ui[k] : json();
   };
   const bool decoChanged = deco(doc_, "groups") != deco(d, "groups") || deco(doc_, "comments") != deco(d, "comments");
+  const bool reroutesChanged = deco(doc_, "reroutes") != deco(d, "reroutes");
   std::vector<int> changedRows;
   if (!structural)
     for (size_t i = 0; i < a.size(); ++i) {
@@ -343,7 +372,7 @@ void GraphController::applySnapshot(const GraphDocument& d) {
     for (int r : changedRows) nodes_->changed(r);
   }
   if (structural || linksChanged) links_->reset();
-  else if (!changedRows.empty()) links_->geometryChanged();
+  else if (!changedRows.empty() || reroutesChanged) links_->geometryChanged();
   if (decoChanged) emit decorationsChanged();
   pruneSelection();
   ++revision_;
@@ -556,6 +585,11 @@ QString GraphController::setParam(const QString& id, const QString& name, const 
   const ParamSpec* ps = spec ? spec->param(ss(name)) : nullptr;
   if (!ps) {
     const QString why = tr("node '%1' has no parameter '%2'").arg(id, name);
+    fail(why);
+    return why;
+  }
+  if (ps->type == ParamType::Seed && seedOptions(id, name).value("lock").toBool()) {
+    const QString why = tr("%1.%2 is locked: unlock the seed to change it").arg(id, name);
     fail(why);
     return why;
   }
@@ -907,25 +941,195 @@ QVariantMap GraphController::portAt(double x, double y, double radius) const {
 }
 
 QVariantMap GraphController::linkAt(double x, double y, double radius) const {
-  // Wires are drawn as cubic Beziers with horizontal tangents (see NodeCanvas.qml): sample them.
+  // Wires are drawn as cubic Beziers with horizontal tangents between their control points (the
+  // ports and the reroute points; see wireSvgPath): sample them.
   for (const Link& l : doc_.graph.links) {
-    const QPointF a = portPosition(l.from.node, l.from.port, true), b = portPosition(l.to.node, l.to.port, false);
-    const double dx = std::max(40.0, std::abs(b.x() - a.x()) * 0.5);
-    const QPointF c1(a.x() + dx, a.y()), c2(b.x() - dx, b.y());
-    QPointF prev = a;
-    for (int i = 1; i <= 32; ++i) {
-      const double t = i / 32.0, u = 1 - t;
-      const QPointF p = u * u * u * a + 3 * u * u * t * c1 + 3 * u * t * t * c2 + t * t * t * b;
-      // Distance from (x, y) to the segment prev-p.
-      const QPointF d = p - prev, w = QPointF(x, y) - prev;
-      const double len2 = d.x() * d.x() + d.y() * d.y();
-      const double s = len2 > 0 ? std::clamp((w.x() * d.x() + w.y() * d.y()) / len2, 0.0, 1.0) : 0;
-      const QPointF e = prev + s * d - QPointF(x, y);
-      if (e.x() * e.x() + e.y() * e.y() <= radius * radius) return {{"toNode", qs(l.to.node)}, {"toPort", qs(l.to.port)}};
-      prev = p;
+    const QList<QPointF> pts = wirePoints(l);
+    for (int k = 0; k + 1 < pts.size(); ++k) {
+      const QPointF a = pts[k], b = pts[k + 1];
+      const double dx = std::max(40.0, std::abs(b.x() - a.x()) * 0.5);
+      const QPointF c1(a.x() + dx, a.y()), c2(b.x() - dx, b.y());
+      QPointF prev = a;
+      for (int i = 1; i <= 32; ++i) {
+        const double t = i / 32.0, u = 1 - t;
+        const QPointF p = u * u * u * a + 3 * u * u * t * c1 + 3 * u * t * t * c2 + t * t * t * b;
+        // Distance from (x, y) to the segment prev-p.
+        const QPointF d = p - prev, w = QPointF(x, y) - prev;
+        const double len2 = d.x() * d.x() + d.y() * d.y();
+        const double s = len2 > 0 ? std::clamp((w.x() * d.x() + w.y() * d.y()) / len2, 0.0, 1.0) : 0;
+        const QPointF e = prev + s * d - QPointF(x, y);
+        if (e.x() * e.x() + e.y() * e.y() <= radius * radius)
+          return {{"toNode", qs(l.to.node)}, {"toPort", qs(l.to.port)}, {"segment", k}};
+        prev = p;
+      }
     }
   }
   return {};
+}
+
+QList<QPointF> GraphController::wirePoints(const Link& l) const {
+  QList<QPointF> pts{portPosition(l.from.node, l.from.port, true)};
+  for (const QVariant& v : reroutes(qs(l.to.node), qs(l.to.port))) {
+    const QVariantMap m = v.toMap();
+    pts.push_back({m["x"].toDouble(), m["y"].toDouble()});
+  }
+  pts.push_back(portPosition(l.to.node, l.to.port, false));
+  return pts;
+}
+
+QString GraphController::wireSvgPath(const Link& l) const {
+  const QList<QPointF> pts = wirePoints(l);
+  QString path = QStringLiteral("M %1 %2").arg(pts[0].x()).arg(pts[0].y());
+  for (int k = 0; k + 1 < pts.size(); ++k) {
+    const QPointF a = pts[k], b = pts[k + 1];
+    const double dx = std::max(40.0, std::abs(b.x() - a.x()) * 0.5);
+    path += QStringLiteral(" C %1 %2 %3 %4 %5 %6")
+                .arg(a.x() + dx).arg(a.y()).arg(b.x() - dx).arg(b.y()).arg(b.x()).arg(b.y());
+  }
+  return path;
+}
+
+QVariantList GraphController::reroutes(const QString& toNode, const QString& toPort) const {
+  QVariantList out;
+  const std::string key = ss(toNode + "." + toPort);
+  if (!doc_.ui.is_object() || !doc_.ui.contains("reroutes") || !doc_.ui["reroutes"].is_object()) return out;
+  const json& r = doc_.ui["reroutes"];
+  if (!r.contains(key) || !r[key].is_array()) return out;
+  for (const json& p : r[key])
+    if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+      out.push_back(QVariantMap{{"x", p[0].get<double>()}, {"y", p[1].get<double>()}});
+  return out;
+}
+
+int GraphController::addReroute(const QString& toNode, const QString& toPort, double x, double y) {
+  const Link* l = doc_.graph.link_to({ss(toNode), ss(toPort)});
+  if (!l) {
+    fail(tr("Reroute: no wire into %1.%2").arg(toNode, toPort));
+    return -1;
+  }
+  // Insert where it lengthens the polyline least (i.e. into the segment the point lies on).
+  const QList<QPointF> pts = wirePoints(*l);
+  auto dist = [](QPointF a, QPointF b) { return std::hypot(a.x() - b.x(), a.y() - b.y()); };
+  const QPointF p(std::round(x), std::round(y));
+  int best = 0;
+  double bestCost = 1e300;
+  for (int k = 0; k + 1 < pts.size(); ++k) {
+    const double cost = dist(pts[k], p) + dist(p, pts[k + 1]) - dist(pts[k], pts[k + 1]);
+    if (cost < bestCost) bestCost = cost, best = k;
+  }
+  GraphDocument d = doc_;
+  if (!d.ui.is_object()) d.ui = json::object();
+  json& r = d.ui["reroutes"];
+  if (!r.is_object()) r = json::object();
+  json& list = r[ss(toNode + "." + toPort)];
+  if (!list.is_array()) list = json::array();
+  list.insert(list.begin() + best, json::array({p.x(), p.y()}));
+  push(tr("Add reroute on %1.%2").arg(toNode, toPort), d);
+  return best;
+}
+
+void GraphController::moveReroute(const QString& toNode, const QString& toPort, int index, double x, double y) {
+  const std::string key = ss(toNode + "." + toPort);
+  if (index < 0 || index >= reroutes(toNode, toPort).size()) return;
+  GraphDocument d = doc_;
+  d.ui["reroutes"][key][size_t(index)] = json::array({std::round(x), std::round(y)});
+  if (d.ui == doc_.ui) return;
+  push(tr("Move reroute on %1.%2").arg(toNode, toPort), d, QStringLiteral("reroute.%1.%2").arg(qs(key)).arg(index));
+}
+
+void GraphController::removeReroute(const QString& toNode, const QString& toPort, int index) {
+  const std::string key = ss(toNode + "." + toPort);
+  if (index < 0 || index >= reroutes(toNode, toPort).size()) return;
+  GraphDocument d = doc_;
+  json& list = d.ui["reroutes"][key];
+  list.erase(list.begin() + index);
+  push(tr("Remove reroute on %1.%2").arg(toNode, toPort), d);
+}
+
+// ---------------------------------------------------------------- seeds
+
+QVariantMap GraphController::seedOptions(const QString& id, const QString& name) const {
+  bool lock = false, eachRun = false;
+  if (doc_.ui.is_object() && doc_.ui.contains("params") && doc_.ui["params"].is_object()) {
+    const json& p = doc_.ui["params"];
+    if (p.contains(ss(id)) && p[ss(id)].is_object() && p[ss(id)].contains(ss(name))) {
+      const json& o = p[ss(id)][ss(name)];
+      if (o.is_object()) {
+        lock = o.value("lock", false);
+        eachRun = o.value("each_run", false);
+      }
+    }
+  }
+  return {{"lock", lock}, {"eachRun", eachRun}};
+}
+
+QString GraphController::setSeedOptions(const QString& id, const QString& name, bool lock, bool eachRun) {
+  const NodeInstance* n = doc_.graph.node(ss(id));
+  const NodeSpec* spec = n ? registry_->find(n->type) : nullptr;
+  const ParamSpec* ps = spec ? spec->param(ss(name)) : nullptr;
+  if (!ps || ps->type != ParamType::Seed) {
+    const QString why = tr("node '%1' has no seed parameter '%2'").arg(id, name);
+    fail(why);
+    return why;
+  }
+  const QVariantMap now = seedOptions(id, name);
+  if (now["lock"].toBool() == lock && now["eachRun"].toBool() == eachRun) return {};
+  GraphDocument d = doc_;
+  if (!d.ui.is_object()) d.ui = json::object();
+  json& params = d.ui["params"];
+  if (!params.is_object()) params = json::object();
+  json& node = params[ss(id)];
+  if (!node.is_object()) node = json::object();
+  if (!lock && !eachRun) node.erase(ss(name));
+  else node[ss(name)] = {{"lock", lock}, {"each_run", eachRun}};
+  if (node.empty()) params.erase(ss(id));
+  const QString what = lock != now["lock"].toBool() ? (lock ? tr("Lock %1.%2") : tr("Unlock %1.%2"))
+                                                    : (eachRun ? tr("Re-roll %1.%2 each run") : tr("Keep %1.%2 between runs"));
+  push(what.arg(id, name), d);
+  return {};
+}
+
+static int64_t randomSeed() { return QRandomGenerator::global()->bounded(2147483647); }
+
+QVariant GraphController::randomiseSeed(const QString& id, const QString& name) {
+  const NodeInstance* n = doc_.graph.node(ss(id));
+  const NodeSpec* spec = n ? registry_->find(n->type) : nullptr;
+  const ParamSpec* ps = spec ? spec->param(ss(name)) : nullptr;
+  if (!ps || ps->type != ParamType::Seed) {
+    fail(tr("node '%1' has no seed parameter '%2'").arg(id, name));
+    return {};
+  }
+  const json old = n->params.contains(ps->name) ? n->params[ps->name] : ps->default_value;
+  int64_t v = randomSeed();
+  while (old.is_number_integer() && old.get<int64_t>() == v) v = randomSeed();
+  finishParamEdit();  // its own undo step, not merged into a previous edit of this seed
+  if (!setParam(id, name, QVariant::fromValue<qlonglong>(v)).isEmpty()) return {};
+  finishParamEdit();
+  return QVariant::fromValue<qlonglong>(v);
+}
+
+QStringList GraphController::rerollSeeds() {
+  QStringList rolled;
+  GraphDocument d = doc_;
+  for (NodeInstance& n : d.graph.nodes) {
+    const NodeSpec* spec = registry_->find(n.type);
+    if (!spec || n.bypass) continue;
+    for (const ParamSpec& p : spec->params) {
+      if (p.type != ParamType::Seed) continue;
+      const QVariantMap o = seedOptions(qs(n.id), qs(p.name));
+      if (o["lock"].toBool() || !o["eachRun"].toBool()) continue;
+      const json old = n.params.contains(p.name) ? n.params[p.name] : p.default_value;
+      int64_t v = randomSeed();
+      while (old.is_number_integer() && old.get<int64_t>() == v) v = randomSeed();
+      n.params[p.name] = v;
+      rolled << qs(n.id + "." + p.name);
+    }
+  }
+  if (!rolled.isEmpty()) {
+    finishParamEdit();
+    push(tr("Re-roll %1 seed(s)").arg(rolled.size()), d);
+  }
+  return rolled;
 }
 
 QString GraphController::inputSource(const QString& node, const QString& port) const {

@@ -51,7 +51,7 @@ class LinkListModel : public QAbstractListModel {
   Q_OBJECT
  public:
   enum Role { FromNodeRole = Qt::UserRole + 1, FromPortRole, ToNodeRole, ToPortRole, ColorRole,
-              X1Role, Y1Role, X2Role, Y2Role, SelectedRole };
+              X1Role, Y1Role, X2Role, Y2Role, SelectedRole, PathRole, ReroutesRole };
   explicit LinkListModel(GraphController* g) : QAbstractListModel(nullptr), g_(g) {}
   int rowCount(const QModelIndex& = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
@@ -169,6 +169,24 @@ class GraphController : public QObject {
   Q_INVOKABLE QString addComment(const QString& text, double x, double y);
   Q_INVOKABLE void updateComment(const QString& id, const QVariantMap& fields);
   Q_INVOKABLE void removeDecoration(const QString& id);
+  // Seeds: per node parameter options kept in the file's ui section
+  // (`ui.params[node][param] = {lock, each_run}`). A locked seed refuses edits; an unlocked seed with
+  // each_run gets a new random value before every Run (rerollSeeds, one undo step).
+  Q_INVOKABLE QVariantMap seedOptions(const QString& id, const QString& name) const;  // {lock, eachRun}
+  Q_INVOKABLE QString setSeedOptions(const QString& id, const QString& name, bool lock, bool eachRun);
+  Q_INVOKABLE QVariant randomiseSeed(const QString& id, const QString& name);  // the new value, or null
+  Q_INVOKABLE QStringList rerollSeeds();  // "node.param" of each seed re-rolled (one undo step)
+  // Reroute points: waypoints of the wire into `toNode.toPort`, kept in `ui.reroutes["node.port"]`
+  // as [[x, y], ...] in the order the wire passes them. Every edit is undoable; moves of the same
+  // point merge until finishParamEdit() (the drag is released).
+  Q_INVOKABLE int addReroute(const QString& toNode, const QString& toPort, double x, double y);  // index
+  Q_INVOKABLE void moveReroute(const QString& toNode, const QString& toPort, int index, double x, double y);
+  Q_INVOKABLE void removeReroute(const QString& toNode, const QString& toPort, int index);
+  Q_INVOKABLE QVariantList reroutes(const QString& toNode, const QString& toPort) const;  // [{x, y}]
+  // The wire's polyline of control points: output port, reroutes, input port.
+  QList<QPointF> wirePoints(const camgraph::Link& l) const;
+  QString wireSvgPath(const camgraph::Link& l) const;  // cubic segments, as drawn by NodeCanvas.qml
+
   Q_INVOKABLE void undo() { undo_.undo(); }
   Q_INVOKABLE void redo() { undo_.redo(); }
 
@@ -243,6 +261,7 @@ class GraphController : public QObject {
   nlohmann::json& uiNodes(camgraph::GraphDocument& d) const;
   nlohmann::json& uiArray(camgraph::GraphDocument& d, const char* key) const;
   QString newDecorationId(const char* prefix) const;
+  static void pruneUiOfRemoved(camgraph::GraphDocument& d);  // reroutes/seed options of gone nodes/wires
 
   const camgraph::Registry* registry_;
   camgraph::GraphDocument doc_;

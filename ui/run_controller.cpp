@@ -69,7 +69,7 @@ RunController::RunController(QObject* parent)
       rerun_ = true;
       cancel();
     } else {
-      run();
+      start({}, false);  // live re-runs keep the seeds (re-rolling would edit, and re-run, forever)
     }
   });
 }
@@ -87,7 +87,7 @@ void RunController::setGraph(GraphController* g) {
   graph_ = g;
   if (graph_) {
     connect(graph_, &GraphController::graphEdited, this, [this] {
-      if (live_) debounce_.start();
+      if (live_ && !rerolling_) debounce_.start();
     });
     connect(graph_, &GraphController::documentReplaced, this, [this] {
       {
@@ -142,8 +142,17 @@ void RunController::cancel() {
   append(tr("cancelling..."));
 }
 
-void RunController::runTo(const QStringList& targets) {
+void RunController::runTo(const QStringList& targets) { start(targets, true); }
+
+void RunController::start(const QStringList& targets, bool rerollSeeds) {
   if (!graph_ || thread_) return;
+  if (rerollSeeds) {
+    // Seeds marked "re-roll each run" (and not locked) get new values first, as one undo step.
+    rerolling_ = true;
+    const QStringList rolled = graph_->rerollSeeds();
+    rerolling_ = false;
+    for (const QString& r : rolled) append(tr("seed %1 = %2").arg(r, graph_->paramValue(r.section('.', 0, -2), r.section('.', -1)).toString()));
+  }
   RunOptions opt;
   for (const QString& t : targets) opt.targets.push_back(t.toStdString());
   opt.graph_dir = graph_->graphDir().toStdString();

@@ -79,6 +79,7 @@ class RunController : public QObject {
   void finished(const QString& status);
 
  private:
+  void start(const QStringList& targets, bool rerollSeeds);
   void handle(const camgraph::Event& e);
   void store(const std::string& node, std::map<std::string, camgraph::Value> outputs);
   void append(const QString& line);
@@ -87,7 +88,7 @@ class RunController : public QObject {
   std::unique_ptr<camgraph::Evaluator> evaluator_;
   std::unique_ptr<camgraph::CancelToken> cancel_;
   QThread* thread_ = nullptr;
-  bool live_ = false, rerun_ = false;
+  bool live_ = false, rerun_ = false, rerolling_ = false;
   QTimer debounce_;
   QString status_, out_dir_;
   QStringList log_;

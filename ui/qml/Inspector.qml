@@ -118,19 +118,36 @@ Pane {
     }
     Component {
         id: seedEditor
-        RowLayout {
-            TextField {
+        // Lock and "re-roll each run" are saved in the file's ui section (GraphController::seedOptions).
+        ColumnLayout {
+            readonly property var opts: { graph.revision; return graph.seedOptions(inspector.nodeId, p.name) }
+            RowLayout {
                 Layout.fillWidth: true
-                text: String(current)
-                enabled: !lock.checked
-                validator: DoubleValidator { bottom: 0; decimals: 0 }
-                onEditingFinished: inspector.set(p.name, Number(text))
+                TextField {
+                    Layout.fillWidth: true
+                    text: String(current)
+                    enabled: !opts.lock
+                    validator: DoubleValidator { bottom: 0; decimals: 0 }
+                    onEditingFinished: if (text !== String(current)) { inspector.set(p.name, Number(text)); graph.finishParamEdit() }
+                }
+                Button {
+                    text: qsTr("\u2684 Randomise"); enabled: !opts.lock
+                    ToolTip.visible: hovered; ToolTip.text: qsTr("A new random seed (undoable)")
+                    onClicked: graph.randomiseSeed(inspector.nodeId, p.name)
+                }
             }
-            Button {
-                text: qsTr("\u2684 Randomise"); enabled: !lock.checked
-                onClicked: inspector.set(p.name, Math.floor(Math.random() * 2147483647))
+            RowLayout {
+                CheckBox {
+                    text: qsTr("Lock"); checked: opts.lock
+                    ToolTip.visible: hovered; ToolTip.text: qsTr("Keep this seed: edits, Randomise and re-rolls are refused")
+                    onToggled: graph.setSeedOptions(inspector.nodeId, p.name, checked, opts.eachRun)
+                }
+                CheckBox {
+                    text: qsTr("Randomise each run"); checked: opts.eachRun; enabled: !opts.lock
+                    ToolTip.visible: hovered; ToolTip.text: qsTr("Run picks a new seed first (not in live re-runs)")
+                    onToggled: graph.setSeedOptions(inspector.nodeId, p.name, opts.lock, checked)
+                }
             }
-            CheckBox { id: lock; text: qsTr("Lock") }
         }
     }
     Component {

@@ -169,6 +169,9 @@ Item {
         }
         onDoubleClicked: function (mouse) {
             const c = canvas.toContent(mouse.x, mouse.y)
+            // On a wire: add a reroute point there; elsewhere: the node search.
+            const link = graph.linkAt(c.x, c.y, 6 / canvas.zoom)
+            if (link.toNode) { graph.addReroute(link.toNode, link.toPort, c.x, c.y); return }
             canvas.openSearch(c.x, c.y, "", false, "", "")
         }
         onWheel: function (wheel) { canvas.zoomAt(wheel.x, wheel.y, Math.pow(1.0015, wheel.angleDelta.y)) }
@@ -297,23 +300,48 @@ Item {
             }
         }
 
-        // Wires.
+        // Wires: cubic segments through the reroute points (path from GraphController::wireSvgPath).
         Repeater {
             model: graph.links
-            delegate: Shape {
-                required property real x1
-                required property real y1
-                required property real x2
-                required property real y2
+            delegate: Item {
+                id: wireItem
+                required property string svgPath
                 required property string wireColor
                 required property bool selected
-                readonly property real dx: Math.max(40, Math.abs(x2 - x1) * 0.5)
-                ShapePath {
-                    strokeColor: selected ? "#ffffff" : wireColor
-                    strokeWidth: selected ? 3.5 : 2.2
-                    fillColor: "transparent"
-                    startX: x1; startY: y1
-                    PathCubic { x: x2; y: y2; control1X: x1 + dx; control1Y: y1; control2X: x2 - dx; control2Y: y2 }
+                required property var reroutes
+                required property string toNode
+                required property string toPort
+                Shape {
+                    ShapePath {
+                        strokeColor: wireItem.selected ? "#ffffff" : wireItem.wireColor
+                        strokeWidth: wireItem.selected ? 3.5 : 2.2
+                        fillColor: "transparent"
+                        PathSvg { path: wireItem.svgPath }
+                    }
+                }
+                // Reroute points: drag to move (one undo step), double-click to remove.
+                Repeater {
+                    model: wireItem.reroutes
+                    delegate: Rectangle {
+                        required property var modelData
+                        required property int index
+                        x: modelData.x - 6; y: modelData.y - 6
+                        width: 12; height: 12; radius: 6
+                        color: wireItem.wireColor; border.color: wireItem.selected ? "#ffffff" : "#1b1c1f"; border.width: 2
+                        MouseArea {
+                            anchors.fill: parent
+                            anchors.margins: -3
+                            property point grab
+                            onPressed: function (mouse) { grab = mapToItem(content, mouse.x, mouse.y) }
+                            onPositionChanged: function (mouse) {
+                                const c = mapToItem(content, mouse.x, mouse.y)
+                                graph.moveReroute(wireItem.toNode, wireItem.toPort, index, modelData.x + c.x - grab.x, modelData.y + c.y - grab.y)
+                                grab = c
+                            }
+                            onReleased: graph.finishParamEdit()
+                            onDoubleClicked: graph.removeReroute(wireItem.toNode, wireItem.toPort, index)
+                        }
+                    }
                 }
             }
         }

@@ -336,6 +336,119 @@ class GraphControllerTest : public QObject {
     QVERIFY(!QFile::exists(autosave));
   }
 
+  void seedLockRandomiseAndRerollLiveInTheUiSection() {
+    GraphController g;
+    const QString a = g.addNode("image.pattern", 0, 0);
+    const qlonglong first = g.paramValue(a, "seed").toLongLong();
+    // Randomise: a new value, one undo step each (two clicks do not merge), undo restores it.
+    const int steps = g.undoStack()->count();
+    const QVariant r1 = g.randomiseSeed(a, "seed");
+    QVERIFY(r1.isValid());
+    QVERIFY(r1.toLongLong() != first);
+    QCOMPARE(g.paramValue(a, "seed").toLongLong(), r1.toLongLong());
+    const QVariant r2 = g.randomiseSeed(a, "seed");
+    QVERIFY(r2.toLongLong() != r1.toLongLong());
+    QCOMPARE(g.undoStack()->count(), steps + 2);
+    g.undo();
+    QCOMPARE(g.paramValue(a, "seed").toLongLong(), r1.toLongLong());
+    // Not a seed: refused with the node and parameter named.
+    QVERIFY(!g.randomiseSeed(a, "width").isValid());
+    QVERIFY(g.lastError().contains("width"));
+    QVERIFY(!g.setSeedOptions(a, "width", true, false).isEmpty());
+
+    // Lock: stored in ui.params, undoable; a locked seed refuses edits, randomise and re-roll.
+    QVERIFY(g.setSeedOptions(a, "seed", true, false).isEmpty());
+    QCOMPARE(g.seedOptions(a, "seed")["lock"].toBool(), true);
+    QCOMPARE(g.document().ui["params"][a.toStdString()]["seed"]["lock"].get<bool>(), true);
+    const QString why = g.setParam(a, "seed", 42);
+    QVERIFY2(why.contains("locked") && why.contains(a + ".seed"), qPrintable(why));
+    QCOMPARE(g.paramValue(a, "seed").toLongLong(), r1.toLongLong());
+    QVERIFY(!g.randomiseSeed(a, "seed").isValid());
+    g.undo();  // unlock again
+    QCOMPARE(g.seedOptions(a, "seed")["lock"].toBool(), false);
+    QVERIFY(g.setParam(a, "seed", 42).isEmpty());
+
+    // Re-roll each run: only unlocked seeds with the option change, in one undo step.
+    const QString b = g.addNode("image.pattern", 0, 200);
+    QVERIFY(g.setParam(b, "seed", 7).isEmpty());
+    QVERIFY(g.setSeedOptions(a, "seed", false, true).isEmpty());
+    QVERIFY(g.rerollSeeds() == QStringList{a + ".seed"});
+    QVERIFY(g.paramValue(a, "seed").toLongLong() != 42);
+    QCOMPARE(g.paramValue(b, "seed").toLongLong(), 7LL);
+    g.undo();
+    QCOMPARE(g.paramValue(a, "seed").toLongLong(), 42LL);
+    g.redo();
+    QVERIFY(g.setSeedOptions(a, "seed", true, true).isEmpty());  // lock wins over re-roll
+    const qlonglong locked = g.paramValue(a, "seed").toLongLong();
+    QVERIFY(g.rerollSeeds().isEmpty());
+    QCOMPARE(g.paramValue(a, "seed").toLongLong(), locked);
+
+    // Saved with the file and read back; the engine ignores the ui section.
+    QTemporaryDir dir;
+    const QString path = dir.filePath("seeds.cgraph");
+    QVERIFY(g.saveAs(path));
+    GraphController h;
+    QVERIFY(h.open(path));
+    QCOMPARE(h.seedOptions(a, "seed")["lock"].toBool(), true);
+    QCOMPARE(h.seedOptions(a, "seed")["eachRun"].toBool(), true);
+    QCOMPARE(h.seedOptions(b, "seed")["lock"].toBool(), false);
+    // Deleting the node drops its options from the ui section.
+    h.removeNodes({a});
+    QVERIFY(!h.document().ui.contains("params"));
+  }
+
+  void reroutePointsShapeTheWireAndUndo() {
+    GraphController g;
+    const QString a = g.addNode("image.pattern", 0, 0);
+    const QString b = g.addNode("image.resize", 600, 0);
+    QVERIFY(g.connectPorts(a, "image", b, "image").isEmpty());
+    QVERIFY(g.addReroute(b, "nope", 0, 0) < 0);  // no wire there
+    const QPointF out = g.portPosition(a.toStdString(), "image", true);
+    const QPointF in = g.portPosition(b.toStdString(), "image", false);
+    // Far below the straight wire: not on it yet.
+    const double midX = (out.x() + in.x()) / 2;
+    QVERIFY(g.linkAt(midX, out.y() + 300).isEmpty());
+    const int steps = g.undoStack()->count();
+    QCOMPARE(g.addReroute(b, "image", midX, out.y() + 300), 0);
+    QCOMPARE(g.undoStack()->count(), steps + 1);
+    QCOMPARE(g.reroutes(b, "image").size(), 1);
+    // The wire now passes through the point (hit test and drawn path agree) and no longer midway.
+    QCOMPARE(g.linkAt(midX, out.y() + 300)["toNode"].toString(), b);
+    QVERIFY(g.linkAt(midX, out.y() + 1).isEmpty());
+    const auto& link = g.document().graph.links.front();
+    QVERIFY(g.wireSvgPath(link).contains(QString::number(out.y() + 300)));
+    QCOMPARE(g.wireSvgPath(link).count('C'), 2);
+    QCOMPARE(g.links()->data(g.links()->index(0), camgraph::ui::LinkListModel::ReroutesRole).toList().size(), 1);
+    // A second point nearer the input goes after the first.
+    QCOMPARE(g.addReroute(b, "image", in.x() - 20, out.y() + 300), 1);
+    QCOMPARE(g.addReroute(b, "image", out.x() + 20, out.y() + 250), 0);
+    QCOMPARE(g.reroutes(b, "image").size(), 3);
+    QCOMPARE(g.reroutes(b, "image")[0].toMap()["x"].toDouble(), std::round(out.x() + 20));
+    // A drag is one undo step.
+    const int before = g.undoStack()->count();
+    for (int i = 1; i <= 5; ++i) g.moveReroute(b, "image", 1, midX + 10 * i, out.y() + 300);
+    g.finishParamEdit();
+    QCOMPARE(g.undoStack()->count(), before + 1);
+    QCOMPARE(g.reroutes(b, "image")[1].toMap()["x"].toDouble(), std::round(midX + 50));
+    g.undo();
+    QCOMPARE(g.reroutes(b, "image")[1].toMap()["x"].toDouble(), std::round(midX));
+    g.removeReroute(b, "image", 0);
+    QCOMPARE(g.reroutes(b, "image").size(), 2);
+    g.undo();
+    QCOMPARE(g.reroutes(b, "image").size(), 3);
+    // Saved in the ui section and read back.
+    QTemporaryDir dir;
+    QVERIFY(g.saveAs(dir.filePath("reroute.cgraph")));
+    GraphController h;
+    QVERIFY(h.open(dir.filePath("reroute.cgraph")));
+    QCOMPARE(h.reroutes(b, "image"), g.reroutes(b, "image"));
+    // Removing the wire removes its points; undo brings both back.
+    h.disconnectInput(b, "image");
+    QVERIFY(!h.document().ui.contains("reroutes"));
+    h.undo();
+    QCOMPARE(h.reroutes(b, "image").size(), 3);
+  }
+
   void hitTestsAndSearch() {
     GraphController g;
     QVERIFY(g.open(examples() + "/checker-resize.cgraph"));

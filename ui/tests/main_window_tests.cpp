@@ -200,6 +200,46 @@ class MainWindowTest : public QObject {
     QCOMPARE(ed.graph->runState("resize")->state, QString("done"));
     QCOMPARE(ed.graph->runState("pattern")->state, QString("cached"));
   }
+
+  void runReRollsSeedsMarkedEachRun() {
+    Editor ed;
+    QVERIFY(ed.load());
+    ed.runner->setOutDir(tmp_.filePath("reroll"));
+    QVERIFY(ed.graph->open(CAMGRAPH_SOURCE_DIR "/examples-graphs/checker-resize.cgraph"));
+    QVERIFY(ed.graph->setSeedOptions("pattern", "seed", false, true).isEmpty());
+    const qlonglong before = ed.graph->paramValue("pattern", "seed").toLongLong();
+    ed.runner->run();
+    QVERIFY(ed.runner->wait(60000));
+    QCOMPARE(ed.runner->status(), QString("ok"));
+    const qlonglong first = ed.graph->paramValue("pattern", "seed").toLongLong();
+    QVERIFY(first != before);
+    QVERIFY(ed.runner->log().join('\n').contains("seed pattern.seed = " + QString::number(first)));
+    QCOMPARE(ed.graph->runState("pattern")->state, QString("done"));
+    // Undo returns to the seed before the run (the re-roll is one undo step).
+    const int steps = ed.graph->undoStack()->count();
+    ed.runner->run();
+    QVERIFY(ed.runner->wait(60000));
+    QVERIFY(ed.graph->paramValue("pattern", "seed").toLongLong() != first);
+    QCOMPARE(ed.graph->runState("pattern")->state, QString("done"));  // a new seed: not cached
+    QCOMPARE(ed.graph->undoStack()->count(), steps + 1);
+    ed.graph->undo();
+    QCOMPARE(ed.graph->paramValue("pattern", "seed").toLongLong(), first);
+    // Locked: the seed stays and the run is cached.
+    QVERIFY(ed.graph->setSeedOptions("pattern", "seed", true, true).isEmpty());
+    ed.runner->run();
+    QVERIFY(ed.runner->wait(60000));
+    QCOMPARE(ed.graph->paramValue("pattern", "seed").toLongLong(), first);
+    QCOMPARE(ed.graph->runState("pattern")->state, QString("cached"));
+    // Live mode re-runs keep the seed (a re-roll there would edit and re-run forever).
+    QSignalSpy finished(ed.runner, &camgraph::ui::RunController::finished);
+    QVERIFY(ed.graph->setSeedOptions("pattern", "seed", false, true).isEmpty());
+    const qlonglong unlocked = ed.graph->paramValue("pattern", "seed").toLongLong();
+    ed.runner->setLiveMode(true);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+    QTest::qWait(800);
+    QCOMPARE(finished.count(), 1);
+    QCOMPARE(ed.graph->paramValue("pattern", "seed").toLongLong(), unlocked);
+  }
 };
 
 QTEST_MAIN(MainWindowTest)
