@@ -169,4 +169,83 @@ void PlotView::paint(QPainter* p) {
   p->drawPixmap(0, 0, plot_->toPixmap(w, h));
 }
 
+// ---------------------------------------------------------------- SeriesPlotView
+
+SeriesPlotView::SeriesPlotView(QQuickItem* parent)
+    : QQuickPaintedItem(parent), plot_(std::make_unique<QCustomPlot>()) {
+  plot_->setBackground(QColor("#1b1c1f"));
+  connect(this, &SeriesPlotView::frameChanged, this, [this] { rebuild(); });
+}
+
+SeriesPlotView::~SeriesPlotView() = default;
+
+void SeriesPlotView::setSeries(const QVariantList& s) {
+  if (s == series_) return;
+  series_ = s;
+  rebuild();
+  emit seriesChanged();
+}
+
+int SeriesPlotView::plots() const { return plot_->graphCount(); }
+
+void SeriesPlotView::rebuild() {
+  static const QColor colours[] = {QColor("#4fa3e0"), QColor("#e0a24f"), QColor("#c04fe0"),
+                                   QColor("#4fe07a"), QColor("#e05a4f"), QColor("#d8d84f")};
+  plot_->clearGraphs();
+  plot_->clearItems();
+  plot_->plotLayout()->clear();
+  const int n = int(std::min<qsizetype>(series_.size(), 6));
+  QCPAxisRect* first = nullptr;
+  for (int i = 0; i < n; ++i) {
+    const QVariantMap m = series_[i].toMap();
+    auto* rect = new QCPAxisRect(plot_.get());
+    plot_->plotLayout()->addElement(i, 0, rect);
+    for (QCPAxis* a : {rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft)}) {
+      a->setBasePen(QPen(QColor("#8a8f98")));
+      a->setTickPen(QPen(QColor("#8a8f98")));
+      a->setSubTickPen(QPen(QColor("#5a5d65")));
+      a->setTickLabelColor(QColor("#c8ccd4"));
+      a->setLabelColor(QColor("#c8ccd4"));
+      a->grid()->setPen(QPen(QColor("#34363c")));
+    }
+    rect->axis(QCPAxis::atLeft)->setLabel(m["name"].toString());
+    rect->axis(QCPAxis::atBottom)->setLabel(i == n - 1 ? QStringLiteral("frame") : QString());
+    if (first)
+      connect(first->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+              rect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
+    else
+      first = rect;
+    QVector<double> x, y;
+    const QVariantList values = m["values"].toList();
+    for (int k = 0; k < values.size(); ++k) x << k, y << values[k].toDouble();
+    auto* g = plot_->addGraph(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
+    g->setPen(QPen(colours[i % 6], 1.5));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 3));
+    g->setName(m["name"].toString());
+    g->setData(x, y, true);
+    g->rescaleAxes();
+    QCPRange r = rect->axis(QCPAxis::atLeft)->range();
+    if (r.size() <= 0) r = QCPRange(r.lower - 1, r.upper + 1);
+    rect->axis(QCPAxis::atLeft)->setRange(r.lower - r.size() * 0.08, r.upper + r.size() * 0.08);
+    rect->axis(QCPAxis::atBottom)->setRange(-0.5, std::max(1, int(values.size()) - 1) + 0.5);
+    if (frame_ >= 0) {
+      auto* line = new QCPItemStraightLine(plot_.get());
+      line->setClipAxisRect(rect);
+      line->point1->setAxes(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
+      line->point2->setAxes(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
+      line->point1->setCoords(frame_, 0);
+      line->point2->setCoords(frame_, 1);
+      line->setPen(QPen(QColor(255, 255, 255, 120), 1, Qt::DashLine));
+    }
+  }
+  update();
+}
+
+void SeriesPlotView::paint(QPainter* p) {
+  const int w = int(width()), h = int(height());
+  if (w <= 0 || h <= 0) return;
+  plot_->resize(w, h);
+  p->drawPixmap(0, 0, plot_->toPixmap(w, h));
+}
+
 }  // namespace camgraph::ui

@@ -85,6 +85,35 @@ class PlotView : public QQuickPaintedItem {
   std::unique_ptr<QCustomPlot> plot_;
 };
 
+// Per-frame series (e.g. dataset.qc's record, RunController::frameSeries): one stacked plot per
+// series, sharing the frame axis; NaN values (nulls) are gaps.
+class SeriesPlotView : public QQuickPaintedItem {
+  Q_OBJECT
+  QML_ELEMENT
+  Q_PROPERTY(QVariantList series READ series WRITE setSeries NOTIFY seriesChanged)  // [{name, values}]
+  Q_PROPERTY(int plots READ plots NOTIFY seriesChanged)
+  Q_PROPERTY(int frame MEMBER frame_ NOTIFY frameChanged)  // marked with a vertical line (-1: none)
+
+ public:
+  explicit SeriesPlotView(QQuickItem* parent = nullptr);
+  ~SeriesPlotView() override;
+  void paint(QPainter* painter) override;
+  QVariantList series() const { return series_; }
+  void setSeries(const QVariantList& s);
+  int plots() const;
+  QCustomPlot* plot() const { return plot_.get(); }
+
+ signals:
+  void seriesChanged();
+  void frameChanged();
+
+ private:
+  void rebuild();
+  QVariantList series_;
+  int frame_ = -1;
+  std::unique_ptr<QCustomPlot> plot_;
+};
+
 class SplatView : public QQuickPaintedItem {
   Q_OBJECT
   QML_ELEMENT
@@ -93,17 +122,33 @@ class SplatView : public QQuickPaintedItem {
   Q_PROPERTY(QString port MEMBER port_ NOTIFY sourceChanged)
   Q_PROPERTY(int revision MEMBER revision_ NOTIFY sourceChanged)
   Q_PROPERTY(bool showCameras MEMBER show_cameras_ NOTIFY viewChanged)
+  Q_PROPERTY(bool flyMode MEMBER fly_ NOTIFY viewChanged)  // drag looks around, WASD/QE move
   Q_PROPERTY(QString stats READ stats NOTIFY rendered)
+  Q_PROPERTY(int pathCameras READ pathCameras NOTIFY rendered)  // camera path frusta drawn
+  Q_PROPERTY(int billboards READ billboards NOTIFY rendered)    // billboards drawn in place
 
  public:
   explicit SplatView(QQuickItem* parent = nullptr);
   void paint(QPainter* painter) override;
   QString stats() const { return stats_; }
+  int pathCameras() const { return path_drawn_; }
+  int billboards() const { return billboards_drawn_; }
 
   Q_INVOKABLE void orbit(double dx, double dy);  // pixels of mouse motion
   Q_INVOKABLE void pan(double dx, double dy);
   Q_INVOKABLE void dolly(double factor);
-  Q_INVOKABLE void home();  // frame the scene (or the first training camera's view)
+  // Fly camera: look turns the view about the eye (pixels of mouse motion); fly moves the eye
+  // (and what it looks at) along the view's forward, right and up, in steps of 2% of the scene.
+  Q_INVOKABLE void look(double dx, double dy);
+  Q_INVOKABLE void fly(double forward, double right, double up);
+  // Starts inside the scene: from the first training camera, looking at the scene centre (the
+  // median of the Gaussians; the camera's own direction when that lies behind it), with the
+  // camera's field of view. Without training cameras: orbit framing 90% of the Gaussians.
+  Q_INVOKABLE void home();
+  Q_INVOKABLE QVector3D eye() const;
+  Q_INVOKABLE int trainingCameras() const;
+  Q_INVOKABLE QVector3D trainingCameraPosition(int index) const;
+  Q_INVOKABLE QVector3D forward() const;  // unit view direction
 
  signals:
   void sourceChanged();
@@ -113,11 +158,13 @@ class SplatView : public QQuickPaintedItem {
  private:
   void render(bool preview);
   void scheduleRender();
+  void frame(const QVector3D& eye, const QVector3D& target);  // sets the orbit from an eye and a target
+  void basis(QVector3D& ex, QVector3D& ey) const;
   RunController* runner_ = nullptr;
   QString node_, port_, stats_;
-  int revision_ = 0;
-  bool show_cameras_ = true, homed_ = false;
-  double yaw_ = 0.6, pitch_ = 0.35, distance_ = 3;
+  int revision_ = 0, path_drawn_ = 0, billboards_drawn_ = 0;
+  bool show_cameras_ = true, homed_ = false, fly_ = false;
+  double yaw_ = 0.6, pitch_ = 0.35, distance_ = 3, fov_ = 50, scene_radius_ = 1;
   QVector3D target_, up_{0, 0, 1};
   QImage frame_;
   QTimer refine_;

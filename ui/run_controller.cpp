@@ -2,9 +2,13 @@
 #include <ATen/ATen.h>
 
 #include "run_controller.h"
+#include "video_frames.h"
 
 #include <QCoreApplication>
 #include <algorithm>
+#include <functional>
+#include <set>
+#include <limits>
 #include <cstring>
 #include <QDateTime>
 #include <QDir>
@@ -296,6 +300,13 @@ Value RunController::value(const QString& node, const QString& port) const {
   return p == it->second.end() ? nullptr : p->second;
 }
 
+struct RunController::DecodedVideo {
+  VideoFrames frames;
+  QString error;
+  QDateTime modified;
+  qint64 size = 0;
+};
+
 QVariantMap RunController::outputInfo(const QString& node, const QString& port) const {
   QVariantMap m;
   QVariantList ports;
@@ -346,6 +357,26 @@ QVariantMap RunController::outputInfo(const QString& node, const QString& port) 
     m["text"] = qs(text->text);
   } else if (auto* rec = dynamic_cast<const RecordValue*>(v.get())) {
     m["text"] = qs(rec->record.dump(2));
+    if (rec->record.is_object() && rec->record.contains("file") && rec->record["file"].is_string()) {
+      static const QStringList videoSuffixes{"mp4", "mkv", "mov", "avi", "webm", "m4v"};
+      const QString file = qs(rec->record["file"].get<std::string>());
+      if (videoSuffixes.contains(QFileInfo(file).suffix().toLower())) {
+        m["file"] = file;
+        const auto decoded = video(file);
+        if (decoded && decoded->error.isEmpty()) {
+          m["kind"] = "video";
+          m["frames"] = decoded->frames.count();
+          m["fps"] = decoded->frames.fps();
+          m["width"] = decoded->frames.frame(0).width();
+          m["height"] = decoded->frames.frame(0).height();
+          m["channels"] = 3;
+          m["truncated"] = decoded->frames.truncated();
+        } else if (decoded) {
+          m["videoError"] = decoded->error;
+          m["text"] = tr("Cannot preview the video: %1").arg(decoded->error) + "\n\n" + m["text"].toString();
+        }
+      }
+    }
   } else if (auto* splat = dynamic_cast<const SplatSceneValue*>(v.get())) {
     m["gaussians"] = splat->count();
     m["text"] = qs(v->summary().dump(2));
@@ -355,9 +386,105 @@ QVariantMap RunController::outputInfo(const QString& node, const QString& port) 
   return m;
 }
 
+SceneOverlays RunController::overlaysFor(const QString& sceneNode) const {
+  // Downstream of the scene (two links deep), plus what feeds those nodes (a placer wired into
+  // camera.path or shot.render but not to the scene itself).
+  SceneOverlays o;
+  if (!graph_) return o;
+  const Graph& g = graph_->document().graph;
+  std::vector<std::string> frontier{sceneNode.toStdString()}, downstream;
+  std::set<std::string> seen{sceneNode.toStdString()};
+  for (int depth = 0; depth < 2; ++depth) {
+    std::vector<std::string> next;
+    for (const std::string& from : frontier)
+      for (const Link& l : g.links)
+        if (l.from.node == from && seen.insert(l.to.node).second) next.push_back(l.to.node);
+    downstream.insert(downstream.end(), next.begin(), next.end());
+    frontier = next;
+  }
+  std::vector<std::string> feeders;
+  for (const std::string& id : downstream)
+    for (const Link& l : g.links)
+      if (l.to.node == id && seen.insert(l.from.node).second) feeders.push_back(l.from.node);
+  QMutexLocker lock(&mutex_);
+  auto look = [&](const std::string& id, bool paths) {
+    auto it = outputs_.find(id);
+    if (it == outputs_.end()) return;
+    for (const auto& [name, v] : it->second) {
+      if (auto* path = dynamic_cast<const CameraPathValue*>(v.get());
+          paths && path && o.path.empty() && !path->cameras.empty()) {
+        o.path = path->cameras;
+        o.pathNode = qs(id);
+      }
+      if (auto* rec = dynamic_cast<const RecordValue*>(v.get());
+          rec && rec->record.is_object() && rec->record.contains("billboards") && rec->record["billboards"].is_array() &&
+          it->second.count("cutouts") && rec->record["billboards"].size() > o.billboards.size()) {
+        o.billboards = rec->record["billboards"];
+        o.billboardNode = qs(id);
+      }
+    }
+  };
+  for (const std::string& id : downstream) look(id, true);
+  for (const std::string& id : feeders) look(id, false);
+  return o;
+}
+
+QVariantList RunController::frameSeriesOf(const nlohmann::json& record) {
+  QVariantList out;
+  std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& j, const std::string& path) {
+    if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it)
+        walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
+    } else if (j.is_array() && j.size() >= 2) {
+      QVariantList values;
+      bool numeric = true;
+      int finite = 0;
+      for (const auto& x : j) {
+        if (x.is_number()) values << x.get<double>(), ++finite;
+        else if (x.is_null()) values << std::numeric_limits<double>::quiet_NaN();
+        else numeric = false;
+      }
+      if (!numeric || !finite) return;
+      std::string name = path;
+      const std::string suffix = ".per_frame";
+      if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+        name.resize(name.size() - suffix.size());
+      out.push_back(QVariantMap{{"name", qs(name)}, {"values", values}});
+    }
+  };
+  walk(record, "");
+  return out;
+}
+
+QVariantList RunController::frameSeries(const QString& node, const QString& port) const {
+  const Value v = value(node, port.isEmpty() ? outputInfo(node)["port"].toString() : port);
+  auto* rec = dynamic_cast<const RecordValue*>(v.get());
+  return rec ? frameSeriesOf(rec->record) : QVariantList{};
+}
+
+std::shared_ptr<const RunController::DecodedVideo> RunController::video(const QString& file) const {
+  const QFileInfo info(QDir(outDir()).absoluteFilePath(file));
+  auto it = videos_.find(info.absoluteFilePath());
+  if (it != videos_.end() && it->second->modified == info.lastModified() && it->second->size == info.size())
+    return it->second;
+  auto d = std::make_shared<DecodedVideo>();
+  d->modified = info.lastModified();
+  d->size = info.size();
+  if (!info.exists()) d->error = tr("%1 does not exist").arg(info.absoluteFilePath());
+  else d->frames.open(info.absoluteFilePath(), &d->error);
+  if (videos_.size() > 4) videos_.clear();  // a few clips at most (they are decoded in full)
+  videos_[info.absoluteFilePath()] = d;
+  return d;
+}
+
 QImage RunController::image(const QString& node, const QString& port, int frame) const {
   const Value v = value(node, port);
   if (!v) return {};
+  if (auto* rec = dynamic_cast<const RecordValue*>(v.get());
+      rec && rec->record.is_object() && rec->record.contains("file") && rec->record["file"].is_string()) {
+    const auto decoded = video(qs(rec->record["file"].get<std::string>()));
+    return decoded && decoded->error.isEmpty() ? decoded->frames.frame(frame) : QImage();
+  }
   if (auto* img = dynamic_cast<const ImageValue*>(v.get())) return toImage(img->pixels);
   if (auto* mask = dynamic_cast<const MaskValue*>(v.get())) return toImage(mask->mask);
   if (auto* seq = dynamic_cast<const FrameSequenceValue*>(v.get())) {

@@ -14,7 +14,9 @@
 #include <QtQml/qqmlregistration.h>
 #include <map>
 #include <memory>
+#include <vector>
 
+#include "camgraph/camera.h"
 #include "camgraph/events.h"
 #include "camgraph/value.h"
 #include "graph_controller.h"
@@ -25,6 +27,16 @@ class Evaluator;
 }  // namespace camgraph
 
 namespace camgraph::ui {
+
+// What the splat viewport draws over a scene, found among the nodes downstream of it (two links
+// deep): the camera path of a camera.path (or any CameraPath output) and the billboards record of
+// shot.billboard (the longest chain) with the node holding its `cutouts`.
+struct SceneOverlays {
+  std::vector<camgraph::Camera> path;
+  QString pathNode;
+  nlohmann::json billboards = nlohmann::json::array();
+  QString billboardNode;
+};
 
 class RunController : public QObject {
   Q_OBJECT
@@ -61,12 +73,18 @@ class RunController : public QObject {
   Q_INVOKABLE void clearLog();
   Q_INVOKABLE bool wait(int ms);  // for tests and shutdown: processes events until idle
 
-  // Preview of a node's outputs: {ports:[{name,type,kind}], ...}; kind: image, frames, splat,
-  // text, record, camera, none. For a port: {kind, width, height, frames, fps, text, summary}.
+  // Preview of a node's outputs: {ports:[{name,type,kind}], ...}; kind: image, frames, video (a
+  // record naming a video file, e.g. encode.video's: its decoded frames), splat, text, record,
+  // camera, none. For a port: {kind, width, height, frames, fps, text, summary}.
   Q_INVOKABLE QVariantMap outputInfo(const QString& node, const QString& port = {}) const;
   Q_INVOKABLE QVariantList curve(const QString& node) const;  // progress data points
   QImage image(const QString& node, const QString& port, int frame) const;
   camgraph::Value value(const QString& node, const QString& port) const;
+  SceneOverlays overlaysFor(const QString& sceneNode) const;
+  // Per-frame series in a record (e.g. dataset.qc): every list of numbers, named by its key path
+  // ("sharpness" for sharpness.per_frame, "subject.mask_area"); nulls become NaN (gaps).
+  static QVariantList frameSeriesOf(const nlohmann::json& record);
+  Q_INVOKABLE QVariantList frameSeries(const QString& node, const QString& port = {}) const;
 
  signals:
   void graphChanged();
@@ -97,6 +115,10 @@ class RunController : public QObject {
   mutable QMutex mutex_;
   std::map<std::string, std::map<std::string, camgraph::Value>> outputs_;
   std::map<std::string, QVariantList> curves_;
+  // Decoded encoded videos (preview of encode.video), by file, re-decoded when the file changes.
+  struct DecodedVideo;
+  std::shared_ptr<const DecodedVideo> video(const QString& file) const;
+  mutable std::map<QString, std::shared_ptr<const DecodedVideo>> videos_;
 };
 
 }  // namespace camgraph::ui

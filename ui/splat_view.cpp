@@ -4,6 +4,8 @@
 
 #include <QElapsedTimer>
 #include <QPainter>
+#include <QPolygonF>
+#include <QTransform>
 #include <cmath>
 
 #include "camgraph/values.h"
@@ -27,27 +29,105 @@ SplatView::SplatView(QQuickItem* parent) : QQuickPaintedItem(parent) {
   connect(this, &QQuickItem::heightChanged, this, &SplatView::scheduleRender);
 }
 
+void SplatView::basis(QVector3D& ex, QVector3D& ey) const {
+  // Orbit frame: an arbitrary basis with up_ as z.
+  const QVector3D ref = std::abs(up_.x()) < 0.9 ? QVector3D(1, 0, 0) : QVector3D(0, 1, 0);
+  ex = QVector3D::crossProduct(up_, ref).normalized();
+  ey = QVector3D::crossProduct(up_, ex).normalized();
+}
+
+QVector3D SplatView::eye() const {
+  QVector3D ex, ey;
+  basis(ex, ey);
+  const QVector3D dir = (ex * float(std::cos(yaw_)) + ey * float(std::sin(yaw_))) * float(std::cos(pitch_)) +
+                        up_ * float(std::sin(pitch_));
+  return target_ + dir * float(distance_);
+}
+
+int SplatView::trainingCameras() const {
+  const Value v = runner_ ? runner_->value(node_, port_) : nullptr;
+  const auto* scene = dynamic_cast<const SplatSceneValue*>(v.get());
+  return scene ? int(scene->training_cameras.size()) : 0;
+}
+
+QVector3D SplatView::trainingCameraPosition(int index) const {
+  const Value v = runner_ ? runner_->value(node_, port_) : nullptr;
+  const auto* scene = dynamic_cast<const SplatSceneValue*>(v.get());
+  if (!scene || index < 0 || index >= int(scene->training_cameras.size())) return {};
+  const Vec3 p = scene->training_cameras[size_t(index)].position();
+  return QVector3D(p[0], p[1], p[2]);
+}
+
+QVector3D SplatView::forward() const { return (target_ - eye()).normalized(); }
+
+void SplatView::frame(const QVector3D& eye, const QVector3D& target) {
+  QVector3D ex, ey;
+  basis(ex, ey);
+  const QVector3D d = eye - target;
+  distance_ = std::max(1e-3, double(d.length()));
+  const QVector3D dir = d / float(distance_);
+  pitch_ = std::asin(std::clamp(double(QVector3D::dotProduct(dir, up_)), -0.999, 0.999));
+  yaw_ = std::atan2(QVector3D::dotProduct(dir, ey), QVector3D::dotProduct(dir, ex));
+  target_ = target;
+}
+
 void SplatView::home() {
   const Value v = runner_ ? runner_->value(node_, port_) : nullptr;
   const auto* scene = dynamic_cast<const SplatSceneValue*>(v.get());
   if (!scene || !scene->count()) return;
   const at::Tensor means = scene->means.detach().to(at::kCPU).to(at::kFloat);
   const at::Tensor centre = std::get<0>(means.median(0));
-  target_ = QVector3D(centre[0].item<float>(), centre[1].item<float>(), centre[2].item<float>());
+  const QVector3D mid(centre[0].item<float>(), centre[1].item<float>(), centre[2].item<float>());
   // Radius that holds 90% of the points.
   const at::Tensor d = (means - centre).norm(2, 1);
   const double r90 = std::get<0>(d.kthvalue(std::max<int64_t>(1, int64_t(d.size(0) * 0.9)))).item<float>();
-  distance_ = std::max(0.1, r90 * 2.2);
-  // World up: the average of the training cameras' up directions (-y of the camera, OpenCV axes).
-  if (!scene->training_cameras.empty()) {
-    QVector3D up;
-    for (const Camera& c : scene->training_cameras) {
-      const Mat4 c2w = c.camera_to_world();
-      up += QVector3D(-c2w[1], -c2w[5], -c2w[9]);
-    }
-    if (up.length() > 1e-6) up_ = up.normalized();
+  scene_radius_ = std::max(1e-3, r90);
+  fov_ = 50;
+  if (scene->training_cameras.empty()) {
+    target_ = mid;
+    distance_ = std::max(0.1, r90 * 2.2);
+    homed_ = true;
+    return;
   }
+  // World up: the average of the training cameras' up directions (-y of the camera, OpenCV axes).
+  QVector3D up;
+  for (const Camera& c : scene->training_cameras) {
+    const Mat4 c2w = c.camera_to_world();
+    up += QVector3D(-c2w[1], -c2w[5], -c2w[9]);
+  }
+  if (up.length() > 1e-6) up_ = up.normalized();
+  // From the first training camera (the views the splats were fitted to are the sharp ones).
+  const Camera& c = scene->training_cameras.front();
+  const Mat4 c2w = c.camera_to_world();
+  const QVector3D e(c2w[3], c2w[7], c2w[11]), fwd = QVector3D(c2w[2], c2w[6], c2w[10]).normalized();
+  const float ahead = QVector3D::dotProduct(mid - e, fwd);
+  const QVector3D target = ahead > 1e-3 ? mid : e + fwd * float(scene_radius_);
+  frame(e, target);
+  if (c.fy > 0 && c.height > 0) fov_ = std::clamp(2 * std::atan(c.height / (2 * c.fy)) * 180 / M_PI, 10.0, 120.0);
   homed_ = true;
+}
+
+void SplatView::look(double dx, double dy) {
+  const QVector3D e = eye();
+  yaw_ += dx * 0.004;
+  pitch_ = std::clamp(pitch_ + dy * 0.004, -1.5, 1.5);
+  // Keep the eye where it is: move the target around it.
+  QVector3D ex, ey;
+  basis(ex, ey);
+  const QVector3D dir = (ex * float(std::cos(yaw_)) + ey * float(std::sin(yaw_))) * float(std::cos(pitch_)) +
+                        up_ * float(std::sin(pitch_));
+  target_ = e - dir * float(distance_);
+  render(true);
+  refine_.start();
+}
+
+void SplatView::fly(double forwardSteps, double rightSteps, double upSteps) {
+  const QVector3D f = forward();
+  const QVector3D r = QVector3D::crossProduct(f, up_).normalized();
+  const float step = float(scene_radius_ * 0.02);
+  target_ += (f * float(forwardSteps) + r * float(rightSteps) + up_ * float(upSteps)) * step;
+  render(true);
+  refine_.start();
 }
 
 void SplatView::orbit(double dx, double dy) {
@@ -59,7 +139,7 @@ void SplatView::orbit(double dx, double dy) {
 
 void SplatView::pan(double dx, double dy) {
   // Move the target in the view plane, scaled with the distance.
-  const QVector3D fwd = QVector3D(std::cos(pitch_) * std::cos(yaw_), std::cos(pitch_) * std::sin(yaw_), std::sin(pitch_));
+  const QVector3D fwd = forward();
   QVector3D right = QVector3D::crossProduct(fwd, up_).normalized();
   QVector3D upv = QVector3D::crossProduct(right, fwd).normalized();
   const float k = float(distance_ * 0.002);
@@ -87,16 +167,10 @@ void SplatView::render(bool preview) {
     return;
   }
   if (!homed_) home();
-  // Orbit frame: an arbitrary basis with up_ as z.
-  QVector3D ref = std::abs(up_.x()) < 0.9 ? QVector3D(1, 0, 0) : QVector3D(0, 1, 0);
-  const QVector3D ex = QVector3D::crossProduct(up_, ref).normalized();
-  const QVector3D ey = QVector3D::crossProduct(up_, ex).normalized();
-  const QVector3D dir = (ex * float(std::cos(yaw_)) + ey * float(std::sin(yaw_))) * float(std::cos(pitch_)) +
-                        up_ * float(std::sin(pitch_));
-  const QVector3D eye = target_ + dir * float(distance_);
+  const QVector3D eye = this->eye();
   const int div = preview ? 3 : 1;
   const int w = std::max(8, int(width()) / div), h = std::max(8, int(height()) / div);
-  const Camera cam = Camera::from_fov(w, h, 50.0, Camera::look_at(v3(eye), v3(target_), v3(up_)));
+  const Camera cam = Camera::from_fov(w, h, fov_, Camera::look_at(v3(eye), v3(target_), v3(up_)));
   splat::RenderSettings settings;
   settings.sh_degree = scene->sh_degree();
   settings.background = {0.12f, 0.125f, 0.135f};
@@ -117,14 +191,17 @@ void SplatView::render(bool preview) {
     emit rendered();
     return;
   }
-  // Training cameras as frusta, projected with the same camera.
+  // Overlays, projected with the same camera: training cameras (green) and the camera path
+  // (orange, joined by its track) as frusta, billboards in place with their cutouts.
   frame_ = frame_.scaled(int(width()), int(height()), Qt::IgnoreAspectRatio,
                          preview ? Qt::FastTransformation : Qt::SmoothTransformation);
+  path_drawn_ = billboards_drawn_ = 0;
   if (show_cameras_) {
+    const SceneOverlays overlays = runner_->overlaysFor(node_);
     QPainter p(&frame_);
     p.setRenderHint(QPainter::Antialiasing);
-    p.setPen(QPen(QColor(79, 224, 122, 200), 1));
-    const Camera view = Camera::from_fov(int(width()), int(height()), 50.0, cam.world_to_camera);
+    p.setRenderHint(QPainter::SmoothPixmapTransform);
+    const Camera view = Camera::from_fov(int(width()), int(height()), fov_, cam.world_to_camera);
     auto project = [&](const Vec3& w, QPointF& out) {
       const Mat4& m = view.world_to_camera;
       const double x = m[0] * w[0] + m[1] * w[1] + m[2] * w[2] + m[3];
@@ -134,24 +211,85 @@ void SplatView::render(bool preview) {
       out = QPointF(view.fx * x / z + view.cx, view.fy * y / z + view.cy);
       return true;
     };
-    const double size = distance_ * 0.04;
-    for (const Camera& c : scene->training_cameras) {
+    const double size = scene_radius_ * 0.06;
+    auto frustum = [&](const Camera& c, double scale) {
       const Mat4 c2w = c.camera_to_world();
       auto toWorld = [&](double x, double y, double z) {
         return Vec3{c2w[0] * x + c2w[1] * y + c2w[2] * z + c2w[3], c2w[4] * x + c2w[5] * y + c2w[6] * z + c2w[7],
                     c2w[8] * x + c2w[9] * y + c2w[10] * z + c2w[11]};
       };
       QPointF o, q[4];
-      if (!project(toWorld(0, 0, 0), o)) continue;
-      const double hw = size * c.width / (2 * c.fx), hh = size * c.height / (2 * c.fy);
+      if (!project(toWorld(0, 0, 0), o)) return false;
+      const double s = size * scale, hw = s * c.width / (2 * c.fx), hh = s * c.height / (2 * c.fy);
       const double corners[4][2] = {{-hw, -hh}, {hw, -hh}, {hw, hh}, {-hw, hh}};
-      bool ok = true;
-      for (int i = 0; i < 4; ++i) ok = ok && project(toWorld(corners[i][0], corners[i][1], size), q[i]);
-      if (!ok) continue;
+      for (int i = 0; i < 4; ++i)
+        if (!project(toWorld(corners[i][0], corners[i][1], s), q[i])) return false;
       for (int i = 0; i < 4; ++i) {
         p.drawLine(o, q[i]);
         p.drawLine(q[i], q[(i + 1) % 4]);
       }
+      return true;
+    };
+    p.setPen(QPen(QColor(79, 224, 122, 200), 1));
+    for (const Camera& c : scene->training_cameras) frustum(c, 1);
+    if (!overlays.path.empty()) {
+      // The track through every camera, frusta at about a dozen frames (first and last included).
+      p.setPen(QPen(QColor(255, 170, 60, 230), 1.5));
+      QPointF prev;
+      bool hasPrev = false;
+      for (const Camera& c : overlays.path) {
+        QPointF q;
+        const bool ok = project(c.position(), q);
+        if (ok && hasPrev) p.drawLine(prev, q);
+        prev = q;
+        hasPrev = ok;
+      }
+      const size_t n = overlays.path.size(), every = std::max<size_t>(1, n / 12);
+      for (size_t i = 0; i < n; ++i)
+        if ((i % every == 0 || i + 1 == n) && frustum(overlays.path[i], i == 0 ? 1.6 : 1.0)) ++path_drawn_;
+    }
+    const Vec3 viewEye = v3(eye);
+    for (const auto& b : overlays.billboards) {
+      if (!b.is_object() || !b.contains("foot") || !b.contains("content") || !b.contains("foot_px")) continue;
+      auto vec = [](const nlohmann::json& j) { return QVector3D(j[0].get<float>(), j[1].get<float>(), j[2].get<float>()); };
+      const QVector3D foot = vec(b["foot"]);
+      const QVector3D up = b.contains("up") ? vec(b["up"]).normalized() : up_;
+      const auto& box = b["content"];
+      const double u0 = box[0].get<double>(), v0 = box[1].get<double>(), u1 = box[2].get<double>(), v1 = box[3].get<double>();
+      const double fu = b["foot_px"][0].get<double>(), fv = b["foot_px"][1].get<double>();
+      const double s = b.value("height", 1.0) / std::max(1e-6, v1 - v0);
+      // Facing the viewer (camera) or its fixed normal; the cutout's right is view-forward x up.
+      QVector3D towards = b.value("facing", std::string("camera")) == "fixed" && b.contains("normal")
+                              ? -vec(b["normal"])
+                              : foot - QVector3D(viewEye[0], viewEye[1], viewEye[2]);
+      towards -= up * QVector3D::dotProduct(towards, up);
+      if (towards.length() < 1e-6) continue;
+      const QVector3D right = QVector3D::crossProduct(towards.normalized(), up).normalized();
+      auto world = [&](double u, double v) {
+        const QVector3D w = foot + right * float((u - fu) * s) + up * float((fv - v) * s);
+        return Vec3{w.x(), w.y(), w.z()};
+      };
+      QPointF q[4];
+      const double uv[4][2] = {{u0, v0}, {u1, v0}, {u1, v1}, {u0, v1}};
+      bool ok = true;
+      for (int i = 0; i < 4; ++i) ok = ok && project(world(uv[i][0], uv[i][1]), q[i]);
+      if (!ok) continue;
+      const QPolygonF quad({q[0], q[1], q[2], q[3]});
+      const QImage cutout = runner_->image(overlays.billboardNode, "cutouts", b.value("cutout", 0));
+      QTransform t;
+      const QRectF src(u0, v0, u1 - u0, v1 - v0);
+      if (!cutout.isNull() && QTransform::quadToQuad(QPolygonF({src.topLeft(), src.topRight(), src.bottomRight(), src.bottomLeft()}), quad, t)) {
+        p.save();
+        p.setTransform(t);
+        p.drawImage(src, cutout, src);
+        p.restore();
+      }
+      p.setPen(QPen(QColor(240, 90, 200, 230), 1.5, Qt::DashLine));
+      p.setBrush(Qt::NoBrush);
+      p.drawPolygon(quad);
+      QPointF footPx;
+      if (project(Vec3{foot.x(), foot.y(), foot.z()}, footPx)) p.drawEllipse(footPx, 3, 3);
+      ++billboards_drawn_;
     }
   }
   stats_ = tr("%1 Gaussians  %2x%3  %4 ms%5")

@@ -14,6 +14,8 @@ Pane {
     property string port: ""
     readonly property var info: { runner.revision; return runner.outputInfo(nodeId, port) }
     readonly property bool hasCurve: { runner.revision; plot.points; return runner.curve(nodeId).length > 0 }
+    // Per-frame lists in a record output (dataset.qc's metrics) for the "Per frame" tab.
+    readonly property var frameSeries: { runner.revision; return runner.frameSeries(nodeId, port) }
     onNodeIdChanged: port = ""
     padding: 4
     background: Rectangle { color: "#1b1c1f" }
@@ -27,6 +29,7 @@ Pane {
                 id: tabs
                 TabButton { text: qsTr("Output"); width: implicitWidth }
                 TabButton { text: qsTr("Training"); width: implicitWidth; enabled: panel.hasCurve }
+                TabButton { objectName: "perFrameTab"; text: qsTr("Per frame"); width: implicitWidth; enabled: panel.frameSeries.length > 0 }
             }
             ComboBox {
                 visible: panel.info.ports && panel.info.ports.length > 1
@@ -38,6 +41,13 @@ Pane {
             Button { text: qsTr("Fit"); visible: image.visible; onClicked: image.fit() }
             Button { text: "1:1"; visible: image.visible; onClicked: image.actualSize() }
             Button { text: qsTr("Home"); visible: splat.visible; onClicked: { splat.home(); splat.orbit(0, 0) } }
+            Button {
+                visible: splat.visible
+                text: splat.flyMode ? qsTr("Fly") : qsTr("Orbit")
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Orbit: drag orbits, Shift/middle drag pans, wheel dollies. Fly: drag looks around, W/A/S/D move, Q/E down/up (click the view first)")
+                onClicked: { splat.flyMode = !splat.flyMode; splat.forceActiveFocus() }
+            }
         }
         StackLayout {
             Layout.fillWidth: true
@@ -56,7 +66,7 @@ Pane {
                     objectName: "imageView"
                     anchors.fill: parent
                     anchors.bottomMargin: frameBar.visible ? frameBar.height + 24 : 22
-                    visible: panel.info.kind === "image" || panel.info.kind === "frames"
+                    visible: panel.info.kind === "image" || panel.info.kind === "frames" || panel.info.kind === "video"
                     runner: panel.runner
                     node: panel.nodeId
                     port: panel.info.port || ""
@@ -81,7 +91,7 @@ Pane {
                 }
                 RowLayout {
                     id: frameBar
-                    visible: panel.info.kind === "frames"
+                    visible: panel.info.kind === "frames" || panel.info.kind === "video"
                     anchors.left: parent.left; anchors.right: parent.right; anchors.bottom: parent.bottom
                     Button { text: playTimer.running ? "\u275A\u275A" : "\u25B6"; onClicked: playTimer.running = !playTimer.running }
                     Slider {
@@ -111,15 +121,27 @@ Pane {
                     node: visible ? panel.nodeId : ""
                     port: panel.info.port || ""
                     revision: panel.runner.revision
+                    objectName: "splatView"
+                    TapHandler { onTapped: splat.forceActiveFocus() }
+                    Keys.onPressed: function (e) {
+                        const k = e.key
+                        const m = { [Qt.Key_W]: [1, 0, 0], [Qt.Key_S]: [-1, 0, 0], [Qt.Key_D]: [0, 1, 0],
+                                    [Qt.Key_A]: [0, -1, 0], [Qt.Key_E]: [0, 0, 1], [Qt.Key_Q]: [0, 0, -1] }
+                        if (m[k] === undefined) return
+                        const f = (e.modifiers & Qt.ShiftModifier) ? 4 : 1
+                        splat.fly(m[k][0] * f, m[k][1] * f, m[k][2] * f)
+                        e.accepted = true
+                    }
                     DragHandler {
                         target: null
                         acceptedButtons: Qt.LeftButton | Qt.MiddleButton
                         property point last
-                        onActiveChanged: last = centroid.position
+                        onActiveChanged: { last = centroid.position; if (active) splat.forceActiveFocus() }
                         onCentroidChanged: {
                             if (!active) return
                             const dx = centroid.position.x - last.x, dy = centroid.position.y - last.y
                             if (centroid.pressedButtons & Qt.MiddleButton || centroid.modifiers & Qt.ShiftModifier) splat.pan(dx, dy)
+                            else if (splat.flyMode) splat.look(dx, dy)
                             else splat.orbit(dx, dy)
                             last = centroid.position
                         }
@@ -147,6 +169,11 @@ Pane {
                 id: plot
                 runner: panel.runner
                 node: panel.nodeId
+            }
+            SeriesPlotView {
+                objectName: "seriesPlot"
+                series: panel.frameSeries
+                frame: frameBar.visible ? frameSlider.value : -1
             }
         }
     }

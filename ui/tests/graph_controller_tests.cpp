@@ -6,6 +6,8 @@
 
 #include "camgraph/cgraph_io.h"
 #include "graph_controller.h"
+#include "preview_items.h"
+#include "run_controller.h"
 
 using camgraph::Link;
 using camgraph::PortRef;
@@ -447,6 +449,28 @@ class GraphControllerTest : public QObject {
     QVERIFY(!h.document().ui.contains("reroutes"));
     h.undo();
     QCOMPARE(h.reroutes(b, "image").size(), 3);
+  }
+
+  void frameSeriesFromRecordsAndTheirPlot() {
+    // A dataset.qc-shaped record: per-frame lists at any depth, scalars and strings ignored.
+    const nlohmann::json rec = {
+        {"sharpness", {{"mean", 3.0}, {"per_frame", {1.0, 2.0, 6.0}}}},
+        {"reprojection", {{"per_frame", {nullptr, 0.5, 0.25}}}},
+        {"subject", {{"mask_area", {0.1, 0.2, 0.3}}, {"frames_hidden", 0}}},
+        {"failures", {"a", "b"}},
+        {"frames", 3}};
+    const QVariantList s = camgraph::ui::RunController::frameSeriesOf(rec);
+    QCOMPARE(s.size(), 3);
+    QMap<QString, QVariantList> byName;
+    for (const QVariant& v : s) byName[v.toMap()["name"].toString()] = v.toMap()["values"].toList();
+    QCOMPARE(byName.keys(), (QStringList{"reprojection", "sharpness", "subject.mask_area"}));
+    QCOMPARE(byName["sharpness"][2].toDouble(), 6.0);
+    QVERIFY(std::isnan(byName["reprojection"][0].toDouble()));
+    camgraph::ui::SeriesPlotView plot;
+    plot.setSeries(s);
+    QCOMPARE(plot.plots(), 3);
+    plot.setSeries({});
+    QCOMPARE(plot.plots(), 0);
   }
 
   void hitTestsAndSearch() {

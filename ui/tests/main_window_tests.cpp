@@ -4,6 +4,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "preview_items.h"
 #include "ui_test_support.h"
 
 using camgraph::ui::testing::Editor;
@@ -239,6 +240,96 @@ class MainWindowTest : public QObject {
     QTest::qWait(800);
     QCOMPARE(finished.count(), 1);
     QCOMPARE(ed.graph->paramValue("pattern", "seed").toLongLong(), unlocked);
+  }
+
+  void splatViewportPathBillboardFlyAndQcPlots() {
+    Editor ed;
+    QVERIFY(ed.load());
+    ed.runner->setOutDir(tmp_.filePath("splat"));
+    camgraph::ui::GraphController& g = *ed.graph;
+    const QString views = g.addNode("scene.procedural", 0, 0);
+    for (auto [k, v] : std::vector<std::pair<const char*, int>>{{"views", 6}, {"rings", 1}, {"width", 32}, {"height", 24}, {"samples", 1}})
+      QVERIFY(g.setParam(views, k, v).isEmpty());
+    const QString train = g.addNode("splat.train", 260, 0);
+    for (auto [k, v] : std::vector<std::pair<const char*, int>>{{"steps", 20}, {"random_points", 400}, {"sh_degree", 0}, {"holdout_every", 0}})
+      QVERIFY2(g.setParam(train, k, v).isEmpty(), k);
+    QVERIFY(g.connectPorts(views, "views", train, "views").isEmpty());
+    const QString character = g.addNode("image.pattern", 0, 300);
+    for (auto [k, v] : std::vector<std::pair<const char*, QVariant>>{{"width", 16}, {"height", 32}, {"pattern", "gradient"},
+                                                                     {"colour_a", "#d9481fff"}, {"alpha", true}})
+      QVERIFY2(g.setParam(character, k, v).isEmpty(), k);
+    const QString place = g.addNode("shot.billboard", 260, 300);
+    QVERIFY(g.setParam(place, "foot_x", 0.5).isEmpty());
+    QVERIFY(g.connectPorts(character, "image", place, "image").isEmpty());
+    const QString path = g.addNode("camera.path", 520, 0);
+    for (auto [k, v] : std::vector<std::pair<const char*, int>>{{"frames", 13}, {"width", 64}, {"height", 48}})
+      QVERIFY(g.setParam(path, k, v).isEmpty());
+    QVERIFY(g.connectPorts(train, "scene", path, "scene").isEmpty());
+    QVERIFY(g.connectPorts(place, "billboards", path, "billboards").isEmpty());
+    const QString qc = g.addNode("dataset.qc", 260, 600);
+    QVERIFY(g.connectPorts(views, "views", qc, "frames").isEmpty());
+    const QString encode = g.addNode("encode.video", 520, 600);
+    QVERIFY(g.setParam(encode, "path", "clip.mp4").isEmpty());
+    QVERIFY(g.connectPorts(views, "views", encode, "frames").isEmpty());
+    ed.runner->runTo({path, qc, encode});  // Run alone would stop at the output node (encode)
+    QVERIFY(ed.runner->wait(300000));
+    QCOMPARE(ed.runner->status(), QString("ok"));
+
+    // The scene's viewport finds the downstream camera path and the placer feeding it.
+    const camgraph::ui::SceneOverlays o = ed.runner->overlaysFor(train);
+    QCOMPARE(int(o.path.size()), 13);
+    QCOMPARE(o.pathNode, path);
+    QCOMPARE(int(o.billboards.size()), 1);
+    QCOMPARE(o.billboardNode, place);
+    g.select(train);
+    auto* splat = qobject_cast<camgraph::ui::SplatView*>(ed.item("splatView"));
+    QVERIFY(splat);
+    QTRY_VERIFY(splat->isVisible());
+    QTRY_COMPARE(splat->billboards(), 1);
+    QVERIFY(splat->pathCameras() > 0);  // those in front of the viewer
+    // It starts from the first training camera, looking into the scene.
+    QCOMPARE(splat->trainingCameras(), 6);
+    const QVector3D c0 = splat->trainingCameraPosition(0);
+    QVERIFY2((splat->eye() - c0).length() < 1e-3, qPrintable(QString("eye %1 %2 %3").arg(splat->eye().x()).arg(splat->eye().y()).arg(splat->eye().z())));
+    // Fly: W moves the eye along the view, mouse look turns about the eye.
+    const QVector3D f = splat->forward();
+    splat->fly(1, 0, 0);
+    const QVector3D moved = splat->eye() - c0;
+    QVERIFY(moved.length() > 1e-4);
+    QVERIFY(QVector3D::dotProduct(moved.normalized(), f) > 0.999);
+    const QVector3D e1 = splat->eye();
+    splat->look(40, 0);
+    QVERIFY((splat->eye() - e1).length() < 1e-3);
+    QVERIFY(QVector3D::dotProduct(splat->forward(), f) < 0.99);
+    // Orbit keeps the target: the eye moves.
+    splat->orbit(40, 0);
+    QVERIFY((splat->eye() - e1).length() > 1e-3);
+
+    // dataset.qc's per-frame lists become plots, one per metric, a point per frame.
+    const QVariantList series = ed.runner->frameSeries(qc);
+    QStringList names;
+    for (const QVariant& s : series) {
+      names << s.toMap()["name"].toString();
+      if (names.last() == "sharpness") QCOMPARE(s.toMap()["values"].toList().size(), 6);
+    }
+    QVERIFY2(names.contains("sharpness") && names.contains("reprojection"), qPrintable(names.join(',')));
+    // The encoded video plays in the frame player: decoded from the file encode.video wrote.
+    const QVariantMap video = ed.runner->outputInfo(encode);
+    QCOMPARE(video["kind"].toString(), QString("video"));
+    QCOMPARE(video["frames"].toInt(), 6);
+    QCOMPARE(video["width"].toInt(), 32);
+    QVERIFY(video["fps"].toDouble() > 0);
+    const QImage last = ed.runner->image(encode, {}, 5);
+    QCOMPARE(last.size(), QSize(32, 24));
+    QVERIFY(last != ed.runner->image(encode, {}, 0));  // the views differ
+    g.select(encode);
+    QQuickItem* view = ed.item("imageView");
+    QTRY_COMPARE(view->property("imageWidth").toInt(), 32);
+
+    g.select(qc);
+    auto* plot = qobject_cast<camgraph::ui::SeriesPlotView*>(ed.item("seriesPlot"));
+    QVERIFY(plot);
+    QTRY_COMPARE(plot->plots(), int(series.size()));
   }
 };
 
