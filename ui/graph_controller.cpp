@@ -653,7 +653,17 @@ QString GraphController::copySelection() {
       uiNodes(clip)[n.id] = {{"x", p.x()}, {"y", p.y()}};
     }
   for (const Link& l : doc_.graph.links)
-    if (ids.count(l.from.node) && ids.count(l.to.node)) clip.graph.links.push_back(l);
+    if (ids.count(l.from.node) && ids.count(l.to.node)) {
+      clip.graph.links.push_back(l);
+      // The wire's reroute points travel with it.
+      const std::string key = l.to.node + "." + l.to.port;
+      if (doc_.ui.is_object() && doc_.ui.contains("reroutes") && doc_.ui["reroutes"].contains(key))
+        clip.ui["reroutes"][key] = doc_.ui["reroutes"][key];
+    }
+  // So do the seed options (lock, re-roll each run).
+  for (const std::string& id : ids)
+    if (doc_.ui.is_object() && doc_.ui.contains("params") && doc_.ui["params"].contains(id))
+      clip.ui["params"][id] = doc_.ui["params"][id];
   const QString text = qs(to_cgraph_text(clip));
   if (auto* cb = QGuiApplication::clipboard()) {
     auto* mime = new QMimeData;
@@ -697,10 +707,22 @@ QStringList GraphController::paste(const QString& text, double x, double y) {
     uiNodes(d)[n.id] = {{"x", std::round(x + p.value("x", 0.0) - minX)}, {"y", std::round(y + p.value("y", 0.0) - minY)}};
     added << qs(n.id);
   }
+  const json clipReroutes = clip.ui.is_object() && clip.ui.contains("reroutes") && clip.ui["reroutes"].is_object()
+                                ? clip.ui["reroutes"] : json::object();
   for (const Link& l : clip.graph.links) {
     if (!rename.count(l.from.node) || !rename.count(l.to.node)) continue;
     d.graph.links.push_back({{rename[l.from.node], l.from.port}, {rename[l.to.node], l.to.port}});
+    const std::string key = l.to.node + "." + l.to.port;
+    if (!clipReroutes.contains(key) || !clipReroutes[key].is_array()) continue;
+    json points = json::array();
+    for (const json& p : clipReroutes[key])
+      if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+        points.push_back({std::round(x + p[0].get<double>() - minX), std::round(y + p[1].get<double>() - minY)});
+    if (!points.empty()) d.ui["reroutes"][rename[l.to.node] + "." + l.to.port] = points;
   }
+  if (clip.ui.is_object() && clip.ui.contains("params") && clip.ui["params"].is_object())
+    for (auto it = clip.ui["params"].begin(); it != clip.ui["params"].end(); ++it)
+      if (rename.count(it.key()) && it.value().is_object()) d.ui["params"][rename[it.key()]] = it.value();
   push(added.size() == 1 ? tr("Paste %1").arg(added.first()) : tr("Paste %1 nodes").arg(added.size()), d);
   clearSelection();
   for (const QString& id : added) select(id, true);
@@ -999,6 +1021,23 @@ QVariantList GraphController::reroutes(const QString& toNode, const QString& toP
     if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
       out.push_back(QVariantMap{{"x", p[0].get<double>()}, {"y", p[1].get<double>()}});
   return out;
+}
+
+QVariantMap GraphController::rerouteAt(double x, double y, double radius) const {
+  QVariantMap best;
+  double bestD = radius * radius;
+  for (const Link& l : doc_.graph.links) {
+    const QVariantList pts = reroutes(qs(l.to.node), qs(l.to.port));
+    for (int i = 0; i < pts.size(); ++i) {
+      const QVariantMap m = pts[i].toMap();
+      const double dx = m["x"].toDouble() - x, dy = m["y"].toDouble() - y;
+      if (dx * dx + dy * dy <= bestD) {
+        bestD = dx * dx + dy * dy;
+        best = {{"toNode", qs(l.to.node)}, {"toPort", qs(l.to.port)}, {"index", i}};
+      }
+    }
+  }
+  return best;
 }
 
 int GraphController::addReroute(const QString& toNode, const QString& toPort, double x, double y) {

@@ -183,6 +183,8 @@ class GraphController : public QObject {
   Q_INVOKABLE void moveReroute(const QString& toNode, const QString& toPort, int index, double x, double y);
   Q_INVOKABLE void removeReroute(const QString& toNode, const QString& toPort, int index);
   Q_INVOKABLE QVariantList reroutes(const QString& toNode, const QString& toPort) const;  // [{x, y}]
+  // The reroute point within `radius` of (x, y): {toNode, toPort, index}, or empty.
+  Q_INVOKABLE QVariantMap rerouteAt(double x, double y, double radius = 8) const;
   // The wire's polyline of control points: output port, reroutes, input port.
   QList<QPointF> wirePoints(const camgraph::Link& l) const;
   QString wireSvgPath(const camgraph::Link& l) const;  // cubic segments, as drawn by NodeCanvas.qml

@@ -130,9 +130,15 @@ Item {
         property point pressPos
         property bool panning: false
         property bool boxing: false
+        property var reroute: null   // {toNode, toPort, index} while dragging a reroute point
         onPressed: function (mouse) {
             canvas.forceActiveFocus()
             pressPos = Qt.point(mouse.x, mouse.y)
+            if (mouse.button === Qt.LeftButton && !canvas.spaceDown) {
+                const r = canvas.toContent(mouse.x, mouse.y)
+                const hit = graph.rerouteAt(r.x, r.y, 8 / canvas.zoom)
+                if (hit.toNode) { reroute = hit; return }
+            }
             panning = mouse.button === Qt.MiddleButton || (mouse.button === Qt.LeftButton && canvas.spaceDown)
             boxing = !panning && mouse.button === Qt.LeftButton
             if (boxing) {
@@ -144,7 +150,9 @@ Item {
         onPositionChanged: function (mouse) {
             const c = canvas.toContent(mouse.x, mouse.y)
             canvas.cursorX = c.x; canvas.cursorY = c.y
-            if (panning) {
+            if (reroute && pressed) {
+                graph.moveReroute(reroute.toNode, reroute.toPort, reroute.index, c.x, c.y)
+            } else if (panning) {
                 canvas.panX += mouse.x - pressPos.x
                 canvas.panY += mouse.y - pressPos.y
                 pressPos = Qt.point(mouse.x, mouse.y)
@@ -155,6 +163,7 @@ Item {
             }
         }
         onReleased: function (mouse) {
+            if (reroute) { reroute = null; graph.finishParamEdit(); return }
             if (boxing) {
                 if (box.visible) {
                     const a = canvas.toContent(box.x, box.y)
@@ -169,7 +178,9 @@ Item {
         }
         onDoubleClicked: function (mouse) {
             const c = canvas.toContent(mouse.x, mouse.y)
-            // On a wire: add a reroute point there; elsewhere: the node search.
+            // On a reroute point: remove it; on a wire: add one there; elsewhere: the node search.
+            const hit = graph.rerouteAt(c.x, c.y, 8 / canvas.zoom)
+            if (hit.toNode) { graph.removeReroute(hit.toNode, hit.toPort, hit.index); return }
             const link = graph.linkAt(c.x, c.y, 6 / canvas.zoom)
             if (link.toNode) { graph.addReroute(link.toNode, link.toPort, c.x, c.y); return }
             canvas.openSearch(c.x, c.y, "", false, "", "")
@@ -319,28 +330,15 @@ Item {
                         PathSvg { path: wireItem.svgPath }
                     }
                 }
-                // Reroute points: drag to move (one undo step), double-click to remove.
+                // Reroute points (drawn here; the background's mouse area drags and removes them,
+                // as these delegates are rebuilt whenever a point moves).
                 Repeater {
                     model: wireItem.reroutes
                     delegate: Rectangle {
                         required property var modelData
-                        required property int index
                         x: modelData.x - 6; y: modelData.y - 6
                         width: 12; height: 12; radius: 6
                         color: wireItem.wireColor; border.color: wireItem.selected ? "#ffffff" : "#1b1c1f"; border.width: 2
-                        MouseArea {
-                            anchors.fill: parent
-                            anchors.margins: -3
-                            property point grab
-                            onPressed: function (mouse) { grab = mapToItem(content, mouse.x, mouse.y) }
-                            onPositionChanged: function (mouse) {
-                                const c = mapToItem(content, mouse.x, mouse.y)
-                                graph.moveReroute(wireItem.toNode, wireItem.toPort, index, modelData.x + c.x - grab.x, modelData.y + c.y - grab.y)
-                                grab = c
-                            }
-                            onReleased: graph.finishParamEdit()
-                            onDoubleClicked: graph.removeReroute(wireItem.toNode, wireItem.toPort, index)
-                        }
                     }
                 }
             }

@@ -394,6 +394,12 @@ class GraphControllerTest : public QObject {
     QCOMPARE(h.seedOptions(a, "seed")["lock"].toBool(), true);
     QCOMPARE(h.seedOptions(a, "seed")["eachRun"].toBool(), true);
     QCOMPARE(h.seedOptions(b, "seed")["lock"].toBool(), false);
+    // Copy/paste carries the options to the pasted node.
+    h.select(a);
+    const QStringList copy = h.paste(h.copySelection(), 0, 600);
+    QCOMPARE(copy.size(), 1);
+    QCOMPARE(h.seedOptions(copy.first(), "seed")["lock"].toBool(), true);
+    h.undo();
     // Deleting the node drops its options from the ui section.
     h.removeNodes({a});
     QVERIFY(!h.document().ui.contains("params"));
@@ -426,6 +432,10 @@ class GraphControllerTest : public QObject {
     QCOMPARE(g.addReroute(b, "image", out.x() + 20, out.y() + 250), 0);
     QCOMPARE(g.reroutes(b, "image").size(), 3);
     QCOMPARE(g.reroutes(b, "image")[0].toMap()["x"].toDouble(), std::round(out.x() + 20));
+    // Hit test of the points.
+    QCOMPARE(g.rerouteAt(midX + 3, out.y() + 302)["index"].toInt(), 1);
+    QCOMPARE(g.rerouteAt(midX + 3, out.y() + 302)["toNode"].toString(), b);
+    QVERIFY(g.rerouteAt(midX + 30, out.y() + 302).isEmpty());
     // A drag is one undo step.
     const int before = g.undoStack()->count();
     for (int i = 1; i <= 5; ++i) g.moveReroute(b, "image", 1, midX + 10 * i, out.y() + 300);
@@ -444,6 +454,19 @@ class GraphControllerTest : public QObject {
     GraphController h;
     QVERIFY(h.open(dir.filePath("reroute.cgraph")));
     QCOMPARE(h.reroutes(b, "image"), g.reroutes(b, "image"));
+    // Copy/paste carries the points (moved with the nodes) and seed options with the nodes.
+    g.selectAll();
+    const QString clip = g.copySelection();
+    GraphController other;
+    const QStringList pasted = other.paste(clip, 1000, 500);
+    QCOMPARE(pasted.size(), 2);
+    const QVariantList moved = other.reroutes(b, "image");
+    QCOMPARE(moved.size(), 3);
+    const double dx = other.position(a.toStdString()).x() - g.position(a.toStdString()).x();
+    QCOMPARE(moved[1].toMap()["x"].toDouble(), g.reroutes(b, "image")[1].toMap()["x"].toDouble() + dx);
+    const QStringList again = g.paste(clip, 0, 800);  // renamed copies in the same document
+    QCOMPARE(g.reroutes(again[1], "image").size(), 3);
+    QCOMPARE(g.reroutes(b, "image").size(), 3);
     // Removing the wire removes its points; undo brings both back.
     h.disconnectInput(b, "image");
     QVERIFY(!h.document().ui.contains("reroutes"));

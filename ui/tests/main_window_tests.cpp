@@ -331,6 +331,46 @@ class MainWindowTest : public QObject {
     QVERIFY(plot);
     QTRY_COMPARE(plot->plots(), int(series.size()));
   }
+
+  // Reroute points with the mouse: double-click a wire adds one, drag moves it, double-click removes.
+  void reroutePointsWithTheMouse() {
+    Editor ed;
+    QVERIFY(ed.load());
+    QVERIFY(ed.graph->open(CAMGRAPH_SOURCE_DIR "/examples-graphs/checker-resize.cgraph"));
+    QVERIFY(QTest::qWaitForWindowExposed(ed.window));
+    QQuickItem* canvas = ed.item("canvas");
+    QMetaObject::invokeMethod(canvas, "fitView");
+    QTRY_VERIFY(ed.item("node_save") != nullptr);
+    auto toWindow = [&](QPointF p) {
+      const double z = canvas->property("zoom").toDouble();
+      return canvas->mapToScene(QPointF(p.x() * z + canvas->property("panX").toDouble(),
+                                        p.y() * z + canvas->property("panY").toDouble())).toPoint();
+    };
+    // Midway along resize -> save (horizontal end tangents: the Bezier's midpoint is the chord's).
+    const QPointF a = ed.graph->portPosition("resize", "image", true), b = ed.graph->portPosition("save", "image", false);
+    const QPoint mid = toWindow((a + b) / 2);
+    QTest::mouseDClick(ed.window, Qt::LeftButton, {}, mid);
+    QTRY_COMPARE(ed.graph->reroutes("save", "image").size(), 1);
+    QObject* popup = ed.window->findChild<QObject*>("searchPopup");
+    QVERIFY(popup);
+    QVERIFY(!popup->property("visible").toBool());  // a double-click on a wire does not open the search
+    const QPointF p0(ed.graph->reroutes("save", "image")[0].toMap()["x"].toDouble(),
+                     ed.graph->reroutes("save", "image")[0].toMap()["y"].toDouble());
+    QVERIFY((p0 - (a + b) / 2).manhattanLength() < 8);
+    const int steps = ed.graph->undoStack()->count();
+    const QPoint grab = toWindow(p0);
+    QTest::mousePress(ed.window, Qt::LeftButton, {}, grab);
+    for (int i = 1; i <= 10; ++i) QTest::mouseMove(ed.window, grab + QPoint(0, 6 * i));
+    QTest::mouseRelease(ed.window, Qt::LeftButton, {}, grab + QPoint(0, 60));
+    QVERIFY(ed.graph->reroutes("save", "image")[0].toMap()["y"].toDouble() > p0.y() + 20);
+    QCOMPARE(ed.graph->undoStack()->count(), steps + 1);
+    const QPointF p1(ed.graph->reroutes("save", "image")[0].toMap()["x"].toDouble(),
+                     ed.graph->reroutes("save", "image")[0].toMap()["y"].toDouble());
+    QTest::mouseDClick(ed.window, Qt::LeftButton, {}, toWindow(p1));
+    QTRY_COMPARE(ed.graph->reroutes("save", "image").size(), 0);
+    ed.graph->undo();
+    QCOMPARE(ed.graph->reroutes("save", "image").size(), 1);
+  }
 };
 
 QTEST_MAIN(MainWindowTest)
