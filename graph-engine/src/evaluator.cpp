@@ -58,6 +58,44 @@ json canonical_params(const NodeInstance& n, const NodeSpec& spec) {
   return out;
 }
 
+// What a dataset item records about the run that made it: the CamGraph version, every node
+// (type, spec version, canonical params, input links), a hash over all of that (the graph hash:
+// equal graphs with equal params give equal hashes, whatever the file's layout or ui section),
+// the content hash of every input file a param names (model weights, images, PLYs) and the seeds.
+json run_provenance(const Graph& graph, const Registry& registry, const fs::path& graph_dir) {
+  json nodes = json::object(), files = json::object(), seeds = json::object();
+  for (const auto& n : graph.nodes) {
+    const NodeSpec* spec = registry.find(n.type);
+    if (!spec) continue;
+    json params;
+    try {
+      params = canonical_params(n, *spec);
+    } catch (const std::exception&) {
+      params = n.params;
+    }
+    json inputs = json::object();
+    for (const auto& l : graph.links)
+      if (l.to.node == n.id) inputs[l.to.port] = l.from.node + "." + l.from.port;
+    json entry = {{"type", n.type}, {"version", spec->version}, {"params", params}, {"inputs", inputs}};
+    if (n.bypass) entry["bypass"] = true;
+    for (const auto& p : spec->params) {
+      if (!params.contains(p.name)) continue;
+      if (p.type == ParamType::Seed) seeds[n.id + "." + p.name] = params[p.name];
+      if (p.type == ParamType::Path && p.is_input_file && params[p.name].is_string() &&
+          !params[p.name].get<std::string>().empty()) {
+        fs::path f(params[p.name].get<std::string>());
+        if (f.is_relative()) f = graph_dir / f;
+        std::error_code ec;
+        files[n.id + "." + p.name] = {{"path", params[p.name]},
+                                      {"xxh3", fs::exists(f, ec) ? hash_file_hex(f) : "missing"}};
+      }
+    }
+    nodes[n.id] = std::move(entry);
+  }
+  return {{"camgraph", CAMGRAPH_VERSION}, {"graph_hash", hex128(nodes.dump())}, {"nodes", nodes},
+          {"files", files}, {"seeds", seeds}};
+}
+
 std::string first_line(const std::string& s) {
   const auto p = s.find('\n');
   return p == std::string::npos ? s : s.substr(0, p);
@@ -144,6 +182,7 @@ RunResult Evaluator::run(const Graph& graph, const RunOptions& opt) {
   }
 
   OutputFiles output_files(opt.out_dir);
+  const auto provenance = std::make_shared<const json>(run_provenance(graph, registry_, opt.graph_dir));
   std::map<std::string, std::string> keys;
   std::map<std::string, Outputs> values;
   const std::string run_nonce = std::to_string(std::random_device{}()) + std::to_string(t0);
@@ -291,6 +330,7 @@ RunResult Evaluator::run(const Graph& graph, const RunOptions& opt) {
     setup.output_files = &output_files;
     setup.cancel = opt.cancel;
     setup.events = opt.on_event;
+    setup.provenance = provenance;
     NodeContext ctx(std::move(setup));
     const double start = now_s();
     std::string error, error_param;

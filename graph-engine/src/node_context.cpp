@@ -13,6 +13,11 @@ static double now_s() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+const json& NodeContext::provenance() const {
+  static const json empty = json::object();
+  return setup_.provenance ? *setup_.provenance : empty;
+}
+
 NodeContext::NodeContext(Setup setup) : setup_(std::move(setup)), started_at_(now_s()) {}
 
 const json& NodeContext::param(const std::string& name) const {

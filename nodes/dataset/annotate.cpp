@@ -229,6 +229,7 @@ void annotate_execute(NodeContext& ctx) {
   json item = {{"file_name", file_name}, {"text", caption}, {"id", id}, {"motion", motion},
                {"width", width}, {"height", height}, {"fps", fps}, {"frames", cameras.size()},
                {"poses", "poses/" + id + ".txt"}, {"cameras", "cameras/" + id + ".json"}};
+  add_provenance(item, ctx.provenance(), ctx.node_id(), fps, video_rec);
   if (!scene.empty()) item["scene"] = scene;
   if (!subject.empty()) item["subject"] = subject;
   if (shots.is_object()) {

@@ -30,6 +30,14 @@ std::string format_caption(const std::string& tmpl, const std::string& scene, co
 // RealEstate10K text: line 1 the clip id, then per frame timestamp_us fx/W fy/H cx/W cy/H 0 0 and the
 // 3x4 world-to-camera (OpenCV axes), row-major; numbers in their shortest round-trip form.
 std::string realestate10k_poses(const std::string& id, const std::vector<Camera>& cameras, double fps);
+// Adds what made the item to its metadata line, from the run's provenance record
+// (NodeContext::provenance()) seen from the annotate node `self`: provenance {camgraph, graph_hash,
+// node_versions and input files (content hashes: model weights, images) of the nodes upstream},
+// seeds, scene_id and character_id (hashes of what computed the scene / the billboard's image, so
+// every camera move of one scene shares them), render_fps and interpolation {method, factor}, and
+// encoder settings (from the encode node's params and `video`, its record). Nothing without a record.
+void add_provenance(nlohmann::json& item, const nlohmann::json& provenance, const std::string& self, double fps,
+                    const nlohmann::json& video);
 // The shortest decimal that reads back as exactly `v`.
 std::string shortest(double v);
 

@@ -34,12 +34,17 @@ class NodeContext {
     OutputFiles* output_files = nullptr;
     const CancelToken* cancel = nullptr;
     EventSink events;
+    // The run's provenance (see Evaluator: graph hash, nodes with types, versions, canonical
+    // params and input links, input files with content hashes, seeds); null outside a graph run.
+    std::shared_ptr<const json> provenance;
   };
   explicit NodeContext(Setup setup);
 
   const std::string& node_id() const { return setup_.node->id; }
   const NodeSpec& spec() const { return *setup_.spec; }
   DeviceKind device() const { return setup_.device; }
+  // The run's provenance record; an empty object when the node runs outside an evaluator.
+  const json& provenance() const;
   c10::Device torch_device() const { return to_torch_device(setup_.device); }
 
   // Parameters (validated against the spec before the run).

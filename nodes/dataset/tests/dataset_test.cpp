@@ -12,6 +12,8 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "camgraph/cgraph_io.h"
+#include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
 #include "camgraph/output_files.h"
 #include "camgraph/values.h"
@@ -518,4 +520,104 @@ TEST(MetadataShards, LinesThatAreNotItemsAreKeptAndReported) {
   EXPECT_EQ(report.bad_lines, 1u);
   ASSERT_EQ(report.warnings.size(), 1u);
   EXPECT_NE(report.warnings[0].find("line 2"), std::string::npos) << report.warnings[0];
+}
+
+namespace {
+json prov_node(const std::string& type, json params, json inputs = json::object()) {
+  return {{"type", type}, {"version", 1}, {"params", std::move(params)}, {"inputs", std::move(inputs)}};
+}
+// A shot graph's provenance as the evaluator writes it (hand-made: the test changes one thing at a time).
+json shot_provenance(double path_fps, int scene_views, const std::string& character_file) {
+  json nodes = {
+      {"scene", prov_node("scene.procedural", {{"views", scene_views}})},
+      {"img", prov_node("image.load", {{"path", character_file}})},
+      {"bb", prov_node("shot.billboard", {{"height", 1.7}}, {{"image", "img.image"}, {"scene", "scene.views"}})},
+      {"path", prov_node("camera.path", {{"fps", path_fps}})},
+      {"render", prov_node("shot.render", json::object(), {{"billboards", "bb.billboards"}, {"path", "path.path"}})},
+      {"interp", prov_node("frames.interpolate", {{"method", "auto"}, {"model_path", ""}, {"mode", "multiplier"},
+                                                  {"multiplier", 3}}, {{"frames", "render.frames"}})},
+      {"enc", prov_node("encode.video", {{"codec", "h264"}, {"crf", 18}, {"preset", "slow"}, {"even", "pad"}},
+                        {{"frames", "interp.frames"}})},
+      {"ann", prov_node("dataset.annotate", json::object(), {{"frames", "interp.frames"}, {"video", "enc.video"}})},
+      {"other", prov_node("text.prompt", {{"seed", 9}})}};
+  return {{"camgraph", "0.1.0"},
+          {"graph_hash", "0123456789abcdef0123456789abcdef"},
+          {"nodes", nodes},
+          {"files", {{"img.path", {{"path", character_file}, {"xxh3", "00000000000000aa"}}},
+                     {"other.file", {{"path", "x"}, {"xxh3", "1"}}}}},
+          {"seeds", {{"scene.seed", 7}, {"other.seed", 9}}}};
+}
+}  // namespace
+
+TEST(Provenance, ItemRecordsUpstreamVersionsFilesSeedsRenderRateAndEncoder) {
+  json item;
+  const json video = {{"codec", "h264"}, {"encoder", "libx264"}, {"pix_fmt", "yuv420p"}, {"crf", 18}};
+  dataset::add_provenance(item, shot_provenance(8, 32, "knight.png"), "ann", 24, video);
+  EXPECT_EQ(item["provenance"]["graph_hash"], "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(item["provenance"]["camgraph"], "0.1.0");
+  const json& versions = item["provenance"]["node_versions"];
+  EXPECT_EQ(versions.size(), 7u) << versions.dump();  // everything upstream of "ann", not "other"
+  EXPECT_EQ(versions["interp"], "frames.interpolate@1");
+  EXPECT_FALSE(versions.contains("other"));
+  EXPECT_EQ(item["provenance"]["files"], json({{"img.path", {{"path", "knight.png"}, {"xxh3", "00000000000000aa"}}}}));
+  EXPECT_EQ(item["seeds"], json({{"scene.seed", 7}}));
+  EXPECT_EQ(item["interpolation"]["method"], "flow");  // auto without a model file
+  EXPECT_EQ(item["interpolation"]["factor"], 3.0);
+  EXPECT_EQ(item["render_fps"], 8.0);
+  EXPECT_EQ(item["encoder"]["preset"], "slow");
+  EXPECT_EQ(item["encoder"]["encoder"], "libx264");
+  ASSERT_TRUE(item.contains("scene_id") && item.contains("character_id"));
+
+  // Another camera move of the same scene and character: same ids. Another scene or character: new ids.
+  json moved, other_scene, other_character;
+  dataset::add_provenance(moved, shot_provenance(12, 32, "knight.png"), "ann", 24, video);
+  dataset::add_provenance(other_scene, shot_provenance(8, 16, "knight.png"), "ann", 24, video);
+  dataset::add_provenance(other_character, shot_provenance(8, 32, "witch.png"), "ann", 24, video);
+  EXPECT_EQ(moved["scene_id"], item["scene_id"]);
+  EXPECT_EQ(moved["character_id"], item["character_id"]);
+  EXPECT_NE(other_scene["scene_id"], item["scene_id"]);
+  EXPECT_EQ(other_scene["character_id"], item["character_id"]);  // the billboard's image, not its scene
+  EXPECT_NE(other_character["character_id"], item["character_id"]);
+  EXPECT_EQ(other_character["scene_id"], item["scene_id"]);
+
+  // Outside a graph run there is no provenance: nothing is invented.
+  json bare;
+  dataset::add_provenance(bare, json::object(), "ann", 24, video);
+  EXPECT_TRUE(bare.is_null());
+}
+
+TEST(Provenance, AGraphRunWritesItIntoMetadata) {
+  const fs::path dir = temp_dir("dataset-provenance");
+  const std::string graph_text = R"({"format": "camgraph", "version": 1, "graph": {
+    "nodes": [
+      {"id": "views", "type": "scene.procedural", "version": 1, "params": {"views": 3, "rings": 1, "width": 32, "height": 24, "samples": 1}},
+      {"id": "twice", "type": "frames.interpolate", "version": 1, "params": {"method": "blend", "multiplier": 2}},
+      {"id": "enc", "type": "encode.video", "version": 1, "params": {"path": "clip.mp4", "preset": "ultrafast", "crf": CRF}},
+      {"id": "ann", "type": "dataset.annotate", "version": 1, "params": {"folder": "ds", "item_id": "item"}}],
+    "links": [{"from": "views.views", "to": "twice.frames"}, {"from": "twice.frames", "to": "enc.frames"},
+              {"from": "twice.frames", "to": "ann.frames"}, {"from": "enc.video", "to": "ann.video"}]}})";
+  auto run = [&](int crf) {
+    std::string text = graph_text;
+    text.replace(text.find("CRF"), 3, std::to_string(crf));
+    const GraphDocument doc = load_cgraph_text(text, Registry::builtin());
+    Evaluator ev(Registry::builtin());
+    RunOptions opt;
+    opt.device = DeviceKind::Cpu;
+    opt.out_dir = dir;
+    const RunResult r = ev.run(doc.graph, opt);
+    for (const auto& [id, n] : r.nodes) EXPECT_NE(n.state, NodeState::Failed) << id << ": " << n.error;
+    const auto lines = lines_of(read_file(dir / "ds" / "metadata.jsonl"));
+    EXPECT_EQ(lines.size(), 1u);
+    return lines.empty() ? json() : json::parse(lines[0]);
+  };
+  const json a = run(18), b = run(23);
+  ASSERT_TRUE(a.contains("provenance")) << a.dump();
+  EXPECT_EQ(a["provenance"]["graph_hash"].get<std::string>().size(), 32u);
+  EXPECT_EQ(a["provenance"]["node_versions"]["twice"], "frames.interpolate@1");
+  EXPECT_EQ(a["interpolation"]["factor"], 2.0);
+  EXPECT_DOUBLE_EQ(a["render_fps"].get<double>() * 2, a["fps"].get<double>());
+  EXPECT_EQ(a["encoder"]["crf"], 18);
+  EXPECT_EQ(b["encoder"]["crf"], 23);
+  EXPECT_NE(a["provenance"]["graph_hash"], b["provenance"]["graph_hash"]);
+  EXPECT_EQ(a["scene_id"], b["scene_id"]);
 }
