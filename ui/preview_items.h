@@ -141,9 +141,9 @@ class SplatView : public QQuickPaintedItem {
   // (and what it looks at) along the view's forward, right and up, in steps of 2% of the scene.
   Q_INVOKABLE void look(double dx, double dy);
   Q_INVOKABLE void fly(double forward, double right, double up);
-  // Starts inside the scene: from the first training camera, looking at the scene centre (the
-  // median of the Gaussians; the camera's own direction when that lies behind it), with the
-  // camera's field of view. Without training cameras: orbit framing 90% of the Gaussians.
+  // Starts inside the scene: the first training camera's view (position, direction, field of
+  // view), orbiting about the point at the depth of the scene centre (median of the Gaussians).
+  // Without training cameras: an orbit framing 90% of the Gaussians.
   Q_INVOKABLE void home();
   Q_INVOKABLE QVector3D eye() const;
   Q_INVOKABLE int trainingCameras() const;

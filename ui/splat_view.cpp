@@ -100,9 +100,10 @@ void SplatView::home() {
   const Camera& c = scene->training_cameras.front();
   const Mat4 c2w = c.camera_to_world();
   const QVector3D e(c2w[3], c2w[7], c2w[11]), fwd = QVector3D(c2w[2], c2w[6], c2w[10]).normalized();
+  // Its own view direction (a view the Gaussians were fitted to), focused at the depth of the
+  // scene centre so orbiting turns about the middle of the scene.
   const float ahead = QVector3D::dotProduct(mid - e, fwd);
-  const QVector3D target = ahead > 1e-3 ? mid : e + fwd * float(scene_radius_);
-  frame(e, target);
+  frame(e, e + fwd * std::max(float(scene_radius_) * 0.25f, ahead));
   if (c.fy > 0 && c.height > 0) fov_ = std::clamp(2 * std::atan(c.height / (2 * c.fy)) * 180 / M_PI, 10.0, 120.0);
   homed_ = true;
 }

@@ -32,16 +32,17 @@ Pane {
                 TabButton { objectName: "perFrameTab"; text: qsTr("Per frame"); width: implicitWidth; enabled: panel.frameSeries.length > 0 }
             }
             ComboBox {
+                Layout.maximumWidth: 120
                 visible: panel.info.ports && panel.info.ports.length > 1
                 model: panel.info.ports ? panel.info.ports.map(function (p) { return p.name }) : []
                 currentIndex: model.indexOf(panel.info.port)
                 onActivated: panel.port = currentText
             }
             Item { Layout.fillWidth: true }
-            Button { text: qsTr("Fit"); visible: image.visible; onClicked: image.fit() }
-            Button { text: "1:1"; visible: image.visible; onClicked: image.actualSize() }
-            Button { text: qsTr("Home"); visible: splat.visible; onClicked: { splat.home(); splat.orbit(0, 0) } }
-            Button {
+            ToolButton { text: qsTr("Fit"); visible: image.visible; onClicked: image.fit() }
+            ToolButton { text: "1:1"; visible: image.visible; onClicked: image.actualSize() }
+            ToolButton { text: qsTr("Home"); visible: splat.visible; onClicked: { splat.home(); splat.orbit(0, 0) } }
+            ToolButton {
                 visible: splat.visible
                 text: splat.flyMode ? qsTr("Fly") : qsTr("Orbit")
                 ToolTip.visible: hovered
