@@ -170,9 +170,32 @@ void qc_execute(NodeContext& ctx) {
     MotionThresholds th;
     th.static_px = ctx.param_float("label_static_px");
     th.parallax = ctx.param_float("label_parallax");
+    th.arc_deg = ctx.param_float("label_arc_deg");
     // Intrinsics in pixels of the video (padding/cropping to even sizes leaves them unchanged).
     const Camera& c = cams.front();
-    const MotionEstimate est = estimate_camera_motion(gray, c.fx, c.fy, c.cx, c.cy, th);
+    // World up: a named axis, or (auto) the world axis nearest the first camera's image up (-y). Only the
+    // first camera's orientation is used; later orientations come from the video.
+    const std::string up_mode = ctx.param_string("label_up");
+    const Mat4& m = c.world_to_camera;
+    MotionEstimate est;
+    if (up_mode == "none") {
+      est = estimate_camera_motion(gray, c.fx, c.fy, c.cx, c.cy, th);
+    } else {
+      cv::Vec3d up_world(0, 0, 0);
+      if (up_mode == "auto") {
+        const cv::Vec3d image_up(-m[4], -m[5], -m[6]);
+        int axis = 0;
+        for (int a = 1; a < 3; ++a)
+          if (std::abs(image_up[a]) > std::abs(image_up[axis])) axis = a;
+        up_world[axis] = image_up[axis] > 0 ? 1 : -1;
+      } else {
+        up_world[up_mode[1] - 'x'] = up_mode[0] == '+' ? 1 : -1;
+      }
+      const cv::Vec3d up_cam(m[0] * up_world[0] + m[1] * up_world[1] + m[2] * up_world[2],
+                             m[4] * up_world[0] + m[5] * up_world[1] + m[6] * up_world[2],
+                             m[8] * up_world[0] + m[9] * up_world[1] + m[10] * up_world[2]);
+      est = estimate_camera_motion_gravity(gray, c.fx, c.fy, c.cx, c.cy, up_cam, th);
+    }
     const json label = dominant_label(path->motion);
     const bool agrees = label_agrees(est, label);
     rec["label_truth"] = {{"estimate", est.to_json()}, {"label", label}, {"agrees", agrees}};
@@ -228,7 +251,13 @@ void register_qc_nodes(Registry& r) {
                     p_float("label_static_px", 2, 0, 1000, "label check: total image motion (px) below which "
                                                            "the video counts as static"),
                     p_float("label_parallax", 0.08, 0, 10,
-                            "label check: residual/flow above which motion counts as translation")},
+                            "label check: residual/flow above which motion counts as translation"),
+                    p_enum("label_up", "auto", {"auto", "+z", "-z", "+y", "-y", "+x", "-x", "none"},
+                           "label check: world up for the gravity-aligned decomposition (auto: the world axis "
+                           "nearest the first camera's image up; none: classify image-plane motion only)"),
+                    p_float("label_arc_deg", 3, 0, 360,
+                            "label check: turn (degrees) against a lateral / vertical translation that makes it "
+                            "an orbit / crane")},
          .execute = qc::qc_execute});
 }
 

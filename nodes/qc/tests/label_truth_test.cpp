@@ -119,10 +119,12 @@ struct Clip {
   Value video;
 };
 
-Clip make_clip(const fs::path& dir, const std::string& type, const std::string& direction) {
+Clip make_clip(const fs::path& dir, const std::string& type, const std::string& direction,
+               const json& extra = json::object()) {
   Clip c;
   json p = {{"frames", 13}, {"width", 160}, {"height", 120}, {"fps", 12}, {"fov", 60}, {"extent", 2.0},
             {"motion", type}, {"direction", direction}, {"intensity", 0.5}, {"easing", "linear"}};
+  p.update(extra);
   c.path = std::static_pointer_cast<const CameraPathValue>(run_node("camera.path", p, {}, dir).at("path"));
   c.frames = render(*c.path);
   c.video = run_node("encode.video", {{"preset", "veryfast"}, {"path", type + "_" + direction + ".mp4"}},
@@ -131,8 +133,9 @@ Clip make_clip(const fs::path& dir, const std::string& type, const std::string& 
   return c;
 }
 
-json label_check(const fs::path& dir, const Clip& c, const std::string& mode = "report") {
-  auto out = run_node("dataset.qc", {{"label_check", mode}, {"sharpness_ratio_min", 0.0}},
+json label_check(const fs::path& dir, const Clip& c, const std::string& mode = "report",
+                 const std::string& up = "auto") {
+  auto out = run_node("dataset.qc", {{"label_check", mode}, {"sharpness_ratio_min", 0.0}, {"label_up", up}},
                       {{"frames", c.frames}, {"video", c.video}, {"path", c.path}}, dir);
   return std::static_pointer_cast<const RecordValue>(out.at("qc"))->record;
 }
@@ -191,4 +194,62 @@ TEST(LabelTruth, QcRejectsAClipWhoseLabelDoesNotMatch) {
   rec = label_check(dir, c, "report");
   EXPECT_TRUE(rec["pass"].get<bool>());
   EXPECT_FALSE(rec["label_truth"]["agrees"].get<bool>());
+}
+
+// Cameras pitched down 30 degrees (and a level one for contrast), the orbit around a target point close
+// to the camera: a yaw about the world vertical turns the image (apparent roll ~ yaw * sin(pitch)), so
+// the image-plane classifier (label_up = none) can take pans and orbits for rolls; the gravity-aligned
+// decomposition (label_up = auto: world up from the first camera) must not.
+TEST(LabelTruth, PitchedCamerasInTheGravityFrame) {
+  const fs::path dir = temp_dir("label_truth_pitched");
+  struct Setup {
+    std::string name;
+    json params;
+  };
+  // Pitch: atan(dz / horizontal distance) to the target (0, 0, 0.4).
+  const std::vector<Setup> setups = {
+      {"pitch 30", {{"eye_x", 2.0}, {"eye_y", 0.0}, {"eye_z", 0.4 + 2.0 * std::tan(30 * M_PI / 180)},
+                    {"target", "point"}}},
+      {"pitch 25 near", {{"eye_x", 1.1}, {"eye_y", -0.6}, {"eye_z", 0.4 + std::hypot(1.1, 0.6) * std::tan(25 * M_PI / 180)},
+                         {"target", "point"}}},
+      {"level", {{"eye_x", 2.0}, {"eye_y", 0.0}, {"eye_z", 0.4}, {"target", "point"}}}};
+  const std::vector<std::pair<std::string, std::string>> motions = {
+      {"pan", "left"}, {"pan", "right"}, {"orbit", "left"}, {"orbit", "right"}, {"truck", "left"},
+      {"truck", "right"}, {"tilt", "up"}, {"tilt", "down"}};
+  int agree = 0, image_agree = 0, total = 0;
+  std::string table;
+  for (const auto& s : setups)
+    for (const auto& [type, dir_name] : motions) {
+      const Clip c = make_clip(dir, type, dir_name, s.params);
+      const json g = label_check(dir, c, "report", "auto")["label_truth"];
+      const json im = label_check(dir, c, "report", "none")["label_truth"];
+      ASSERT_EQ(g["estimate"]["frame"], "gravity") << g.dump();
+      ASSERT_EQ(im["estimate"]["frame"], "image") << im.dump();
+      const bool ok = g["agrees"].get<bool>(), image_ok = im["agrees"].get<bool>();
+      ++total;
+      agree += ok;
+      image_agree += image_ok;
+      const json& e = g["estimate"];
+      table += s.name + ": " + type + " " + dir_name + " -> " + e["type"].get<std::string>() + " " +
+               e["direction"].get<std::string>() + (ok ? "  ok" : "  MISMATCH") + "  (image frame: " +
+               im["estimate"]["type"].get<std::string>() + " " + im["estimate"]["direction"].get<std::string>() +
+               (image_ok ? " ok" : " MISMATCH") + "; parallax " + std::to_string(e["parallax"].get<double>()) +
+               ", rotation pan/tilt/roll " + std::to_string(e["rotation_deg"]["pan"].get<double>()) + "/" +
+               std::to_string(e["rotation_deg"]["tilt"].get<double>()) + "/" +
+               std::to_string(e["rotation_deg"]["roll"].get<double>()) + " deg, translation right/up/forward " +
+               std::to_string(e["translation_px"]["right"].get<double>()) + "/" +
+               std::to_string(e["translation_px"]["up"].get<double>()) + "/" +
+               std::to_string(e["translation_px"]["forward"].get<double>()) + " px)\n";
+      // A pure pan is a rotation about the world vertical: the roll about the optical axis stays small.
+      if (type == "pan") {
+        EXPECT_LT(std::abs(e["rotation_deg"]["roll"].get<double>()),
+                  0.25 * std::abs(e["rotation_deg"]["pan"].get<double>()))
+            << table;
+      }
+    }
+  std::cout << "pitched label truth agreement " << agree << "/" << total << " (image frame " << image_agree << "/"
+            << total << ")\n"
+            << table;
+  RecordProperty("agreement", std::to_string(agree) + "/" + std::to_string(total));
+  EXPECT_EQ(agree, total) << table;
 }
