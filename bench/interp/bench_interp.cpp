@@ -1,7 +1,8 @@
 // Frame interpolation benchmarks.
 //
 //   bench_interp quality [--rife flownet.pkl] [--frames 120] [--ffmpeg] [--sigma S] [--preset P]
-//                        [--no-splat] [--finest F] [--stride S] [--refine N] [clip ...]
+//                        [--no-splat] [--finest F] [--stride S] [--refine N]
+//                        [--variant photo=P,median=M,cubic=0|1,sigma=S ...] [clip ...]
 //     Held-out frames as ../shared/data/videos/BASELINES.md: first 120 frames, keep the even ones,
 //     re-create every odd frame from its two neighbours (the last odd frame, which has no right
 //     neighbour, is the previous even frame for every method), PSNR ("average": from the mean of
@@ -160,13 +161,43 @@ struct Score {
   double ssim() const { return ssim_sum / n; }
 };
 
+// "photo=0.05,median=3,cubic=1,sigma=0.5" applied on top of `base` (blend-stage options only:
+// the variant reuses the flows computed with the base options).
+FlowOptions parse_variant(const std::string& spec, FlowOptions o) {
+  size_t pos = 0;
+  while (pos < spec.size()) {
+    size_t end = spec.find(',', pos);
+    if (end == std::string::npos) end = spec.size();
+    const std::string kv = spec.substr(pos, end - pos);
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument("--variant: '" + kv + "' is not key=value");
+    const std::string k = kv.substr(0, eq);
+    const float v = std::stof(kv.substr(eq + 1));
+    if (k == "photo") o.photometric_sigma = v;
+    else if (k == "median") o.flow_median = int(v);
+    else if (k == "cubic") o.cubic_warp = v != 0;
+    else if (k == "passes") o.flow_median_passes = int(v);
+    else if (k == "premedian") o.input_median = int(v);
+    else if (k == "sigma") o.occlusion_sigma = v;
+    else throw std::invalid_argument("--variant: unknown key '" + k + "' (photo, median, cubic, sigma)");
+    pos = end + 1;
+  }
+  return o;
+}
+
 int quality(const std::vector<std::string>& args) {
   std::string rife_path;
   int count = 120;
   bool with_ffmpeg = false;
   FlowOptions fopt;
   std::vector<fs::path> clips;
+  std::vector<std::pair<std::string, FlowOptions>> variants;  // extra flow columns on the same flows
   for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--variant" && i + 1 < args.size()) {
+      variants.emplace_back(args[i + 1], parse_variant(args[i + 1], fopt));
+      ++i;
+      continue;
+    }
     if (args[i] == "--rife" && i + 1 < args.size()) rife_path = args[++i];
     else if (args[i] == "--ffmpeg") with_ffmpeg = true;
     else if (args[i] == "--sigma" && i + 1 < args.size()) fopt.occlusion_sigma = std::stof(args[++i]);
@@ -199,11 +230,13 @@ int quality(const std::vector<std::string>& args) {
       mblend = ffmpeg_minterpolate(clip, count, fps, "blend", frames[0].size());
     }
     Score dup, blend, flow, net, s_mci, s_mblend;
+    std::vector<Score> var(variants.size());
     int cuts = 0;
     for (size_t k = 1; k < frames.size(); k += 2) {
       const cv::Mat& gt = frames[k];
       if (k + 1 >= frames.size()) {  // no right neighbour: every method repeats the last kept frame
         for (Score* s : {&dup, &blend, &flow, &net, &s_mci, &s_mblend}) s->add(frames[k - 1], gt);
+        for (auto& s : var) s.add(frames[k - 1], gt);
         continue;
       }
       const cv::Mat a = bgr8_to_rgbf(frames[k - 1]), b = bgr8_to_rgbf(frames[k + 1]);
@@ -216,9 +249,13 @@ int quality(const std::vector<std::string>& args) {
         ++cuts;
         flow.add(frames[k - 1], gt);
         if (rife) net.add(frames[k - 1], gt);
+        for (auto& s : var) s.add(frames[k - 1], gt);
         continue;
       }
-      flow.add(rgbf_to_bgr8(interpolate_flow(compute_flow_pair(a, b, fopt), 0.5f, fopt)), gt);
+      const FlowPair pair = compute_flow_pair(a, b, fopt);
+      flow.add(rgbf_to_bgr8(interpolate_flow(pair, 0.5f, fopt)), gt);
+      for (size_t v = 0; v < variants.size(); ++v)
+        var[v].add(rgbf_to_bgr8(interpolate_flow(pair, 0.5f, variants[v].second)), gt);
       if (rife) {
         const auto ta = at::from_blob(a.data, {a.rows, a.cols, 3}, at::kFloat);
         const auto tb = at::from_blob(b.data, {b.rows, b.cols, 3}, at::kFloat);
@@ -227,10 +264,12 @@ int quality(const std::vector<std::string>& args) {
         net.add(rgbf_to_bgr8(m), gt);
       }
     }
-    std::printf("| %s | %d (%d cut) | %.2f / %.4f | %.2f / %.4f | %.2f / %.4f |", clip.filename().string().c_str(),
+    std::printf("| %s | %d (%d cut) | %.2f / %.5f | %.2f / %.5f | %.2f / %.5f |", clip.filename().string().c_str(),
                 int(frames.size()), cuts, dup.psnr(), dup.ssim(), blend.psnr(), blend.ssim(), flow.psnr(), flow.ssim());
-    if (with_ffmpeg) std::printf(" %.2f / %.4f | %.2f / %.4f |", s_mblend.psnr(), s_mblend.ssim(), s_mci.psnr(), s_mci.ssim());
-    if (rife) std::printf(" %.2f / %.4f |", net.psnr(), net.ssim());
+    if (with_ffmpeg) std::printf(" %.2f / %.5f | %.2f / %.5f |", s_mblend.psnr(), s_mblend.ssim(), s_mci.psnr(), s_mci.ssim());
+    if (rife) std::printf(" %.2f / %.5f |", net.psnr(), net.ssim());
+    for (size_t v = 0; v < variants.size(); ++v)
+      std::printf(" [%s] %.2f / %.5f |", variants[v].first.c_str(), var[v].psnr(), var[v].ssim());
     std::printf("\n");
     std::fflush(stdout);
   }

@@ -34,9 +34,18 @@ cv::Mat consistency_error(const cv::Mat& f_ab, const cv::Mat& f_ba) {
   return err;
 }
 
+// |I_a(x) - I_b(x + F_ab(x))|, mean over channels, for every pixel x of frame a.
+cv::Mat photometric_error(const cv::Mat& a, const cv::Mat& b, const cv::Mat& f_ab) {
+  cv::Mat d;
+  cv::absdiff(a, warp_by_flow(b, f_ab), d);
+  cv::Mat err;
+  cv::transform(d, err, cv::Matx13f(1.f / 3, 1.f / 3, 1.f / 3));
+  return err;
+}
+
 }  // namespace
 
-cv::Mat warp_by_flow(const cv::Mat& image, const cv::Mat& flow) {
+cv::Mat warp_by_flow(const cv::Mat& image, const cv::Mat& flow, bool cubic) {
   cv::Mat map(flow.size(), CV_32FC2);
   for (int y = 0; y < flow.rows; ++y) {
     const auto* f = flow.ptr<cv::Vec2f>(y);
@@ -44,7 +53,7 @@ cv::Mat warp_by_flow(const cv::Mat& image, const cv::Mat& flow) {
     for (int x = 0; x < flow.cols; ++x) m[x] = cv::Vec2f(x + f[x][0], y + f[x][1]);
   }
   cv::Mat out;
-  cv::remap(image, out, map, cv::noArray(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::remap(image, out, map, cv::noArray(), cubic ? cv::INTER_CUBIC : cv::INTER_LINEAR, cv::BORDER_REPLICATE);
   return out;
 }
 
@@ -64,6 +73,8 @@ FlowPair compute_flow_pair(const cv::Mat& image0, const cv::Mat& image1, const F
   dis->calc(g1, g0, p.flow10);
   p.error0 = consistency_error(p.flow01, p.flow10);
   p.error1 = consistency_error(p.flow10, p.flow01);
+  p.photo0 = photometric_error(image0, image1, p.flow01);
+  p.photo1 = photometric_error(image1, image0, p.flow10);
   return p;
 }
 
@@ -123,11 +134,26 @@ void fill_holes(cv::Mat& flow, cv::Mat& valid) {
   }
 }
 
+// Median filter of each flow component (medianBlur takes 1, 3 or 4 channels; size 3 or 5 on float).
+void median_flow(cv::Mat& flow, int size) {
+  std::vector<cv::Mat> c;
+  cv::split(flow, c);
+  for (auto& ch : c) cv::medianBlur(ch, ch, size);
+  cv::merge(c, flow);
+}
+
 }  // namespace
 
-cv::Mat interpolate_flow(const FlowPair& p, float t, const FlowOptions& o) {
-  if (t <= 0.f) return p.image0.clone();
-  if (t >= 1.f) return p.image1.clone();
+cv::Mat interpolate_flow(const FlowPair& pair, float t, const FlowOptions& o) {
+  if (t <= 0.f) return pair.image0.clone();
+  if (t >= 1.f) return pair.image1.clone();
+  FlowPair p = pair;
+  if (o.input_median == 3 || o.input_median == 5) {
+    p.flow01 = pair.flow01.clone();
+    p.flow10 = pair.flow10.clone();
+    median_flow(p.flow01, o.input_median);
+    median_flow(p.flow10, o.input_median);
+  }
   // Backward flows from time t. First guess per pixel: the linear combination of both flows
   // (Super SloMo); where a splatted flow landed it replaces the guess.
   cv::Mat ft0, ft1;
@@ -159,9 +185,24 @@ cv::Mat interpolate_flow(const FlowPair& p, float t, const FlowOptions& o) {
     a0.copyTo(ft0, valid);
     a1.copyTo(ft1, valid1);
   }
-  const cv::Mat w0 = warp_by_flow(p.image0, ft0), w1 = warp_by_flow(p.image1, ft1);
-  const cv::Mat e0 = warp_by_flow(p.error0, ft0), e1 = warp_by_flow(p.error1, ft1);
+  if (o.flow_median == 3 || o.flow_median == 5)
+    for (int pass = 0; pass < o.flow_median_passes; ++pass) {
+      median_flow(ft0, o.flow_median);
+      median_flow(ft1, o.flow_median);
+    }
+  const cv::Mat w0 = warp_by_flow(p.image0, ft0, o.cubic_warp), w1 = warp_by_flow(p.image1, ft1, o.cubic_warp);
+  cv::Mat e0 = warp_by_flow(p.error0, ft0), e1 = warp_by_flow(p.error1, ft1);
   const float inv_s2 = 1.f / (o.occlusion_sigma * o.occlusion_sigma);
+  if (o.photometric_sigma > 0.f && !p.photo0.empty()) {
+    // Both errors in one exponent: (e / sigma)^2 + (photo / photometric_sigma)^2.
+    const float k = o.occlusion_sigma / o.photometric_sigma;
+    const cv::Mat q0 = warp_by_flow(p.photo0, ft0), q1 = warp_by_flow(p.photo1, ft1);
+    cv::Mat a, b;
+    cv::magnitude(e0, q0 * k, a);
+    cv::magnitude(e1, q1 * k, b);
+    e0 = a;
+    e1 = b;
+  }
   cv::Mat out(w0.size(), CV_32FC3);
   for (int y = 0; y < out.rows; ++y) {
     const auto* a = w0.ptr<cv::Vec3f>(y);
