@@ -118,7 +118,7 @@ std::vector<cv::Point2f> track(const cv::Mat& a, const cv::Mat& b, std::vector<c
 MotionEstimate estimate_camera_motion(const std::vector<cv::Mat>& gray, double fx, double fy, double cx, double cy,
                                       const MotionThresholds& th) {
   MotionEstimate e;
-  const cv::Matx33d K(fx, 0, cx, 0, fy, cy, 0, 0, 1), Ki = K.inv();
+  const cv::Matx33d K(fx, 0, cx, 0, fy, cy, 0, 0, 1);
   std::vector<double> parallax;
   double theta_sum = 0;
   for (size_t t = 1; t < gray.size(); ++t) {
@@ -144,46 +144,11 @@ MotionEstimate estimate_camera_motion(const std::vector<cv::Mat>& gray, double f
     for (size_t i = 0; i < q0.size(); ++i) flow.push_back(cv::norm(q1[i] - q0[i]));
     const double med_flow = median(flow);
 
-    // Rotation: b1 = R b0 on unit bearings (Kabsch).
-    cv::Matx33d H = cv::Matx33d::zeros();
-    std::vector<cv::Vec3d> b0(q0.size());
-    for (size_t i = 0; i < q0.size(); ++i) {
-      cv::Vec3d u = Ki * cv::Vec3d(q0[i].x, q0[i].y, 1), v = Ki * cv::Vec3d(q1[i].x, q1[i].y, 1);
-      u /= cv::norm(u);
-      v /= cv::norm(v);
-      b0[i] = u;
-      H += cv::Matx33d(u[0] * v[0], u[0] * v[1], u[0] * v[2], u[1] * v[0], u[1] * v[1], u[1] * v[2], u[2] * v[0],
-                       u[2] * v[1], u[2] * v[2]);
-    }
-    cv::Mat w, U, Vt;
-    cv::SVD::compute(cv::Mat(H), w, U, Vt);
-    cv::Mat Rm = Vt.t() * U.t();
-    if (cv::determinant(Rm) < 0) {
-      cv::Mat D = cv::Mat::eye(3, 3, CV_64F);
-      D.at<double>(2, 2) = -1;
-      Rm = Vt.t() * D * U.t();
-    }
-    const cv::Matx33d R(Rm);
+    // Rotation: b1 = R b0 on unit bearings (Kabsch); similarity (in-image rotation, uniform scale, shift).
     std::vector<double> res_rot;
-    for (size_t i = 0; i < q0.size(); ++i) {
-      const cv::Vec3d p = K * (R * b0[i]);
-      res_rot.push_back(std::hypot(p[0] / p[2] - q1[i].x, p[1] / p[2] - q1[i].y));
-    }
-    // Similarity (rotation in the image plane, uniform scale, shift).
-    std::vector<uchar> inl;
-    const cv::Mat M = cv::estimateAffinePartial2D(q0, q1, inl, cv::RANSAC, 1.0);
-    double res_sim = 1e9, scale = 1, theta = 0;
-    if (!M.empty()) {
-      std::vector<double> r;
-      for (size_t i = 0; i < q0.size(); ++i) {
-        const double x = M.at<double>(0, 0) * q0[i].x + M.at<double>(0, 1) * q0[i].y + M.at<double>(0, 2);
-        const double y = M.at<double>(1, 0) * q0[i].x + M.at<double>(1, 1) * q0[i].y + M.at<double>(1, 2);
-        r.push_back(std::hypot(x - q1[i].x, y - q1[i].y));
-      }
-      res_sim = median(r);
-      scale = std::hypot(M.at<double>(0, 0), M.at<double>(1, 0));
-      theta = std::atan2(M.at<double>(1, 0), M.at<double>(0, 0));
-    }
+    const cv::Matx33d R = kabsch_rotation(q0, q1, K, res_rot);
+    double scale = 1, theta = 0;
+    const double res_sim = similarity_fit(q0, q1, scale, theta);
     // The principal point moved by the rotation model: the pan/tilt (or truck/pedestal) shift.
     const cv::Vec3d c = K * (R * cv::Vec3d(0, 0, 1));
     e.shift_x += c[0] / c[2] - cx;
