@@ -8,7 +8,7 @@
 // forward-backward error) wins; small holes take the mean of their neighbours, and what is still
 // empty uses the linear guess of Super SloMo (Jiang et al.):
 //   F_t0 = -(1 - t) t F01 + t^2 F10,      F_t1 = (1 - t)^2 F01 - t (1 - t) F10
-// Both intermediate flows then go through a 5x5 median twice: isolated wrong vectors (DIS
+// Both intermediate flows then go through a 5x5 median three times: isolated wrong vectors (DIS
 // outliers, a splat that won by a tie) would otherwise pull single pixels from the wrong place,
 // which costs SSIM more than PSNR.
 // I0 and I1 are sampled at x + F_t0 and x + F_t1; each sample is weighted by its time distance
@@ -22,7 +22,7 @@ namespace camgraph::interp {
 
 struct FlowOptions {
   int preset = 2;              // cv::DISOpticalFlow preset: 0 ultrafast, 1 fast, 2 medium
-  float occlusion_sigma = 0.35f;  // pixels of forward-backward error at which trust falls to 1/e
+  float occlusion_sigma = 0.25f;  // pixels of forward-backward error at which trust falls to 1/e
   int finest_scale = 0;        // DIS finest scale (-1: the preset's; medium's is 1 = half size); 0 = full size
   bool variational_refinement = true;
   int patch_stride = -1;       // DIS patch stride (-1: the preset's, 3 for medium; smaller = denser, slower)
@@ -32,7 +32,7 @@ struct FlowOptions {
   // which trust in a source pixel falls to 1/e, on top of the forward-backward weight (0: off).
   float photometric_sigma = 0.03f;
   int flow_median = 5;         // median filter (3 or 5) on the intermediate flows after splatting (0: off)
-  int flow_median_passes = 2;  // how often the median is applied (two 5x5 passes ~ a wider median)
+  int flow_median_passes = 3;  // how often the median is applied (repeated 5x5 passes ~ a wider median)
   int input_median = 0;        // median filter (3 or 5) on both DIS flows before splatting (0: off)
   bool cubic_warp = false;     // sample the images bicubically (sharper) instead of bilinearly
 };
