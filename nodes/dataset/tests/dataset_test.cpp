@@ -27,6 +27,7 @@ extern "C" {
 #include <sys/wait.h>
 
 #include "metadata_index.h"
+#include "node_runner.h"
 #include "test_support.h"
 
 using namespace camgraph;
@@ -40,23 +41,7 @@ namespace {
 // Runs one node directly (no graph) with the given inputs; output files go under `out`.
 std::map<std::string, Value> run_node(const std::string& type, const json& params,
                                       std::map<std::string, Value> inputs, const fs::path& out) {
-  const NodeSpec* spec = Registry::builtin().find(type);
-  EXPECT_NE(spec, nullptr) << type;
-  NodeInstance node;
-  node.id = "n";
-  node.type = type;
-  node.params = params;
-  OutputFiles files(out);
-  NodeContext::Setup s;
-  s.node = &node;
-  s.spec = spec;
-  s.inputs = std::move(inputs);
-  s.out_dir = out;
-  s.graph_dir = out;
-  s.output_files = &files;
-  NodeContext ctx(s);
-  spec->execute(ctx);
-  return ctx.outputs();
+  return camgraph::testing::run_node(Registry::builtin(), type, params, std::move(inputs), out);
 }
 
 // A moving colour gradient, [n, h, w, 3] in [0, 1].
