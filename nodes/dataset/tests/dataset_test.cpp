@@ -483,7 +483,9 @@ TEST(MetadataShards, ManyProcessesWritingAtOnceLoseNoLine) {
   for (const auto& l : lines_of(read_file(ds / "metadata.jsonl"))) {
     const json j = json::parse(l);
     EXPECT_TRUE(names.insert(j["file_name"].get<std::string>()).second) << "duplicate " << j["file_name"];
-    if (j["file_name"] == "videos/0.mp4") EXPECT_EQ(j["writer"], kWriters - 1);  // the last shard by name wins
+    if (j["file_name"] == "videos/0.mp4") {
+      EXPECT_EQ(j["writer"], kWriters - 1);  // the last shard by name wins
+    }
   }
   EXPECT_EQ(names.size(), report.items);
 }
