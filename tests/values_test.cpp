@@ -151,33 +151,17 @@ TEST(OutputFiles, WritesAtomicallyAndProtectsUserFiles) {
 TEST(OutputFiles, SeveralProcessesWritingIntoOneFolderLoseNoManifestEntry) {
   const fs::path dir = temp_dir("values-outputs-procs");
   constexpr int kProcesses = 4, kFilesEach = 25;
-  std::vector<pid_t> children;
-  for (int p = 0; p < kProcesses; ++p) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      int rc = 0;
-      try {
-        OutputFiles out(dir);  // each process opened the folder before the others wrote
-        for (int i = 0; i < kFilesEach; ++i)
-          out.write(dir / ("p" + std::to_string(p) + "-" + std::to_string(i) + ".txt"), std::to_string(p * 1000 + i));
-        // A file another process wrote (and recorded) may be replaced without `overwrite`.
-        if (p > 0) {
-          while (!fs::exists(dir / "p0-24.txt")) ::usleep(1000);
-          out.write(dir / ("p0-" + std::to_string(p) + ".txt"), "replaced by " + std::to_string(p));
-        }
-      } catch (...) {
-        rc = 1;
-      }
-      ::_exit(rc);
+  const int failed = camgraph::testing::run_in_processes(kProcesses, [&](int p) {
+    OutputFiles out(dir);  // each process opened the folder before the others wrote
+    for (int i = 0; i < kFilesEach; ++i)
+      out.write(dir / ("p" + std::to_string(p) + "-" + std::to_string(i) + ".txt"), std::to_string(p * 1000 + i));
+    // A file another process wrote (and recorded) may be replaced without `overwrite`.
+    if (p > 0) {
+      while (!fs::exists(dir / "p0-24.txt")) ::usleep(1000);
+      out.write(dir / ("p0-" + std::to_string(p) + ".txt"), "replaced by " + std::to_string(p));
     }
-    children.push_back(pid);
-  }
-  for (pid_t c : children) {
-    int status = 0;
-    ::waitpid(c, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a writer process failed";
-  }
+  });
+  EXPECT_EQ(failed, 0) << "a writer process failed";
   const json manifest = json::parse(read_file(dir / ".camgraph-outputs.json"));
   EXPECT_EQ(manifest["files"].size(), size_t(kProcesses * kFilesEach));
   OutputFiles next_run(dir);

@@ -1,5 +1,6 @@
 // Helpers shared by every test binary (on the include path of camgraph_add_test targets).
 #pragma once
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace camgraph::testing {
 
@@ -27,6 +29,36 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+// Runs body(0) .. body(n - 1) at once, each in a forked child process; returns how many children
+// failed (threw, or exited other than 0). For tests of several processes writing the same files.
+inline int run_in_processes(int n, const std::function<void(int)>& body) {
+  std::vector<pid_t> children;
+  int failed = 0;
+  for (int i = 0; i < n; ++i) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      ++failed;
+      continue;
+    }
+    if (pid == 0) {
+      int rc = 0;
+      try {
+        body(i);
+      } catch (...) {
+        rc = 1;
+      }
+      ::_exit(rc);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t c : children) {
+    int status = 0;
+    ::waitpid(c, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  return failed;
 }
 
 // The shared test-data folder (../shared beside the repository): $CAMGRAPH_SHARED when set, else

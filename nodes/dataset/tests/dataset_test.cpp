@@ -447,34 +447,18 @@ TEST(MetadataShards, WritersUseTheirOwnShardAndIndexMergesWithoutLossOrDuplicate
 TEST(MetadataShards, ManyProcessesWritingAtOnceLoseNoLine) {
   const fs::path ds = temp_dir("dataset-shards-procs");
   constexpr int kWriters = 4, kItems = 20;
-  std::vector<pid_t> children;
-  for (int w = 0; w < kWriters; ++w) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      int rc = 0;
-      try {
-        OutputFiles files(ds);
-        const fs::path shard = dataset::metadata_file_for_writer(ds, "w" + std::to_string(w));
-        fs::create_directories(shard.parent_path());
-        for (int i = 0; i < kItems; ++i) {
-          // Items 0..4 are written by every writer: the merge keeps one line each.
-          const int item = i < 5 ? i : w * 100 + i;
-          const json line = {{"file_name", "videos/" + std::to_string(item) + ".mp4"}, {"writer", w}};
-          files.write(shard, dataset::upsert_jsonl_line(fs::exists(shard) ? read_file(shard) : "", line));
-        }
-      } catch (...) {
-        rc = 1;
-      }
-      ::_exit(rc);
+  const int failed = camgraph::testing::run_in_processes(kWriters, [&](int w) {
+    OutputFiles files(ds);
+    const fs::path shard = dataset::metadata_file_for_writer(ds, "w" + std::to_string(w));
+    fs::create_directories(shard.parent_path());
+    for (int i = 0; i < kItems; ++i) {
+      // Items 0..4 are written by every writer: the merge keeps one line each.
+      const int item = i < 5 ? i : w * 100 + i;
+      const json line = {{"file_name", "videos/" + std::to_string(item) + ".mp4"}, {"writer", w}};
+      files.write(shard, dataset::upsert_jsonl_line(fs::exists(shard) ? read_file(shard) : "", line));
     }
-    children.push_back(pid);
-  }
-  for (pid_t c : children) {
-    int status = 0;
-    ::waitpid(c, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  });
+  EXPECT_EQ(failed, 0) << "a writer process failed";
   const auto report = dataset::index_dataset_metadata(ds);
   EXPECT_EQ(report.shards, size_t(kWriters));
   EXPECT_EQ(report.items, size_t(5 + kWriters * (kItems - 5)));
