@@ -93,6 +93,35 @@ double similarity_fit(const std::vector<cv::Point2f>& q0, const std::vector<cv::
   return median(r);
 }
 
+// What both classifiers measure on one pair of tracked point sets (q0 -> q1): the rotation fit on
+// unit bearings (b1 = R b0, Kabsch) and the image similarity (in-image rotation, uniform scale);
+// the principal point's shift under R (pan/tilt or truck/pedestal), the in-image rotation and the
+// log scale are added to `e` and `theta_sum`. `parallax`: how badly the better of the two models
+// fits, relative to the median flow (-1 when the flow is too small to say).
+struct PairFit {
+  cv::Matx33d R;
+  double parallax = -1;
+};
+
+PairFit fit_pair(const std::vector<cv::Point2f>& q0, const std::vector<cv::Point2f>& q1, const cv::Matx33d& K,
+                 double cx, double cy, MotionEstimate& e, double& theta_sum) {
+  std::vector<double> flow;
+  for (size_t i = 0; i < q0.size(); ++i) flow.push_back(cv::norm(q1[i] - q0[i]));
+  const double med_flow = median(flow);
+  std::vector<double> res_rot;
+  PairFit f;
+  f.R = kabsch_rotation(q0, q1, K, res_rot);
+  double scale = 1, theta = 0;
+  const double res_sim = similarity_fit(q0, q1, scale, theta);
+  const cv::Vec3d c = K * (f.R * cv::Vec3d(0, 0, 1));
+  e.shift_x += c[0] / c[2] - cx;
+  e.shift_y += c[1] / c[2] - cy;
+  theta_sum += theta;
+  e.log_scale += std::log(scale);
+  if (med_flow > 0.3) f.parallax = std::min(median(res_rot), res_sim) / med_flow;
+  return f;
+}
+
 // Tracks `p0` from a to b (pyramidal LK, forward-backward within 0.5 px); keeps the survivors in p0 /
 // `keys` (their positions in the key frame) and returns their positions in b.
 std::vector<cv::Point2f> track(const cv::Mat& a, const cv::Mat& b, std::vector<cv::Point2f>& p0,
@@ -140,22 +169,8 @@ MotionEstimate estimate_camera_motion(const std::vector<cv::Mat>& gray, double f
       }
     if (q0.size() < 12) continue;
     ++e.tracked_pairs;
-    std::vector<double> flow;
-    for (size_t i = 0; i < q0.size(); ++i) flow.push_back(cv::norm(q1[i] - q0[i]));
-    const double med_flow = median(flow);
-
-    // Rotation: b1 = R b0 on unit bearings (Kabsch); similarity (in-image rotation, uniform scale, shift).
-    std::vector<double> res_rot;
-    const cv::Matx33d R = kabsch_rotation(q0, q1, K, res_rot);
-    double scale = 1, theta = 0;
-    const double res_sim = similarity_fit(q0, q1, scale, theta);
-    // The principal point moved by the rotation model: the pan/tilt (or truck/pedestal) shift.
-    const cv::Vec3d c = K * (R * cv::Vec3d(0, 0, 1));
-    e.shift_x += c[0] / c[2] - cx;
-    e.shift_y += c[1] / c[2] - cy;
-    theta_sum += theta;
-    e.log_scale += std::log(scale);
-    if (med_flow > 0.3) parallax.push_back(std::min(median(res_rot), res_sim) / med_flow);
+    const PairFit f = fit_pair(q0, q1, K, cx, cy, e, theta_sum);
+    if (f.parallax >= 0) parallax.push_back(f.parallax);
   }
   e.roll_deg = theta_sum * 180.0 / M_PI;
   e.parallax = median(parallax);
@@ -253,21 +268,10 @@ MotionEstimate estimate_camera_motion_gravity(const std::vector<cv::Mat>& gray, 
   auto segment = [&](const std::vector<cv::Point2f>& q0, const std::vector<cv::Point2f>& q1) {
     if (q0.size() < 12) return;
     ++e.segments;
-    std::vector<double> flow;
-    for (size_t i = 0; i < q0.size(); ++i) flow.push_back(cv::norm(q1[i] - q0[i]));
-    const double med_flow = median(flow);
-    std::vector<double> res_rot;
-    const cv::Matx33d Rk = kabsch_rotation(q0, q1, K, res_rot);
-    double scale = 1, theta = 0;
-    const double res_sim = similarity_fit(q0, q1, scale, theta);
-    const cv::Vec3d c = K * (Rk * cv::Vec3d(0, 0, 1));
-    e.shift_x += c[0] / c[2] - cx;
-    e.shift_y += c[1] / c[2] - cy;
-    theta_sum += theta;
-    e.log_scale += std::log(scale);
-    cv::Matx33d R = Rk;  // points: X1 = R X0 (+ t)
-    if (med_flow > 0.3) {
-      const double ratio = std::min(median(res_rot), res_sim) / med_flow;
+    const PairFit f = fit_pair(q0, q1, K, cx, cy, e, theta_sum);
+    cv::Matx33d R = f.R;  // points: X1 = R X0 (+ t)
+    if (f.parallax >= 0) {
+      const double ratio = f.parallax;
       parallax.push_back(ratio);
       if (ratio > th.parallax && q0.size() >= 8) {
         // Parallax: the essential matrix gives the rotation without the translation's share, and the
