@@ -235,6 +235,33 @@ TEST(Evaluator, ProgressEventsCarryFractionAndEta) {
   EXPECT_EQ(progress.back().to_json()["event"], "progress");
 }
 
+TEST(Evaluator, PreviewEventsCarryAValueOnlyWhenTheRunAsksForThem) {
+  Graph g;
+  g.nodes = {node("slow", "test.slow", {{"seconds", 0.05}})};
+  for (bool want : {false, true}) {
+    std::vector<Event> previews;
+    RunOptions o = options(want ? "previews_on" : "previews_off");
+    o.previews = want;
+    o.on_event = [&](const Event& e) { if (e.kind == EventKind::Preview) previews.push_back(e); };
+    Evaluator ev(test_registry());
+    ASSERT_TRUE(ev.run(g, o).ok);
+    if (!want) {
+      EXPECT_TRUE(previews.empty());
+      continue;
+    }
+    ASSERT_EQ(previews.size(), 1u);
+    EXPECT_EQ(previews[0].node, "slow");
+    EXPECT_EQ(previews[0].message, "snapshot");
+    auto rec = std::dynamic_pointer_cast<const RecordValue>(previews[0].value);
+    ASSERT_TRUE(rec);
+    EXPECT_DOUBLE_EQ(rec->record.at("value").get<double>(), 0.05);
+    const json j = previews[0].to_json();
+    EXPECT_EQ(j["event"], "preview");
+    EXPECT_EQ(j["step"], 1);
+    EXPECT_EQ(j["value"]["type"], "Record");
+  }
+}
+
 TEST(Evaluator, BypassPassesInputThrough) {
   Graph g = diamond();
   g.node("double")->bypass = true;  // passes input 'a' (the sum) straight through

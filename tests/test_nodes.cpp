@@ -48,6 +48,7 @@ const Registry& test_registry() {
                ctx.progress(t / total, "working");
                std::this_thread::sleep_for(std::chrono::milliseconds(10));
              }
+             if (ctx.wants_previews()) ctx.preview(number(total), "snapshot", {{"step", 1}});
              ctx.set_output("value", number(value_of(ctx, "in")));
            }});
     r.add({.type = "test.fail", .category = "Test",

@@ -6,7 +6,8 @@ namespace camgraph::testing {
 
 // test.number (param value) -> Record {value}
 // test.add (a, b Records; param offset) -> Record {value: a + b + offset}
-// test.slow (optional input; param seconds) -> Record; polls cancellation every 10 ms
+// test.slow (optional input; param seconds) -> Record; polls cancellation every 10 ms; sends one
+// Preview (a Record holding `seconds`) when the run asks for previews
 // test.fail (optional input) -> always fails with a GraphError on parameter 'reason'
 // test.image -> Image;  test.sink (Record input) is an output node
 const Registry& test_registry();

@@ -281,6 +281,7 @@ void RunController::handle(const Event& e) {
       append(tr("device %1").arg(qs(e.data.value("device", std::string("cpu")))));
       return;
     case EventKind::RunFinished:
+    case EventKind::Preview:
       return;
   }
   if (!id.isEmpty()) graph_->setRunState(id, s);

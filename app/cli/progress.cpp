@@ -74,6 +74,8 @@ void ProgressPrinter::on_event(const Event& e) {
       end_bar();
       std::fprintf(out_, "warning: %s%s\n", e.node.empty() ? "" : ("node '" + e.node + "': ").c_str(), e.message.c_str());
       break;
+    case EventKind::Preview:  // intermediate values are for the editor; the bar shows progress
+      return;
     case EventKind::RunFinished:
       end_bar();
       std::fprintf(out_, "run %s in %s\n", e.data.value("status", "?").c_str(), format_seconds(e.seconds).c_str());

@@ -330,6 +330,7 @@ RunResult Evaluator::run(const Graph& graph, const RunOptions& opt) {
     setup.output_files = &output_files;
     setup.cancel = opt.cancel;
     setup.events = opt.on_event;
+    setup.previews = opt.previews;
     setup.provenance = provenance;
     NodeContext ctx(std::move(setup));
     const double start = now_s();

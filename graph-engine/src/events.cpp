@@ -13,6 +13,7 @@ const char* to_string(EventKind k) {
     case EventKind::NodeSkipped: return "node_skipped";
     case EventKind::Warning: return "warning";
     case EventKind::RunFinished: return "run_finished";
+    case EventKind::Preview: return "preview";
   }
   return "?";
 }
@@ -29,6 +30,9 @@ nlohmann::json Event::to_json() const {
     case EventKind::NodeFailed:
     case EventKind::RunFinished:
       j["seconds"] = seconds;
+      break;
+    case EventKind::Preview:
+      if (value) j["value"] = value->summary();
       break;
     default: break;
   }

@@ -114,6 +114,17 @@ void NodeContext::warn(const std::string& message) {
   setup_.events(e);
 }
 
+void NodeContext::preview(Value value, const std::string& label, const json& data) {
+  if (!wants_previews() || !value) return;
+  Event e;
+  e.kind = EventKind::Preview;
+  e.node = node_id();
+  e.message = label;
+  e.value = std::move(value);
+  if (data.is_object() && !data.empty()) e.data = data;
+  setup_.events(e);
+}
+
 bool NodeContext::cancelled() const { return setup_.cancel && setup_.cancel->is_cancelled(); }
 
 void NodeContext::check_cancelled() const {

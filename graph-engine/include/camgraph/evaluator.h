@@ -26,6 +26,9 @@ struct RunOptions {
   std::filesystem::path out_dir = "out";
   std::optional<std::filesystem::path> cache_dir;  // on-disk cache
   EventSink on_event;
+  // Ask nodes for Preview events (intermediate values, e.g. training snapshots); off for
+  // headless runs, where building them would be wasted work.
+  bool previews = false;
   const CancelToken* cancel = nullptr;
 };
 

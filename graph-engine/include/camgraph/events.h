@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "camgraph/value.h"
+
 namespace camgraph {
 
 enum class EventKind {
@@ -16,6 +18,8 @@ enum class EventKind {
   NodeSkipped,   // message (why: upstream failed, cancelled)
   Warning,       // message
   RunFinished,   // data: {"status": "ok"|"failed"|"cancelled", counts}
+  Preview,       // an intermediate result while the node runs (a training snapshot, a decoded
+                 // latent): value + message (label); only sent when RunOptions::previews is set
 };
 
 const char* to_string(EventKind k);
@@ -29,6 +33,7 @@ struct Event {
   double seconds = 0;    // NodeDone/NodeFailed/RunFinished: elapsed
   std::string message;
   nlohmann::json data = nlohmann::json::object();
+  Value value;           // Preview: the intermediate value (shared, never modified afterwards)
 
   nlohmann::json to_json() const;  // {"event": "node_done", "node": ..., ...}
 };

@@ -34,6 +34,7 @@ class NodeContext {
     OutputFiles* output_files = nullptr;
     const CancelToken* cancel = nullptr;
     EventSink events;
+    bool previews = false;  // the run wants Preview events (RunOptions::previews)
     // The run's provenance (see Evaluator: graph hash, nodes with types, versions, canonical
     // params and input links, input files with content hashes, seeds); null outside a graph run.
     std::shared_ptr<const json> provenance;
@@ -80,6 +81,11 @@ class NodeContext {
   // With structured data for plots (e.g. {"step": 100, "loss": 0.05, "psnr": 24.1}).
   void progress(double fraction, const std::string& message, const json& data);
   void warn(const std::string& message);
+  // Whether anyone wants intermediate values: check before building an expensive preview.
+  bool wants_previews() const { return setup_.previews && bool(setup_.events); }
+  // Sends an intermediate value (e.g. the splat being trained, a decoded latent) with a label
+  // and optional data; does nothing unless wants_previews(). The value must not change afterwards.
+  void preview(Value value, const std::string& label = {}, const json& data = json::object());
   bool cancelled() const;
   void check_cancelled() const;  // throws Cancelled
 
