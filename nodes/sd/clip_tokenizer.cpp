@@ -1,6 +1,8 @@
 // CLIP BPE tokenizer; see clip_tokenizer.h for the rules followed.
 #include "sd/clip_tokenizer.h"
 
+#include <regex>
+
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
@@ -437,33 +439,72 @@ std::vector<WeightedText> parse_prompt_weights(const std::string& text) {
   return merged;
 }
 
-TokenizedPrompt tokenize_prompt(const ClipTokenizer& tok, const std::string& prompt) {
+TokenizedPrompt tokenize_prompt(const ClipTokenizer& tok, const std::string& prompt, const PromptChunking& opt) {
+  // A1111's FrozenCLIPEmbedderWithCustomWords.tokenize_line: tokens are appended to the current
+  // chunk; "BREAK" closes it (padded); a full chunk is closed, and when the token that would open
+  // the next chunk is not a comma and the chunk's last comma lies within the last
+  // `comma_backtrack` tokens, the tokens after that comma move to the next chunk.
+  static const std::regex break_re("\\s*\\bBREAK\\b\\s*");
+  const int comma = tok.token_id(",</w>");
+  const size_t chunk_len = size_t(ClipTokenizer::kChunk);
+  TokenizedPrompt out;
   std::vector<int> ids;
   std::vector<float> weights;
-  for (const auto& seg : parse_prompt_weights(prompt)) {
-    for (int id : tok.encode(seg.text)) {
-      ids.push_back(id);
-      weights.push_back(seg.weight);
-    }
-  }
-  TokenizedPrompt out;
-  size_t pos = 0;
-  do {
+  int last_comma = -1;
+  auto close_chunk = [&] {
     std::vector<int> w_ids{tok.bos_id()};
     std::vector<float> w_w{1.0f};
-    const size_t take = std::min(ids.size() - pos, size_t(ClipTokenizer::kChunk));
-    for (size_t k = 0; k < take; ++k) {
-      w_ids.push_back(ids[pos + k]);
-      w_w.push_back(weights[pos + k]);
-    }
-    pos += take;
+    w_ids.insert(w_ids.end(), ids.begin(), ids.end());
+    w_w.insert(w_w.end(), weights.begin(), weights.end());
     w_ids.push_back(tok.eos_id());
     w_w.push_back(1.0f);
     w_ids.resize(ClipTokenizer::kContext, tok.pad_id());
     w_w.resize(ClipTokenizer::kContext, 1.0f);
     out.ids.push_back(std::move(w_ids));
     out.weights.push_back(std::move(w_w));
-  } while (pos < ids.size());
+    ids.clear();
+    weights.clear();
+    last_comma = -1;
+  };
+  auto add = [&](int id, float w) {
+    if (id == comma && comma >= 0) {
+      last_comma = int(ids.size());
+    } else if (opt.comma_backtrack > 0 && ids.size() == chunk_len && last_comma != -1 &&
+               int(ids.size()) - last_comma <= opt.comma_backtrack) {
+      const size_t at = size_t(last_comma) + 1;
+      std::vector<int> moved_ids(ids.begin() + long(at), ids.end());
+      std::vector<float> moved_w(weights.begin() + long(at), weights.end());
+      ids.resize(at);
+      weights.resize(at);
+      close_chunk();
+      ids = std::move(moved_ids);
+      weights = std::move(moved_w);
+    }
+    if (ids.size() == chunk_len) close_chunk();
+    ids.push_back(id);
+    weights.push_back(w);
+  };
+  for (const auto& seg : parse_prompt_weights(prompt)) {
+    // BREAK (upper case, a word of its own) splits the run as Python's re.split does (empty
+    // pieces kept); each occurrence closes the current chunk, even an empty one.
+    std::vector<std::string> pieces;
+    if (opt.break_keyword) {
+      auto from = seg.text.cbegin();
+      std::smatch m;
+      while (std::regex_search(from, seg.text.cend(), m, break_re)) {
+        pieces.emplace_back(from, m[0].first);
+        from = m[0].second;
+      }
+      pieces.emplace_back(from, seg.text.cend());
+    } else {
+      pieces.push_back(seg.text);
+    }
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      if (k > 0) close_chunk();
+      for (int id : tok.encode(pieces[k])) add(id, seg.weight);
+    }
+  }
+  if (!ids.empty() || out.ids.empty()) close_chunk();
   return out;
 }
 

@@ -76,6 +76,17 @@ struct TokenizedPrompt {
   std::vector<std::vector<int>> ids;        // [windows][77]
   std::vector<std::vector<float>> weights;  // [windows][77]
 };
-TokenizedPrompt tokenize_prompt(const ClipTokenizer& tok, const std::string& prompt);
+// A1111's chunking rules beyond the plain 75-token split:
+//  - "BREAK" (upper case, a word of its own, also inside brackets) closes the current window and
+//    starts a new one (the closed window is padded; a BREAK at the very start gives an empty window);
+//  - comma back-off: when a window is full and the next token is not a comma, the tokens after the
+//    window's last comma move to the next window if that comma is within the last `comma_backtrack`
+//    tokens (A1111's "comma_padding_backtrack", default 20; 0 disables), so phrases are not split.
+struct PromptChunking {
+  bool break_keyword = true;
+  int comma_backtrack = 20;
+};
+TokenizedPrompt tokenize_prompt(const ClipTokenizer& tok, const std::string& prompt,
+                                const PromptChunking& options = {});
 
 }  // namespace camgraph::sd

@@ -148,6 +148,82 @@ TEST(PromptWeights, TokenizedPromptsAreChunkedBy75WithWeights) {
   EXPECT_EQ(empty.ids[0][1], t.eos_id());
 }
 
+namespace {
+// Prompt tokens of one window (between BOS and the first EOS).
+std::vector<int> window_tokens(const ClipTokenizer& t, const std::vector<int>& w) {
+  std::vector<int> out;
+  for (size_t i = 1; i < w.size() && w[i] != t.eos_id(); ++i) out.push_back(w[i]);
+  return out;
+}
+}  // namespace
+
+TEST(PromptWeights, BreakKeywordStartsANewWindow) {
+  const ClipTokenizer t =
+      ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
+  const int cat = t.token_id("cat</w>"), dog = t.token_id("dog</w>"), sky = t.token_id("sky</w>");
+  auto p = tokenize_prompt(t, "cat dog BREAK sky");
+  ASSERT_EQ(p.ids.size(), 2u);
+  EXPECT_EQ(window_tokens(t, p.ids[0]), (std::vector<int>{cat, dog}));
+  EXPECT_EQ(window_tokens(t, p.ids[1]), (std::vector<int>{sky}));
+  EXPECT_EQ(p.ids[0][3], t.eos_id());
+  EXPECT_EQ(p.ids[0][76], t.pad_id());
+
+  // Inside weights: the weight carries over; a leading BREAK yields an empty window; a trailing
+  // one none; "break" in lower case and "BREAKs" are ordinary words.
+  auto w = tokenize_prompt(t, "BREAK (cat BREAK dog:1.5) BREAK");
+  ASSERT_EQ(w.ids.size(), 3u);
+  EXPECT_TRUE(window_tokens(t, w.ids[0]).empty());
+  EXPECT_EQ(window_tokens(t, w.ids[1]), (std::vector<int>{cat}));
+  EXPECT_FLOAT_EQ(w.weights[1][1], 1.5f);
+  EXPECT_EQ(window_tokens(t, w.ids[2]), (std::vector<int>{dog}));
+  EXPECT_FLOAT_EQ(w.weights[2][1], 1.5f);
+  EXPECT_EQ(tokenize_prompt(t, "cat break dog").ids.size(), 1u);
+  EXPECT_EQ(tokenize_prompt(t, "cat BREAKs dog").ids.size(), 1u);
+  PromptChunking off;
+  off.break_keyword = false;
+  EXPECT_EQ(tokenize_prompt(t, "cat BREAK dog", off).ids.size(), 1u);
+}
+
+TEST(PromptWeights, CommaBackOffKeepsPhrasesTogether) {
+  const ClipTokenizer t =
+      ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
+  const int cat = t.token_id("cat</w>"), dog = t.token_id("dog</w>"), comma = t.token_id(",</w>");
+  ASSERT_GE(comma, 0);
+  // 70 x cat, a comma (token 71), then 10 x dog: the window fills at token 75 in the dog
+  // phrase; the comma sits 5 tokens back (<= 20), so the 4 dogs after it move to window 2.
+  std::string prompt;
+  for (int i = 0; i < 70; ++i) prompt += "cat ";
+  prompt += ", ";
+  for (int i = 0; i < 10; ++i) prompt += "dog ";
+  auto p = tokenize_prompt(t, prompt);
+  ASSERT_EQ(p.ids.size(), 2u);
+  const auto w0 = window_tokens(t, p.ids[0]), w1 = window_tokens(t, p.ids[1]);
+  ASSERT_EQ(w0.size(), 71u);
+  EXPECT_EQ(w0.back(), comma);
+  EXPECT_EQ(p.ids[0][72], t.eos_id());
+  EXPECT_EQ(p.ids[0][73], t.pad_id());
+  EXPECT_EQ(w1, std::vector<int>(10, dog));
+
+  // Disabled, or the comma too far back (backtrack 3 < 5): plain split at 75.
+  PromptChunking plain;
+  plain.comma_backtrack = 0;
+  auto q = tokenize_prompt(t, prompt, plain);
+  ASSERT_EQ(q.ids.size(), 2u);
+  EXPECT_EQ(window_tokens(t, q.ids[0]).size(), 75u);
+  EXPECT_EQ(window_tokens(t, q.ids[1]).size(), 6u);
+  PromptChunking near;
+  near.comma_backtrack = 3;
+  EXPECT_EQ(window_tokens(t, tokenize_prompt(t, prompt, near).ids[0]).size(), 75u);
+
+  // A comma as the 76th token does not move anything (A1111 checks non-comma tokens only).
+  std::string exact;
+  for (int i = 0; i < 75; ++i) exact += "cat ";
+  auto e = tokenize_prompt(t, exact + ", dog");
+  ASSERT_EQ(e.ids.size(), 2u);
+  EXPECT_EQ(window_tokens(t, e.ids[0]), std::vector<int>(75, cat));
+  EXPECT_EQ(window_tokens(t, e.ids[1]), (std::vector<int>{comma, dog}));
+}
+
 TEST(ClipTokenizer, MissingFilesAreNamed) {
   const std::string e = error_of([] { ClipTokenizer::from_merges("/nonexistent/merges.txt"); });
   EXPECT_NE(e.find("/nonexistent/merges.txt"), std::string::npos) << e;
