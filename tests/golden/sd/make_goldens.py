@@ -382,6 +382,68 @@ def make_vae_goldens():
     save_file({"z": z.contiguous(), "image": img.contiguous()}, os.path.join(HERE, "vae_golden.safetensors"))
 
 
+def ldm_vae_encoder_key(k):
+    """diffusers AutoencoderKL encoder key -> LDM single-file key (first_stage_model.*); the same
+    table as vae_encoder_ldm_key in nodes/sd/vae_encoder.cpp."""
+    import re
+    n = k.replace("encoder.mid_block.resnets.0.", "encoder.mid.block_1.").replace("encoder.mid_block.resnets.1.", "encoder.mid.block_2.")
+    if "encoder.mid_block.attentions.0." in n:
+        n = n.replace("encoder.mid_block.attentions.0.", "encoder.mid.attn_1.")
+        n = n.replace("group_norm.", "norm.").replace("to_q.", "q.").replace("to_k.", "k.").replace("to_v.", "v.").replace("to_out.0.", "proj_out.")
+    n = re.sub(r"^encoder\.down_blocks\.(\d+)\.resnets\.(\d+)\.", r"encoder.down.\1.block.\2.", n)
+    n = re.sub(r"^encoder\.down_blocks\.(\d+)\.downsamplers\.0\.", r"encoder.down.\1.downsample.", n)
+    n = n.replace("conv_shortcut.", "nin_shortcut.").replace("encoder.conv_norm_out.", "encoder.norm_out.")
+    return "first_stage_model." + n
+
+
+def tiny_vae():
+    """The tiny AutoencoderKL of make_vae_goldens (same seed and perturbation, bf16-rounded)."""
+    import torch
+    from diffusers import AutoencoderKL
+    torch.manual_seed(SEED + 11)
+    vae = AutoencoderKL(**VAE_CONFIG).eval()
+    with torch.no_grad():
+        for name, p in vae.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    vae.load_state_dict(round_bf16(vae.state_dict()))
+    return vae
+
+
+def make_vae_encoder_goldens():
+    """The encoder half of the tiny VAE (diffusers keys, F16; same weights as vae/decoder.safetensors),
+    the diffusers -> LDM key table checked against diffusers' converter, and encode() of a 16x16
+    image: latent_dist mean and std, and mean * 0.18215."""
+    import torch
+    from safetensors.torch import save_file
+    vae = tiny_vae()
+    sd = vae.state_dict()
+    from safetensors.torch import load_file
+    assert all(torch.equal(sd[k].half(), v) for k, v in load_file(os.path.join(HERE, "vae/decoder.safetensors")).items()), \
+        "tiny_vae() no longer matches vae/decoder.safetensors"
+    keep = {k: v.half().contiguous() for k, v in sd.items() if k.startswith(("encoder.", "quant_conv."))}
+    out = os.path.join(HERE, "vae")
+    save_file(keep, os.path.join(out, "encoder.safetensors"))
+    # Key table: LDM names for every encoder key, verified by converting a whole LDM VAE back.
+    table = {k: ldm_vae_encoder_key(k) for k in keep}
+    ldm = {table[k]: (v[:, :, None, None] if v.dim() == 2 and ".attn_1." in table[k] else v) for k, v in keep.items()}
+    dec_keep = {k: v.half() for k, v in sd.items() if k.startswith(("decoder.", "post_quant_conv."))}
+    ldm.update(ldm_vae_decoder_keys(dec_keep, len(VAE_CONFIG["up_block_types"])))
+    from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
+    back = convert_ldm_vae_checkpoint(dict(ldm), dict(VAE_CONFIG))
+    for k, v in keep.items():
+        assert k in back, k
+        assert torch.equal(back[k].reshape(v.shape), v), k
+    with open(os.path.join(out, "encoder_ldm_keys.json"), "w") as f:
+        json.dump(table, f, indent=0, sort_keys=True)
+    torch.manual_seed(SEED + 13)
+    image = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        dist = vae.encode(image).latent_dist
+    save_file({"image": image.contiguous(), "mean": dist.mean.contiguous(), "std": dist.std.contiguous(),
+               "latent": (dist.mean * 0.18215).contiguous()}, os.path.join(HERE, "vae_encoder_golden.safetensors"))
+
+
 if __name__ == "__main__":
     make_tokenizer_goldens()
     make_text_encoder_goldens()
