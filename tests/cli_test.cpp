@@ -133,6 +133,37 @@ TEST(Cli, RunWritesOutputsAndEmitsJsonEvents) {
   EXPECT_EQ(slurp(user_out / "checker" / "noise.png"), "my own file");
 }
 
+TEST(Cli, CacheIsCappedAfterARunAndCanBeInspectedAndPruned) {
+  const fs::path out = work_dir() / "cache-out", cache = work_dir() / "cache";
+  Result r = cli("run '" + kExample + "' --out '" + out.string() + "' --cache-dir '" + cache.string() + "' --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result usage = cli("cache usage '" + cache.string() + "' --json");
+  ASSERT_EQ(usage.code, 0) << usage.err;
+  const auto before = nlohmann::json::parse(usage.out);
+  ASSERT_GT(before["entries"].get<int>(), 0);
+  ASSERT_GT(before["bytes"].get<double>(), 0);
+
+  // A cap smaller than the cache's content: the run prunes it after itself and says so.
+  fs::remove_all(out);
+  Result capped = cli("run '" + kExample + "' --out '" + out.string() + "' --cache-dir '" + cache.string() +
+                      "' --cache-max-gb 0.000000001");
+  ASSERT_EQ(capped.code, 0) << capped.err;
+  EXPECT_NE(capped.err.find("cache: removed"), std::string::npos) << capped.err;
+  EXPECT_EQ(nlohmann::json::parse(cli("cache usage '" + cache.string() + "' --json").out)["entries"], 0);
+
+  Result again = cli("run '" + kExample + "' --out '" + (out / "x").string() + "' --cache-dir '" + cache.string() + "' --quiet");
+  ASSERT_EQ(again.code, 0) << again.err;
+  Result pruned = cli("cache prune '" + cache.string() + "' --max-gb 0 --json");
+  ASSERT_EQ(pruned.code, 0) << pruned.err;
+  const auto p = nlohmann::json::parse(pruned.out);
+  EXPECT_EQ(p["removed"]["entries"], before["entries"]);
+  EXPECT_EQ(p["entries"], 0);
+
+  EXPECT_EQ(cli("cache prune '" + cache.string() + "'").code, 2);  // no --max-gb
+  EXPECT_EQ(cli("run '" + kExample + "' --cache-max-gb lots").code, 2);
+  EXPECT_EQ(cli("cache usage '" + (work_dir() / "no-such-cache").string() + "'").code, 1);
+}
+
 TEST(Cli, FailingNodeExitsOneAndNamesNodeAndParameter) {
   const fs::path p = write("missing-input.cgraph", R"({"format": "camgraph", "version": 1, "graph": {
     "nodes": [{"id": "photo", "type": "image.load", "params": {"path": "no-such-photo.png"}},

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "camgraph/cache.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
@@ -122,6 +123,46 @@ TEST(Evaluator, DiskCacheSurvivesANewEvaluator) {
   for (const auto& e : events)
     if (e.kind == EventKind::NodeCached && e.data.value("tier", "") == "disk") ++disk_hits;
   EXPECT_EQ(disk_hits, 6);  // a, b, sum, double, c, other
+}
+
+TEST(Evaluator, DiskCachePruneRemovesLeastRecentlyUsedEntriesFirst) {
+  const fs::path cache = temp_dir("test-prune-cache");
+  RunOptions o = options("prune");
+  o.cache_dir = cache;
+  { Evaluator ev(test_registry()); ASSERT_TRUE(ev.run(diamond(), o).ok); }
+  const Cache::DiskUsage all = Cache::disk_usage(cache);
+  ASSERT_EQ(all.entries, 6u);  // output nodes (the sinks) always run and are not stored
+  // Age every entry by an hour, then use a, b and sum again (a hit refreshes the entry).
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& e : fs::recursive_directory_iterator(cache))
+    if (e.is_regular_file()) fs::last_write_time(e.path(), old);
+  {
+    Evaluator ev(test_registry());
+    RunOptions t = o;
+    t.targets = {"sum"};
+    ASSERT_TRUE(ev.run(diamond(), t).ok);
+    EXPECT_EQ(ev.executions("sum"), 0);
+  }
+  std::uintmax_t recent_bytes = 0;
+  size_t recent = 0;
+  for (const auto& e : fs::recursive_directory_iterator(cache))
+    if (e.is_regular_file() && fs::last_write_time(e.path()) > old + std::chrono::minutes(30)) {
+      recent_bytes += e.file_size();
+      ++recent;
+    }
+  ASSERT_EQ(recent, 3u);
+  const Cache::DiskUsage removed = Cache::prune_disk(cache, recent_bytes);
+  EXPECT_EQ(removed.entries, 3u);  // double, c, other
+  EXPECT_EQ(removed.bytes, all.bytes - recent_bytes);
+  EXPECT_EQ(Cache::disk_usage(cache).entries, 3u);
+  EXPECT_EQ(Cache::prune_disk(cache, recent_bytes).entries, 0u);  // already within the cap
+  Evaluator fresh(test_registry());
+  ASSERT_TRUE(fresh.run(diamond(), o).ok);
+  EXPECT_EQ(fresh.executions("a"), 0);
+  EXPECT_EQ(fresh.executions("sum"), 0);
+  EXPECT_EQ(fresh.executions("double"), 1);
+  EXPECT_EQ(fresh.executions("other"), 1);
+  EXPECT_EQ(value(fresh, "double"), 20);
 }
 
 TEST(Evaluator, CorruptDiskCacheEntryIsRecomputed) {

@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -134,6 +135,12 @@ int cmd_batch(const std::vector<std::string>& args_in) {
           return usage("--device must be auto, cpu or cuda (got '" + b.run.device + "')");
       } else if (a == "--cache-dir") b.cache_dir = value();
       else if (a == "--no-cache") b.no_cache = true;
+      else if (a == "--cache-max-gb") {
+        const std::string v = value();
+        char* end = nullptr;
+        b.run.cache_max_gb = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end || !(b.run.cache_max_gb >= 0)) return usage("--cache-max-gb needs a size in GB >= 0 (got '" + v + "')");
+      }
       else if (a == "--no-share") b.run.share_upstream = false;
       else if (a == "--gpu-mem") b.run.gpu_mem_mib = to_int(a, value(), 1);
       else if (a == "--state-dir") b.state_dir = value();

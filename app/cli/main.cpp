@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "camgraph/cache.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
@@ -30,6 +31,9 @@ usage:
   camgraph-cli batch gather SWEEP [--out DIR] [--json]
                                        merge Slurm tasks' results, report missing items
   camgraph-cli dataset index DIR       merge metadata.d/*.jsonl shards into metadata.jsonl
+  camgraph-cli cache usage DIR [--json]
+  camgraph-cli cache prune DIR --max-gb G
+                                       size of an on-disk cache; remove least recently used entries
   camgraph-cli --version | --help
 
 run options:
@@ -37,6 +41,8 @@ run options:
   --device auto|cpu|cuda   where tensors live (default auto: cuda when available)
   --out DIR                output folder for relative output paths (default: out)
   --cache-dir DIR          on-disk cache that survives restarts
+  --cache-max-gb G         after the run, prune that cache to G GB, least recently used first
+                           (default 50; 0: no limit)
   --target NODE            bring only this node (and what it needs) up to date (repeatable)
   --events json            print the run's event stream as JSON lines on stdout
   --quiet                  no progress output
@@ -48,6 +54,7 @@ batch options:
   --retries K              extra attempts per failed item (default 1)
   --device auto|cpu|cuda   --gpu-mem MIB (GPU memory one item needs; caps --jobs)
   --cache-dir DIR          shared cache (default OUT/.camgraph-batch/cache); --no-cache
+  --cache-max-gb G         cap of that cache, applied after each item (default 50; 0: no limit)
   --no-share               start items at once even when one computes what another needs
   --slurm                  write (and --submit, default; --no-submit) an sbatch job array;
                            --partition P --gpus-per-task G --cpus-per-task C --array-parallel K
@@ -119,8 +126,81 @@ int cmd_validate(const std::vector<std::string>& args) {
   return 0;
 }
 
+constexpr double kDefaultCacheMaxGb = 50;
+
+double parse_gb(const std::string& option, const std::string& text) {
+  size_t used = 0;
+  double gb = -1;
+  try {
+    gb = std::stod(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != text.size() || !(gb >= 0))
+    throw std::invalid_argument(option + " needs a size in GB >= 0 (got '" + text + "')");
+  return gb;
+}
+
+std::string format_bytes(std::uintmax_t b) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f MB", double(b) / 1e6);
+  return buf;
+}
+
+// Prunes a run's disk cache to its cap; reports what went.
+void prune_cache(const fs::path& dir, double max_gb, bool quiet) {
+  if (max_gb <= 0) return;
+  try {
+    const auto removed = Cache::prune_disk(dir, std::uintmax_t(max_gb * 1e9));
+    if (removed.entries && !quiet)
+      std::fprintf(stderr, "cache: removed %zu least recently used entr%s (%s) to stay under %g GB\n",
+                   removed.entries, removed.entries == 1 ? "y" : "ies", format_bytes(removed.bytes).c_str(), max_gb);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "warning: cache %s: could not prune: %s\n", dir.c_str(), e.what());
+  }
+}
+
+int cmd_cache(const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "usage" && args[0] != "prune"))
+    return usage_error("cache: the subcommand is 'usage DIR' or 'prune DIR --max-gb G'");
+  std::string dir;
+  double max_gb = -1;
+  bool as_json = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--json") as_json = true;
+    else if (args[i] == "--max-gb") {
+      if (i + 1 >= args.size()) return usage_error("--max-gb needs a value");
+      try {
+        max_gb = parse_gb("--max-gb", args[++i]);
+      } catch (const std::invalid_argument& e) {
+        return usage_error(e.what());
+      }
+    } else if (!args[i].empty() && args[i][0] == '-') return usage_error("cache: unknown option '" + args[i] + "'");
+    else if (dir.empty()) dir = args[i];
+    else return usage_error("cache takes one DIR");
+  }
+  if (dir.empty()) return usage_error("cache " + args[0] + " needs the cache folder");
+  if (!fs::is_directory(dir)) {
+    std::fprintf(stderr, "error: cache folder %s does not exist\n", dir.c_str());
+    return 1;
+  }
+  if (args[0] == "prune" && max_gb < 0) return usage_error("cache prune needs --max-gb G");
+  Cache::DiskUsage removed;
+  if (args[0] == "prune") removed = Cache::prune_disk(dir, std::uintmax_t(max_gb * 1e9));
+  const Cache::DiskUsage now = Cache::disk_usage(dir);
+  if (as_json) {
+    nlohmann::json j = {{"entries", now.entries}, {"bytes", now.bytes}};
+    if (args[0] == "prune") j["removed"] = {{"entries", removed.entries}, {"bytes", removed.bytes}};
+    std::cout << j.dump() << "\n";
+  } else {
+    if (args[0] == "prune") std::printf("removed %zu entries (%s)\n", removed.entries, format_bytes(removed.bytes).c_str());
+    std::printf("%s: %zu entries, %s\n", dir.c_str(), now.entries, format_bytes(now.bytes).c_str());
+  }
+  return 0;
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   std::string file;
+  double cache_max_gb = kDefaultCacheMaxGb;
   std::vector<std::string> sets, targets;
   RunOptions opt;
   bool events_json = false, quiet = false;
@@ -137,6 +217,7 @@ int cmd_run(const std::vector<std::string>& args) {
         if (!parse_device(d, opt.device)) return usage_error("--device must be auto, cpu or cuda (got '" + d + "')");
       } else if (a == "--out") opt.out_dir = value("--out");
       else if (a == "--cache-dir") opt.cache_dir = fs::path(value("--cache-dir"));
+      else if (a == "--cache-max-gb") cache_max_gb = parse_gb(a, value("--cache-max-gb"));
       else if (a == "--target") targets.push_back(value("--target"));
       else if (a == "--events") {
         const std::string v = value("--events");
@@ -191,6 +272,7 @@ int cmd_run(const std::vector<std::string>& args) {
 
   Evaluator evaluator;
   const RunResult r = evaluator.run(doc.graph, opt);
+  if (opt.cache_dir) prune_cache(*opt.cache_dir, cache_max_gb, quiet);
   if (!r.problems.empty()) {
     print_problems(r.problems);
     return 1;
@@ -232,6 +314,7 @@ int main(int argc, char** argv) {
     if (cmd == "nodes") return cmd_nodes(args);
     if (cmd == "batch") return cli::cmd_batch(args);
     if (cmd == "dataset") return cli::cmd_dataset(args);
+    if (cmd == "cache") return cmd_cache(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

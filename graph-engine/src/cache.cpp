@@ -2,6 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "camgraph/safetensors.h"
 #include "camgraph/values.h"
 
@@ -72,6 +75,7 @@ std::optional<Outputs> Cache::get_disk(const fs::path& dir, const std::string& k
         if (name.rfind(prefix, 0) == 0) a.tensors[name.substr(prefix.size())] = t;
       out[port.name] = load_value(port.type, a);
     }
+    fs::last_write_time(p, fs::file_time_type::clock::now(), ec);  // recently used (for pruning)
     return out;
   } catch (const std::exception&) {
     fs::remove(p, ec);  // damaged entry: recompute
@@ -89,6 +93,60 @@ void Cache::put_disk(const fs::path& dir, const std::string& key, const Outputs&
     for (const auto& [tname, t] : a.tensors) tensors[name + "/" + tname] = t;
   }
   safetensors_save_atomic(entry_path(dir, key), tensors, {{"camgraph", meta.dump()}});
+}
+
+namespace {
+
+struct DiskEntry {
+  fs::path path;
+  std::uintmax_t bytes;
+  fs::file_time_type used;
+};
+
+std::vector<DiskEntry> disk_entries(const fs::path& dir) {
+  std::vector<DiskEntry> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code e0, e1, e2;
+    if (!it->is_regular_file(e0) || it->path().extension() != ".cgcache") continue;
+    const auto bytes = fs::file_size(it->path(), e1);
+    const auto used = fs::last_write_time(it->path(), e2);
+    if (!e1 && !e2) out.push_back({it->path(), bytes, used});  // vanished under us: skip
+  }
+  return out;
+}
+
+}  // namespace
+
+Cache::DiskUsage Cache::disk_usage(const fs::path& dir) {
+  DiskUsage u;
+  for (const auto& e : disk_entries(dir)) {
+    ++u.entries;
+    u.bytes += e.bytes;
+  }
+  return u;
+}
+
+Cache::DiskUsage Cache::prune_disk(const fs::path& dir, std::uintmax_t max_bytes) {
+  auto entries = disk_entries(dir);
+  std::uintmax_t total = 0;
+  for (const auto& e : entries) total += e.bytes;
+  std::sort(entries.begin(), entries.end(), [](const DiskEntry& a, const DiskEntry& b) {
+    return a.used != b.used ? a.used < b.used : a.path < b.path;  // oldest first
+  });
+  DiskUsage removed;
+  for (const auto& e : entries) {
+    if (total <= max_bytes) break;
+    std::error_code ec;
+    if (fs::remove(e.path, ec) && !ec) {
+      ++removed.entries;
+      removed.bytes += e.bytes;
+    }
+    total -= e.bytes;  // gone either way (another process may have removed it)
+  }
+  return removed;
 }
 
 }  // namespace camgraph

@@ -270,6 +270,12 @@ std::vector<std::string> child_command(const Sweep& sweep, const SweepItem& item
   if (opt.cache_dir) {
     a.push_back("--cache-dir");
     a.push_back(opt.cache_dir->string());
+    if (opt.cache_max_gb >= 0) {
+      char gb[32];
+      std::snprintf(gb, sizeof gb, "%g", opt.cache_max_gb);
+      a.push_back("--cache-max-gb");
+      a.push_back(gb);
+    }
   }
   for (const auto& s : item.set_args()) {
     a.push_back("--set");

@@ -2,6 +2,8 @@
 // redoing, retries with the failing node named, crash isolation, cancellation and the shared cache.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <fstream>
 #include <set>
@@ -79,6 +81,22 @@ TEST(Runner, ItemsWithoutOutputTemplatesGetTheirOwnFolders) {
   for (const auto& it : s.items) EXPECT_TRUE(fs::exists(o.out_dir / "items" / it.id / "checker" / "noise.png")) << it.id;
 }
 
+TEST(Runner, ChildrenCarryTheCacheAndItsCap) {
+  const fs::path dir = temp_dir("batch-run-cap");
+  const Sweep s = make_sweep(dir, json::parse(R"({"vary": {"resize.width": [16, 32]}})"));
+  RunnerOptions o = options(dir, 1);
+  auto has = [](const std::vector<std::string>& a, const std::string& flag, const std::string& value) {
+    for (size_t i = 0; i + 1 < a.size(); ++i)
+      if (a[i] == flag && a[i + 1] == value) return true;
+    return false;
+  };
+  const auto plain = child_command(s, s.items[0], o, Registry::builtin());
+  EXPECT_TRUE(has(plain, "--cache-dir", o.cache_dir->string()));
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), "--cache-max-gb"), 0);  // the CLI's default cap
+  o.cache_max_gb = 2.5;
+  EXPECT_TRUE(has(child_command(s, s.items[0], o, Registry::builtin()), "--cache-max-gb", "2.5"));
+}
+
 TEST(Runner, FailuresAreRetriedNameTheNodeAndARerunFinishesThem) {
   const fs::path dir = temp_dir("batch-run-fail");
   const Sweep s = make_sweep(dir, json::parse(R"({"vary": {"pattern.seed": [1, 2]},
@@ -142,15 +160,20 @@ TEST(Runner, InterruptedAndCancelledRunsResume) {
   EXPECT_EQ(m.count(ItemState::Running), 0u);
   EXPECT_EQ(m.count(ItemState::Failed), 0u);
   // No temp files left in the output folder.
-  if (fs::exists(o.out_dir / "img"))
-    for (const auto& e : fs::recursive_directory_iterator(o.out_dir / "img")) EXPECT_EQ(e.path().extension(), ".png") << e.path();
+  if (fs::exists(o.out_dir / "img")) {
+    for (const auto& e : fs::recursive_directory_iterator(o.out_dir / "img")) {
+      EXPECT_EQ(e.path().extension(), ".png") << e.path();
+    }
+  }
   o.cancel_level = nullptr;
   const RunSummary b = run_sweep(s, o, Registry::builtin());
   EXPECT_EQ(b.exit_code(), 0) << b.to_text();
   EXPECT_EQ(b.done + b.skipped, 6u);
   EXPECT_EQ(b.done, a.pending);
   for (const auto& it : s.items) {
-    if (it.index != 1) EXPECT_TRUE(fs::exists(o.out_dir / "img" / (it.id + ".png"))) << it.id;
+    if (it.index != 1) {
+      EXPECT_TRUE(fs::exists(o.out_dir / "img" / (it.id + ".png"))) << it.id;
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // restarts. Keys are content hashes computed by the evaluator (see cache_key in evaluator.cpp).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <list>
 #include <map>
@@ -30,6 +31,17 @@ class Cache {
   static std::optional<Outputs> get_disk(const std::filesystem::path& dir, const std::string& key,
                                          const NodeSpec& spec);
   static void put_disk(const std::filesystem::path& dir, const std::string& key, const Outputs& outputs);
+
+  // Size control for the disk tier. A hit refreshes the entry's modification time, so pruning
+  // removes the least recently used entries first. Safe while other processes use the cache:
+  // an entry removed under a reader is only a miss for the next run (readers map whole files).
+  struct DiskUsage {
+    std::size_t entries = 0;
+    std::uintmax_t bytes = 0;
+  };
+  static DiskUsage disk_usage(const std::filesystem::path& dir);
+  // Removes least recently used entries until at most max_bytes remain; returns what it removed.
+  static DiskUsage prune_disk(const std::filesystem::path& dir, std::uintmax_t max_bytes);
 
  private:
   struct Entry {

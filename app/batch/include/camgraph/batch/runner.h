@@ -41,6 +41,7 @@ struct RunnerOptions {
   std::filesystem::path out_dir;    // output root (the dataset lives under it)
   std::filesystem::path state_dir;  // manifest, logs, lock; see default_state_dir()
   std::optional<std::filesystem::path> cache_dir;  // shared disk cache; nullopt: none
+  double cache_max_gb = -1;         // cap each item's run prunes the cache to; < 0: the CLI's default
   int jobs = 0;                     // 0 = automatic (plan_slots)
   int retries = 1;                  // extra attempts per failed item in this invocation
   std::string device = "auto";
