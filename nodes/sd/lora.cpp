@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "camgraph/safetensors.h"
+#include "sd/unet.h"
 
 namespace camgraph::sd {
 
@@ -51,6 +52,15 @@ void LoraMerger::add_targets(LoraComponent component, torch::nn::Module& module)
     if (!params.contains("weight")) continue;
     targets[m.key()] = Target{params["weight"]};
     flat[flatten(m.key())] = m.key();
+  }
+  // kohya LoRAs trained on LDM checkpoints name UNet modules by the LDM layout
+  // (lora_unet_input_blocks_1_1_transformer_blocks_0_attn1_to_q, ..._input_blocks_1_0_in_layers_2).
+  if (const auto* unet = dynamic_cast<const UNetImpl*>(&module); unet && component == LoraComponent::Unet) {
+    static const std::string kPrefix = "model.diffusion_model.";
+    for (const auto& [path, target] : targets) {
+      const std::string ldm = unet_ldm_key(path, unet->config());
+      if (ldm.compare(0, kPrefix.size(), kPrefix) == 0) flat.emplace(flatten(ldm.substr(kPrefix.size())), path);
+    }
   }
 }
 

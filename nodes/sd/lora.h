@@ -40,7 +40,8 @@ class LoraMerger {
  public:
   // Registers every 2-D/4-D ".weight" parameter of `module` whose owner is a Linear or Conv2d,
   // under `component`; module paths are the module's own parameter names without ".weight"
-  // (e.g. "text_model.encoder.layers.0.self_attn.q_proj").
+  // (e.g. "text_model.encoder.layers.0.self_attn.q_proj"). For a UNet (component Unet) the kohya
+  // names of the LDM layout ("input_blocks_1_1_transformer_blocks_0_attn1_to_q") match as well.
   void add_targets(LoraComponent component, torch::nn::Module& module);
 
   // Restores the originals, then merges every LoRA in `loras` (in order). Throws naming the file

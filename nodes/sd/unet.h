@@ -135,10 +135,22 @@ TORCH_MODULE(UNet);
 // downscale_freq_shift=0): [cos(t f_k), sin(t f_k)], f_k = 10000^(-k / (dim/2)). [B] -> [B, dim]
 at::Tensor unet_timestep_features(const at::Tensor& timesteps, int64_t dim);
 
+// What the tensors do not record; 0 = not given. Heads: SD 1.x 8 per transformer; SD 2.x (Linear
+// projections with context 1024) 64 channels per head. GroupNorm groups: 32 (fewer when a level is
+// narrower). A diffusers folder's unet/config.json holds them (num_attention_heads or
+// attention_head_dim, a list for SD 2.x, and norm_num_groups).
+struct UNetHints {
+  int64_t heads = 0, head_dim = 0, norm_groups = 0;
+};
+// Reads a diffusers UNet config.json; throws naming the file when it is not JSON.
+UNetHints unet_hints_from_config(const std::string& config_json_path);
+
 // From a diffusers unet/diffusion_pytorch_model.safetensors (or the same keys under "unet."), or an
 // LDM single file (model.diffusion_model.*): config from shapes, float32 weights. Throws naming the
-// file and the missing/mis-shaped key.
+// file and the missing/mis-shaped key. The one-argument form takes the hints from a config.json
+// next to the weight file when there is one (diffusers folders), else the SD defaults.
 UNet load_unet(const WeightFile& file);
+UNet load_unet(const WeightFile& file, const UNetHints& hints);
 
 // A diffusers key of the UNet (parameter "down_blocks.0.resnets.1.conv1.weight" or module path
 // "down_blocks.0.resnets.1.conv1") -> the LDM single-file key with its "model.diffusion_model."

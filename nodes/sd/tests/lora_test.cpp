@@ -1,14 +1,18 @@
 // LoRA merge (kohya and PEFT keys) against PEFT's own LoRA layers merged into transformers'
-// CLIPTextModel (tests/golden/sd/make_goldens.py); exact unmerge; unmatched modules reported.
+// CLIPTextModel, and UNet LoRAs against diffusers' own LoRA loading on the tiny UNet
+// (tests/golden/sd/make_goldens.py); exact unmerge; unmatched modules reported.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <filesystem>
 
 #include "camgraph/safetensors.h"
 #include "sd/clip_text_encoder.h"
 #include "sd/lora.h"
+#include "sd/unet.h"
 #include "sd/weight_file.h"
 #include "test_support.h"
 
@@ -105,4 +109,101 @@ TEST(Lora, UnmatchedModulesAreNamedAndBadShapesRestoreTheModel) {
   for (const auto& p : te->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
   const std::string missing = error_of([&] { merger.apply({{dir / "absent.safetensors", 1.0, 1.0}}); });
   EXPECT_NE(missing.find("absent.safetensors"), std::string::npos) << missing;
+}
+
+namespace {
+
+// diffusers key -> LDM key of the tiny UNet, as the golden generator wrote it.
+std::map<std::string, std::string> unet_ldm_table() {
+  gzFile f = gzopen((golden_dir() / "unet/ldm_keys.json.gz").c_str(), "rb");
+  if (!f) throw std::runtime_error("cannot open ldm_keys.json.gz");
+  std::string text;
+  char buf[65536];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
+  gzclose(f);
+  return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+}
+
+std::string flat(std::string s) {
+  for (char& c : s)
+    if (c == '.') c = '_';
+  return s;
+}
+
+}  // namespace
+
+TEST(Lora, UnetKohyaAndPeftMatchDiffusersLoraLoading) {
+  WeightFile w(golden_dir() / "unet/diffusion_pytorch_model.safetensors");
+  UNet unet = load_unet(w);
+  SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
+  const at::Tensor x = g.get("x"), t = g.get("t"), ctx = g.get("ctx");
+  const auto before = snapshot(*unet);
+  const at::Tensor base = unet->forward(x, t, ctx);
+  EXPECT_LT(rel_err(base, g.get("eps")), 1e-4);
+
+  LoraMerger merger;
+  merger.add_targets(LoraComponent::Unet, *unet);
+  const fs::path kohya = golden_dir() / "lora/unet_kohya.safetensors", peft = golden_dir() / "lora/unet_peft.safetensors";
+  // kohya: attention q/k/v/out, attn2 to_k, 1x1-conv proj_in/proj_out, GEGLU ff, LoCon 3x3 conv1/conv2,
+  // conv_shortcut, time_emb_proj; rank 4, alpha 2, F16.
+  auto reports = merger.apply({{kohya, 1.0, 0.8}});
+  EXPECT_EQ(reports[0].modules, 13u);
+  EXPECT_EQ(reports[0].matched, 13u);
+  EXPECT_TRUE(reports[0].unmatched.empty()) << reports[0].unmatched.front();
+  EXPECT_LT(rel_err(unet->forward(x, t, ctx), g.get("eps_kohya_0.8")), 1e-4);
+
+  reports = merger.apply({{peft, 1.0, 1.0}});  // PEFT unet.<path>.lora_A/B, no alpha
+  EXPECT_EQ(reports[0].modules, 6u);
+  EXPECT_EQ(reports[0].matched, 6u);
+  EXPECT_LT(rel_err(unet->forward(x, t, ctx), g.get("eps_peft_1.0")), 1e-4);
+
+  reports = merger.apply({{kohya, 0.0, 0.8}, {peft, 0.0, 0.5}});
+  EXPECT_EQ(reports[0].matched + reports[1].matched, 19u);
+  EXPECT_LT(rel_err(unet->forward(x, t, ctx), g.get("eps_kohya_0.8+peft_0.5")), 1e-4);
+  EXPECT_EQ(merger.touched(), 19u);
+
+  merger.unmerge();
+  for (const auto& p : unet->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+  EXPECT_TRUE(at::equal(unet->forward(x, t, ctx), base));
+}
+
+TEST(Lora, UnetKohyaNamesOfTheLdmLayoutMatchToo) {
+  // The golden kohya LoRA renamed to LDM module names (lora_unet_input_blocks_1_1_transformer_
+  // blocks_0_attn1_to_q, ..._output_blocks_3_0_skip_connection) with the generator's table.
+  WeightFile w(golden_dir() / "unet/diffusion_pytorch_model.safetensors");
+  UNet unet = load_unet(w);
+  const auto table = unet_ldm_table();
+  std::map<std::string, std::string> by_flat;  // flat diffusers module -> flat LDM module
+  for (const auto& [d, l] : table) {
+    const std::string dm = d.substr(0, d.rfind('.')), lm = l.substr(0, l.rfind('.'));
+    by_flat[flat(dm)] = flat(lm.substr(std::string("model.diffusion_model.").size()));
+  }
+  SafetensorsReader kohya(golden_dir() / "lora/unet_kohya.safetensors");
+  std::map<std::string, at::Tensor> renamed;
+  size_t changed = 0;
+  for (const auto& [name, info] : kohya.tensors()) {
+    const size_t dot = name.find('.');
+    const std::string mod = name.substr(std::string("lora_unet_").size(), dot - std::string("lora_unet_").size());
+    ASSERT_TRUE(by_flat.count(mod)) << mod;
+    changed += by_flat.at(mod) != mod;
+    renamed["lora_unet_" + by_flat.at(mod) + name.substr(dot)] = kohya.get(name);
+  }
+  EXPECT_EQ(changed, 39u);  // every module has a different LDM name
+  // Plus one module no UNet has: reported by name.
+  renamed["lora_unet_input_blocks_99_1_proj_in.lora_down.weight"] = at::zeros({4, 8, 1, 1});
+  renamed["lora_unet_input_blocks_99_1_proj_in.lora_up.weight"] = at::zeros({8, 4, 1, 1});
+  const fs::path dir = temp_dir("sd-lora-ldm");
+  safetensors_save_atomic(dir / "ldm_names.safetensors", renamed);
+
+  LoraMerger merger;
+  merger.add_targets(LoraComponent::Unet, *unet);
+  const auto reports = merger.apply({{dir / "ldm_names.safetensors", 1.0, 0.8}});
+  EXPECT_EQ(reports[0].modules, 14u);
+  EXPECT_EQ(reports[0].matched, 13u);
+  ASSERT_EQ(reports[0].unmatched.size(), 1u);
+  EXPECT_NE(reports[0].unmatched[0].find("lora_unet_input_blocks_99_1_proj_in (no such weight"), std::string::npos)
+      << reports[0].unmatched[0];
+  SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
+  EXPECT_LT(rel_err(unet->forward(g.get("x"), g.get("t"), g.get("ctx")), g.get("eps_kohya_0.8")), 1e-4);
 }

@@ -32,6 +32,18 @@ Writes into this folder (all small):
   vae/decoder_ldm.safetensors                   the same in LDM keys (first_stage_model.decoder.up.N
                                                 .block.M ...), verified with diffusers' converter
                                                 and decode(z / 0.18215) of an 8x8 latent
+  unet/diffusion_pytorch_model.safetensors, unet/config.json   tiny UNet2DConditionModel of SD 1.5's
+                                                block types (4/8/8/8 channels, 2 resnets per level,
+                                                2 heads, context 12, GroupNorm 4), diffusers keys, F16
+  unet/ldm_keys.json.gz                         diffusers -> LDM (model.diffusion_model.*) key table,
+                                                verified with diffusers' convert_ldm_unet_checkpoint;
+                                                the C++ test writes the LDM single file from it
+  unet_golden.safetensors                       inputs and UNet outputs (8x8 batch of 2, odd 6x10),
+                                                and outputs with the UNet LoRAs loaded by diffusers
+  lora/unet_kohya.safetensors, lora/unet_peft.safetensors   UNet LoRAs (kohya lora_unet_* incl. LoCon
+                                                convs, F16, alpha 2; PEFT unet.*.lora_A/B, F32)
+Run one part only with its name: make_goldens.py unet (tokenizer, text_encoder, sampler, lora, vae,
+vae_encoder, unet).
 Weights are drawn with torch.manual_seed(SEED) and rounded to bfloat16 first, so the F16 and BF16
 files hold exactly the same values and the reference runs on them in float32.
 """
@@ -382,6 +394,196 @@ def make_vae_goldens():
     save_file({"z": z.contiguous(), "image": img.contiguous()}, os.path.join(HERE, "vae_golden.safetensors"))
 
 
+UNET_CONFIG = dict(sample_size=8, in_channels=4, out_channels=4, block_out_channels=(4, 8, 8, 8), layers_per_block=2,
+                   down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                   up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+                   cross_attention_dim=12, attention_head_dim=2, norm_num_groups=4)
+
+
+def ldm_unet_key(k, cfg):
+    """diffusers UNet2DConditionModel key -> LDM single-file key (model.diffusion_model.*), written
+    from LDM's openaimodel.py layout: input_blocks.0 = conv_in, then per level layers_per_block
+    [resnet, transformer] entries and a downsampler `op`; output_blocks per level layers_per_block+1
+    entries with the upsampler last; resnets' norm1/conv1/time_emb_proj/norm2/conv2/conv_shortcut
+    are in_layers.0/in_layers.2/emb_layers.1/out_layers.0/out_layers.3/skip_connection."""
+    import re
+    per, n = cfg["layers_per_block"] + 1, len(cfg["block_out_channels"])
+    attn = [t.startswith("CrossAttn") for t in cfg["down_block_types"]]
+    res = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
+           ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection")]
+
+    def resnet(rest):
+        for d, l in res:
+            if rest == d or rest.startswith(d + "."):
+                return l + rest[len(d):]
+        return rest
+    fixed = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
+             "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+    mod, _, leaf = k.rpartition(".")
+    if mod in fixed:
+        return f"model.diffusion_model.{fixed[mod]}.{leaf}"
+    m = re.match(r"(down|up)_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", k)
+    if m:
+        side, i, kind, j, rest = m.group(1), int(m.group(2)), m.group(3), int(m.group(4)), m.group(5)
+        idx = (1 + i * per + j) if side == "down" else (i * per + j)
+        blocks = "input_blocks" if side == "down" else "output_blocks"
+        inner = f"0.{resnet(rest)}" if kind == "resnets" else f"1.{rest}"
+        return f"model.diffusion_model.{blocks}.{idx}.{inner}"
+    m = re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", k)
+    if m:
+        return f"model.diffusion_model.input_blocks.{1 + int(m.group(1)) * per + per - 1}.0.op.{m.group(2)}"
+    m = re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.*)", k)
+    if m:
+        i = int(m.group(1))
+        return f"model.diffusion_model.output_blocks.{i * per + per - 1}.{2 if attn[n - 1 - i] else 1}.conv.{m.group(2)}"
+    m = re.match(r"mid_block\.(resnets|attentions)\.(\d+)\.(.*)", k)
+    if m:
+        if m.group(1) == "resnets":
+            return f"model.diffusion_model.middle_block.{2 * int(m.group(2))}.{resnet(m.group(3))}"
+        return f"model.diffusion_model.middle_block.1.{m.group(3)}"
+    raise KeyError(k)
+
+
+def load_tiny_unet():
+    """The committed tiny UNet, loaded into diffusers' UNet2DConditionModel (float32)."""
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import load_file
+    unet = UNet2DConditionModel(**UNET_CONFIG)
+    w = load_file(os.path.join(HERE, "unet/diffusion_pytorch_model.safetensors"))
+    unet.load_state_dict({k: v.float() for k, v in w.items()})
+    return unet.eval()
+
+
+def unet_inputs():
+    import torch
+    torch.manual_seed(SEED + 21)
+    return {"x": torch.randn(2, 4, 8, 8), "t": torch.tensor([999.0, 37.5]), "ctx": torch.randn(2, 5, 12),
+            "x_odd": torch.randn(1, 4, 6, 10), "t_odd": torch.tensor([500.0]), "ctx_odd": torch.randn(1, 3, 12)}
+
+
+# The UNet LoRAs: module path -> (down, up) shapes come from the model; kohya (diffusers-style
+# names, LoCon convs included) and PEFT sets.
+UNET_LORA_KOHYA = ["down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q",
+                   "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_k",
+                   "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_v",
+                   "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_out.0",
+                   "down_blocks.1.attentions.1.transformer_blocks.0.attn2.to_k",
+                   "mid_block.attentions.0.proj_in", "up_blocks.1.attentions.2.proj_out",
+                   "up_blocks.2.attentions.0.transformer_blocks.0.ff.net.0.proj",
+                   "up_blocks.2.attentions.0.transformer_blocks.0.ff.net.2",
+                   "down_blocks.0.resnets.0.conv1", "up_blocks.0.resnets.2.conv_shortcut",
+                   "down_blocks.3.resnets.1.time_emb_proj", "up_blocks.3.resnets.1.conv2"]
+UNET_LORA_PEFT = ["down_blocks.2.attentions.1.transformer_blocks.0.attn2.to_q",
+                  "down_blocks.2.attentions.1.transformer_blocks.0.attn2.to_v",
+                  "up_blocks.3.attentions.2.transformer_blocks.0.attn1.to_out.0",
+                  "mid_block.attentions.0.transformer_blocks.0.ff.net.0.proj",
+                  "mid_block.resnets.1.conv1", "down_blocks.1.resnets.0.conv_shortcut"]
+
+
+def unet_lora_pairs(unet, modules, rank, gen):
+    """Random (down, up) per module; conv LoRAs as LoCon: down [r, in, kh, kw], up [out, r, 1, 1]."""
+    import torch
+    mods = dict(unet.named_modules())
+    out = {}
+    for path in modules:
+        w = mods[path].weight
+        if w.dim() == 4:
+            down = torch.randn(rank, w.shape[1], w.shape[2], w.shape[3], generator=gen) * 0.3
+            up = torch.randn(w.shape[0], rank, 1, 1, generator=gen) * 0.3
+        else:
+            down = torch.randn(rank, w.shape[1], generator=gen) * 0.3
+            up = torch.randn(w.shape[0], rank, generator=gen) * 0.3
+        out[path] = (down.half().float(), up.half().float())  # the values both files hold exactly
+    return out
+
+
+def make_unet_goldens():
+    """Tiny UNet2DConditionModel of SD 1.5's block types (4/8/8/8 channels, 2 resnets per level,
+    2 heads, context 12), diffusers layout F16 + config.json, the LDM key table (verified with
+    diffusers' convert_ldm_unet_checkpoint), one evaluation, and two UNet LoRAs merged by diffusers."""
+    import gzip as gz
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
+    from safetensors.torch import save_file
+    torch.manual_seed(SEED + 20)
+    unet = UNet2DConditionModel(**UNET_CONFIG).eval()
+    with torch.no_grad():
+        for name, p in unet.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    sd = round_bf16(unet.state_dict())
+    out = os.path.join(HERE, "unet")
+    os.makedirs(out, exist_ok=True)
+    save_file({k: v.half().contiguous() for k, v in sd.items()}, os.path.join(out, "diffusion_pytorch_model.safetensors"))
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({k: v for k, v in dict(unet.config).items() if not k.startswith("_")}, f, indent=1, sort_keys=True)
+    # LDM layout: own table, checked by diffusers' converter (exact round trip of every tensor).
+    ldm_keys = {k: ldm_unet_key(k, UNET_CONFIG) for k in sd}
+    assert len(set(ldm_keys.values())) == len(ldm_keys)
+    back = convert_ldm_unet_checkpoint({ldm_keys[k]: v for k, v in sd.items()}, dict(unet.config))
+    assert set(back) == set(sd), sorted(set(back) ^ set(sd))[:5]
+    for k, v in sd.items():
+        assert torch.equal(back[k].reshape(v.shape), v), k
+    # The LDM single file would repeat the weights (the golden budget is small): the table, gzipped,
+    # from which the C++ test writes the LDM file itself.
+    with gz.GzipFile(os.path.join(out, "ldm_keys.json.gz"), "wb", mtime=0) as f:
+        f.write(json.dumps(ldm_keys, sort_keys=True, indent=0).encode())
+    unet = load_tiny_unet()
+    inp = unet_inputs()
+    g = dict(inp)
+    with torch.no_grad():
+        g["eps"] = unet(inp["x"], inp["t"], encoder_hidden_states=inp["ctx"]).sample
+        g["eps_odd"] = unet(inp["x_odd"], inp["t_odd"], encoder_hidden_states=inp["ctx_odd"]).sample
+    # UNet LoRAs. kohya: lora_unet_<path with _>, rank 4, alpha 2, F16; PEFT: unet.<path>.lora_A/B, rank 2, F32.
+    gen = torch.Generator().manual_seed(SEED + 22)
+    kp = unet_lora_pairs(unet, UNET_LORA_KOHYA, 4, gen)
+    pp = unet_lora_pairs(unet, UNET_LORA_PEFT, 2, gen)
+    kohya, peft = {}, {}
+    for path, (down, up) in kp.items():
+        flat = "lora_unet_" + path.replace(".", "_")
+        kohya[flat + ".lora_down.weight"] = down.half().contiguous()
+        kohya[flat + ".lora_up.weight"] = up.half().contiguous()
+        kohya[flat + ".alpha"] = torch.tensor(2.0, dtype=torch.float16)
+    for path, (down, up) in pp.items():
+        peft[f"unet.{path}.lora_A.weight"] = down.contiguous()
+        peft[f"unet.{path}.lora_B.weight"] = up.contiguous()
+    lora_dir = os.path.join(HERE, "lora")
+    os.makedirs(lora_dir, exist_ok=True)
+    save_file(kohya, os.path.join(lora_dir, "unet_kohya.safetensors"), metadata={"ss_network_dim": "4", "ss_network_alpha": "2"})
+    save_file(peft, os.path.join(lora_dir, "unet_peft.safetensors"))
+
+    # The reference: diffusers' own LoRA loading (kohya conversion of StableDiffusionPipeline's
+    # lora_state_dict, then the UNet's PEFT adapters at the given strengths).
+    def with_loras(specs):
+        m = load_tiny_unet()
+        names, weights = [], []
+        for i, (path, strength) in enumerate(specs):
+            state, alphas = StableDiffusionPipeline.lora_state_dict(path)
+            m.load_lora_adapter(state, network_alphas=alphas, prefix="unet", adapter_name=f"l{i}")
+            names.append(f"l{i}")
+            weights.append(strength)
+        m.set_adapters(names, weights)
+        with torch.no_grad():
+            return m(inp["x"], inp["t"], encoder_hidden_states=inp["ctx"]).sample
+    kf, pf = os.path.join(lora_dir, "unet_kohya.safetensors"), os.path.join(lora_dir, "unet_peft.safetensors")
+    g["eps_kohya_0.8"] = with_loras([(kf, 0.8)])
+    g["eps_peft_1.0"] = with_loras([(pf, 1.0)])
+    g["eps_kohya_0.8+peft_0.5"] = with_loras([(kf, 0.8), (pf, 0.5)])
+    # The same kohya LoRA merged by hand (W += 0.8 * 2/4 * up @ down) must agree with diffusers.
+    m = load_tiny_unet()
+    with torch.no_grad():
+        mods = dict(m.named_modules())
+        for path, (down, up) in kp.items():
+            w = mods[path].weight
+            w += 0.8 * 0.5 * (up.flatten(1) @ down.flatten(1)).reshape(w.shape)
+        hand = m(inp["x"], inp["t"], encoder_hidden_states=inp["ctx"]).sample
+    rel = ((hand - g["eps_kohya_0.8"]).abs().max() / g["eps_kohya_0.8"].abs().max()).item()
+    assert rel < 1e-5, rel
+    assert (g["eps_kohya_0.8"] - g["eps"]).abs().max() > 1e-3  # the LoRA changes the output
+    save_file({k: v.contiguous() for k, v in g.items()}, os.path.join(HERE, "unet_golden.safetensors"))
+
+
 def ldm_vae_encoder_key(k):
     """diffusers AutoencoderKL encoder key -> LDM single-file key (first_stage_model.*); the same
     table as vae_encoder_ldm_key in nodes/sd/vae_encoder.cpp."""
@@ -445,8 +647,8 @@ def make_vae_encoder_goldens():
 
 
 if __name__ == "__main__":
-    make_tokenizer_goldens()
-    make_text_encoder_goldens()
-    make_sampler_goldens()
-    make_lora_goldens()
-    make_vae_goldens()
+    parts = {"tokenizer": make_tokenizer_goldens, "text_encoder": make_text_encoder_goldens,
+             "sampler": make_sampler_goldens, "lora": make_lora_goldens, "vae": make_vae_goldens,
+             "vae_encoder": make_vae_encoder_goldens, "unet": make_unet_goldens}
+    for name in sys.argv[1:] or list(parts):  # e.g. `make_goldens.py unet` for one part
+        parts[name]()
