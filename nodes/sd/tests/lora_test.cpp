@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
-#include <zlib.h>
 
 #include <filesystem>
 
@@ -15,6 +13,7 @@
 #include "sd/unet.h"
 #include "sd/weight_file.h"
 #include "test_support.h"
+#include "tiny_unet.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
@@ -113,18 +112,6 @@ TEST(Lora, UnmatchedModulesAreNamedAndBadShapesRestoreTheModel) {
 
 namespace {
 
-// diffusers key -> LDM key of the tiny UNet, as the golden generator wrote it.
-std::map<std::string, std::string> unet_ldm_table() {
-  gzFile f = gzopen((golden_dir() / "unet/ldm_keys.json.gz").c_str(), "rb");
-  if (!f) throw std::runtime_error("cannot open ldm_keys.json.gz");
-  std::string text;
-  char buf[65536];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
-  gzclose(f);
-  return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
-}
-
 std::string flat(std::string s) {
   for (char& c : s)
     if (c == '.') c = '_';
@@ -134,7 +121,7 @@ std::string flat(std::string s) {
 }  // namespace
 
 TEST(Lora, UnetKohyaAndPeftMatchDiffusersLoraLoading) {
-  WeightFile w(golden_dir() / "unet/diffusion_pytorch_model.safetensors");
+  WeightFile w(camgraph::sd::testing::tiny_unet());
   UNet unet = load_unet(w);
   SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
   const at::Tensor x = g.get("x"), t = g.get("t"), ctx = g.get("ctx");
@@ -171,9 +158,9 @@ TEST(Lora, UnetKohyaAndPeftMatchDiffusersLoraLoading) {
 TEST(Lora, UnetKohyaNamesOfTheLdmLayoutMatchToo) {
   // The golden kohya LoRA renamed to LDM module names (lora_unet_input_blocks_1_1_transformer_
   // blocks_0_attn1_to_q, ..._output_blocks_3_0_skip_connection) with the generator's table.
-  WeightFile w(golden_dir() / "unet/diffusion_pytorch_model.safetensors");
+  WeightFile w(camgraph::sd::testing::tiny_unet());
   UNet unet = load_unet(w);
-  const auto table = unet_ldm_table();
+  const auto table = camgraph::sd::testing::tiny_unet_ldm_table();
   std::map<std::string, std::string> by_flat;  // flat diffusers module -> flat LDM module
   for (const auto& [d, l] : table) {
     const std::string dm = d.substr(0, d.rfind('.')), lm = l.substr(0, l.rfind('.'));
@@ -191,8 +178,8 @@ TEST(Lora, UnetKohyaNamesOfTheLdmLayoutMatchToo) {
   }
   EXPECT_EQ(changed, 39u);  // every module has a different LDM name
   // Plus one module no UNet has: reported by name.
-  renamed["lora_unet_input_blocks_99_1_proj_in.lora_down.weight"] = at::zeros({4, 8, 1, 1});
-  renamed["lora_unet_input_blocks_99_1_proj_in.lora_up.weight"] = at::zeros({8, 4, 1, 1});
+  renamed["lora_unet_input_blocks_99_1_proj_in.lora_down.weight"] = at::zeros({4, 4, 1, 1});
+  renamed["lora_unet_input_blocks_99_1_proj_in.lora_up.weight"] = at::zeros({4, 4, 1, 1});
   const fs::path dir = temp_dir("sd-lora-ldm");
   safetensors_save_atomic(dir / "ldm_names.safetensors", renamed);
 

@@ -1,12 +1,10 @@
 // The UNet against diffusers' UNet2DConditionModel on a tiny random model of SD 1.5's block types
-// (tests/golden/sd/make_goldens.py: 4/8/8/8 channels, 2 resnets per level, 2 heads, context 12,
+// (tests/golden/sd/make_goldens.py: 2/4/4/4 channels, 2 resnets per level, 2 heads, context 12,
 // F16 weights), in the diffusers layout and in the LDM single-file layout written from the
 // generator's own key table (ldm_keys.json.gz, verified there with diffusers' converter).
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,6 +14,7 @@
 #include "sd/unet.h"
 #include "sd/weight_file.h"
 #include "test_support.h"
+#include "tiny_unet.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
@@ -25,23 +24,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
-fs::path tiny_unet() { return golden_dir() / "unet/diffusion_pytorch_model.safetensors"; }
+using camgraph::sd::testing::tiny_unet;
+fs::path golden_dir() { return camgraph::sd::testing::golden_sd_dir(); }
+std::map<std::string, std::string> ldm_table() { return camgraph::sd::testing::tiny_unet_ldm_table(); }
 
 double rel_err(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
-}
-
-// diffusers key -> LDM key, as the golden generator wrote it.
-std::map<std::string, std::string> ldm_table() {
-  gzFile f = gzopen((golden_dir() / "unet/ldm_keys.json.gz").c_str(), "rb");
-  if (!f) throw std::runtime_error("cannot open ldm_keys.json.gz");
-  std::string text;
-  char buf[65536];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
-  gzclose(f);
-  return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
 }
 
 // Writes the tiny UNet's tensors under other names (and optionally changes one tensor).
@@ -60,14 +48,14 @@ fs::path write_renamed(const fs::path& dir, const std::string& name, const std::
 
 TEST(UNet, MatchesDiffusersOnTheTinyModel) {
   WeightFile w(tiny_unet());
-  UNet unet = load_unet(w);  // heads (2) and norm groups (4) from unet/config.json next to it
+  UNet unet = load_unet(w);  // heads (2) and norm groups (2) from unet/config.json next to it
   const UNetConfig& c = unet->config();
-  EXPECT_EQ(c.block_channels, (std::vector<int64_t>{4, 8, 8, 8}));
+  EXPECT_EQ(c.block_channels, (std::vector<int64_t>{2, 4, 4, 4}));
   EXPECT_EQ(c.cross_attention, (std::vector<bool>{true, true, true, false}));
   EXPECT_EQ(c.layers_per_block, 2);
   EXPECT_EQ(c.context_dim, 12);
   EXPECT_EQ(c.heads, 2);
-  EXPECT_EQ(c.norm_groups, 4);
+  EXPECT_EQ(c.norm_groups, 2);
   EXPECT_FALSE(c.linear_projection);
   SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
   const at::Tensor eps = unet->forward(g.get("x"), g.get("t"), g.get("ctx"));  // [2, 4, 8, 8], t = 999, 37.5
@@ -113,13 +101,13 @@ TEST(UNet, LdmSingleFileAndPrefixedLayoutsGiveTheSameOutput) {
                                      [](auto& t) { t["cond_stage_model.transformer.text_model.final_layer_norm.weight"] = at::ones({4}); });
   const fs::path prefixed = write_renamed(dir, "tiny_prefixed.safetensors", [](const std::string& k) { return "unet." + k; });
   SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
-  const UNetHints hints{2, 0, 4};  // no config.json next to these files
+  const UNetHints hints{2, 0, 2};  // no config.json next to these files
   WeightFile w(tiny_unet());
   const at::Tensor want = load_unet(w)->forward(g.get("x"), g.get("t"), g.get("ctx"));
   for (const fs::path& p : {ldm, prefixed}) {
     WeightFile f(p);
     UNet unet = load_unet(f, hints);
-    EXPECT_EQ(unet->config().block_channels, (std::vector<int64_t>{4, 8, 8, 8})) << p;
+    EXPECT_EQ(unet->config().block_channels, (std::vector<int64_t>{2, 4, 4, 4})) << p;
     EXPECT_EQ(unet->config().cross_attention, (std::vector<bool>{true, true, true, false})) << p;
     EXPECT_EQ(unet->config().layers_per_block, 2) << p;
     EXPECT_EQ(unet->config().context_dim, 12) << p;
@@ -127,7 +115,7 @@ TEST(UNet, LdmSingleFileAndPrefixedLayoutsGiveTheSameOutput) {
     EXPECT_TRUE(at::equal(got, want)) << p;
     EXPECT_LT(rel_err(got, g.get("eps")), 1e-4) << p;
   }
-  // Without hints an LDM file gets SD 1.5's 8 heads, which 4 channels cannot hold: a clear error.
+  // Without hints an LDM file gets SD 1.5's 8 heads, which 2 channels cannot hold: a clear error.
   WeightFile f(ldm);
   const std::string e = error_of([&] { load_unet(f); });
   EXPECT_NE(e.find("tiny_ldm.safetensors"), std::string::npos) << e;
@@ -186,10 +174,10 @@ TEST(UNet, RefusesTruncatedMisShapedAndForeignFiles) {
   // One tensor with a wrong shape: file and key named.
   const std::string key = "up_blocks.1.attentions.2.transformer_blocks.0.attn2.to_k.weight";
   const fs::path bad = write_renamed(dir, "bad.safetensors", [](const std::string& k) { return k; },
-                                     [&](auto& t) { t[key] = at::zeros({8, 13}, at::kHalf); });
+                                     [&](auto& t) { t[key] = at::zeros({4, 13}, at::kHalf); });
   {
     WeightFile f(bad);
-    const std::string e = error_of([&] { load_unet(f, UNetHints{2, 0, 4}); });
+    const std::string e = error_of([&] { load_unet(f, UNetHints{2, 0, 2}); });
     EXPECT_NE(e.find("bad.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find(key), std::string::npos) << e;
   }
@@ -199,7 +187,7 @@ TEST(UNet, RefusesTruncatedMisShapedAndForeignFiles) {
                                          [&](auto& t) { t.erase(gone); });
   {
     WeightFile f(missing);
-    const std::string e = error_of([&] { load_unet(f, UNetHints{2, 0, 4}); });
+    const std::string e = error_of([&] { load_unet(f, UNetHints{2, 0, 2}); });
     EXPECT_NE(e.find("missing.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find(gone), std::string::npos) << e;
   }

@@ -32,9 +32,10 @@ Writes into this folder (all small):
   vae/decoder_ldm.safetensors                   the same in LDM keys (first_stage_model.decoder.up.N
                                                 .block.M ...), verified with diffusers' converter
                                                 and decode(z / 0.18215) of an 8x8 latent
-  unet/diffusion_pytorch_model.safetensors, unet/config.json   tiny UNet2DConditionModel of SD 1.5's
-                                                block types (4/8/8/8 channels, 2 resnets per level,
-                                                2 heads, context 12, GroupNorm 4), diffusers keys, F16
+  unet/diffusion_pytorch_model.safetensors.gz, unet/config.json   tiny UNet2DConditionModel of SD
+                                                1.5's block types (2/4/4/4 channels, 2 resnets per
+                                                level, 2 heads, context 12, GroupNorm 2), diffusers
+                                                keys, F16, gzipped (31 KB instead of 106 KB)
   unet/ldm_keys.json.gz                         diffusers -> LDM (model.diffusion_model.*) key table,
                                                 verified with diffusers' convert_ldm_unet_checkpoint;
                                                 the C++ test writes the LDM single file from it
@@ -394,10 +395,10 @@ def make_vae_goldens():
     save_file({"z": z.contiguous(), "image": img.contiguous()}, os.path.join(HERE, "vae_golden.safetensors"))
 
 
-UNET_CONFIG = dict(sample_size=8, in_channels=4, out_channels=4, block_out_channels=(4, 8, 8, 8), layers_per_block=2,
+UNET_CONFIG = dict(sample_size=8, in_channels=4, out_channels=4, block_out_channels=(2, 4, 4, 4), layers_per_block=2,
                    down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
                    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-                   cross_attention_dim=12, attention_head_dim=2, norm_num_groups=4)
+                   cross_attention_dim=12, attention_head_dim=2, norm_num_groups=2)
 
 
 def ldm_unet_key(k, cfg):
@@ -446,10 +447,12 @@ def ldm_unet_key(k, cfg):
 
 def load_tiny_unet():
     """The committed tiny UNet, loaded into diffusers' UNet2DConditionModel (float32)."""
+    import gzip as gz
     from diffusers import UNet2DConditionModel
-    from safetensors.torch import load_file
+    from safetensors.torch import load
     unet = UNet2DConditionModel(**UNET_CONFIG)
-    w = load_file(os.path.join(HERE, "unet/diffusion_pytorch_model.safetensors"))
+    with gz.open(os.path.join(HERE, "unet/diffusion_pytorch_model.safetensors.gz"), "rb") as f:
+        w = load(f.read())
     unet.load_state_dict({k: v.float() for k, v in w.items()})
     return unet.eval()
 
@@ -498,14 +501,15 @@ def unet_lora_pairs(unet, modules, rank, gen):
 
 
 def make_unet_goldens():
-    """Tiny UNet2DConditionModel of SD 1.5's block types (4/8/8/8 channels, 2 resnets per level,
-    2 heads, context 12), diffusers layout F16 + config.json, the LDM key table (verified with
-    diffusers' convert_ldm_unet_checkpoint), one evaluation, and two UNet LoRAs merged by diffusers."""
+    """Tiny UNet2DConditionModel of SD 1.5's block types (2/4/4/4 channels, 2 resnets per level,
+    2 heads, context 12), diffusers layout F16 (gzipped: the golden budget is small; bf16-rounded
+    F16 halves) + config.json, the LDM key table (verified with diffusers'
+    convert_ldm_unet_checkpoint), one evaluation, and two UNet LoRAs merged by diffusers."""
     import gzip as gz
     import torch
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
     from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
-    from safetensors.torch import save_file
+    from safetensors.torch import save, save_file
     torch.manual_seed(SEED + 20)
     unet = UNet2DConditionModel(**UNET_CONFIG).eval()
     with torch.no_grad():
@@ -515,7 +519,8 @@ def make_unet_goldens():
     sd = round_bf16(unet.state_dict())
     out = os.path.join(HERE, "unet")
     os.makedirs(out, exist_ok=True)
-    save_file({k: v.half().contiguous() for k, v in sd.items()}, os.path.join(out, "diffusion_pytorch_model.safetensors"))
+    with gz.GzipFile(os.path.join(out, "diffusion_pytorch_model.safetensors.gz"), "wb", mtime=0) as f:
+        f.write(save({k: v.half().contiguous() for k, v in sd.items()}))
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump({k: v for k, v in dict(unet.config).items() if not k.startswith("_")}, f, indent=1, sort_keys=True)
     # LDM layout: own table, checked by diffusers' converter (exact round trip of every tensor).
@@ -644,6 +649,96 @@ def make_vae_encoder_goldens():
         dist = vae.encode(image).latent_dist
     save_file({"image": image.contiguous(), "mean": dist.mean.contiguous(), "std": dist.std.contiguous(),
                "latent": (dist.mean * 0.18215).contiguous()}, os.path.join(HERE, "vae_encoder_golden.safetensors"))
+
+
+PIPE_UNET_CONFIG = dict(sample_size=8, in_channels=4, out_channels=4, block_out_channels=(4, 8), layers_per_block=1,
+                        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+                        cross_attention_dim=TE_CONFIG["hidden_size"], attention_head_dim=2, norm_num_groups=4)
+PIPE_PROMPT, PIPE_NEGATIVE, PIPE_CFG = "a photo of a cat", "blue sky", 7.5
+PIPE_STEPS = {"ddim": 2, "euler_a": 2, "dpmpp_2m_karras": 3}  # 3: DPM++ 2M's second-order update runs once
+
+
+def make_pipeline_goldens():
+    """Full samples of diffusers' StableDiffusionPipeline / StableDiffusionImg2ImgPipeline on the tiny
+    text encoder, the tiny VAE and a tiny UNet with a 64-wide context (pipeline/unet/, diffusers
+    layout, F16): 16x16 images (8x8 latents; the tiny VAE scales by 2), CFG 7.5 with a negative
+    prompt. The initial latents are passed in (x_T) and every noise the pipeline draws is recorded
+    (drawn again from a generator with the same seed), so the C++ test feeds the same noise."""
+    import torch
+    from diffusers import (AutoencoderKL, DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+                           StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, UNet2DConditionModel)
+    from safetensors.torch import save_file
+    from transformers import CLIPTokenizer
+    torch.manual_seed(SEED + 31)
+    unet = UNet2DConditionModel(**PIPE_UNET_CONFIG).eval()
+    with torch.no_grad():  # random norms and non-zero output convs (diffusers zero-initialises some)
+        for name, p in unet.named_parameters():
+            p.copy_(torch.randn_like(p) * (0.1 if "norm" in name else 0.3) + (1.0 if "norm" in name and name.endswith("weight") else 0.0))
+    sd = round_bf16(unet.state_dict())
+    unet.load_state_dict(sd)
+    out = os.path.join(HERE, "pipeline", "unet")
+    os.makedirs(out, exist_ok=True)
+    with gz.GzipFile(os.path.join(out, "diffusion_pytorch_model.safetensors.gz"), "wb", mtime=0) as f:
+        f.write(save({k: v.half().contiguous() for k, v in sd.items()}))
+    cfg = dict(unet.config)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items() if not k.startswith("_")}, f, indent=1)
+    te = load_tiny_text_encoder()
+    tok = CLIPTokenizer(os.path.join(HERE, "tokenizer/vocab.json"), os.path.join(HERE, "tokenizer/merges.txt"),
+                        model_max_length=77)
+    vae = tiny_vae()
+    base = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
+    makers = {
+        "ddim": lambda: DDIMScheduler(**base, clip_sample=False, set_alpha_to_one=False, steps_offset=1, timestep_spacing="leading"),
+        "euler_a": lambda: EulerAncestralDiscreteScheduler(**base, timestep_spacing="linspace"),
+        "dpmpp_2m_karras": lambda: DPMSolverMultistepScheduler(**base, algorithm_type="dpmsolver++", solver_order=2,
+                                                               use_karras_sigmas=True),
+    }
+    g = {}
+    for name, make in makers.items():
+        pipe = StableDiffusionPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet, scheduler=make(),
+                                       safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        pipe.set_progress_bar_config(disable=True)
+        steps = PIPE_STEPS[name]
+        torch.manual_seed(SEED + 32)
+        x_T = torch.randn(1, 4, 8, 8)
+        sched = make()
+        sched.set_timesteps(steps)
+        # the pipeline scales x_T by init_noise_sigma itself
+        noises = []
+        if name == "euler_a":
+            g2 = torch.Generator().manual_seed(SEED + 33)
+            noises = [torch.randn(x_T.shape, generator=g2) for _ in range(steps)]
+        res = {}
+        for kind in ("latent", "pt"):
+            gen = torch.Generator().manual_seed(SEED + 33)
+            with torch.no_grad():
+                res[kind] = pipe(PIPE_PROMPT, negative_prompt=PIPE_NEGATIVE, height=16, width=16, num_inference_steps=steps,
+                                 guidance_scale=PIPE_CFG, latents=x_T.clone(), generator=gen, output_type=kind).images
+        g[name + ".x_T"] = x_T.contiguous()
+        g[name + ".latents"] = res["latent"].contiguous()
+        g[name + ".image"] = res["pt"].contiguous()  # [1, 3, 16, 16] in [0, 1]
+        if noises:
+            g[name + ".noise"] = torch.stack(noises).contiguous()
+    # img2img: DPM++ 2M Karras, 4 steps at strength 0.5 (2 run), from the encoder's mean latents.
+    torch.manual_seed(SEED + 34)
+    init = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        init_latents = vae.encode(init * 2 - 1).latent_dist.mean * 0.18215
+    pipe = StableDiffusionImg2ImgPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet, scheduler=makers["dpmpp_2m_karras"](),
+                                          safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    g2 = torch.Generator().manual_seed(SEED + 35)
+    g["img2img.noise"] = torch.randn(init_latents.shape, generator=g2).contiguous()
+    for kind in ("latent", "pt"):
+        gen = torch.Generator().manual_seed(SEED + 35)
+        with torch.no_grad():  # 4-channel "image": taken as the init latents (no second encode)
+            r = pipe(PIPE_PROMPT, image=init_latents, negative_prompt=PIPE_NEGATIVE, strength=0.5, num_inference_steps=4,
+                     guidance_scale=PIPE_CFG, generator=gen, output_type=kind).images
+        g["img2img." + ("latents" if kind == "latent" else "image")] = r.contiguous()
+    g["img2img.init"] = init.contiguous()
+    save_file(g, os.path.join(HERE, "pipeline_golden.safetensors"))
 
 
 if __name__ == "__main__":
