@@ -134,7 +134,7 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
                                    c10::str(up.sizes()) + " down " + c10::str(down.sizes()) +
                                    ", which does not fit the model weight " + c10::str(w.sizes()));
         if (!originals_.count(store_key)) originals_[store_key] = w.detach().clone();
-        w.add_(delta.view(w.sizes()).to(w.dtype()), strength * alpha / double(rank));
+        w.add_(delta.view(w.sizes()).to(w.device(), w.scalar_type()), strength * alpha / double(rank));  // CUDA/fp16 weights too
         ++rep.matched;
       }
       reports.push_back(std::move(rep));
