@@ -84,11 +84,23 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
       LoraFileReport rep;
       rep.path = spec.path.string();
       std::map<std::string, LoraModule> modules;
+      std::map<std::string, std::string> other_kinds;  // kohya-named module -> a tensor kind not merged here (LoHa, LoKr...)
       for (const auto& [key, info] : file.tensors()) {
         const auto [mod, role] = split_key(key);
-        if (role.empty()) continue;
+        if (role.empty()) {
+          const size_t dot = key.find('.');
+          if (dot != std::string::npos && (key.compare(0, 10, "lora_unet_") == 0 || key.compare(0, 8, "lora_te_") == 0))
+            other_kinds.emplace(key.substr(0, dot), key.substr(dot + 1));
+          continue;
+        }
         auto& m = modules[mod];
         (role == "down" ? m.down : role == "up" ? m.up : m.alpha) = key;
+      }
+      for (const auto& [mod, kind] : other_kinds) {  // e.g. LyCORIS hada_w1_a / lokr_w1: counted and named, not merged
+        const auto m = modules.find(mod);
+        if (m != modules.end() && (!m->second.down.empty() || !m->second.up.empty())) continue;
+        ++rep.modules;
+        rep.unmatched.push_back(mod + " (unsupported LoRA tensor kind: " + kind + ")");
       }
       for (const auto& [mod, m] : modules) {
         if (m.down.empty() && m.up.empty()) continue;  // a stray ".alpha"

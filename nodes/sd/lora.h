@@ -7,7 +7,8 @@
 // are merged as W += strength * (alpha / r) * up @ down (alpha absent: alpha = r). Several LoRAs
 // at once, each with its own text-encoder and UNet strength. The original weights of every touched
 // tensor are kept, so unmerge (and re-merging a changed set) restores them bit for bit instead of
-// subtracting. Every LoRA module that matches no model weight is reported by name.
+// subtracting. Every LoRA module that matches no model weight is reported by name, and so is every
+// kohya-named module whose tensors are of another kind (LyCORIS LoHa hada_*, LoKr lokr_*).
 #pragma once
 #include <ATen/core/Tensor.h>
 

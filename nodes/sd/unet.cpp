@@ -369,6 +369,10 @@ UNet load_unet(const WeightFile& file, const UNetHints& hints) {
                                ": no UNet found (expected conv_in.weight, unet.conv_in.weight or "
                                "model.diffusion_model.input_blocks.0.0.weight)");
   }
+  if (file.contains(prefix + (ldm ? "label_emb.0.0.weight" : "add_embedding.linear_1.weight")))
+    throw std::runtime_error(file.source() + ": this is an SDXL UNet (" + prefix +
+                             (ldm ? "label_emb.0.0.weight" : "add_embedding.linear_1.weight") +
+                             "); only SD 1.x/2.x UNets are supported");
   auto shape = [&](const std::string& key) {
     if (!file.contains(prefix + key)) throw std::runtime_error(file.source() + ": UNet tensor missing: " + prefix + key);
     return file.shape(prefix + key);

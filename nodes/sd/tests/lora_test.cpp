@@ -180,17 +180,23 @@ TEST(Lora, UnetKohyaNamesOfTheLdmLayoutMatchToo) {
   // Plus one module no UNet has: reported by name.
   renamed["lora_unet_input_blocks_99_1_proj_in.lora_down.weight"] = at::zeros({4, 4, 1, 1});
   renamed["lora_unet_input_blocks_99_1_proj_in.lora_up.weight"] = at::zeros({4, 4, 1, 1});
+  // And a LyCORIS LoHa module, which is not merged but must not vanish from the report.
+  renamed["lora_unet_middle_block_1_proj_out.hada_w1_a"] = at::zeros({4, 2});
+  renamed["lora_unet_middle_block_1_proj_out.hada_w1_b"] = at::zeros({2, 4});
+  renamed["lora_unet_middle_block_1_proj_out.alpha"] = at::full({}, 2.0);
   const fs::path dir = temp_dir("sd-lora-ldm");
   safetensors_save_atomic(dir / "ldm_names.safetensors", renamed);
 
   LoraMerger merger;
   merger.add_targets(LoraComponent::Unet, *unet);
   const auto reports = merger.apply({{dir / "ldm_names.safetensors", 1.0, 0.8}});
-  EXPECT_EQ(reports[0].modules, 14u);
+  EXPECT_EQ(reports[0].modules, 15u);
   EXPECT_EQ(reports[0].matched, 13u);
-  ASSERT_EQ(reports[0].unmatched.size(), 1u);
-  EXPECT_NE(reports[0].unmatched[0].find("lora_unet_input_blocks_99_1_proj_in (no such weight"), std::string::npos)
-      << reports[0].unmatched[0];
+  ASSERT_EQ(reports[0].unmatched.size(), 2u);
+  std::string all;
+  for (const auto& u : reports[0].unmatched) all += u + "\n";
+  EXPECT_NE(all.find("lora_unet_input_blocks_99_1_proj_in (no such weight"), std::string::npos) << all;
+  EXPECT_NE(all.find("lora_unet_middle_block_1_proj_out (unsupported LoRA tensor kind: hada_w1_a)"), std::string::npos) << all;
   SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
   EXPECT_LT(rel_err(unet->forward(g.get("x"), g.get("t"), g.get("ctx")), g.get("eps_kohya_0.8")), 1e-4);
 }

@@ -191,6 +191,15 @@ TEST(UNet, RefusesTruncatedMisShapedAndForeignFiles) {
     EXPECT_NE(e.find("missing.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find(gone), std::string::npos) << e;
   }
+  // SDXL (add_embedding): refused by name rather than failing on some later key.
+  const fs::path xl = write_renamed(dir, "xl.safetensors", [](const std::string& k) { return k; },
+                                    [](auto& t) { t["add_embedding.linear_1.weight"] = at::zeros({8, 4}); });
+  {
+    WeightFile f(xl);
+    const std::string e = error_of([&] { load_unet(f); });
+    EXPECT_NE(e.find("xl.safetensors"), std::string::npos) << e;
+    EXPECT_NE(e.find("SDXL"), std::string::npos) << e;
+  }
   // Not a UNet at all.
   WeightFile vae(golden_dir() / "vae/decoder.safetensors");
   const std::string e = error_of([&] { load_unet(vae); });
