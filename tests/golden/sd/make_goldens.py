@@ -744,6 +744,6 @@ def make_pipeline_goldens():
 if __name__ == "__main__":
     parts = {"tokenizer": make_tokenizer_goldens, "text_encoder": make_text_encoder_goldens,
              "sampler": make_sampler_goldens, "lora": make_lora_goldens, "vae": make_vae_goldens,
-             "vae_encoder": make_vae_encoder_goldens, "unet": make_unet_goldens}
+             "vae_encoder": make_vae_encoder_goldens, "unet": make_unet_goldens, "pipeline": make_pipeline_goldens}
     for name in sys.argv[1:] or list(parts):  # e.g. `make_goldens.py unet` for one part
         parts[name]()
