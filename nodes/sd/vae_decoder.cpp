@@ -144,10 +144,13 @@ std::string vae_decoder_ldm_key(const std::string& key, int64_t up_blocks) {
 }
 
 VaeDecoder load_vae_decoder(const WeightFile& file) {
+  // LDM keys come under "first_stage_model." in checkpoints and bare in standalone VAE files
+  // (vae-ft-mse-840000-ema-pruned.safetensors: decoder.up.0.block.0...).
   std::string prefix;
-  const bool ldm = file.contains("first_stage_model.decoder.conv_in.weight");
+  const bool bare_ldm = file.contains("decoder.up.0.block.0.conv1.weight");
+  const bool ldm = bare_ldm || file.contains("first_stage_model.decoder.conv_in.weight");
   if (ldm) {
-    prefix = "first_stage_model.";
+    prefix = bare_ldm ? "" : "first_stage_model.";
   } else if (!file.contains("decoder.conv_in.weight")) {
     if (file.contains("vae.decoder.conv_in.weight")) prefix = "vae.";
     else
@@ -176,7 +179,8 @@ VaeDecoder load_vae_decoder(const WeightFile& file) {
   VaeDecoder vae(c);
   at::NoGradGuard no_grad;
   for (auto& kv : vae->named_parameters()) {
-    const std::string key = ldm ? vae_decoder_ldm_key(kv.key(), n) : prefix + kv.key();
+    const std::string key =
+        ldm ? prefix + vae_decoder_ldm_key(kv.key(), n).substr(std::strlen("first_stage_model.")) : prefix + kv.key();
     if (!file.contains(key)) throw std::runtime_error(file.source() + ": VAE decoder tensor missing: " + key);
     const at::Tensor t = file.get_float(key);
     if (t.numel() != kv.value().numel())
