@@ -108,10 +108,13 @@ std::string vae_encoder_ldm_key(const std::string& key) {
 }
 
 VaeEncoder load_vae_encoder(const WeightFile& file) {
+  // LDM keys come under "first_stage_model." in checkpoints and bare in standalone VAE files
+  // (vae-ft-mse-840000-ema-pruned.safetensors: encoder.down.0.block.0...).
   std::string prefix;
-  const bool ldm = file.contains("first_stage_model.encoder.conv_in.weight");
+  const bool bare_ldm = file.contains("encoder.down.0.block.0.conv1.weight");
+  const bool ldm = bare_ldm || file.contains("first_stage_model.encoder.conv_in.weight");
   if (ldm) {
-    prefix = "first_stage_model.";
+    prefix = bare_ldm ? "" : "first_stage_model.";
   } else if (!file.contains("encoder.conv_in.weight")) {
     if (file.contains("vae.encoder.conv_in.weight")) prefix = "vae.";
     else
@@ -139,7 +142,7 @@ VaeEncoder load_vae_encoder(const WeightFile& file) {
   VaeEncoder vae(c);
   at::NoGradGuard no_grad;
   for (auto& kv : vae->named_parameters()) {
-    const std::string key = ldm ? vae_encoder_ldm_key(kv.key()) : prefix + kv.key();
+    const std::string key = ldm ? prefix + vae_encoder_ldm_key(kv.key()).substr(std::strlen("first_stage_model.")) : prefix + kv.key();
     if (!file.contains(key)) throw std::runtime_error(file.source() + ": VAE encoder tensor missing: " + key);
     const at::Tensor t = file.get_float(key);
     if (t.numel() != kv.value().numel())

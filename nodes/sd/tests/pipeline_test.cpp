@@ -173,6 +173,32 @@ TEST(SdPipeline, SingleFileCheckpointGivesTheSameImage) {
   expect_matches_golden(pipe->generate(golden_request("ddim", 2)), "ddim", 2e-4);
 }
 
+TEST(SdPipeline, SeparateVaeInTheStandaloneLdmLayout) {
+  // Standalone VAE files (vae-ft-mse-840000-ema-pruned.safetensors) hold LDM keys without
+  // "first_stage_model.": the tiny VAE rewritten so, given as the separate VAE.
+  const std::string pre = "first_stage_model.";
+  std::map<std::string, at::Tensor> bare;
+  for (auto& [k, t] : safetensors_load(golden_dir() / "vae/decoder_ldm.safetensors").tensors) bare[k.substr(pre.size())] = t;
+  for (auto& [k, t] : safetensors_load(golden_dir() / "vae/encoder.safetensors").tensors) {
+    const std::string lk = vae_encoder_ldm_key(k).substr(pre.size());
+    bare[lk] = (t.dim() == 2 && lk.find(".attn_1.") != std::string::npos) ? t.view({t.size(0), t.size(1), 1, 1}) : t;
+  }
+  ASSERT_EQ(bare.count("decoder.up.0.block.0.conv1.weight"), 1u);
+  const fs::path f = camgraph::testing::temp_dir("sd_pipeline_vae") / "vae-standalone.safetensors";
+  safetensors_save_atomic(f, bare);
+  PipelineSources s;
+  s.checkpoint = tiny_diffusers_folder();
+  s.vae = f;
+  auto pipe = Pipeline::load(s, c10::Device(c10::kCPU));
+  EXPECT_EQ(pipe->info()["vae"], f.string());
+  expect_matches_golden(pipe->generate(golden_request("ddim", 2)), "ddim", 2e-4);
+  GenerateRequest r = golden_request("dpmpp_2m_karras", 4);
+  r.initial_noise = golden("img2img.noise");
+  r.init_image = golden("img2img.init")[0].permute({1, 2, 0});
+  r.strength = 0.5;
+  expect_matches_golden(pipe->generate(r), "img2img", 5e-4);
+}
+
 TEST(SdPipeline, SeedsAreSeedPlusBatchIndexAndDeterministic) {
   auto pipe = tiny_pipeline();
   GenerateRequest r;
