@@ -413,6 +413,34 @@ TEST(SdGenerateNode, WarnsAboutUnmatchedLoraModules) {
   EXPECT_EQ(rec->record["loras"][0]["unmatched"].size(), 1u);
 }
 
+TEST(SdGenerateNode, LoraListTakesStrengthsFromTheRight) {
+  // "name:unet[:te]": only trailing numbers are strengths, so names may contain ':' (C:\...).
+  const fs::path dir = camgraph::testing::temp_dir("sd_node_lora_names");
+  fs::create_directories(dir / "loras");
+  fs::copy_file(golden_dir() / "lora/te_kohya.safetensors", dir / "loras/style:v2.safetensors");
+  json p = tiny_params();
+  p["models_root"] = dir.string();
+  p["batch"] = 1;
+  p["loras"] = "style:v2:0.5:0.8\n";
+  const NodeRun run = run_generate(p);
+  auto rec = std::dynamic_pointer_cast<const RecordValue>(run.outputs.at("record"));
+  ASSERT_EQ(rec->record["loras"].size(), 1u);
+  EXPECT_NE(rec->record["loras"][0]["file"].get<std::string>().find("style:v2.safetensors"), std::string::npos);
+  EXPECT_EQ(rec->record["lora_matched"], 9);
+  // Text-encoder strength 0.8 and 0.8 (the default: the UNet strength) differ from 0.5:0.8 only
+  // through the text encoder: the TE-only LoRA gives the same image for "style:v2:0.3:0.8".
+  p["loras"] = "style:v2:0.3:0.8";
+  const NodeRun same_te = run_generate(p);
+  EXPECT_TRUE(at::equal(std::dynamic_pointer_cast<const ImageValue>(same_te.outputs.at("image"))->pixels,
+                        std::dynamic_pointer_cast<const ImageValue>(run.outputs.at("image"))->pixels));
+  p["loras"] = "style:v2:0.5";  // te strength 0.5 too
+  const NodeRun other_te = run_generate(p);
+  EXPECT_FALSE(at::equal(std::dynamic_pointer_cast<const ImageValue>(other_te.outputs.at("image"))->pixels,
+                         std::dynamic_pointer_cast<const ImageValue>(run.outputs.at("image"))->pixels));
+  p["loras"] = ":0.5";
+  EXPECT_NE(error_of([&] { run_generate(p); }).find("loras"), std::string::npos);
+}
+
 TEST(SdGenerateNode, ClearErrors) {
   const fs::path root = camgraph::testing::temp_dir("sd_node_models");
   fs::create_directories(root / "checkpoints");
