@@ -6,6 +6,11 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "depth/depth_anything.h"
+
 namespace camgraph::depth {
 
 namespace fs = std::filesystem;
@@ -58,13 +63,13 @@ cv::Size network_size(cv::Size image, const ModelKind& kind, int input_override)
   return {fit(image.width * scale), fit(image.height * scale)};
 }
 
-cv::Mat preprocess(const cv::Mat& rgb, const ModelKind& kind, cv::Size net) {
+cv::Mat preprocess(const cv::Mat& rgb, const ModelKind& kind, cv::Size net, bool bicubic_only) {
   CV_Assert(rgb.type() == CV_32FC3 && !rgb.empty());
   cv::Mat r;
   if (rgb.size() == net) {
     r = rgb;
   } else {
-    const bool shrink = rgb.cols >= net.width && rgb.rows >= net.height;
+    const bool shrink = !bicubic_only && rgb.cols >= net.width && rgb.rows >= net.height;
     cv::resize(rgb, r, net, 0, 0, shrink ? cv::INTER_AREA : cv::INTER_CUBIC);
   }
   static const float mean[3] = {0.485f, 0.456f, 0.406f}, stdv[3] = {0.229f, 0.224f, 0.225f};
@@ -81,15 +86,59 @@ cv::Mat preprocess(const cv::Mat& rgb, const ModelKind& kind, cv::Size net) {
   return blob;
 }
 
+bool is_torch_checkpoint_name(const fs::path& file) {
+  std::string e = file.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return e == ".pth" || e == ".pt";
+}
+
+std::string where_to_download(const fs::path& file, const std::string& kind_name) {
+  std::string n = file.filename().string();
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (kind_name.rfind("midas", 0) == 0)
+    return "download model-small.onnx (256x256) or model-f6b98070.onnx (384x384) from "
+           "https://github.com/isl-org/MiDaS/releases/tag/v2_1";
+  std::string size = "Small", enc = "vits";
+  if (n.find("vitb") != std::string::npos) size = "Base", enc = "vitb";
+  if (n.find("vitl") != std::string::npos) size = "Large", enc = "vitl";
+  std::string repo = "depth-anything/Depth-Anything-V2-" + size, name = "depth_anything_v2_" + enc + ".pth";
+  if (kind_name == "depth_anything_v2_metric_indoor")
+    repo = "depth-anything/Depth-Anything-V2-Metric-Hypersim-" + size, name = "depth_anything_v2_metric_hypersim_" + enc + ".pth";
+  if (kind_name == "depth_anything_v2_metric_outdoor")
+    repo = "depth-anything/Depth-Anything-V2-Metric-VKITTI-" + size, name = "depth_anything_v2_metric_vkitti_" + enc + ".pth";
+  return "download " + name + " from https://huggingface.co/" + repo + " (vits = Small, vitb = Base, vitl = Large)";
+}
+
 struct DepthModel::Net {
   cv::dnn::Net net;
+  std::unique_ptr<DepthAnythingV2> dav2;  // libtorch backend
 };
 
-DepthModel::DepthModel(const fs::path& file, ModelKind kind, int input_override, bool use_cuda)
+DepthModel::DepthModel(const fs::path& file, ModelKind kind, int input_override, bool use_cuda, int vit_heads)
     : file_(file), kind_(std::move(kind)), input_override_(input_override), net_(std::make_unique<Net>()) {
   std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) throw ModelError(file.string() + " does not exist or is not a file");
+  if (!fs::is_regular_file(file, ec))
+    throw ModelError(file.filename().string() + " does not exist or is not a file (looked for " +
+                     fs::absolute(file).lexically_normal().string() + "); " + where_to_download(file, kind_.name));
   if (fs::file_size(file, ec) < 16) throw ModelError(file.string() + " is empty or truncated; download it again");
+  if (is_torch_checkpoint_name(file)) {
+    if (kind_.name.rfind("depth_anything", 0) != 0)
+      throw ModelError(file.filename().string() + ": only Depth Anything V2 checkpoints run from a .pth; MiDaS needs its "
+                       "ONNX file (" + where_to_download(file, kind_.name) + ")");
+    DepthAnythingOptions o;
+    o.metric = !kind_.disparity;
+    o.max_depth = kind_.max_depth > 0 ? kind_.max_depth : 20;
+    o.num_heads = vit_heads;
+    o.device = use_cuda && at::hasCUDA() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU);
+    try {
+      net_->dav2 = std::make_unique<DepthAnythingV2>(file, o);
+    } catch (const std::exception& e) {
+      throw ModelError(e.what());
+    }
+    backend_ = o.device.is_cuda() ? "libtorch-cuda" : "libtorch-cpu";
+    variant_ = net_->dav2->variant();
+    return;
+  }
   try {
     net_->net = cv::dnn::readNetFromONNX(file.string());
   } catch (const cv::Exception& e) {
@@ -109,6 +158,20 @@ DepthModel::~DepthModel() = default;
 
 cv::Mat DepthModel::predict_raw(const cv::Mat& rgb) const {
   const cv::Size net = network_size(rgb.size(), kind_, input_override_);
+  if (net_->dav2) {
+    // The original transform: bicubic resize (cv2.INTER_CUBIC), ImageNet normalisation.
+    cv::Mat blob = preprocess(rgb, kind_, net, /*bicubic_only=*/true);
+    at::Tensor out;
+    try {
+      c10::InferenceMode guard;
+      const at::Tensor x = at::from_blob(blob.ptr<float>(), {1, 3, net.height, net.width}, at::kFloat);
+      out = net_->dav2->forward(x).to(at::kCPU).contiguous();
+    } catch (const std::exception& e) {
+      throw ModelError("running " + file_.filename().string() + " at " + std::to_string(net.width) + "x" +
+                       std::to_string(net.height) + " failed: " + e.what());
+    }
+    return cv::Mat(int(out.size(1)), int(out.size(2)), CV_32F, out.data_ptr<float>()).clone();
+  }
   const cv::Mat blob = preprocess(rgb, kind_, net);
   cv::Mat out;
   {
@@ -135,23 +198,32 @@ cv::Mat DepthModel::predict_raw(const cv::Mat& rgb) const {
 cv::Mat DepthModel::predict(const cv::Mat& rgb) const {
   const cv::Mat raw = predict_raw(rgb);
   cv::Mat r;
-  cv::resize(raw, r, rgb.size(), 0, 0, cv::INTER_CUBIC);
+  if (net_->dav2) {
+    // As the original's infer_image: bilinear, align_corners = True.
+    const cv::Mat c = raw.isContinuous() ? raw : raw.clone();
+    at::Tensor t = at::from_blob(c.data, {1, 1, c.rows, c.cols}, at::kFloat);
+    t = at::upsample_bilinear2d(t, {rgb.rows, rgb.cols}, true).contiguous();
+    r = cv::Mat(rgb.rows, rgb.cols, CV_32F, t.data_ptr<float>()).clone();
+  } else {
+    cv::resize(raw, r, rgb.size(), 0, 0, cv::INTER_CUBIC);
+  }
   if (!kind_.disparity) r = cv::max(r, 0.f);
   return r;
 }
 
 std::shared_ptr<const DepthModel> load_model_cached(const fs::path& file, const ModelKind& kind, int input_override,
-                                                   bool use_cuda) {
+                                                   bool use_cuda, int vit_heads) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<const DepthModel>> cache;
   std::error_code ec;
   const auto size = fs::file_size(file, ec);
   const auto mtime = fs::last_write_time(file, ec).time_since_epoch().count();
   const std::string key = fs::absolute(file).string() + "|" + std::to_string(size) + "|" + std::to_string(mtime) +
-                          "|" + kind.name + "|" + std::to_string(input_override) + "|" + (use_cuda ? "cuda" : "cpu");
+                          "|" + kind.name + "|" + std::to_string(input_override) + "|" + (use_cuda ? "cuda" : "cpu") +
+                          "|" + std::to_string(vit_heads);
   std::lock_guard<std::mutex> lock(mutex);
   if (auto m = cache[key].lock()) return m;
-  auto m = std::make_shared<const DepthModel>(file, kind, input_override, use_cuda);
+  auto m = std::make_shared<const DepthModel>(file, kind, input_override, use_cuda, vit_heads);
   cache[key] = m;
   return m;
 }

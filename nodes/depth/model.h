@@ -1,5 +1,6 @@
-// Monocular depth networks through OpenCV dnn: MiDaS v2.1 ONNX (model-small.onnx 256x256,
-// model-f6b98070.onnx 384x384) and Depth Anything V2 ONNX exports (opset <= 16).
+// Monocular depth networks: MiDaS v2.1 ONNX (model-small.onnx 256x256, model-f6b98070.onnx 384x384)
+// and Depth Anything V2 ONNX exports (opset <= 16) through OpenCV dnn; Depth Anything V2 `.pth`
+// checkpoints through libtorch (depth/depth_anything.h).
 // Images are cv::Mat CV_32FC3 RGB in [0, 1]; predictions CV_32FC1.
 #pragma once
 #include <filesystem>
@@ -38,13 +39,21 @@ struct ModelError : std::runtime_error {
 // Network input size for an image: MiDaS input x input; Depth Anything: short side `input`
 // (rounded to a multiple of 14), long side scaled and rounded to the nearest multiple of 14.
 cv::Size network_size(cv::Size image, const ModelKind& kind, int input_override = 0);
-// [1, 3, h, w] blob: bicubic resize (area when shrinking both sides), RGB, ImageNet
-// normalisation for Depth Anything.
-cv::Mat preprocess(const cv::Mat& rgb, const ModelKind& kind, cv::Size net);
+// [1, 3, h, w] blob: bicubic resize (area when shrinking both sides unless `bicubic_only`), RGB,
+// ImageNet normalisation for Depth Anything.
+cv::Mat preprocess(const cv::Mat& rgb, const ModelKind& kind, cv::Size net, bool bicubic_only = false);
+
+// Where the published file of this name (or kind) comes from, for "missing file" errors.
+std::string where_to_download(const std::filesystem::path& file, const std::string& kind_name);
+// True for the checkpoints the libtorch backend reads (.pth, .pt).
+bool is_torch_checkpoint_name(const std::filesystem::path& file);
 
 class DepthModel {
  public:
-  DepthModel(const std::filesystem::path& file, ModelKind kind, int input_override = 0, bool use_cuda = false);
+  // `.onnx`: OpenCV dnn. `.pth` / `.pt` (Depth Anything V2 kinds only): libtorch; `vit_heads` 0 =
+  // hidden / 64 as in every published DINOv2.
+  DepthModel(const std::filesystem::path& file, ModelKind kind, int input_override = 0, bool use_cuda = false,
+             int vit_heads = 0);
   ~DepthModel();
   // The first output at the network's resolution ([h, w]; [1, h, w] and [1, 1, h, w] accepted).
   cv::Mat predict_raw(const cv::Mat& rgb) const;
@@ -54,19 +63,22 @@ class DepthModel {
   const ModelKind& kind() const { return kind_; }
   const std::filesystem::path& file() const { return file_; }
   const std::string& backend() const { return backend_; }
+  // libtorch backend: "vits", "vitb", "vitl", "vitg" (or "vit-<hidden>x<blocks>"); "" on OpenCV dnn.
+  const std::string& variant() const { return variant_; }
 
  private:
   std::filesystem::path file_;
   ModelKind kind_;
   int input_override_ = 0;
   std::string backend_;
+  std::string variant_;
   struct Net;
   std::unique_ptr<Net> net_;
   mutable std::mutex mutex_;
 };
 
-// Loaded models kept by (path, size, mtime, kind, input, backend).
+// Loaded models kept by (path, size, mtime, kind, input, backend, heads).
 std::shared_ptr<const DepthModel> load_model_cached(const std::filesystem::path& file, const ModelKind& kind,
-                                                   int input_override, bool use_cuda);
+                                                   int input_override, bool use_cuda, int vit_heads = 0);
 
 }  // namespace camgraph::depth

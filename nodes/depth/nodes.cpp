@@ -1,4 +1,5 @@
-// depth family: depth.estimate (MiDaS / Depth Anything V2 ONNX through OpenCV dnn, or the
+// depth family: depth.estimate (MiDaS / Depth Anything V2 ONNX through OpenCV dnn, Depth Anything V2
+// .pth through libtorch, or the
 // weight-free layout prior), depth.lift (image + depth -> splat scene, displacement limit, hole
 // filling, refinement) and depth.check_path (a camera path against that limit).
 #include <ATen/ATen.h>
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "camgraph/error.h"
 #include "camgraph/node_context.h"
 #include "depth/layout.h"
 #include "depth/lift.h"
@@ -59,8 +61,8 @@ void estimate_execute(NodeContext& ctx) {
   const std::string model_param = ctx.param_string("model_path");
   if (method == "model" && model_param.empty())
     ctx.fail("model_path", "method = model needs a depth network file: MiDaS v2.1 model-small.onnx or "
-                           "model-f6b98070.onnx (github.com/isl-org/MiDaS releases v2_1), or a Depth Anything V2 "
-                           "ONNX export (opset <= 16)");
+                           "model-f6b98070.onnx (github.com/isl-org/MiDaS releases v2_1), a Depth Anything V2 .pth "
+                           "(huggingface.co/depth-anything) or its ONNX export (opset <= 16)");
   if (method == "auto") method = model_param.empty() ? "layout_prior" : "model";
 
   json rec = json::object();
@@ -71,12 +73,16 @@ void estimate_execute(NodeContext& ctx) {
     depth = layout;
     rec["method"] = "layout_prior";
   } else {
-    const fs::path file = ctx.input_path("model_path");
-    if (file.extension() == ".pth" || file.extension() == ".pt")
-      ctx.fail("model_path", file.filename().string() + ": Depth Anything V2 is not implemented in libtorch here "
-                             "(only its ONNX export runs); export it to ONNX with opset 16 (torch.onnx.export(model, torch.zeros(1, 3, 518, 518), "
-                             "'model.onnx', opset_version=16)) and give that file");
     std::string kind_name = ctx.param_string("model_kind");
+    fs::path file;
+    try {
+      file = ctx.input_path("model_path");
+    } catch (const GraphError& e) {
+      // A missing file: where it was looked for (the engine's message) and where the published one comes from.
+      const std::string k = kind_name == "auto" ? kind_from_file_name(model_param) : kind_name;
+      ctx.fail("model_path", e.problem().message + "; " +
+                                 where_to_download(model_param, k.empty() ? "depth_anything_v2_relative" : k));
+    }
     if (kind_name == "auto") {
       kind_name = kind_from_file_name(file);
       if (kind_name.empty())
@@ -87,7 +93,8 @@ void estimate_execute(NodeContext& ctx) {
     ctx.progress(0.1, "loading " + file.filename().string());
     std::shared_ptr<const DepthModel> model;
     try {
-      model = load_model_cached(file, kind, int(ctx.param_int("input_size")), ctx.device() == DeviceKind::Cuda);
+      model = load_model_cached(file, kind, int(ctx.param_int("input_size")), ctx.device() == DeviceKind::Cuda,
+                                int(ctx.param_int("vit_heads")));
       ctx.progress(0.3, "running " + kind.name);
       raw = model->predict(rgb);
     } catch (const ModelError& e) {
@@ -120,6 +127,7 @@ void estimate_execute(NodeContext& ctx) {
     rec["model_file"] = fs::absolute(file).lexically_normal().string();
     rec["model_hash"] = hash_file_hex(file);
     rec["backend"] = model->backend();
+    if (!model->variant().empty()) rec["variant"] = model->variant();
     rec["output"] = kind.disparity ? "disparity" : "metres";
     rec["scale"] = scale;
     rec["shift"] = shift;
@@ -334,7 +342,8 @@ void register_depth_nodes(Registry& r) {
   r.add({.type = "depth.estimate",
          .category = "3D",
          .title = "Estimate Depth",
-         .doc = "Monocular depth in metres: MiDaS v2.1 or Depth Anything V2 ONNX through OpenCV dnn (relative output "
+         .doc = "Monocular depth in metres: MiDaS v2.1 or Depth Anything V2 ONNX through OpenCV dnn, Depth Anything V2 "
+                ".pth through libtorch (relative output "
                 "scaled by a ground-plane fit or by hand), or, without a model, the layout prior (ground plane up to "
                 "the horizon, a backdrop beyond). The view carries the image, its depth and the camera.",
          .inputs = {{"image", PortType::Image, "RGB or RGBA image"}},
@@ -343,9 +352,10 @@ void register_depth_nodes(Registry& r) {
                      {"record", PortType::Record, "method, model file and hash, scale/shift, fit quality, depth range"}},
          .params = {p_enum("method", "auto", {"auto", "layout_prior", "model"},
                            "auto: the model when model_path is set, else the layout prior"),
-                    p_input_path("model_path", "", "Depth models (*.onnx *.pth)", "MiDaS v2.1 or Depth Anything V2 ONNX file"),
+                    p_input_path("model_path", "", "Depth models (*.onnx *.pth)", "MiDaS v2.1 ONNX, Depth Anything V2 .pth (libtorch) or ONNX export"),
                     p_enum("model_kind", "auto", kind_choices(), "network contract (auto: from the file name)"),
                     p_int("input_size", 0, 0, 4096, "network input (MiDaS side, Depth Anything short side; 0: 256/384/518)"),
+                    p_int("vit_heads", 0, 0, 64, "Depth Anything .pth: attention heads of its ViT (0: hidden / 64, as every published model)"),
                     p_enum("scale_mode", "ground_fit", {"ground_fit", "manual", "none"},
                            "relative output to metres: fit to the layout's ground plane, scale/shift by hand, or none (metric models)"),
                     p_float("scale", 1, -1e6, 1e6, "manual: depth = 1 / (scale r + shift) for disparity, scale r + shift for metric"),
