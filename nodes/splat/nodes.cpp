@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <numeric>
 
 #include "camgraph/node_context.h"
 #include "procedural_scene.h"
@@ -56,6 +57,14 @@ SplatDataset dataset_from_views(NodeContext& ctx, const FrameSequenceValue& seq,
     v.camera = seq.cameras[size_t(i)];
     v.camera.world_to_camera = normalise_world_to_camera(v.camera.world_to_camera, d.normalisation);
     (holdout_every > 0 && i % holdout_every == 0 ? d.test : d.train).push_back(std::move(v));
+  }
+  if (seq.points.defined() && seq.points.size(0) > 0) {
+    // Sparse points on the wire (sfm.colmap): the initial Gaussians for init = auto / points.
+    const auto& n = d.normalisation;
+    const at::Tensor centre = at::tensor({float(n.centre[0]), float(n.centre[1]), float(n.centre[2])});
+    d.points = ((seq.points.to(at::kCPU, at::kFloat) - centre) * float(n.scale)).contiguous();  // [P, 3]
+    d.point_colours = seq.point_colours.defined() ? seq.point_colours.to(at::kCPU, at::kFloat).contiguous()
+                                                  : at::full({d.points.size(0), 3}, 0.5f);
   }
   if (d.train.empty()) ctx.fail("holdout_every", "every view was held out; nothing is left to train on");
   return d;
@@ -112,8 +121,8 @@ void train_execute(NodeContext& ctx) {
       data.points = (pc.xyz.to(at::kFloat) - at::tensor({float(n.centre[0]), float(n.centre[1]), float(n.centre[2])})) *
                     float(n.scale);  // [P, 3]
       data.point_colours = pc.colours;
-    } else if (ctx.param_string("init") == "points") {
-      ctx.fail("init", "the connected views carry no sparse points; use auto, random or ply");
+    } else if (ctx.param_string("init") == "points" && !data.points.defined()) {
+      ctx.fail("init", "the connected views carry no sparse points (sfm.colmap's do); use auto, random or ply");
     }
   } else if (!dataset_param.empty()) {
     DatasetOptions opt;
@@ -153,8 +162,42 @@ void train_execute(NodeContext& ctx) {
     trainer = std::make_unique<Trainer>(data, options);
   }
 
+  // The training cameras in world coordinates (for the scene and its previews).
+  std::vector<Camera> world_cameras;
+  const SceneNormalisation& n = data.normalisation;
+  for (const auto* views : {&data.train, &data.test})
+    for (const auto& v : *views) {
+      // Back to world coordinates: normalised t' = s (R c + t), so t = t' / s - R c.
+      Camera c = v.camera;
+      Mat4 m = c.world_to_camera;
+      for (int r = 0; r < 3; ++r) m[r * 4 + 3] /= n.scale;
+      for (int r = 0; r < 3; ++r)
+        m[r * 4 + 3] -= m[r * 4 + 0] * n.centre[0] + m[r * 4 + 1] * n.centre[1] + m[r * 4 + 2] * n.centre[2];
+      c.world_to_camera = m;
+      world_cameras.push_back(c);
+    }
+  // A scene of the trainer's current Gaussians: gaussians_world() detaches and copies every tensor,
+  // so the trainer's later in-place updates do not reach it.
+  auto current_scene = [&](const json& info) {
+    const GaussianSet g = trainer->gaussians_world();
+    auto scene = std::make_shared<SplatSceneValue>();
+    scene->means = g.means;
+    scene->log_scales = g.log_scales;
+    scene->quats = g.quats;
+    scene->opacity_logits = g.opacity_logits;
+    scene->sh = g.sh;
+    scene->training_cameras = world_cameras;
+    scene->info = info;
+    return scene;
+  };
+
   RunCallbacks cb;
-  cb.progress_every = std::max(1, options.iterations / 200);
+  const int progress_every = std::max(1, options.iterations / 200);
+  // Live previews (only when the run asks for them: headless runs copy nothing): a snapshot of the
+  // scene every preview_every steps, as a Preview event. The trainer calls back at a step that is a
+  // multiple of both intervals.
+  const int preview_every = ctx.wants_previews() ? int(ctx.param_int("preview_every")) : 0;
+  cb.progress_every = preview_every > 0 ? std::gcd(progress_every, preview_every) : progress_every;
   cb.cancelled = [&] { return ctx.cancelled(); };
   if (!ckpt.empty()) {
     cb.checkpoint_path = ckpt;
@@ -162,6 +205,12 @@ void train_execute(NodeContext& ctx) {
   }
   json curve = json::array();
   cb.progress = [&](const TrainProgress& p) {
+    if (preview_every > 0 && p.step % preview_every == 0 && p.step < p.total) {
+      const json info = {{"preview_step", p.step}, {"total", p.total}, {"gaussians", p.gaussians}};
+      ctx.preview(current_scene(info), "step " + std::to_string(p.step) + "/" + std::to_string(p.total),
+                  {{"step", p.step}, {"total", p.total}, {"gaussians", p.gaussians}});
+    }
+    if (p.step % progress_every != 0 && p.step != p.total) return;
     json point = {{"step", p.step}, {"loss", p.loss}, {"gaussians", p.gaussians},
                   {"seconds_per_step", p.seconds_per_step}, {"sh_degree", p.sh_degree}, {"width", p.width},
                   {"height", p.height}};
@@ -185,27 +234,8 @@ void train_execute(NodeContext& ctx) {
     metrics["test_l1"] = ev.l1;
   }
 
-  const GaussianSet g = trainer->gaussians_world();
-  auto scene = std::make_shared<SplatSceneValue>();
-  scene->means = g.means;
-  scene->log_scales = g.log_scales;
-  scene->quats = g.quats;
-  scene->opacity_logits = g.opacity_logits;
-  scene->sh = g.sh;
-  const SceneNormalisation& n = data.normalisation;
-  for (const auto* views : {&data.train, &data.test})
-    for (const auto& v : *views) {
-      // Back to world coordinates: normalised t' = s (R c + t), so t = t' / s - R c.
-      Camera c = v.camera;
-      Mat4 m = c.world_to_camera;
-      for (int r = 0; r < 3; ++r) m[r * 4 + 3] /= n.scale;
-      for (int r = 0; r < 3; ++r)
-        m[r * 4 + 3] -= m[r * 4 + 0] * n.centre[0] + m[r * 4 + 1] * n.centre[1] + m[r * 4 + 2] * n.centre[2];
-      c.world_to_camera = m;
-      scene->training_cameras.push_back(c);
-    }
-  scene->info = {{"extent", data.extent / n.scale}, {"centre", n.centre}, {"trainer", metrics["options"]},
-                 {"test_psnr", metrics.value("test_psnr", json(nullptr))}};
+  auto scene = current_scene({{"extent", data.extent / n.scale}, {"centre", n.centre}, {"trainer", metrics["options"]},
+                              {"test_psnr", metrics.value("test_psnr", json(nullptr))}});
   auto rec = std::make_shared<RecordValue>();
   rec->record = metrics;
   ctx.set_output("scene", scene);
@@ -354,7 +384,9 @@ void register_splat_nodes(Registry& r) {
                     p_float("grad_threshold", 0.0002, 0, 1, "view-space gradient threshold for densification"),
                     p_int("eval_every", 0, 0, 1000000, "evaluate held-out views every n steps (0: at the end)"),
                     p_output_path("checkpoint", "", "checkpoint file (relative: under the output folder); resumes when it exists"),
-                    p_int("checkpoint_every", 1000, 1, 1000000, "save the checkpoint every n steps")},
+                    p_int("checkpoint_every", 1000, 1, 1000000, "save the checkpoint every n steps"),
+                    p_int("preview_every", 100, 0, 1000000,
+                          "editor: send a snapshot of the scene for the live viewport every n steps (0: never; headless runs send none)")},
          .execute = train_execute});
   r.add({.type = "splat.render",
          .category = "3D",

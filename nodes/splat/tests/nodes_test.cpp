@@ -146,3 +146,59 @@ TEST(SplatNodes, CorruptPlyNamesTheFile) {
   EXPECT_EQ(r.nodes["load"].error_param, "path");
   EXPECT_NE(r.nodes["load"].error.find("bad.ply"), std::string::npos) << r.nodes["load"].error;
 }
+
+// splat.train's live previews: snapshots of the scene every preview_every steps, only when the run
+// asks for them (the editor); each snapshot is a copy the trainer no longer touches.
+TEST(SplatNodes, TrainerSendsScenePreviewsOnlyWhenWanted) {
+  const std::string text = R"({"format": "camgraph", "version": 1, "graph": {
+    "nodes": [
+      {"id": "views", "type": "scene.procedural", "params": {"views": 6, "rings": 1, "width": 32, "height": 24, "samples": 1}},
+      {"id": "train", "type": "splat.train", "params": {"steps": 12, "random_points": 500, "sh_degree": 0,
+        "holdout_every": 0, "refine_start": 100, "preview_every": 4}}],
+    "links": [{"from": "views.views", "to": "train.views"}]}})";
+  const Graph graph = load_cgraph_text(text, Registry::builtin()).graph;
+  struct Seen {
+    std::shared_ptr<const SplatSceneValue> scene;
+    at::Tensor means_when_sent;
+    int step;
+    std::string label;
+  };
+  auto run = [&](bool previews, std::vector<Seen>& seen) {
+    Evaluator ev;
+    RunOptions opt;
+    opt.device = DeviceKind::Cpu;
+    opt.out_dir = temp_dir("splat-nodes-previews");
+    opt.previews = previews;
+    opt.on_event = [&](const Event& e) {
+      if (e.kind != EventKind::Preview) return;
+      EXPECT_EQ(e.node, "train");
+      auto scene = std::dynamic_pointer_cast<const SplatSceneValue>(e.value);
+      ASSERT_TRUE(scene) << "a preview of splat.train is a SplatScene";
+      seen.push_back({scene, scene->means.clone(), e.data.value("step", -1), e.message});
+    };
+    const RunResult r = ev.run(graph, opt);
+    EXPECT_TRUE(r.ok);
+    return std::dynamic_pointer_cast<const SplatSceneValue>(ev.outputs("train").at("scene"));
+  };
+
+  std::vector<Seen> none;
+  run(false, none);
+  EXPECT_TRUE(none.empty()) << "a headless run (previews off) gets no snapshots";
+
+  std::vector<Seen> seen;
+  const auto final_scene = run(true, seen);
+  ASSERT_EQ(seen.size(), 2u);  // steps 4 and 8; step 12 is the node's output itself
+  EXPECT_EQ(seen[0].step, 4);
+  EXPECT_EQ(seen[1].step, 8);
+  EXPECT_EQ(seen[0].label, "step 4/12");
+  for (const Seen& s : seen) {
+    EXPECT_EQ(s.scene->count(), final_scene->count());
+    EXPECT_EQ(s.scene->training_cameras.size(), 6u);
+    // Not changed by the training that went on after it was sent.
+    EXPECT_TRUE(at::equal(s.scene->means, s.means_when_sent));
+    EXPECT_FALSE(s.scene->means.requires_grad());
+  }
+  // Training moves the Gaussians between snapshots and after the last one.
+  EXPECT_FALSE(at::equal(seen[0].scene->means, seen[1].scene->means));
+  EXPECT_FALSE(at::equal(seen[1].scene->means, final_scene->means));
+}
