@@ -519,10 +519,29 @@ void GraphController::disconnectInput(const QString& toNode, const QString& toPo
   }
 }
 
+void GraphController::translateReroutes(GraphDocument& d, const std::set<std::string>& moved, double dx,
+                                        double dy) {
+  if ((dx == 0 && dy == 0) || !d.ui.is_object() || !d.ui.contains("reroutes") || !d.ui["reroutes"].is_object())
+    return;
+  json& all = d.ui["reroutes"];
+  for (const Link& l : d.graph.links) {
+    if (!moved.count(l.from.node) || !moved.count(l.to.node)) continue;
+    auto it = all.find(l.to.node + "." + l.to.port);
+    if (it == all.end() || !it->is_array()) continue;
+    for (json& p : *it)
+      if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+        p = json::array({p[0].get<double>() + dx, p[1].get<double>() + dy});
+  }
+}
+
 void GraphController::moveNode(const QString& id, double x, double y) {
   if (!doc_.graph.node(ss(id))) return;
   GraphDocument d = doc_;
+  const QPointF from = position(ss(id));
   uiNodes(d)[ss(id)] = {{"x", std::round(x)}, {"y", std::round(y)}};
+  // One node moved: no wire has both ends moved (a wire from a node to itself is a cycle), so the
+  // points stay; kept through the same rule as multi-node moves.
+  translateReroutes(d, {ss(id)}, std::round(x) - from.x(), std::round(y) - from.y());
   push(tr("Move %1").arg(id), d);
 }
 
@@ -534,10 +553,13 @@ void GraphController::beginMove() {
 void GraphController::moveSelectionBy(double dx, double dy) {
   if (!moving_) beginMove();
   GraphDocument d = doc_;
+  std::set<std::string> moved;
   for (const QString& id : selection_order_) {
     const QPointF p = position(ss(id));
     uiNodes(d)[ss(id)] = {{"x", p.x() + dx}, {"y", p.y() + dy}};
+    moved.insert(ss(id));
   }
+  translateReroutes(d, moved, dx, dy);
   applySnapshot(d);  // live, not yet an undo step
 }
 
@@ -547,11 +569,15 @@ void GraphController::moveGroupBy(const QString& id, double dx, double dy) {
   for (json& g : uiArray(d, "groups")) {
     if (g.value("id", "") != ss(id)) continue;
     const QRectF r(g.value("x", 0.0), g.value("y", 0.0), g.value("w", 0.0), g.value("h", 0.0));
+    std::set<std::string> moved;
     for (const NodeInstance& n : d.graph.nodes) {
       const QPointF p = position(n.id);
-      if (r.contains(p + QPointF(kNodeWidth / 2, kHeader / 2)))
+      if (r.contains(p + QPointF(kNodeWidth / 2, kHeader / 2))) {
         uiNodes(d)[n.id] = {{"x", p.x() + dx}, {"y", p.y() + dy}};
+        moved.insert(n.id);
+      }
     }
+    translateReroutes(d, moved, dx, dy);
     g["x"] = r.x() + dx;
     g["y"] = r.y() + dy;
   }
@@ -574,6 +600,11 @@ void GraphController::endMove() {
     p["x"] = std::round(p.value("x", 0.0));
     p["y"] = std::round(p.value("y", 0.0));
   }
+  if (after.ui.contains("reroutes") && after.ui["reroutes"].is_object())
+    for (auto it = after.ui["reroutes"].begin(); it != after.ui["reroutes"].end(); ++it)
+      for (json& p : it.value())
+        if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+          p = json::array({std::round(p[0].get<double>()), std::round(p[1].get<double>())});
   if (after.ui == move_before_.ui) return;
   doc_ = move_before_;  // the command's redo() installs `after`
   push(tr("Move"), after);

@@ -13,6 +13,7 @@
 #include <QtQml/qqmlregistration.h>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "camgraph/cgraph_io.h"
 
@@ -264,6 +265,11 @@ class GraphController : public QObject {
   nlohmann::json& uiArray(camgraph::GraphDocument& d, const char* key) const;
   QString newDecorationId(const char* prefix) const;
   static void pruneUiOfRemoved(camgraph::GraphDocument& d);  // reroutes/seed options of gone nodes/wires
+  // Reroute points follow moved nodes: the points of a wire whose *both* ends are in `moved` are
+  // translated by (dx, dy); a wire with one moved end keeps its points (as in Blender and ComfyUI,
+  // the user placed them around something that did not move).
+  static void translateReroutes(camgraph::GraphDocument& d, const std::set<std::string>& moved, double dx,
+                                double dy);
 
   const camgraph::Registry* registry_;
   camgraph::GraphDocument doc_;

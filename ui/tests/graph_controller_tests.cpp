@@ -474,6 +474,64 @@ class GraphControllerTest : public QObject {
     QCOMPARE(h.reroutes(b, "image").size(), 3);
   }
 
+  void reroutePointsFollowMovedNodes() {
+    // pattern -> resize -> save with a reroute point on each wire. Rule: points of a wire whose
+    // two ends both move are translated; a wire with one moved end keeps its points.
+    GraphController g;
+    QVERIFY(g.open(examples() + "/checker-resize.cgraph"));
+    QCOMPARE(g.addReroute("resize", "image", 130, 200), 0);  // pattern -> resize
+    QCOMPARE(g.addReroute("save", "image", 390, 250), 0);    // resize -> save
+    auto point = [&](const QString& node) {
+      const QVariantMap m = g.reroutes(node, "image").value(0).toMap();
+      return QPointF(m["x"].toDouble(), m["y"].toDouble());
+    };
+    const QPointF inner0 = point("resize"), outer0 = point("save");
+    // A multi-select drag of pattern and resize in fractional steps: one undo step, whole units.
+    g.select("pattern");
+    g.select("resize", true);
+    const int steps = g.undoStack()->count();
+    g.beginMove();
+    for (int i = 0; i < 4; ++i) g.moveSelectionBy(10.3, -5.2);
+    QCOMPARE(point("resize"), inner0 + QPointF(41.2, -20.8));  // live while dragging
+    g.endMove();
+    QCOMPARE(g.undoStack()->count(), steps + 1);
+    QCOMPARE(g.position("pattern"), QPointF(41, -21));
+    QCOMPARE(point("resize"), inner0 + QPointF(41, -21));  // both ends moved: translated, rounded
+    QCOMPARE(point("save"), outer0);                       // save did not move: kept
+    g.undo();
+    QCOMPARE(point("resize"), inner0);
+    QCOMPARE(g.position("pattern"), QPointF(0, 0));
+    g.redo();
+    QCOMPARE(point("resize"), inner0 + QPointF(41, -21));
+    g.undo();
+    // A group move takes the points of wires between its nodes.
+    g.select("resize");
+    g.select("save", true);
+    const QString group = g.addGroup("Out", "#4a6fa5");
+    g.beginMove();
+    g.moveGroupBy(group, 0, 100);
+    g.endMove();
+    QCOMPARE(g.position("save"), QPointF(520, 100));
+    QCOMPARE(point("save"), outer0 + QPointF(0, 100));
+    QCOMPARE(point("resize"), inner0);  // pattern is outside the group
+    g.undo();
+    QCOMPARE(point("save"), outer0);
+    // One node on its own: every wire has one moved end, nothing follows.
+    g.moveNode("resize", 300, 40);
+    QCOMPARE(g.position("resize"), QPointF(300, 40));
+    QCOMPARE(point("resize"), inner0);
+    QCOMPARE(point("save"), outer0);
+    // Saved as moved.
+    g.select("pattern");
+    g.select("resize", true);
+    g.select("save", true);
+    g.beginMove();
+    g.moveSelectionBy(-100, 0);
+    g.endMove();
+    QCOMPARE(g.document().ui["reroutes"]["save.image"][0][0].get<double>(), outer0.x() - 100);
+    QCOMPARE(g.document().ui["reroutes"]["resize.image"][0][0].get<double>(), inner0.x() - 100);
+  }
+
   void frameSeriesFromRecordsAndTheirPlot() {
     // A dataset.qc-shaped record: per-frame lists at any depth, scalars and strings ignored.
     const nlohmann::json rec = {
