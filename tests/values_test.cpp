@@ -107,6 +107,15 @@ TEST(Values, EveryTypeRoundTripsThroughAnArchive) {
     v->text = "forest, knight by a river";
     values.push_back(v);
   }
+  {
+    // Views with the sparse points of structure from motion.
+    auto v = std::make_shared<FrameSequenceValue>();
+    v->frames = at::rand({2, 5, 6, 3});
+    v->cameras = {cam, cam};
+    v->points = at::randn({7, 3});
+    v->point_colours = at::rand({7, 3});
+    values.push_back(v);
+  }
   for (const auto& v : values) {
     ValueArchive a;
     v->save(a);
@@ -121,6 +130,7 @@ TEST(Values, EveryTypeRoundTripsThroughAnArchive) {
     for (const auto& [k, t] : a.tensors) EXPECT_TRUE(at::equal(c.tensors.at(k), t)) << k;
   }
   EXPECT_EQ(std::dynamic_pointer_cast<const SplatSceneValue>(values[2])->sh_degree(), 3);
+  EXPECT_EQ(values.back()->summary()["points"], 7);
 }
 
 TEST(OutputFiles, WritesAtomicallyAndProtectsUserFiles) {

@@ -83,14 +83,20 @@ nlohmann::json MaskValue::summary() const { return {{"type", "Mask"}, {"shape", 
 void MaskValue::save(ValueArchive& a) const { a.tensors["mask"] = mask; }
 
 // FrameSequence ----------------------------------------------------------------------------
-std::size_t FrameSequenceValue::byte_size() const { return tensor_bytes(frames) + tensor_bytes(depth); }
+std::size_t FrameSequenceValue::byte_size() const {
+  return tensor_bytes(frames) + tensor_bytes(depth) + tensor_bytes(points) + tensor_bytes(point_colours);
+}
 nlohmann::json FrameSequenceValue::summary() const {
-  return {{"type", "FrameSequence"}, {"shape", shape_of(frames)}, {"fps", fps},
-          {"cameras", cameras.size()}, {"has_depth", depth.defined()}};
+  nlohmann::json s = {{"type", "FrameSequence"}, {"shape", shape_of(frames)}, {"fps", fps},
+                      {"cameras", cameras.size()}, {"has_depth", depth.defined()}};
+  if (points.defined()) s["points"] = points.size(0);
+  return s;
 }
 void FrameSequenceValue::save(ValueArchive& a) const {
   a.tensors["frames"] = frames;
   if (depth.defined()) a.tensors["depth"] = depth;
+  if (points.defined()) a.tensors["points"] = points;
+  if (point_colours.defined()) a.tensors["point_colours"] = point_colours;
   a.meta["fps"] = fps;
   a.meta["cameras"] = cameras_json(cameras);
   a.meta["colour_space"] = to_string(colour_space);
@@ -162,6 +168,8 @@ Value load_value(PortType type, const ValueArchive& a) {
       auto v = std::make_shared<FrameSequenceValue>();
       v->frames = need(a, "frames");
       v->depth = maybe(a, "depth");
+      v->points = maybe(a, "points");
+      v->point_colours = maybe(a, "point_colours");
       v->fps = m.value("fps", 24.0);
       v->cameras = cameras_from(m.value("cameras", nlohmann::json::array()));
       v->colour_space = colour_space_from_string(m.value("colour_space", "srgb"));

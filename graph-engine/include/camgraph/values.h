@@ -55,6 +55,10 @@ struct FrameSequenceValue final : ValueBase {
   double fps = 24.0;
   std::vector<Camera> cameras;  // empty, or one per frame
   ColourSpace colour_space = ColourSpace::SRGB;
+  // Sparse 3D points seen by the frames (structure from motion), in the cameras' world
+  // coordinates; optional (undefined when absent). The splat trainer initialises from them.
+  at::Tensor points;         // [P, 3] float32
+  at::Tensor point_colours;  // [P, 3] float32 RGB in [0, 1] (undefined, or one per point)
 
   int count() const { return frames.defined() ? static_cast<int>(frames.size(0)) : 0; }
   PortType type() const override { return PortType::FrameSequence; }
