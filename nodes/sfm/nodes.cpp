@@ -1,5 +1,6 @@
 // sfm family: sfm.colmap runs COLMAP (feature extraction, matching, mapping, undistortion) on a
-// folder of photos and hands splat.train the registered views (and the model folder it wrote).
+// folder of photos and hands splat.train the registered views with the sparse points (and the model
+// folder it wrote).
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -234,8 +235,8 @@ void colmap_execute(NodeContext& ctx) {
   opt.downscale = int(ctx.param_int("downscale"));
   opt.holdout_every = 0;
   opt.normalise = false;
-  opt.init = "random";
-  opt.random_points = 1;
+  opt.init = "auto";  // the model's sparse points (none: an empty set, no random ones)
+  opt.random_points = 0;
   splat::SplatDataset data;
   try {
     data = splat::load_colmap_dataset(root, opt, [&](const std::string& w) { ctx.warn(w); });
@@ -260,6 +261,14 @@ void colmap_execute(NodeContext& ctx) {
   views->frames = at::stack(frames).to(ctx.torch_device());
   views->cameras = cams;
   views->fps = 1;
+  // The sparse points (world coordinates, colours in [0, 1]) for splat.train's initialisation.
+  if (data.points.defined() && data.points.size(0) > 0) {
+    const auto& nm = data.normalisation;  // identity scale without normalise; undone anyway
+    const at::Tensor centre = at::tensor({float(nm.centre[0]), float(nm.centre[1]), float(nm.centre[2])});
+    views->points = (data.points.to(at::kFloat) / float(nm.scale) + centre).contiguous();  // [P, 3]
+    views->point_colours = data.point_colours.to(at::kFloat).contiguous();                 // [P, 3]
+  }
+  rec["points_on_wire"] = views->points.defined() ? views->points.size(0) : 0;
   auto record = std::make_shared<RecordValue>();
   record->record = rec;
   ctx.set_output("views", views);
@@ -277,7 +286,8 @@ void register_sfm_nodes(Registry& r) {
                 "mapping, undistortion. Gives the registered views with their cameras (for splat.train's 'views') and "
                 "the model folder (for splat.train's 'dataset', which also uses the sparse points). Progress follows "
                 "COLMAP's output; a finished workspace is reused when the photos and settings are unchanged.",
-         .outputs = {{"views", PortType::FrameSequence, "registered, undistorted views with one camera each"},
+         .outputs = {{"views", PortType::FrameSequence,
+                      "registered, undistorted views with one camera each and the sparse points (positions, colours)"},
                      {"model", PortType::Record, "dataset folder, registered / unregistered images, points, timings"}},
          .params = {p_input_path("images", "", "dir", "folder of overlapping photos"),
                     p_output_path("workspace", "sfm", "COLMAP workspace folder (relative: under the output folder)"),

@@ -1,6 +1,7 @@
 // sfm.colmap with the real COLMAP on a real capture: 12 fox photos downscaled to 270x480 must
 // register, with camera centres that match the capture's reference model up to a similarity; a
-// second run reuses the workspace; unrelated noise images are refused as too few registered.
+// second run reuses the workspace; the sparse points ride on the views wire and splat.train starts
+// from them; unrelated noise images are refused as too few registered.
 // Skips (saying why) when colmap or the shared data is absent.
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/values.h"
+#include "node_runner.h"
 #include "sfm/colmap_runner.h"
 #include "splat/io/colmap.h"
 #include "test_support.h"
@@ -113,12 +115,41 @@ TEST(ColmapFox, RegistersTheDownscaledCaptureAndMatchesTheReferencePoses) {
   const at::Tensor A = at::tensor(a, at::kDouble).view({-1, 3}), B = at::tensor(b, at::kDouble).view({-1, 3});
   EXPECT_LT(similarity_residual(A, B), 0.05);
 
+  // The sparse points ride on the views wire: the model's positions and colours.
+  ASSERT_TRUE(views->points.defined());
+  ASSERT_EQ(views->points.size(0), int64_t(got.points.size()));
+  EXPECT_EQ(rec["points_on_wire"].get<int64_t>(), int64_t(got.points.size()));
+  ASSERT_TRUE(views->point_colours.defined());
+  for (size_t i = 0; i < got.points.size(); i += 97) {
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_NEAR(views->points[int64_t(i)][k].item<double>(), got.points[i].xyz[size_t(k)], 1e-4);
+      EXPECT_NEAR(views->point_colours[int64_t(i)][k].item<double>(), got.points[i].rgb[size_t(k)] / 255.0, 1e-5);
+    }
+  }
+  // Most points lie in front of the first registered camera (the capture circles the fox).
+  const auto& w = views->cameras[0].world_to_camera;
+  const at::Tensor P = views->points.to(at::kDouble);
+  const at::Tensor z = P.select(1, 0) * w[8] + P.select(1, 1) * w[9] + P.select(1, 2) * w[10] + w[11];
+  EXPECT_GT((z > 0).to(at::kDouble).mean().item<double>(), 0.8);
+  // splat.train fed from sfm.colmap's views starts from those points.
+  const Registry& reg = Registry::builtin();
+  auto trained = camgraph::testing::run_node(
+      reg, "splat.train", {{"steps", 1}, {"init", "points"}, {"holdout_every", 0}, {"sh_degree", 0}},
+      {{"views", views}}, dir / "train");
+  auto scene = std::dynamic_pointer_cast<const SplatSceneValue>(trained.at("scene"));
+  ASSERT_EQ(scene->count(), views->points.size(0));
+  const double spread = (P - P.mean(0)).norm(2, 1).mean().item<double>();
+  EXPECT_LT((scene->means.to(at::kDouble) - P).norm(2, 1).max().item<double>(), 0.05 * spread);
+
   // Unchanged photos and settings: the finished workspace is reused.
   SfmRun again = run_sfm(dir, params);
   ASSERT_TRUE(again.result.ok) << again.result.nodes["sfm"].error;
   const json rec2 = std::dynamic_pointer_cast<const RecordValue>(again.outputs.at("model"))->record;
   EXPECT_EQ(rec2["registered"], rec["registered"]);
   EXPECT_EQ(rec2["points"], rec["points"]);
+  auto views2 = std::dynamic_pointer_cast<const FrameSequenceValue>(again.outputs.at("views"));
+  ASSERT_TRUE(views2->points.defined());
+  EXPECT_TRUE(at::equal(views2->points, views->points));
 }
 
 TEST(ColmapFox, UnrelatedImagesRegisterTooFew) {

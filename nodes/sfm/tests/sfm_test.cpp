@@ -1,5 +1,6 @@
 // sfm family without COLMAP's work: progress parsing, the process runner (output, exit codes,
-// cancellation) and the error for a missing COLMAP.
+// cancellation), the error for a missing COLMAP, and splat.train initialising from the sparse
+// points a views wire carries (as sfm.colmap's does).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,8 +8,12 @@
 
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
+#include "camgraph/values.h"
+#include "node_runner.h"
 #include "sfm/colmap_runner.h"
 #include "test_support.h"
+
+#include <ATen/ATen.h>
 
 using namespace camgraph;
 using namespace camgraph::sfm;
@@ -112,4 +117,36 @@ TEST(Node, TooFewPhotosIsAClearError) {
   const RunResult r = ev.run(load_cgraph_text(doc.dump(), Registry::builtin()).graph, opt);
   ASSERT_FALSE(r.ok);
   EXPECT_NE(r.nodes.at("sfm").error.find("holds 1 photos"), std::string::npos) << r.nodes.at("sfm").error;
+}
+
+TEST(Wire, SplatTrainInitialisesFromTheSparsePointsOnTheViews) {
+  const fs::path dir = temp_dir("sfm-wire-points");
+  const Registry& reg = Registry::builtin();
+  auto views_out = camgraph::testing::run_node(
+      reg, "scene.procedural", {{"views", 3}, {"width", 32}, {"height", 24}, {"samples", 1}}, {}, dir);
+  auto plain = std::dynamic_pointer_cast<const FrameSequenceValue>(views_out.at("views"));
+  ASSERT_TRUE(plain);
+  // 50 points around the courtyard's centre with colours, as sfm.colmap puts them on the wire.
+  auto with_points = std::make_shared<FrameSequenceValue>(*plain);
+  with_points->points = at::rand({50, 3}, at::kFloat) * 2 - 1;
+  with_points->point_colours = at::rand({50, 3}, at::kFloat);
+  const json params = {{"steps", 1}, {"init", "points"}, {"holdout_every", 0}, {"sh_degree", 0}};
+  auto out = camgraph::testing::run_node(reg, "splat.train", params, {{"views", with_points}}, dir / "a");
+  auto scene = std::dynamic_pointer_cast<const SplatSceneValue>(out.at("scene"));
+  ASSERT_EQ(scene->count(), 50);  // one Gaussian per point (no densification in one step)
+  // World coordinates back: the means moved at most one Adam step from the points.
+  EXPECT_LT((scene->means.to(at::kFloat) - with_points->points).abs().max().item<double>(), 0.05);
+  // auto picks them too; random does not.
+  auto a = camgraph::testing::run_node(reg, "splat.train", {{"steps", 1}, {"holdout_every", 0}, {"sh_degree", 0}},
+                                       {{"views", with_points}}, dir / "b");
+  EXPECT_EQ(std::dynamic_pointer_cast<const SplatSceneValue>(a.at("scene"))->count(), 50);
+  auto r = camgraph::testing::run_node(
+      reg, "splat.train", {{"steps", 1}, {"init", "random"}, {"random_points", 77}, {"holdout_every", 0}, {"sh_degree", 0}},
+      {{"views", with_points}}, dir / "c");
+  EXPECT_EQ(std::dynamic_pointer_cast<const SplatSceneValue>(r.at("scene"))->count(), 77);
+  // init = points without points on the wire: a clear error.
+  const std::string e = camgraph::testing::error_of([&] {
+    camgraph::testing::run_node(reg, "splat.train", params, {{"views", plain}}, dir / "d");
+  });
+  EXPECT_NE(e.find("carry no sparse points"), std::string::npos) << e;
 }
