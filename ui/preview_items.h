@@ -126,6 +126,11 @@ class SplatView : public QQuickPaintedItem {
   Q_PROPERTY(QString stats READ stats NOTIFY rendered)
   Q_PROPERTY(int pathCameras READ pathCameras NOTIFY rendered)  // camera path frusta drawn
   Q_PROPERTY(int billboards READ billboards NOTIFY rendered)    // billboards drawn in place
+  // "CUDA" when this build has the CUDA rasterizer and a device is present (and
+  // CAMGRAPH_VIEWPORT_DEVICE is not "cpu"), else "CPU"; falls back to "CPU" if a CUDA render fails.
+  Q_PROPERTY(QString backend READ backend NOTIFY rendered)
+  // Counts the different scenes rendered (a new live training snapshot, a finished run).
+  Q_PROPERTY(int sceneChanges READ sceneChanges NOTIFY rendered)
 
  public:
   explicit SplatView(QQuickItem* parent = nullptr);
@@ -133,6 +138,10 @@ class SplatView : public QQuickPaintedItem {
   QString stats() const { return stats_; }
   int pathCameras() const { return path_drawn_; }
   int billboards() const { return billboards_drawn_; }
+  QString backend() const { return cuda_ ? QStringLiteral("CUDA") : QStringLiteral("CPU"); }
+  int sceneChanges() const { return scene_changes_; }
+  // What the viewport picks at start: CUDA when compiled in and a device is available.
+  static bool cudaRenderAvailable();
 
   Q_INVOKABLE void orbit(double dx, double dy);  // pixels of mouse motion
   Q_INVOKABLE void pan(double dx, double dy);
@@ -168,6 +177,12 @@ class SplatView : public QQuickPaintedItem {
   QVector3D target_, up_{0, 0, 1};
   QImage frame_;
   QTimer refine_;
+  bool cuda_ = false;
+  int scene_changes_ = 0;
+  // The scene's tensors on the render device (float32, contiguous), made once per scene (torch
+  // stays out of this header).
+  struct SceneOnDevice;
+  std::shared_ptr<SceneOnDevice> scene_;
 };
 
 }  // namespace camgraph::ui

@@ -17,6 +17,7 @@
 
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
+#include "camgraph/spec.h"
 #include "camgraph/values.h"
 
 namespace camgraph::ui {
@@ -64,8 +65,10 @@ QString kindOf(const Value& v) {
 
 }  // namespace
 
-RunController::RunController(QObject* parent)
-    : QObject(parent), evaluator_(std::make_unique<Evaluator>()), cancel_(std::make_unique<CancelToken>()) {
+RunController::RunController(QObject* parent) : RunController(Registry::builtin(), parent) {}
+
+RunController::RunController(const Registry& registry, QObject* parent)
+    : QObject(parent), evaluator_(std::make_unique<Evaluator>(registry)), cancel_(std::make_unique<CancelToken>()) {
   debounce_.setSingleShot(true);
   debounce_.setInterval(400);
   connect(&debounce_, &QTimer::timeout, this, [this] {
@@ -97,6 +100,7 @@ void RunController::setGraph(GraphController* g) {
       {
         QMutexLocker lock(&mutex_);  // not held while emitting: views read values back
         outputs_.clear();
+        previews_.clear();
       }
       curves_.clear();
       ++revision_;
@@ -163,8 +167,26 @@ void RunController::start(const QStringList& targets, bool rerollSeeds) {
   opt.out_dir = outDir().toStdString();
   cancel_ = std::make_unique<CancelToken>();
   opt.cancel = cancel_.get();
-  opt.on_event = [this](const Event& e) {
+  opt.previews = true;  // intermediate values (training snapshots) for the live previews
+  // For each node and value type: the output port a preview of that type stands in for.
+  auto previewPorts = std::make_shared<std::map<std::string, std::map<PortType, std::string>>>();
+  for (const NodeInstance& n : graph_->document().graph.nodes)
+    if (const NodeSpec* spec = graph_->registry().find(n.type))
+      for (const PortSpec& o : spec->outputs) (*previewPorts)[n.id].emplace(o.type, o.name);
+  opt.on_event = [this, previewPorts](const Event& e) {
     // Worker thread: outputs are read here (the evaluator is not touched by the GUI thread).
+    if (e.kind == EventKind::Preview) {
+      // Not forwarded event by event: the latest value per node is kept and the GUI notified once.
+      std::string port = "preview";
+      if (auto n = previewPorts->find(e.node); n != previewPorts->end() && e.value)
+        if (auto p = n->second.find(e.value->type()); p != n->second.end()) port = p->second;
+      offerPreview(e, port);
+      return;
+    }
+    if (e.kind == EventKind::NodeStarted) {
+      QMutexLocker lock(&mutex_);
+      previews_.erase(e.node);  // a preview from an earlier run does not stand in for this one
+    }
     if (e.kind == EventKind::NodeDone || e.kind == EventKind::NodeCached) store(e.node, evaluator_->outputs(e.node));
     QMetaObject::invokeMethod(this, [this, e] { handle(e); }, Qt::QueuedConnection);
   };
@@ -225,8 +247,61 @@ void RunController::store(const std::string& node, std::map<std::string, Value> 
   outputs_[node] = std::move(outputs);
 }
 
+void RunController::offerPreview(const Event& e, const std::string& port) {
+  bool notify = false;
+  {
+    QMutexLocker lock(&mutex_);  // held only to swap a shared pointer: the worker never waits on the GUI
+    previews_[e.node] = {e.value, port, e.message, e.data};
+    notify = preview_pending_.insert(e.node).second;
+  }
+  if (notify) {
+    const std::string node = e.node;
+    QMetaObject::invokeMethod(this, [this, node] { previewArrived(node); }, Qt::QueuedConnection);
+  }
+}
+
+void RunController::previewArrived(const std::string& node) {
+  bool present = false;
+  {
+    QMutexLocker lock(&mutex_);
+    preview_pending_.erase(node);
+    present = previews_.count(node) > 0;
+  }
+  if (!present) return;  // the node was restarted or the document replaced meanwhile
+  ++previews_received_;
+  ++revision_;
+  emit outputsChanged();  // views re-read (and re-render) first
+  emit previewChanged(qs(node));
+}
+
+QVariantMap RunController::preview(const QString& node) const {
+  QVariantMap m;
+  QMutexLocker lock(&mutex_);
+  auto it = previews_.find(node.toStdString());
+  if (it == previews_.end()) return m;
+  if (it->second.data.is_object())
+    for (auto d = it->second.data.begin(); d != it->second.data.end(); ++d) m[qs(d.key())] = toVariant(d.value());
+  m["label"] = qs(it->second.label);
+  m["port"] = qs(it->second.port);
+  return m;
+}
+
 void RunController::handle(const Event& e) {
   const QString id = qs(e.node);
+  if (e.kind == EventKind::NodeDone || e.kind == EventKind::NodeCached || e.kind == EventKind::NodeFailed ||
+      e.kind == EventKind::NodeSkipped) {
+    // The node is over: its outputs (or nothing) replace the live preview. Dropped here, on the GUI
+    // thread, so every preview notification queued before this event still finds its value.
+    bool dropped = false;
+    {
+      QMutexLocker lock(&mutex_);
+      dropped = previews_.erase(e.node) > 0;
+    }
+    if (dropped && (e.kind == EventKind::NodeFailed || e.kind == EventKind::NodeSkipped)) {
+      ++revision_;  // the views drop the snapshot (done/cached bump the revision below)
+      emit outputsChanged();
+    }
+  }
   NodeRunState s;
   if (const NodeRunState* old = graph_->runState(e.node)) s = *old;
   switch (e.kind) {
@@ -294,6 +369,9 @@ QVariantList RunController::curve(const QString& node) const {
 
 Value RunController::value(const QString& node, const QString& port) const {
   QMutexLocker lock(&mutex_);
+  if (auto pv = previews_.find(node.toStdString());
+      pv != previews_.end() && (port.isEmpty() || port.toStdString() == pv->second.port))
+    return pv->second.value;
   auto it = outputs_.find(node.toStdString());
   if (it == outputs_.end() || it->second.empty()) return nullptr;
   if (port.isEmpty()) return it->second.begin()->second;
@@ -313,11 +391,15 @@ QVariantMap RunController::outputInfo(const QString& node, const QString& port) 
   QVariantList ports;
   {
     QMutexLocker lock(&mutex_);
-    auto it = outputs_.find(node.toStdString());
-    if (it != outputs_.end())
-      for (const auto& [name, v] : it->second)
-        ports.push_back(QVariantMap{{"name", qs(name)}, {"type", qs(std::string(to_string(v->type())))},
-                                    {"kind", kindOf(v)}});
+    std::map<std::string, Value> shown;
+    if (auto it = outputs_.find(node.toStdString()); it != outputs_.end()) shown = it->second;
+    if (auto pv = previews_.find(node.toStdString()); pv != previews_.end()) {
+      shown[pv->second.port] = pv->second.value;  // the live preview stands in for that output
+      m["preview"] = qs(pv->second.label);
+    }
+    for (const auto& [name, v] : shown)
+      ports.push_back(QVariantMap{{"name", qs(name)}, {"type", qs(std::string(to_string(v->type())))},
+                                  {"kind", kindOf(v)}});
   }
   m["ports"] = ports;
   QString p = port;

@@ -14,6 +14,7 @@
 #include <QtQml/qqmlregistration.h>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "camgraph/camera.h"
@@ -24,6 +25,7 @@
 namespace camgraph {
 struct CancelToken;
 class Evaluator;
+class Registry;
 }  // namespace camgraph
 
 namespace camgraph::ui {
@@ -52,6 +54,9 @@ class RunController : public QObject {
 
  public:
   explicit RunController(QObject* parent = nullptr);
+  // With another node registry than the build's (tests with their own nodes); the graph's
+  // controller must use the same registry.
+  explicit RunController(const camgraph::Registry& registry, QObject* parent = nullptr);
   ~RunController() override;
 
   GraphController* graph() const { return graph_; }
@@ -78,6 +83,12 @@ class RunController : public QObject {
   // camera, none. For a port: {kind, width, height, frames, fps, text, summary}.
   Q_INVOKABLE QVariantMap outputInfo(const QString& node, const QString& port = {}) const;
   Q_INVOKABLE QVariantList curve(const QString& node) const;  // progress data points
+  // Live previews (Preview events, e.g. splat.train's snapshots every preview_every steps): the
+  // latest per node replaces that node's output of the same type in value()/outputInfo()/image()
+  // until the node finishes (then its real outputs show) or starts again. {label, port, step, ...
+  // the event's data}, or empty when the node has none.
+  Q_INVOKABLE QVariantMap preview(const QString& node) const;
+  int previewsReceived() const { return previews_received_; }  // notifications handled (coalesced)
   QImage image(const QString& node, const QString& port, int frame) const;
   camgraph::Value value(const QString& node, const QString& port) const;
   SceneOverlays overlaysFor(const QString& sceneNode) const;
@@ -94,12 +105,17 @@ class RunController : public QObject {
   void outputsChanged();
   void outDirChanged();
   void curveChanged(const QString& node);
+  void previewChanged(const QString& node);  // a newer preview of `node` is available
   void finished(const QString& status);
 
  private:
   void start(const QStringList& targets, bool rerollSeeds);
   void handle(const camgraph::Event& e);
   void store(const std::string& node, std::map<std::string, camgraph::Value> outputs);
+  // Worker thread: keeps the latest preview of the node and queues one notification for the GUI
+  // thread unless one is already pending (coalescing: a slow GUI sees only the newest snapshot).
+  void offerPreview(const camgraph::Event& e, const std::string& port);
+  void previewArrived(const std::string& node);  // GUI thread
   void append(const QString& line);
 
   GraphController* graph_ = nullptr;
@@ -115,6 +131,15 @@ class RunController : public QObject {
   mutable QMutex mutex_;
   std::map<std::string, std::map<std::string, camgraph::Value>> outputs_;
   std::map<std::string, QVariantList> curves_;
+  struct LivePreview {
+    camgraph::Value value;
+    std::string port;  // the node's output port of the value's type ("preview" when none)
+    std::string label;
+    nlohmann::json data;
+  };
+  std::map<std::string, LivePreview> previews_;  // under mutex_
+  std::set<std::string> preview_pending_;        // under mutex_: nodes with a notification queued
+  int previews_received_ = 0;
   // Decoded encoded videos (preview of encode.video), by file, re-decoded when the file changes.
   struct DecodedVideo;
   std::shared_ptr<const DecodedVideo> video(const QString& file) const;

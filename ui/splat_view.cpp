@@ -1,5 +1,8 @@
 // SplatView: renders a SplatSceneValue with the project's rasterizer (nodes/splat/raster) from an
 // orbit camera. While the camera moves it renders at a third of the resolution, then refines.
+// Device: the rasterizer's CUDA kernels when the build has them (CAMGRAPH_WITH_CUDA, set by
+// nodes/splat/raster when nvcc is found) and a CUDA device is present at run time; else the CPU
+// kernels. CAMGRAPH_VIEWPORT_DEVICE=cpu forces the CPU. The scene is uploaded once per scene.
 #include <ATen/ATen.h>
 
 #include <QElapsedTimer>
@@ -19,7 +22,29 @@ Vec3 v3(const QVector3D& v) { return {v.x(), v.y(), v.z()}; }
 
 }  // namespace
 
-SplatView::SplatView(QQuickItem* parent) : QQuickPaintedItem(parent) {
+struct SplatView::SceneOnDevice {
+  Value scene;  // keeps the uploaded scene alive and identifies it
+  bool cuda = false;
+  at::Tensor means, log_scales, quats, opacity_logits, sh;
+};
+
+bool SplatView::cudaRenderAvailable() {
+#ifdef CAMGRAPH_WITH_CUDA
+  if (qEnvironmentVariable("CAMGRAPH_VIEWPORT_DEVICE").compare("cpu", Qt::CaseInsensitive) == 0) return false;
+  static const bool available = [] {
+    try {
+      return cuda_available();
+    } catch (const std::exception&) {
+      return false;
+    }
+  }();
+  return available;
+#else
+  return false;
+#endif
+}
+
+SplatView::SplatView(QQuickItem* parent) : QQuickPaintedItem(parent), cuda_(cudaRenderAvailable()) {
   refine_.setSingleShot(true);
   refine_.setInterval(150);
   connect(&refine_, &QTimer::timeout, this, [this] { render(false); });
@@ -167,6 +192,7 @@ void SplatView::render(bool preview) {
     update();
     return;
   }
+  if (!scene_ || scene_->scene != v) ++scene_changes_;
   if (!homed_) home();
   const QVector3D eye = this->eye();
   const int div = preview ? 3 : 1;
@@ -177,20 +203,42 @@ void SplatView::render(bool preview) {
   settings.background = {0.12f, 0.125f, 0.135f};
   QElapsedTimer t;
   t.start();
-  try {
-    auto f = [](const at::Tensor& x) { return x.detach().to(at::kCPU).to(at::kFloat).contiguous(); };
-    at::NoGradGuard no_grad;
-    const splat::RenderOutput out = splat::render(f(scene->means), f(scene->log_scales), f(scene->quats),
-                                                  f(scene->opacity_logits), f(scene->sh),
-                                                  splat::to_render_camera(cam), settings);
-    const at::Tensor rgb = out.rgb.clamp(0, 1).mul(255).round().to(at::kByte).contiguous();
-    QImage img(w, h, QImage::Format_RGB888);
-    for (int y = 0; y < h; ++y) std::memcpy(img.scanLine(y), rgb.data_ptr<uint8_t>() + size_t(y) * w * 3, size_t(w) * 3);
-    frame_ = img;
-  } catch (const std::exception& e) {
-    stats_ = tr("render failed: %1").arg(QString::fromUtf8(e.what()));
-    emit rendered();
-    return;
+  for (;;) {
+    try {
+      if (!scene_ || scene_->scene != v || scene_->cuda != cuda_) {
+        // Upload once per scene (and device): float32, contiguous, on the render device.
+        auto up = std::make_shared<SceneOnDevice>();
+        up->scene = v;
+        up->cuda = cuda_;
+        const at::Device dev = cuda_ ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+        auto f = [&](const at::Tensor& x) { return x.detach().to(dev, at::kFloat).contiguous(); };
+        up->means = f(scene->means);
+        up->log_scales = f(scene->log_scales);
+        up->quats = f(scene->quats);
+        up->opacity_logits = f(scene->opacity_logits);
+        up->sh = f(scene->sh);
+        scene_ = up;
+      }
+      at::NoGradGuard no_grad;
+      splat::RenderCamera rc = splat::to_render_camera(cam);
+      rc.viewmat = rc.viewmat.to(scene_->means.device());
+      const splat::RenderOutput out = splat::render(scene_->means, scene_->log_scales, scene_->quats,
+                                                    scene_->opacity_logits, scene_->sh, rc, settings);
+      const at::Tensor rgb = out.rgb.clamp(0, 1).mul(255).round().to(at::kByte).to(at::kCPU).contiguous();
+      QImage img(w, h, QImage::Format_RGB888);
+      for (int y = 0; y < h; ++y) std::memcpy(img.scanLine(y), rgb.data_ptr<uint8_t>() + size_t(y) * w * 3, size_t(w) * 3);
+      frame_ = img;
+      break;
+    } catch (const std::exception& e) {
+      if (cuda_) {  // e.g. out of device memory: the CPU rasterizer still works
+        qWarning("splat viewport: CUDA render failed (%s); rendering on the CPU", e.what());
+        cuda_ = false;
+        continue;
+      }
+      stats_ = tr("render failed: %1").arg(QString::fromUtf8(e.what()));
+      emit rendered();
+      return;
+    }
   }
   // Overlays, projected with the same camera: training cameras (green) and the camera path
   // (orange, joined by its track) as frusta, billboards in place with their cutouts.
@@ -293,9 +341,12 @@ void SplatView::render(bool preview) {
       ++billboards_drawn_;
     }
   }
-  stats_ = tr("%1 Gaussians  %2x%3  %4 ms%5")
-               .arg(scene->count()).arg(w).arg(h).arg(t.elapsed())
-               .arg(preview ? tr("  (preview)") : QString());
+  // The device first, and the training step while this is a live snapshot of a running trainer.
+  const QString live = runner_->preview(node_).value("label").toString();
+  stats_ = tr("%1  %2 Gaussians  %3x%4  %5 ms%6%7")
+               .arg(backend()).arg(scene->count()).arg(w).arg(h).arg(t.elapsed())
+               .arg(preview ? tr("  (preview)") : QString())
+               .arg(live.isEmpty() ? QString() : tr("  live: %1").arg(live));
   emit rendered();
   update();
 }

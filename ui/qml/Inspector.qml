@@ -10,13 +10,13 @@ Pane {
     required property GraphController graph
     required property Dialogs dialogs
     readonly property string nodeId: graph.currentNode
-    readonly property var info: { graph.revision; return graph.nodeInfo(nodeId) }
+    readonly property var info: graph.revision >= 0 ? graph.nodeInfo(nodeId) : ({})  // revision in the expression: see PreviewPanel.qml
     // The spec list changes only with the node; values are read per field (so a slider keeps its grab).
     readonly property var params: graph.paramsOf(nodeId)
     padding: 8
     background: Rectangle { color: "#222327" }
 
-    function value(name) { graph.revision; return graph.paramValue(nodeId, name) }
+    function value(name) { return graph.revision >= 0 ? graph.paramValue(nodeId, name) : undefined }
     function set(name, v) { graph.setParam(nodeId, name, v) }
 
     ColumnLayout {
@@ -120,7 +120,7 @@ Pane {
         id: seedEditor
         // Lock and "re-roll each run" are saved in the file's ui section (GraphController::seedOptions).
         ColumnLayout {
-            readonly property var opts: { graph.revision; return graph.seedOptions(inspector.nodeId, p.name) }
+            readonly property var opts: graph.revision >= 0 ? graph.seedOptions(inspector.nodeId, p.name) : ({})
             RowLayout {
                 Layout.fillWidth: true
                 TextField {

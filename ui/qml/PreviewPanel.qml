@@ -12,10 +12,13 @@ Pane {
     required property RunController runner
     readonly property string nodeId: graph.currentNode
     property string port: ""
-    readonly property var info: { runner.revision; return runner.outputInfo(nodeId, port) }
-    readonly property bool hasCurve: { runner.revision; plot.points; return runner.curve(nodeId).length > 0 }
+    // Re-read whenever outputs change (runner.revision), live previews included. The revision is
+    // used in the expression (not a bare `runner.revision;` statement, which the compiled QML may
+    // drop together with the dependency).
+    readonly property var info: runner.revision >= 0 ? runner.outputInfo(nodeId, port) : ({})
+    readonly property bool hasCurve: runner.revision >= 0 && plot.points >= 0 && runner.curve(nodeId).length > 0
     // Per-frame lists in a record output (dataset.qc's metrics) for the "Per frame" tab.
-    readonly property var frameSeries: { runner.revision; return runner.frameSeries(nodeId, port) }
+    readonly property var frameSeries: runner.revision >= 0 ? runner.frameSeries(nodeId, port) : []
     onNodeIdChanged: port = ""
     padding: 4
     background: Rectangle { color: "#1b1c1f" }
@@ -153,6 +156,29 @@ Pane {
                     visible: splat.visible
                     anchors.left: parent.left; anchors.bottom: parent.bottom
                     text: splat.stats; color: "#a8adb8"; font.pixelSize: 11
+                }
+                // The device the viewport renders on (CUDA rasterizer when present, else CPU).
+                Label {
+                    objectName: "viewportBackend"
+                    visible: splat.visible
+                    anchors.left: parent.left; anchors.top: parent.top; anchors.margins: 6
+                    text: splat.backend
+                    font.pixelSize: 11; font.bold: true
+                    color: splat.backend === "CUDA" ? "#8fd16a" : "#c9ccd3"
+                    padding: 3
+                    background: Rectangle { color: "#a0202226"; radius: 3 }
+                }
+                // A live snapshot of a running node (splat.train every preview_every steps, a
+                // generator's decoded latents): replaced by the real output when the node finishes.
+                Label {
+                    objectName: "livePreviewLabel"
+                    visible: !!panel.info.preview && (splat.visible || image.visible)
+                    anchors.right: parent.right; anchors.top: parent.top; anchors.margins: 6
+                    text: qsTr("Live: %1").arg(panel.info.preview || "")
+                    font.pixelSize: 11; font.bold: true
+                    color: "#f2c14e"
+                    padding: 3
+                    background: Rectangle { color: "#a0202226"; radius: 3 }
                 }
                 ScrollView {
                     anchors.fill: parent

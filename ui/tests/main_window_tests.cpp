@@ -271,9 +271,25 @@ class MainWindowTest : public QObject {
     const QString encode = g.addNode("encode.video", 520, 600);
     QVERIFY(g.setParam(encode, "path", "clip.mp4").isEmpty());
     QVERIFY(g.connectPorts(views, "views", encode, "frames").isEmpty());
+    // Live snapshots while it trains, seen by the selected node's panel in the real QML.
+    QVERIFY(g.setParam(train, "preview_every", 5).isEmpty());
+    g.select(train);
+    QStringList liveLabels, liveStats;
+    QMetaObject::Connection live = connect(ed.runner, &camgraph::ui::RunController::previewChanged, this, [&] {
+      QQuickItem* label = ed.item("livePreviewLabel");
+      auto* view = qobject_cast<camgraph::ui::SplatView*>(ed.item("splatView"));
+      if (label && label->isVisible()) liveLabels << label->property("text").toString();
+      if (view && view->isVisible()) liveStats << view->stats();
+    });
     ed.runner->runTo({path, qc, encode});  // Run alone would stop at the output node (encode)
     QVERIFY(ed.runner->wait(300000));
+    disconnect(live);
     QCOMPARE(ed.runner->status(), QString("ok"));
+    QVERIFY(ed.runner->previewsReceived() >= 1);
+    QCOMPARE(liveLabels.size(), ed.runner->previewsReceived());
+    QVERIFY2(QRegularExpression("^Live: step (5|10|15)/20$").match(liveLabels.first()).hasMatch(), qPrintable(liveLabels.first()));
+    QCOMPARE(liveStats.size(), liveLabels.size());
+    QVERIFY2(liveStats.first().contains("live: step"), qPrintable(liveStats.first()));
 
     // The scene's viewport finds the downstream camera path and the placer feeding it.
     const camgraph::ui::SceneOverlays o = ed.runner->overlaysFor(train);
@@ -287,6 +303,13 @@ class MainWindowTest : public QObject {
     QTRY_VERIFY(splat->isVisible());
     QTRY_COMPARE(splat->billboards(), 1);
     QVERIFY(splat->pathCameras() > 0);  // those in front of the viewer
+    // The viewport says which rasterizer it renders with (CPU on a machine without CUDA).
+    QQuickItem* device = ed.item("viewportBackend");
+    QVERIFY(device && device->isVisible());
+    QCOMPARE(device->property("text").toString(), splat->backend());
+    QCOMPARE(splat->backend(), camgraph::ui::SplatView::cudaRenderAvailable() ? QString("CUDA") : QString("CPU"));
+    QVERIFY(splat->stats().startsWith(splat->backend()));
+    QVERIFY(!ed.item("livePreviewLabel")->isVisible());  // the run is over: no live snapshot
     // It starts from the first training camera, looking into the scene.
     QCOMPARE(splat->trainingCameras(), 6);
     const QVector3D c0 = splat->trainingCameraPosition(0);
