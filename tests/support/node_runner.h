@@ -12,10 +12,12 @@
 namespace camgraph::testing {
 
 // `registry`: e.g. a Registry filled by one family's register_<family>_nodes (tests that link only the
-// families they need) or Registry::builtin().
+// families they need) or Registry::builtin(). `events` receives the node's progress, warnings and
+// (with `previews`) Preview events.
 inline std::map<std::string, Value> run_node(const Registry& registry, const std::string& type,
                                              const nlohmann::json& params, std::map<std::string, Value> inputs,
-                                             const std::filesystem::path& out) {
+                                             const std::filesystem::path& out, const EventSink& events = {},
+                                             bool previews = false) {
   const NodeSpec* spec = registry.find(type);
   if (!spec) throw std::runtime_error("node type '" + type + "' is not registered");
   NodeInstance node;
@@ -30,6 +32,8 @@ inline std::map<std::string, Value> run_node(const Registry& registry, const std
   s.out_dir = out;
   s.graph_dir = out;
   s.output_files = &files;
+  s.events = events;
+  s.previews = previews;
   NodeContext ctx(s);
   spec->execute(ctx);
   return ctx.outputs();
