@@ -18,6 +18,7 @@
 #include "sd/unet.h"
 #include "sd/vae_encoder.h"
 #include "sd/weight_file.h"
+#include "node_runner.h"
 #include "test_support.h"
 
 namespace camgraph {
@@ -310,28 +311,10 @@ NodeRun run_generate(const json& params, std::map<std::string, Value> inputs = {
     register_sd_nodes(r);
     return r;
   }();
-  const NodeSpec* spec = reg.find("sd.generate");
-  NodeInstance node;
-  node.id = "gen";
-  node.type = "sd.generate";
-  json full = json::object();
-  for (const auto& p : spec->params) full[p.name] = params.contains(p.name) ? params[p.name] : p.default_value;
-  node.params = full;
-  const fs::path out = camgraph::testing::temp_dir("sd_node_out");
-  OutputFiles files(out);
   NodeRun run;
-  NodeContext::Setup s;
-  s.node = &node;
-  s.spec = spec;
-  s.inputs = std::move(inputs);
-  s.out_dir = out;
-  s.graph_dir = out;
-  s.output_files = &files;
-  s.previews = previews;
-  s.events = [&](const Event& e) { run.events.push_back(e); };
-  NodeContext ctx(s);
-  spec->execute(ctx);
-  run.outputs = ctx.outputs();
+  run.outputs = camgraph::testing::run_node(reg, "sd.generate", params, std::move(inputs),
+                                            camgraph::testing::temp_dir("sd_node_out"),
+                                            [&](const Event& e) { run.events.push_back(e); }, previews);
   return run;
 }
 
