@@ -13,6 +13,7 @@
 #include "depth/layout.h"
 #include "depth/lift.h"
 #include "depth/model.h"
+#include "depth/sd_fill.h"
 
 namespace camgraph {
 
@@ -227,6 +228,20 @@ void lift_execute(NodeContext& ctx) {
   const at::Tensor src_rgb = px.slice(2, 0, 3).contiguous();
   views.push_back({cam, src_rgb, valid.defined() ? valid.to(at::kFloat) : at::Tensor()});
   const int fill_views = int(ctx.param_int("fill_views"));
+  const bool sd_fill = ctx.param_string("fill_method") == "sd";
+  SdFillOptions sdo;
+  if (fill_views > 0 && sd_fill) {
+    if (!sd_fill_available()) ctx.fail("fill_method", "sd: this build has no Stable Diffusion (the sd family was not built)");
+    if (ctx.param_string("sd_checkpoint").empty())
+      ctx.fail("sd_checkpoint", "fill_method = sd needs an SD 1.5 checkpoint (single .safetensors/.ckpt or a diffusers folder)");
+    sdo.checkpoint = ctx.input_path("sd_checkpoint");
+    if (!ctx.param_string("sd_merges").empty()) sdo.merges = ctx.input_path("sd_merges");
+    sdo.prompt = ctx.param_string("sd_prompt");
+    sdo.negative_prompt = ctx.param_string("sd_negative_prompt");
+    sdo.steps = int(ctx.param_int("sd_steps"));
+    sdo.strength = ctx.param_float("sd_strength");
+    sdo.seed = ctx.param_seed("sd_seed");
+  }
   if (fill_views > 0) {
     const double dist = std::max(lim.limit, 1e-3 * median) * ctx.param_float("fill_distance");
     static const char* dirs[] = {"right", "left", "up", "down", "back", "forward", "right", "left"};
@@ -240,11 +255,22 @@ void lift_execute(NodeContext& ctx) {
       at::Tensor rgb = r.rgb, depth = r.depth / r.alpha.clamp_min(1e-6);  // expected depth of the covered part
       depth = at::where(holes, at::zeros_like(depth), depth);
       inpaint_view(rgb, depth, holes, ctx.param_float("inpaint_radius"));
+      if (sd_fill && frac > 0) {
+        // Telea's colours are the init image; SD regenerates the (dilated) holes.
+        SdFillOptions vo = sdo;
+        vo.seed = sdo.seed + uint64_t(i);
+        try {
+          rgb = sd_inpaint(rgb, holes, vo, ctx.torch_device());
+        } catch (const std::exception& e) {
+          ctx.fail("sd_checkpoint", std::string("SD inpainting of fill view ") + std::to_string(i + 1) + ": " + e.what());
+        }
+      }
       LiftOptions ho = o;
       splat::GaussianSet add = lift(rgb, depth, vc, ho, holes);
       g = concat(g, add);
       views.push_back({vc, rgb, at::Tensor()});
-      fill.push_back({{"direction", dirs[i]}, {"distance", d}, {"hole_fraction", frac}, {"added", add.size()}});
+      fill.push_back({{"direction", dirs[i]}, {"distance", d}, {"hole_fraction", frac}, {"added", add.size()},
+                      {"method", sd_fill ? "sd" : "telea"}});
       ctx.progress(0.3 + 0.3 * (i + 1) / fill_views, "filled view " + std::to_string(i + 1));
     }
   }
@@ -389,6 +415,16 @@ void register_depth_nodes(Registry& r) {
                     p_float("limit_search", 0.5, 0.001, 100, "search the limit up to this x the median depth"),
                     p_int("fill_views", 0, 0, 8, "extra views beyond the limit whose holes are inpainted and lifted"),
                     p_float("fill_distance", 1.5, 0.1, 20, "extra views at this x the limit (views 7-8 at twice that)"),
+                    p_enum("fill_method", "telea", {"telea", "sd"},
+                           "hole colours: OpenCV Telea inpainting, or Stable Diffusion inpainting (sd_checkpoint) over Telea's"),
+                    p_input_path("sd_checkpoint", "", "SD checkpoints (*.safetensors *.ckpt)",
+                                 "fill_method = sd: SD 1.5 single file or diffusers folder"),
+                    p_input_path("sd_merges", "", "CLIP merges (*.txt *.gz)", "fill_method = sd, single files: CLIP's BPE merges"),
+                    p_text("sd_prompt", "", "fill_method = sd: what the revealed background shows"),
+                    p_text("sd_negative_prompt", "", "fill_method = sd: negative prompt"),
+                    p_int("sd_steps", 20, 1, 200, "fill_method = sd: sampler steps"),
+                    p_float("sd_strength", 1.0, 0.05, 1.0, "fill_method = sd: img2img strength inside the holes"),
+                    p_seed("sd_seed", 0, "fill_method = sd: seed (fill view i uses seed + i)"),
                     p_float("inpaint_radius", 5, 1, 50, "OpenCV inpainting radius, pixels"),
                     p_int("refine_steps", 0, 0, 100000, "photometric refinement steps on the source (and filled) views")},
          .execute = lift_execute});

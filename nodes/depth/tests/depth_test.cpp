@@ -18,6 +18,8 @@
 #include "depth/layout.h"
 #include "depth/lift.h"
 #include "depth/model.h"
+#include "depth/sd_fill.h"
+#include "camgraph/safetensors.h"
 #include "splat/procedural_scene.h"
 #include "test_support.h"
 
@@ -627,6 +629,89 @@ TEST(Nodes, TinyDepthAnythingPthThroughTheNode) {
     for (int x = 0; x < 70; x += 7) EXPECT_NEAR(view->depth[0][y][x].item<double>(), want.at<float>(y, x), 1e-4);
   EXPECT_GT(view->depth.min().item<double>(), 0);
   EXPECT_LT(view->depth.max().item<double>(), 20);
+}
+
+// ---- SD inpainting of fill views (the sd family's tiny test weights, tests/golden/sd) ----------
+
+namespace {
+
+// A diffusers folder assembled from the sd family's committed tiny components.
+fs::path tiny_sd_folder() {
+  static const fs::path dir = [] {
+    const fs::path g = kSource / "tests/golden/sd", d = temp_dir("depth-tiny-sd") / "tiny-sd";
+    auto put = [&](const fs::path& from, const fs::path& to) {
+      fs::create_directories((d / to).parent_path());
+      fs::copy_file(g / from, d / to, fs::copy_options::overwrite_existing);
+    };
+    fs::create_directories(d);
+    std::ofstream(d / "model_index.json") << "{\"_class_name\": \"StableDiffusionPipeline\"}";
+    put("tokenizer/vocab.json", "tokenizer/vocab.json");
+    put("tokenizer/merges.txt", "tokenizer/merges.txt");
+    put("text_encoder/diffusers/config.json", "text_encoder/config.json");
+    put("text_encoder/diffusers/model.safetensors", "text_encoder/model.safetensors");
+    put("pipeline/unet/config.json", "unet/config.json");
+    put("pipeline/unet/diffusion_pytorch_model.safetensors", "unet/diffusion_pytorch_model.safetensors");
+    auto vae = safetensors_load(g / "vae/decoder.safetensors").tensors;
+    for (auto& [k, t] : safetensors_load(g / "vae/encoder.safetensors").tensors) vae[k] = t;
+    fs::create_directories(d / "vae");
+    safetensors_save_atomic(d / "vae/diffusion_pytorch_model.safetensors", vae);
+    return d;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+TEST(Fill, SdInpaintingRegeneratesOnlyTheHoles) {
+  if (!sd_fill_available()) GTEST_SKIP() << "built without the sd family";
+  const cv::Mat img = pattern(20, 28);  // not multiples of 8: resized for SD and back
+  const at::Tensor rgb = at::from_blob(const_cast<float*>(img.ptr<float>()), {20, 28, 3}, at::kFloat).clone();
+  at::Tensor holes = at::zeros({20, 28}, at::kBool);
+  holes.slice(0, 6, 14).slice(1, 10, 20).fill_(true);
+  SdFillOptions o;
+  o.checkpoint = tiny_sd_folder();
+  o.prompt = "a brick wall";
+  o.steps = 3;
+  o.seed = 5;
+  const at::Tensor a = sd_inpaint(rgb, holes, o, c10::Device(c10::kCPU));
+  ASSERT_EQ(a.sizes(), rgb.sizes());
+  const at::Tensor keep = (~holes).unsqueeze(2).expand({20, 28, 3});
+  EXPECT_TRUE(at::equal(a.masked_select(keep), rgb.masked_select(keep)));  // known pixels untouched
+  const at::Tensor in = holes.unsqueeze(2).expand({20, 28, 3});
+  EXPECT_GT((a.masked_select(in) - rgb.masked_select(in)).abs().mean().item<double>(), 1e-3);  // holes regenerated
+  EXPECT_GE(a.min().item<double>(), 0);
+  EXPECT_LE(a.max().item<double>(), 1);
+  EXPECT_TRUE(at::equal(sd_inpaint(rgb, holes, o, c10::Device(c10::kCPU)), a));  // seeded
+  o.seed = 6;
+  EXPECT_FALSE(at::equal(sd_inpaint(rgb, holes, o, c10::Device(c10::kCPU)), a));
+}
+
+TEST(Nodes, LiftFillsWithStableDiffusionWhenGivenACheckpoint) {
+  const fs::path dir = temp_dir("depth-fill-sd");
+  auto run = [&](const json& extra) {
+    json params = {{"fill_views", 1}, {"fill_method", "sd"}, {"sd_steps", 2}, {"sd_prompt", "stone wall"}};
+    params.update(extra);
+    const json nodes = {
+        {{"id", "views"}, {"type", "scene.procedural"}, {"params", {{"views", 2}, {"width", 40}, {"height", 30}, {"samples", 1}}}},
+        {{"id", "lift"}, {"type", "depth.lift"}, {"params", params}}};
+    return run_graph(nodes, {{{"from", "views.views"}, {"to", "lift.view"}}}, "lift", dir);
+  };
+  NodeRun none = run(json::object());
+  ASSERT_FALSE(none.result.ok);
+  const NodeResult& nr = none.result.nodes["lift"];
+  if (!sd_fill_available()) {
+    EXPECT_EQ(nr.error_param, "fill_method") << nr.error;
+    GTEST_SKIP() << "built without the sd family";
+  }
+  EXPECT_EQ(nr.error_param, "sd_checkpoint") << nr.error;
+  EXPECT_NE(nr.error.find("needs an SD 1.5 checkpoint"), std::string::npos) << nr.error;
+  NodeRun r = run({{"sd_checkpoint", tiny_sd_folder().string()}});
+  ASSERT_TRUE(r.result.ok) << r.result.nodes["lift"].error;
+  const json rec = out<RecordValue>(r, "record")->record;
+  ASSERT_EQ(rec["fill_views"].size(), 1u);
+  EXPECT_EQ(rec["fill_views"][0]["method"], "sd");
+  EXPECT_GT(rec["fill_views"][0]["hole_fraction"].get<double>(), 0);  // SD had holes to fill
+  EXPECT_GT(rec["fill_views"][0]["added"].get<int64_t>(), 0);
 }
 
 TEST(Examples, DepthLiftGraphRunsWithoutWeights) {
