@@ -125,6 +125,23 @@ TEST(Evaluator, DiskCacheSurvivesANewEvaluator) {
   EXPECT_EQ(disk_hits, 6);  // a, b, sum, double, c, other
 }
 
+TEST(Evaluator, ParametersThatCannotChangeOutputsRerunNothing) {
+  Evaluator ev(test_registry());
+  Graph g = diamond();
+  ASSERT_TRUE(ev.run(g, options("unaffected")).ok);
+  g.node("a")->params["preview_every"] = 3;
+  RunResult r = ev.run(g, options("unaffected"));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.nodes["a"].state, NodeState::Cached);
+  EXPECT_EQ(ev.executions("a"), 1);
+  EXPECT_EQ(ev.executions("sum"), 1);
+  // Still validated: an out-of-range value is refused naming the parameter.
+  g.node("a")->params["preview_every"] = 1000;
+  RunResult bad = ev.run(g, options("unaffected"));
+  ASSERT_FALSE(bad.problems.empty());
+  EXPECT_EQ(bad.problems[0].param, "preview_every");
+}
+
 TEST(Evaluator, DiskCachePruneRemovesLeastRecentlyUsedEntriesFirst) {
   const fs::path cache = temp_dir("test-prune-cache");
   RunOptions o = options("prune");

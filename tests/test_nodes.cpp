@@ -25,7 +25,8 @@ const Registry& test_registry() {
     Registry r;
     r.add({.type = "test.number", .category = "Test",
            .outputs = {{"value", PortType::Record}},
-           .params = {p_float("value", 1, -1e9, 1e9, "the number")},
+           .params = {p_float("value", 1, -1e9, 1e9, "the number"),
+                      outputs_unaffected(p_int("preview_every", 10, 0, 100, "cannot change the output"))},
            .execute = [](NodeContext& ctx) { ctx.set_output("value", number(ctx.param_float("value"))); }});
     r.add({.type = "test.add", .category = "Test",
            .inputs = {{"a", PortType::Record}, {"b", PortType::Record, "", true}},

@@ -6,6 +6,7 @@ namespace camgraph::testing {
 
 // test.number (param value) -> Record {value}
 // test.add (a, b Records; param offset) -> Record {value: a + b + offset}
+// (test.number also has `preview_every`, a parameter marked outputs_unaffected)
 // test.slow (optional input; param seconds) -> Record; polls cancellation every 10 ms; sends one
 // Preview (a Record holding `seconds`) when the run asks for previews
 // test.fail (optional input) -> always fails with a GraphError on parameter 'reason'

@@ -48,10 +48,11 @@ std::string hex128(const std::string& s) {
 }
 
 // Parameters with defaults filled in and values normalised, so that an omitted default and an
-// explicit one hash the same.
+// explicit one hash the same. Parameters that cannot change the outputs are left out.
 json canonical_params(const NodeInstance& n, const NodeSpec& spec) {
   json out = json::object();
   for (const auto& p : spec.params) {
+    if (!p.affects_outputs) continue;
     auto it = n.params.find(p.name);
     out[p.name] = check_param(n.id, p, it == n.params.end() ? p.default_value : *it);
   }

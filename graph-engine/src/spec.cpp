@@ -93,6 +93,11 @@ ParamSpec p_seed(std::string name, int64_t def, std::string doc) {
   return {std::move(name), ParamType::Seed, def, 0.0, 9007199254740991.0, {}, std::move(doc)};
 }
 
+ParamSpec outputs_unaffected(ParamSpec p) {
+  p.affects_outputs = false;
+  return p;
+}
+
 static bool valid_identifier(const std::string& s) {
   static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
   return std::regex_match(s, re);

@@ -247,7 +247,7 @@ void register_sd_nodes(Registry& r) {
                     p_int("batch", 1, 1, 64, "images per run"),
                     p_int("clip_skip", 1, 1, 12, "1: last text encoder layer; 2: penultimate (A1111/ComfyUI clip skip)"),
                     p_float("strength", 0.75, 0.01, 1, "img2img: how much of the init image is re-noised (steps * strength run)"),
-                    p_int("preview_every", 5, 0, 1000, "a decoded latent preview every N steps (0: none)"),
+                    outputs_unaffected(p_int("preview_every", 5, 0, 1000, "a decoded latent preview every N steps (0: none)")),
                     p_input_path("merges", "", "CLIP merges (*.txt *.gz)",
                                  "single-file checkpoints: CLIP's BPE merges (bpe_simple_vocab_16e6.txt.gz or merges.txt)"),
                     p_model_path("models_root", "dir", "models root with checkpoints/ loras/ vae/ (default $CAMGRAPH_MODELS; "

@@ -385,8 +385,8 @@ void register_splat_nodes(Registry& r) {
                     p_int("eval_every", 0, 0, 1000000, "evaluate held-out views every n steps (0: at the end)"),
                     p_output_path("checkpoint", "", "checkpoint file (relative: under the output folder); resumes when it exists"),
                     p_int("checkpoint_every", 1000, 1, 1000000, "save the checkpoint every n steps"),
-                    p_int("preview_every", 100, 0, 1000000,
-                          "editor: send a snapshot of the scene for the live viewport every n steps (0: never; headless runs send none)")},
+                    outputs_unaffected(p_int("preview_every", 100, 0, 1000000,
+                          "editor: send a snapshot of the scene for the live viewport every n steps (0: never; headless runs send none)"))},
          .execute = train_execute});
   r.add({.type = "splat.render",
          .category = "3D",

@@ -33,6 +33,9 @@ struct ParamSpec {
   std::string file_filter;          // Path: e.g. "Images (*.png *.jpg)"; "dir" for folders
   bool is_input_file = false;       // Path: fingerprinted into the cache key
   bool multiline = false;           // String: prompts
+  // False for parameters that cannot change the outputs (how often to send previews): they are
+  // left out of the cache key and the graph hash, so editing them re-runs nothing.
+  bool affects_outputs = true;
 };
 
 // Factories that keep specs readable: p_int("steps", 500, 1, 1e6, "training steps").
@@ -47,6 +50,8 @@ ParamSpec p_input_path(std::string name, std::string def, std::string filter, st
 ParamSpec p_output_path(std::string name, std::string def, std::string doc);
 ParamSpec p_colour(std::string name, std::string def, std::string doc);  // "#rrggbb[aa]"
 ParamSpec p_seed(std::string name, int64_t def, std::string doc);
+// Marks a parameter that cannot change the node's outputs (see ParamSpec::affects_outputs).
+ParamSpec outputs_unaffected(ParamSpec p);
 
 using ExecuteFn = std::function<void(NodeContext&)>;
 // Upgrades a node's stored params from `from_version` to the next version, in place.
