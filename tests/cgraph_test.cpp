@@ -86,6 +86,15 @@ TEST(Cgraph, UiSectionDoesNotChangeTheGraphHash) {
   EXPECT_NE(graph_hash(a.graph), graph_hash(b.graph));
 }
 
+TEST(Cgraph, ParametersThatCannotChangeOutputsLeaveTheGraphHashAlone) {
+  GraphDocument a = load_cgraph_text(kGood, test_registry());
+  GraphDocument b = a;
+  b.graph.node("a")->params["preview_every"] = 3;  // test.number: outputs_unaffected
+  EXPECT_EQ(graph_hash(a.graph, &test_registry()), graph_hash(b.graph, &test_registry()));
+  b.graph.node("a")->params["value"] = 7;
+  EXPECT_NE(graph_hash(a.graph, &test_registry()), graph_hash(b.graph, &test_registry()));
+}
+
 TEST(Cgraph, SaveIsAtomicAndReadable) {
   const fs::path dir = fs::temp_directory_path() / ("cgraph-save-" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -161,6 +161,7 @@ TEST(Cli, CacheIsCappedAfterARunAndCanBeInspectedAndPruned) {
 
   EXPECT_EQ(cli("cache prune '" + cache.string() + "'").code, 2);  // no --max-gb
   EXPECT_EQ(cli("run '" + kExample + "' --cache-max-gb lots").code, 2);
+  EXPECT_EQ(cli("run '" + kExample + "' --cache-max-gb inf").code, 2);
   EXPECT_EQ(cli("cache usage '" + (work_dir() / "no-such-cache").string() + "'").code, 1);
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "camgraph/cache.h"
@@ -142,6 +143,24 @@ TEST(Evaluator, ParametersThatCannotChangeOutputsRerunNothing) {
   EXPECT_EQ(bad.problems[0].param, "preview_every");
 }
 
+TEST(Evaluator, ANodesCacheStampRerunsItWhenItsFileChanges) {
+  const fs::path dir = temp_dir("test-stamp");
+  std::ofstream(dir / "weights.bin") << "1234";
+  Graph g;
+  g.nodes = {node("size", "test.file_size", {{"file", "weights.bin"}})};
+  RunOptions o = options("stamp");
+  o.graph_dir = dir;
+  Evaluator ev(test_registry());
+  ASSERT_TRUE(ev.run(g, o).ok);
+  ASSERT_TRUE(ev.run(g, o).ok);
+  EXPECT_EQ(ev.executions("size"), 1);  // unchanged file: cached
+  std::ofstream(dir / "weights.bin") << "123456";
+  fs::last_write_time(dir / "weights.bin", fs::last_write_time(dir / "weights.bin") + std::chrono::seconds(5));
+  ASSERT_TRUE(ev.run(g, o).ok);
+  EXPECT_EQ(ev.executions("size"), 2);  // same name, new file: re-run
+  EXPECT_EQ(value(ev, "size"), 6);
+}
+
 TEST(Evaluator, DiskCachePruneRemovesLeastRecentlyUsedEntriesFirst) {
   const fs::path cache = temp_dir("test-prune-cache");
   RunOptions o = options("prune");
@@ -173,6 +192,19 @@ TEST(Evaluator, DiskCachePruneRemovesLeastRecentlyUsedEntriesFirst) {
   EXPECT_EQ(removed.bytes, all.bytes - recent_bytes);
   EXPECT_EQ(Cache::disk_usage(cache).entries, 3u);
   EXPECT_EQ(Cache::prune_disk(cache, recent_bytes).entries, 0u);  // already within the cap
+
+  // A temp file of a writer killed an hour ago goes even within the cap; a fresh one (being
+  // written now) stays, and neither counts as an entry.
+  const fs::path dead = cache / "ab" / ".abcd.cgcache.tmp-123-1", live = cache / "ab" / ".abce.cgcache.tmp-124-1";
+  fs::create_directories(dead.parent_path());
+  std::ofstream(dead) << "partial";
+  std::ofstream(live) << "partial";
+  fs::last_write_time(dead, old);
+  EXPECT_EQ(Cache::disk_usage(cache).entries, 3u);
+  EXPECT_EQ(Cache::prune_disk(cache, recent_bytes).entries, 1u);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  fs::remove(live);
   Evaluator fresh(test_registry());
   ASSERT_TRUE(fresh.run(diamond(), o).ok);
   EXPECT_EQ(fresh.executions("a"), 0);

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "camgraph/node_context.h"
@@ -51,6 +52,17 @@ const Registry& test_registry() {
              }
              if (ctx.wants_previews()) ctx.preview(number(total), "snapshot", {{"step", 1}});
              ctx.set_output("value", number(value_of(ctx, "in")));
+           }});
+    r.add({.type = "test.file_size", .category = "Test",
+           .outputs = {{"value", PortType::Record}},
+           .params = {p_string("file", "", "a file relative to the graph's folder")},
+           .execute = [](NodeContext& ctx) {
+             ctx.set_output("value", number(double(std::filesystem::file_size(ctx.input_path("file")))));
+           },
+           .cache_stamp = [](const json& params, const std::filesystem::path& graph_dir) -> json {
+             std::error_code ec;
+             const auto t = std::filesystem::last_write_time(graph_dir / params["file"].get<std::string>(), ec);
+             return ec ? json("missing") : json(t.time_since_epoch().count());
            }});
     r.add({.type = "test.fail", .category = "Test",
            .inputs = {{"in", PortType::Record, "", true}},

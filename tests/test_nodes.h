@@ -10,6 +10,7 @@ namespace camgraph::testing {
 // test.slow (optional input; param seconds) -> Record; polls cancellation every 10 ms; sends one
 // Preview (a Record holding `seconds`) when the run asks for previews
 // test.fail (optional input) -> always fails with a GraphError on parameter 'reason'
+// test.file_size (param file) -> Record: the file's size; its cache_stamp is the file's mtime
 // test.image -> Image;  test.sink (Record input) is an output node
 const Registry& test_registry();
 

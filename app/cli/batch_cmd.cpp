@@ -2,6 +2,7 @@
 #include "batch_cmd.h"
 
 #include <csignal>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -139,7 +140,8 @@ int cmd_batch(const std::vector<std::string>& args_in) {
         const std::string v = value();
         char* end = nullptr;
         b.run.cache_max_gb = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end || !(b.run.cache_max_gb >= 0)) return usage("--cache-max-gb needs a size in GB >= 0 (got '" + v + "')");
+        if (v.empty() || *end || !std::isfinite(b.run.cache_max_gb) || b.run.cache_max_gb < 0 || b.run.cache_max_gb > 1e9)
+          return usage("--cache-max-gb needs a size in GB between 0 and 1e9 (got '" + v + "')");
       }
       else if (a == "--no-share") b.run.share_upstream = false;
       else if (a == "--gpu-mem") b.run.gpu_mem_mib = to_int(a, value(), 1);

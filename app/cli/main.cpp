@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 1 graph or node error, 2 usage error, 130 cancelled (Ctrl-C).
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -34,6 +35,7 @@ usage:
   camgraph-cli cache usage DIR [--json]
   camgraph-cli cache prune DIR --max-gb G
                                        size of an on-disk cache; remove least recently used entries
+                                       until G GB remain (--max-gb 0 empties it)
   camgraph-cli --version | --help
 
 run options:
@@ -122,7 +124,7 @@ int cmd_validate(const std::vector<std::string>& args) {
     return 1;
   }
   std::printf("%s: ok (%zu nodes, %zu links, graph hash %s)\n", path.c_str(), doc.graph.nodes.size(),
-              doc.graph.links.size(), graph_hash(doc.graph).substr(0, 16).c_str());
+              doc.graph.links.size(), graph_hash(doc.graph, &Registry::builtin()).substr(0, 16).c_str());
   return 0;
 }
 
@@ -135,8 +137,8 @@ double parse_gb(const std::string& option, const std::string& text) {
     gb = std::stod(text, &used);
   } catch (const std::exception&) {
   }
-  if (used != text.size() || !(gb >= 0))
-    throw std::invalid_argument(option + " needs a size in GB >= 0 (got '" + text + "')");
+  if (used != text.size() || !std::isfinite(gb) || gb < 0 || gb > 1e9)
+    throw std::invalid_argument(option + " needs a size in GB between 0 and 1e9 (got '" + text + "')");
   return gb;
 }
 
@@ -151,6 +153,7 @@ void prune_cache(const fs::path& dir, double max_gb, bool quiet) {
   if (max_gb <= 0) return;
   try {
     const auto removed = Cache::prune_disk(dir, std::uintmax_t(max_gb * 1e9));
+    for (const auto& f : removed.failed) std::fprintf(stderr, "warning: cache: could not remove %s\n", f.c_str());
     if (removed.entries && !quiet)
       std::fprintf(stderr, "cache: removed %zu least recently used entr%s (%s) to stay under %g GB\n",
                    removed.entries, removed.entries == 1 ? "y" : "ies", format_bytes(removed.bytes).c_str(), max_gb);
@@ -186,6 +189,7 @@ int cmd_cache(const std::vector<std::string>& args) {
   if (args[0] == "prune" && max_gb < 0) return usage_error("cache prune needs --max-gb G");
   Cache::DiskUsage removed;
   if (args[0] == "prune") removed = Cache::prune_disk(dir, std::uintmax_t(max_gb * 1e9));
+  for (const auto& f : removed.failed) std::fprintf(stderr, "warning: could not remove %s\n", f.c_str());
   const Cache::DiskUsage now = Cache::disk_usage(dir);
   if (as_json) {
     nlohmann::json j = {{"entries", now.entries}, {"bytes", now.bytes}};

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include "camgraph/safetensors.h"
@@ -101,7 +102,12 @@ struct DiskEntry {
   fs::path path;
   std::uintmax_t bytes;
   fs::file_time_type used;
+  bool stale_temp = false;  // an atomic write's temp file left by a killed process
 };
+
+// Atomic writes go through ".<name>.cgcache.tmp-<pid>-<n>" (output_files.cpp); one older than
+// this was left by a process that died mid-write.
+constexpr auto kStaleTempAge = std::chrono::hours(1);
 
 std::vector<DiskEntry> disk_entries(const fs::path& dir) {
   std::vector<DiskEntry> out;
@@ -110,10 +116,16 @@ std::vector<DiskEntry> disk_entries(const fs::path& dir) {
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     std::error_code e0, e1, e2;
-    if (!it->is_regular_file(e0) || it->path().extension() != ".cgcache") continue;
+    if (!it->is_regular_file(e0)) continue;
+    const std::string name = it->path().filename().string();
+    const bool entry = it->path().extension() == ".cgcache";
+    const bool temp = !entry && name.size() > 1 && name[0] == '.' && name.find(".cgcache.tmp-") != std::string::npos;
+    if (!entry && !temp) continue;
     const auto bytes = fs::file_size(it->path(), e1);
     const auto used = fs::last_write_time(it->path(), e2);
-    if (!e1 && !e2) out.push_back({it->path(), bytes, used});  // vanished under us: skip
+    if (e1 || e2) continue;  // vanished under us
+    if (temp && fs::file_time_type::clock::now() - used < kStaleTempAge) continue;  // being written
+    out.push_back({it->path(), bytes, used, temp});
   }
   return out;
 }
@@ -123,6 +135,7 @@ std::vector<DiskEntry> disk_entries(const fs::path& dir) {
 Cache::DiskUsage Cache::disk_usage(const fs::path& dir) {
   DiskUsage u;
   for (const auto& e : disk_entries(dir)) {
+    if (e.stale_temp) continue;
     ++u.entries;
     u.bytes += e.bytes;
   }
@@ -134,17 +147,20 @@ Cache::DiskUsage Cache::prune_disk(const fs::path& dir, std::uintmax_t max_bytes
   std::uintmax_t total = 0;
   for (const auto& e : entries) total += e.bytes;
   std::sort(entries.begin(), entries.end(), [](const DiskEntry& a, const DiskEntry& b) {
-    return a.used != b.used ? a.used < b.used : a.path < b.path;  // oldest first
+    if (a.stale_temp != b.stale_temp) return a.stale_temp;  // dead writers' leftovers first
+    return a.used != b.used ? a.used < b.used : a.path < b.path;  // then oldest first
   });
   DiskUsage removed;
   for (const auto& e : entries) {
-    if (total <= max_bytes) break;
+    if (total <= max_bytes && !e.stale_temp) break;
     std::error_code ec;
-    if (fs::remove(e.path, ec) && !ec) {
+    const bool gone = fs::remove(e.path, ec);
+    if (gone) {
       ++removed.entries;
       removed.bytes += e.bytes;
     }
-    total -= e.bytes;  // gone either way (another process may have removed it)
+    if (gone || !ec) total -= e.bytes;  // removed, or another process removed it first
+    else removed.failed.push_back(e.path.string() + ": " + ec.message());
   }
   return removed;
 }

@@ -219,11 +219,16 @@ void save_cgraph(const GraphDocument& doc, const std::filesystem::path& path) {
   write_file_atomic(path, to_cgraph_text(doc));
 }
 
-std::string graph_hash(const Graph& graph) {
+std::string graph_hash(const Graph& graph, const Registry* registry) {
   // Canonical form: nodes sorted by id, params sorted (json objects are), links sorted.
   json nodes = json::object();
-  for (const auto& n : graph.nodes)
-    nodes[n.id] = {{"type", n.type}, {"version", n.version}, {"params", n.params}, {"bypass", n.bypass}};
+  for (const auto& n : graph.nodes) {
+    json params = n.params;
+    if (const NodeSpec* spec = registry ? registry->find(n.type) : nullptr)
+      for (const auto& p : spec->params)
+        if (!p.affects_outputs) params.erase(p.name);
+    nodes[n.id] = {{"type", n.type}, {"version", n.version}, {"params", params}, {"bypass", n.bypass}};
+  }
   std::vector<std::string> links;
   for (const auto& l : graph.links) links.push_back(l.from.to_string() + ">" + l.to.to_string());
   std::sort(links.begin(), links.end());

@@ -245,6 +245,7 @@ RunResult Evaluator::run(const Graph& graph, const RunOptions& opt) {
                  {"bypass", node.bypass}};
       if (spec.is_output) key_src["out_dir"] = fs::absolute(opt.out_dir).lexically_normal().string();
       if (!spec.cacheable) key_src["nonce"] = run_nonce;
+      if (spec.cache_stamp) key_src["stamp"] = spec.cache_stamp(params, opt.graph_dir);
     } catch (const std::exception& e) {
       res.state = NodeState::Failed;
       res.error = e.what();

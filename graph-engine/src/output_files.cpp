@@ -82,6 +82,23 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
+nlohmann::json file_stamp(const fs::path& path) {
+  auto one = [](const fs::path& p) -> nlohmann::json {
+    std::error_code e1, e2;
+    const auto size = fs::file_size(p, e1);
+    const auto time = fs::last_write_time(p, e2);
+    if (e1 || e2) return "unreadable";
+    return nlohmann::json::array({size, int64_t(time.time_since_epoch().count())});
+  };
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return "missing";
+  if (!fs::is_directory(path, ec)) return one(path);
+  nlohmann::json files = nlohmann::json::object();
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file()) files[fs::relative(it->path(), path).string()] = one(it->path());
+  return files;
+}
+
 std::string hash_file_hex(const fs::path& path) {
   struct Memo {
     uint64_t size;

@@ -10,6 +10,7 @@
 
 #include "camgraph/error.h"
 #include "camgraph/node_context.h"
+#include "camgraph/output_files.h"
 #include "depth/layout.h"
 #include "depth/lift.h"
 #include "depth/model.h"
@@ -261,8 +262,15 @@ void lift_execute(NodeContext& ctx) {
         vo.seed = sdo.seed + uint64_t(i);
         try {
           rgb = sd_inpaint(rgb, holes, vo, ctx.torch_device());
+        } catch (const GraphError&) {
+          throw;
         } catch (const std::exception& e) {
-          ctx.fail("sd_checkpoint", std::string("SD inpainting of fill view ") + std::to_string(i + 1) + ": " + e.what());
+          // Loading problems belong to the checkpoint (or its merges file); anything else to the node.
+          const std::string msg = e.what();
+          const bool merges = msg.find("merges") != std::string::npos;
+          const bool loading = merges || msg.find(sdo.checkpoint.string()) != std::string::npos;
+          ctx.fail(merges ? "sd_merges" : loading ? "sd_checkpoint" : "",
+                   "SD inpainting of fill view " + std::to_string(i + 1) + ": " + msg);
         }
       }
       LiftOptions ho = o;
@@ -417,8 +425,10 @@ void register_depth_nodes(Registry& r) {
                     p_float("fill_distance", 1.5, 0.1, 20, "extra views at this x the limit (views 7-8 at twice that)"),
                     p_enum("fill_method", "telea", {"telea", "sd"},
                            "hole colours: OpenCV Telea inpainting, or Stable Diffusion inpainting (sd_checkpoint) over Telea's"),
-                    p_input_path("sd_checkpoint", "", "SD checkpoints (*.safetensors *.ckpt)",
-                                 "fill_method = sd: SD 1.5 single file or diffusers folder"),
+                    // Not content-hashed (gigabytes): the cache stamp below keys it on size + mtime.
+                    ParamSpec{"sd_checkpoint", ParamType::Path, "", {}, {}, {},
+                              "fill_method = sd: SD 1.5 single file or diffusers folder",
+                              "SD checkpoints (*.safetensors *.ckpt);;dir"},
                     p_input_path("sd_merges", "", "CLIP merges (*.txt *.gz)", "fill_method = sd, single files: CLIP's BPE merges"),
                     p_text("sd_prompt", "", "fill_method = sd: what the revealed background shows"),
                     p_text("sd_negative_prompt", "", "fill_method = sd: negative prompt"),
@@ -427,7 +437,13 @@ void register_depth_nodes(Registry& r) {
                     p_seed("sd_seed", 0, "fill_method = sd: seed (fill view i uses seed + i)"),
                     p_float("inpaint_radius", 5, 1, 50, "OpenCV inpainting radius, pixels"),
                     p_int("refine_steps", 0, 0, 100000, "photometric refinement steps on the source (and filled) views")},
-         .execute = lift_execute});
+         .execute = lift_execute,
+         .cache_stamp = [](const json& params, const fs::path& graph_dir) -> json {
+           const std::string ckpt = params.value("sd_checkpoint", "");
+           if (params.value("fill_method", "") != "sd" || ckpt.empty()) return nullptr;
+           const fs::path p = fs::path(ckpt).is_relative() ? graph_dir / ckpt : fs::path(ckpt);
+           return {{"sd_checkpoint", file_stamp(p)}};
+         }});
   r.add({.type = "depth.check_path",
          .category = "Camera",
          .title = "Check Path Against Lift",

@@ -44,7 +44,15 @@ at::Tensor sd_inpaint(const at::Tensor& rgb_in, const at::Tensor& holes, const S
   at::Tensor out = pipe->generate(r).images[0].permute({2, 0, 1}).unsqueeze(0);  // [1, 3, H8, W8]
   if (H8 != H || W8 != W) out = at::upsample_bilinear2d(out, {H, W}, false);
   out = out[0].permute({1, 2, 0}).clamp(0, 1);
-  return at::where(holes.to(at::kCPU).unsqueeze(2), out, rgb).contiguous();
+  // Feathered composite: holes take the result, the `dilate` px band around them fades from it to
+  // the rendered pixels (no hard seam), pixels farther away stay exactly as rendered.
+  const at::Tensor hole_f = holes.to(at::kCPU, at::kFloat).view({1, 1, H, W});
+  at::Tensor w = hole_f;
+  if (o.dilate > 0)
+    w = at::maximum(hole_f, at::avg_pool2d(hole_f, {2 * o.dilate + 1, 2 * o.dilate + 1}, {1, 1}, {o.dilate, o.dilate},
+                                           false, false));
+  w = w[0][0].unsqueeze(2);  // [H, W, 1]
+  return (w * out + (1 - w) * rgb).contiguous();
 }
 
 #else

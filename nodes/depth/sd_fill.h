@@ -3,7 +3,8 @@
 //
 //   rgb [H, W, 3] in [0, 1] (holes already prefilled by Telea: the init image), holes [H, W] bool
 //   -> resized to multiples of 8 (bilinear; mask nearest, dilated by `dilate` px), generated with
-//      init_image = rgb, mask = holes, then back to H x W; only hole pixels take the result.
+//      init_image = rgb, mask = holes, then back to H x W; holes take the result, a `dilate` px band
+//      around them fades into it (feathered seam), pixels farther away are kept exactly.
 // Available when the sd family is built (sd_fill_available()); otherwise sd_inpaint throws.
 #pragma once
 #include <ATen/core/Tensor.h>

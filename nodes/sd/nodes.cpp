@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "camgraph/node_context.h"
+#include "camgraph/output_files.h"
 #include "sd/model_paths.h"
 #include "sd/pipeline.h"
 
@@ -17,8 +18,8 @@ using namespace camgraph::sd;
 namespace {
 
 ParamSpec p_model_path(std::string name, std::string filter, std::string doc) {
-  // A Path that may also be a model name inside the models folders. Not fingerprinted (a
-  // checkpoint is gigabytes): the cache keys on the name; the loaded model on size + mtime.
+  // A Path that may also be a model name inside the models folders. Not content-hashed (a
+  // checkpoint is gigabytes): the node's cache_stamp adds size + mtime (model_files_stamp).
   return {std::move(name), ParamType::Path, "", {}, {}, {}, std::move(doc), std::move(filter)};
 }
 
@@ -102,6 +103,43 @@ std::vector<std::pair<std::string, std::pair<double, double>>> parse_lora_list(c
   return out;
 }
 
+// Cache-key stamp of every model file a run would read (checkpoint or diffusers folder, VAE,
+// merges, LoRAs): size and modification time, so a LoRA retrained under the same name re-runs
+// the node. Names that do not resolve stamp as "missing" (execute reports them).
+json model_files_stamp(const json& params, const fs::path& graph_dir) {
+  auto str = [&](const char* k) { return params.contains(k) && params[k].is_string() ? params[k].get<std::string>() : ""; };
+  auto local = [&](const std::string& name) {
+    fs::path p = name;
+    std::error_code ec;
+    return p.is_relative() && fs::exists(graph_dir / p, ec) ? graph_dir / p : p;
+  };
+  ModelFolders folders;
+  try {
+    std::string root = str("models_root");
+    if (root.empty())
+      if (const char* env = std::getenv("CAMGRAPH_MODELS")) root = env;
+    if (!root.empty()) folders.add_root(local(root));
+    if (!str("extra_model_paths").empty()) folders.add_extra_model_paths(local(str("extra_model_paths")));
+  } catch (const std::exception&) {
+  }
+  auto stamp = [&](ModelKind kind, const std::string& name) -> json {
+    if (name.empty()) return nullptr;
+    try {
+      return file_stamp(find_model(kind, local(name).string(), folders));  // a diffusers folder: every file
+    } catch (const std::exception&) {
+      return "missing";
+    }
+  };
+  json s = {{"checkpoint", stamp(ModelKind::Checkpoint, str("checkpoint"))}, {"vae", stamp(ModelKind::Vae, str("vae"))}};
+  json loras = json::array();
+  try {
+    for (const auto& [name, strengths] : parse_lora_list(str("loras"))) loras.push_back(stamp(ModelKind::Lora, name));
+  } catch (const std::invalid_argument&) {
+  }
+  s["loras"] = loras;
+  return s;
+}
+
 void generate_execute(NodeContext& ctx) {
   const ModelFolders folders = model_folders(ctx);
   PipelineSources src;
@@ -181,8 +219,13 @@ void generate_execute(NodeContext& ctx) {
     throw;
   } catch (const std::exception& e) {
     if (ctx.cancelled()) ctx.check_cancelled();
+    // A LoRA file's problem names the file; an init-image problem starts with the field; anything
+    // else (out of memory, a device error) is the node's, not a parameter's.
     const std::string msg = e.what();
-    ctx.fail(msg.rfind("init_image", 0) == 0 ? "init_image" : r.loras.empty() ? "checkpoint" : "loras", msg);
+    std::string param = msg.rfind("init_image", 0) == 0 ? "init_image" : "";
+    for (const auto& l : r.loras)
+      if (param.empty() && msg.find(l.path.filename().string()) != std::string::npos) param = "loras";
+    ctx.fail(param, msg);
   }
   ctx.check_cancelled();
 
@@ -253,7 +296,8 @@ void register_sd_nodes(Registry& r) {
                     p_model_path("models_root", "dir", "models root with checkpoints/ loras/ vae/ (default $CAMGRAPH_MODELS; "
                                                        "a ComfyUI models/ folder works)"),
                     p_input_path("extra_model_paths", "", "YAML (*.yaml *.yml)", "ComfyUI's extra_model_paths.yaml for more folders")},
-         .execute = generate_execute});
+         .execute = generate_execute,
+         .cache_stamp = model_files_stamp});
 }
 
 }  // namespace camgraph

@@ -3,7 +3,10 @@
 // tokenizer/), an optional separate VAE, LoRAs merged in place (exact unmerge when the set
 // changes, no reload). txt2img, img2img (init image + strength) and inpainting with an ordinary
 // model (img2img + mask: the known region's predicted x0 is replaced by the init latents at every
-// step and the final latents are blended, as A1111's "inpaint" with a non-inpainting checkpoint).
+// step and the final latents are blended, like A1111's "inpaint" with a non-inpainting checkpoint,
+// except that the latent mask stays soft (the fraction of each latent pixel to regenerate) where
+// A1111 rounds it to 0/1; tested by its properties (known region kept, holes regenerated), not
+// against A1111's output).
 //
 // Determinism: image b of a batch uses a torch CPU generator seeded with seed + b, drawing in this
 // order: the initial noise [1, 4, h, w] (txt2img x_T, or img2img's noise added to the init latents),

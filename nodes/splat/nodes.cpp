@@ -18,6 +18,16 @@ using namespace camgraph::splat;
 
 namespace {
 
+std::shared_ptr<SplatSceneValue> scene_from_gaussians(const GaussianSet& g) {
+  auto scene = std::make_shared<SplatSceneValue>();
+  scene->means = g.means;
+  scene->log_scales = g.log_scales;
+  scene->quats = g.quats;
+  scene->opacity_logits = g.opacity_logits;
+  scene->sh = g.sh;
+  return scene;
+}
+
 // ---- scene.procedural -----------------------------------------------------------------------
 
 void procedural_execute(NodeContext& ctx) {
@@ -58,8 +68,14 @@ SplatDataset dataset_from_views(NodeContext& ctx, const FrameSequenceValue& seq,
     v.camera.world_to_camera = normalise_world_to_camera(v.camera.world_to_camera, d.normalisation);
     (holdout_every > 0 && i % holdout_every == 0 ? d.test : d.train).push_back(std::move(v));
   }
-  if (seq.points.defined() && seq.points.size(0) > 0) {
+  if (seq.points.defined() && seq.points.numel() > 0) {
     // Sparse points on the wire (sfm.colmap): the initial Gaussians for init = auto / points.
+    if (seq.points.dim() != 2 || seq.points.size(1) != 3)
+      ctx.fail_port("views", "the views' sparse points must be [P, 3], got " +
+                                 c10::str(seq.points.sizes()));
+    if (seq.point_colours.defined() && !seq.point_colours.sizes().equals(seq.points.sizes()))
+      ctx.fail_port("views", "the views' point colours " + c10::str(seq.point_colours.sizes()) + " do not match the points " +
+                                 c10::str(seq.points.sizes()));
     const auto& n = d.normalisation;
     const at::Tensor centre = at::tensor({float(n.centre[0]), float(n.centre[1]), float(n.centre[2])});
     d.points = ((seq.points.to(at::kCPU, at::kFloat) - centre) * float(n.scale)).contiguous();  // [P, 3]
@@ -179,13 +195,7 @@ void train_execute(NodeContext& ctx) {
   // A scene of the trainer's current Gaussians: gaussians_world() detaches and copies every tensor,
   // so the trainer's later in-place updates do not reach it.
   auto current_scene = [&](const json& info) {
-    const GaussianSet g = trainer->gaussians_world();
-    auto scene = std::make_shared<SplatSceneValue>();
-    scene->means = g.means;
-    scene->log_scales = g.log_scales;
-    scene->quats = g.quats;
-    scene->opacity_logits = g.opacity_logits;
-    scene->sh = g.sh;
+    auto scene = scene_from_gaussians(trainer->gaussians_world());
     scene->training_cameras = world_cameras;
     scene->info = info;
     return scene;
@@ -307,12 +317,7 @@ void load_ply_execute(NodeContext& ctx) {
   } catch (const std::exception& e) {
     ctx.fail("path", e.what());
   }
-  auto scene = std::make_shared<SplatSceneValue>();
-  scene->means = g.means;
-  scene->log_scales = g.log_scales;
-  scene->quats = g.quats;
-  scene->opacity_logits = g.opacity_logits;
-  scene->sh = g.sh;
+  auto scene = scene_from_gaussians(g);
   scene->info = {{"source", p.string()}};
   ctx.set_output("scene", scene);
 }

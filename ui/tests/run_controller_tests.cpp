@@ -119,7 +119,11 @@ class RunControllerTest : public QObject {
     QVERIFY(r.wait(300000));
     QCOMPARE(r.status(), QString("ok"));
 
-    QVERIFY2(steps.size() >= 2, qPrintable(QString("previews seen: %1").arg(steps.size())));
+    // Coalesced by design: on a loaded machine the run may end before the GUI thread handles a
+    // second notification, so one is the minimum here (that every snapshot is sent is
+    // splat_nodes_tests' TrainerSendsScenePreviewsOnlyWhenWanted; that successive previews reach
+    // the view is imagePreviewsShowInTheImageView, with a handshake).
+    QVERIFY2(steps.size() >= 1, qPrintable(QString("previews seen: %1").arg(steps.size())));
     for (int i = 0; i < steps.size(); ++i) {
       QVERIFY2(steps[i] % 15 == 0 && steps[i] > 0 && steps[i] < 120, qPrintable(QString::number(steps[i])));
       if (i > 0) {

@@ -313,7 +313,7 @@ Sweep parse_sweep(const json& doc, const fs::path& file, const Registry& registr
   } catch (const std::exception& e) {
     throw err("/graph", std::string("the graph does not load: ") + e.what());
   }
-  s.graph_hash = graph_hash(s.graph.graph);
+  s.graph_hash = graph_hash(s.graph.graph, &registry);
 
   // Resolves "node.param" against the graph and normalises the value with the param's checks.
   auto resolve = [&](const std::string& key, const json& value, const std::string& where) -> json {

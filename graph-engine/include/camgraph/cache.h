@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "camgraph/spec.h"
 #include "camgraph/value.h"
@@ -38,9 +39,11 @@ class Cache {
   struct DiskUsage {
     std::size_t entries = 0;
     std::uintmax_t bytes = 0;
+    std::vector<std::string> failed;  // prune: entries that could not be removed, with the reason
   };
   static DiskUsage disk_usage(const std::filesystem::path& dir);
-  // Removes least recently used entries until at most max_bytes remain; returns what it removed.
+  // Removes temp files that writers killed mid-write left (older than an hour), then least
+  // recently used entries until at most max_bytes remain; returns what it removed.
   static DiskUsage prune_disk(const std::filesystem::path& dir, std::uintmax_t max_bytes);
 
  private:

@@ -33,7 +33,8 @@ std::string to_cgraph_text(const GraphDocument& doc);  // pretty, stable key ord
 // Atomic save (temp file + rename).
 void save_cgraph(const GraphDocument& doc, const std::filesystem::path& path);
 
-// Content hash of the `graph` section (canonical JSON), hex.
-std::string graph_hash(const Graph& graph);
+// Content hash of the `graph` section (canonical JSON), hex. With a registry, parameters whose
+// spec says they cannot change outputs (ParamSpec::affects_outputs) are left out.
+std::string graph_hash(const Graph& graph, const Registry* registry = nullptr);
 
 }  // namespace camgraph

@@ -44,5 +44,8 @@ class OutputFiles {
 
 uint64_t hash_bytes(std::string_view bytes);
 std::string hash_file_hex(const std::filesystem::path& path);  // content hash, memoised by size+mtime
+// Cheap identity of a file or folder for cache keys (NodeSpec::cache_stamp): [size, mtime] of a
+// file, {relative path: [size, mtime]} of every file in a folder, "missing" when absent.
+nlohmann::json file_stamp(const std::filesystem::path& path);
 
 }  // namespace camgraph

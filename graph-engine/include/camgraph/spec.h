@@ -1,6 +1,7 @@
 // Node specs: a node declares its type, inputs, outputs and parameters once; the engine,
 // the CLI (`nodes --json`) and the editor's palette and inspector all read this.
 #pragma once
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,6 +71,10 @@ struct NodeSpec {
   bool cacheable = true;      // false: always re-run (e.g. reads a clock)
   ExecuteFn execute;
   ParamMigration migrate;     // optional: old params -> current
+  // Optional: more cache-key material, computed from the canonical params and the graph's
+  // folder before the node runs; for files a node finds itself that are too large to
+  // content-hash (model weights: size + modification time), so replacing one re-runs the node.
+  std::function<json(const json& params, const std::filesystem::path& graph_dir)> cache_stamp;
 
   const PortSpec* input(std::string_view name) const;
   const PortSpec* output(std::string_view name) const;

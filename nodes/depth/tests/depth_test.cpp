@@ -19,6 +19,7 @@
 #include "depth/lift.h"
 #include "depth/model.h"
 #include "depth/sd_fill.h"
+#include "sd/tests/tiny_sd.h"
 #include "camgraph/safetensors.h"
 #include "splat/procedural_scene.h"
 #include "test_support.h"
@@ -633,34 +634,7 @@ TEST(Nodes, TinyDepthAnythingPthThroughTheNode) {
 
 // ---- SD inpainting of fill views (the sd family's tiny test weights, tests/golden/sd) ----------
 
-namespace {
-
-// A diffusers folder assembled from the sd family's committed tiny components.
-fs::path tiny_sd_folder() {
-  static const fs::path dir = [] {
-    const fs::path g = kSource / "tests/golden/sd", d = temp_dir("depth-tiny-sd") / "tiny-sd";
-    auto put = [&](const fs::path& from, const fs::path& to) {
-      fs::create_directories((d / to).parent_path());
-      fs::copy_file(g / from, d / to, fs::copy_options::overwrite_existing);
-    };
-    fs::create_directories(d);
-    std::ofstream(d / "model_index.json") << "{\"_class_name\": \"StableDiffusionPipeline\"}";
-    put("tokenizer/vocab.json", "tokenizer/vocab.json");
-    put("tokenizer/merges.txt", "tokenizer/merges.txt");
-    put("text_encoder/diffusers/config.json", "text_encoder/config.json");
-    put("text_encoder/diffusers/model.safetensors", "text_encoder/model.safetensors");
-    put("pipeline/unet/config.json", "unet/config.json");
-    put("pipeline/unet/diffusion_pytorch_model.safetensors", "unet/diffusion_pytorch_model.safetensors");
-    auto vae = safetensors_load(g / "vae/decoder.safetensors").tensors;
-    for (auto& [k, t] : safetensors_load(g / "vae/encoder.safetensors").tensors) vae[k] = t;
-    fs::create_directories(d / "vae");
-    safetensors_save_atomic(d / "vae/diffusion_pytorch_model.safetensors", vae);
-    return d;
-  }();
-  return dir;
-}
-
-}  // namespace
+using camgraph::sd::testing::tiny_sd_folder;  // nodes/sd/tests/tiny_sd.h
 
 TEST(Fill, SdInpaintingRegeneratesOnlyTheHoles) {
   if (!sd_fill_available()) GTEST_SKIP() << "built without the sd family";
@@ -675,8 +649,13 @@ TEST(Fill, SdInpaintingRegeneratesOnlyTheHoles) {
   o.seed = 5;
   const at::Tensor a = sd_inpaint(rgb, holes, o, c10::Device(c10::kCPU));
   ASSERT_EQ(a.sizes(), rgb.sizes());
-  const at::Tensor keep = (~holes).unsqueeze(2).expand({20, 28, 3});
-  EXPECT_TRUE(at::equal(a.masked_select(keep), rgb.masked_select(keep)));  // known pixels untouched
+  // Pixels beyond the feathered band (o.dilate px around the holes) are untouched; the band blends.
+  const at::Tensor band = at::max_pool2d(holes.to(at::kFloat).view({1, 1, 20, 28}), {2 * o.dilate + 1, 2 * o.dilate + 1},
+                                         {1, 1}, {o.dilate, o.dilate})[0][0] > 0;
+  const at::Tensor keep = (~band).unsqueeze(2).expand({20, 28, 3});
+  EXPECT_TRUE(at::equal(a.masked_select(keep), rgb.masked_select(keep)));
+  const at::Tensor seam = (band & ~holes).unsqueeze(2).expand({20, 28, 3});
+  EXPECT_GT((a.masked_select(seam) - rgb.masked_select(seam)).abs().max().item<double>(), 0);
   const at::Tensor in = holes.unsqueeze(2).expand({20, 28, 3});
   EXPECT_GT((a.masked_select(in) - rgb.masked_select(in)).abs().mean().item<double>(), 1e-3);  // holes regenerated
   EXPECT_GE(a.min().item<double>(), 0);

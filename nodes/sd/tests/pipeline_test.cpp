@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "sd/clip_text_encoder.h"
 #include "sd/pipeline.h"
 #include "sd/unet.h"
+#include "tiny_sd.h"
 #include "sd/vae_encoder.h"
 #include "sd/weight_file.h"
 #include "node_runner.h"
@@ -35,32 +37,7 @@ namespace {
 
 fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
 
-void copy_into(const fs::path& from, const fs::path& to) {
-  fs::create_directories(to.parent_path());
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-}
-
-// A diffusers folder assembled from the committed tiny components.
-fs::path tiny_diffusers_folder() {
-  static const fs::path dir = [] {
-    const fs::path d = camgraph::testing::temp_dir("sd_pipeline_tiny") / "tiny-sd";
-    const fs::path g = golden_dir();
-    fs::create_directories(d);
-    std::ofstream(d / "model_index.json") << "{\"_class_name\": \"StableDiffusionPipeline\"}";
-    copy_into(g / "tokenizer/vocab.json", d / "tokenizer/vocab.json");
-    copy_into(g / "tokenizer/merges.txt", d / "tokenizer/merges.txt");
-    copy_into(g / "text_encoder/diffusers/config.json", d / "text_encoder/config.json");
-    copy_into(g / "text_encoder/diffusers/model.safetensors", d / "text_encoder/model.safetensors");
-    copy_into(g / "pipeline/unet/config.json", d / "unet/config.json");
-    copy_into(g / "pipeline/unet/diffusion_pytorch_model.safetensors", d / "unet/diffusion_pytorch_model.safetensors");
-    auto vae = safetensors_load(g / "vae/decoder.safetensors").tensors;
-    for (auto& [k, t] : safetensors_load(g / "vae/encoder.safetensors").tensors) vae[k] = t;
-    fs::create_directories(d / "vae");
-    safetensors_save_atomic(d / "vae/diffusion_pytorch_model.safetensors", vae);
-    return d;
-  }();
-  return dir;
-}
+fs::path tiny_diffusers_folder() { return camgraph::sd::testing::tiny_sd_folder(); }
 
 // The same weights as one LDM single file (cond_stage_model / model.diffusion_model / first_stage_model).
 fs::path tiny_single_file() {
@@ -394,6 +371,32 @@ TEST(SdGenerateNode, WarnsAboutUnmatchedLoraModules) {
   EXPECT_EQ(rec->record["lora_matched"], 1);
   EXPECT_EQ(rec->record["lora_modules"], 2);
   EXPECT_EQ(rec->record["loras"][0]["unmatched"].size(), 1u);
+}
+
+TEST(SdGenerateNode, ReplacingAModelFileUnderTheSameNameChangesTheCacheKey) {
+  Registry reg;
+  register_sd_nodes(reg);
+  const NodeSpec* spec = reg.find("sd.generate");
+  ASSERT_TRUE(spec && spec->cache_stamp);
+  const fs::path dir = camgraph::testing::temp_dir("sd_node_stamp");
+  fs::create_directories(dir / "loras");
+  const fs::path lora = dir / "loras/style.safetensors";
+  fs::copy_file(golden_dir() / "lora/te_kohya.safetensors", lora, fs::copy_options::overwrite_existing);
+  json p = tiny_params();
+  p["models_root"] = dir.string();
+  p["loras"] = "style:0.5; nowhere:1";
+  const json a = spec->cache_stamp(p, dir);
+  EXPECT_EQ(a, spec->cache_stamp(p, dir));  // nothing changed
+  EXPECT_TRUE(a["loras"][0].is_array());
+  EXPECT_EQ(a["loras"][1], "missing");
+  EXPECT_TRUE(a["checkpoint"].is_object());  // the diffusers folder: one stamp per file
+  EXPECT_GT(a["checkpoint"].size(), 3u);
+  // Retrained under the same name: new size/time, so the node re-runs instead of a stale cache hit.
+  fs::copy_file(golden_dir() / "lora/te_peft.safetensors", lora, fs::copy_options::overwrite_existing);
+  fs::last_write_time(lora, fs::last_write_time(lora) + std::chrono::seconds(5));
+  const json b = spec->cache_stamp(p, dir);
+  EXPECT_NE(a["loras"][0], b["loras"][0]);
+  EXPECT_EQ(a["checkpoint"], b["checkpoint"]);
 }
 
 TEST(SdGenerateNode, LoraListTakesStrengthsFromTheRight) {

@@ -149,4 +149,12 @@ TEST(Wire, SplatTrainInitialisesFromTheSparsePointsOnTheViews) {
     camgraph::testing::run_node(reg, "splat.train", params, {{"views", plain}}, dir / "d");
   });
   EXPECT_NE(e.find("carry no sparse points"), std::string::npos) << e;
+  // Colours that do not match the points: refused naming the port, before any training.
+  auto bad = std::make_shared<FrameSequenceValue>(*with_points);
+  bad->point_colours = at::rand({49, 3}, at::kFloat);
+  const std::string mismatch = camgraph::testing::error_of([&] {
+    camgraph::testing::run_node(reg, "splat.train", params, {{"views", bad}}, dir / "e");
+  });
+  EXPECT_NE(mismatch.find("'views'"), std::string::npos) << mismatch;
+  EXPECT_NE(mismatch.find("do not match the points"), std::string::npos) << mismatch;
 }
