@@ -4,11 +4,18 @@
 // or diffusers/PEFT keys
 //   text_encoder.<module path>.lora_A.weight [r, in], .lora_B.weight [out, r]   (also "lora_A.default.weight")
 //   unet.<module path>...
-// are merged as W += strength * (alpha / r) * up @ down (alpha absent: alpha = r). Several LoRAs
+// are merged as W += strength * (alpha / r) * up @ down (alpha absent: alpha = r). LyCORIS modules
+// under the same names merge too:
+//   LoHa .hada_w1_a [out, r] .hada_w1_b [r, in(*kh*kw)] .hada_w2_a .hada_w2_b (.alpha):
+//     W += strength * (alpha / r) * (w1_a @ w1_b) * (w2_a @ w2_b), r = w1_b rows (alpha absent: scale 1)
+//   LoKr .lokr_w1 or .lokr_w1_a @ .lokr_w1_b, .lokr_w2 or .lokr_w2_a @ .lokr_w2_b (.alpha):
+//     W += strength * scale * kron(w1, w2) reshaped; scale = alpha / r when a factor is decomposed
+//     (r = its inner dim, w2's if both), else 1
+// Tucker forms (hada_t1/hada_t2, lokr_t2) are reported unsupported. Several LoRAs
 // at once, each with its own text-encoder and UNet strength. The original weights of every touched
 // tensor are kept, so unmerge (and re-merging a changed set) restores them bit for bit instead of
 // subtracting. Every LoRA module that matches no model weight is reported by name, and so is every
-// kohya-named module whose tensors are of another kind (LyCORIS LoHa hada_*, LoKr lokr_*).
+// kohya-named module whose tensors are of another kind (IA3, OFT, Tucker...) or incomplete.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -32,7 +39,7 @@ struct LoraSpec {
 
 struct LoraFileReport {
   std::string path;
-  size_t modules = 0;                   // LoRA modules (down/up pairs) in the file
+  size_t modules = 0;                   // LoRA modules (down/up pairs, LoHa, LoKr...) in the file
   size_t matched = 0;                   // merged into a model weight
   std::vector<std::string> unmatched;   // module keys as written in the file, with the reason
 };

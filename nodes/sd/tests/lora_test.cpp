@@ -180,7 +180,7 @@ TEST(Lora, UnetKohyaNamesOfTheLdmLayoutMatchToo) {
   // Plus one module no UNet has: reported by name.
   renamed["lora_unet_input_blocks_99_1_proj_in.lora_down.weight"] = at::zeros({4, 4, 1, 1});
   renamed["lora_unet_input_blocks_99_1_proj_in.lora_up.weight"] = at::zeros({4, 4, 1, 1});
-  // And a LyCORIS LoHa module, which is not merged but must not vanish from the report.
+  // And an incomplete LyCORIS LoHa module (no hada_w2_*), which is not merged but must not vanish from the report.
   renamed["lora_unet_middle_block_1_proj_out.hada_w1_a"] = at::zeros({4, 2});
   renamed["lora_unet_middle_block_1_proj_out.hada_w1_b"] = at::zeros({2, 4});
   renamed["lora_unet_middle_block_1_proj_out.alpha"] = at::full({}, 2.0);
@@ -196,7 +196,194 @@ TEST(Lora, UnetKohyaNamesOfTheLdmLayoutMatchToo) {
   std::string all;
   for (const auto& u : reports[0].unmatched) all += u + "\n";
   EXPECT_NE(all.find("lora_unet_input_blocks_99_1_proj_in (no such weight"), std::string::npos) << all;
-  EXPECT_NE(all.find("lora_unet_middle_block_1_proj_out (unsupported LoRA tensor kind: hada_w1_a)"), std::string::npos) << all;
+  EXPECT_NE(all.find("lora_unet_middle_block_1_proj_out (incomplete LoHa module, lacks hada_w2_a, hada_w2_b)"), std::string::npos) << all;
   SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
   EXPECT_LT(rel_err(unet->forward(g.get("x"), g.get("t"), g.get("ctx")), g.get("eps_kohya_0.8")), 1e-4);
+}
+
+// LyCORIS LoHa and LoKr: merged weights against the formulas computed here with einsum / at::kron
+// on the file's tensors (not through LoraMerger's code path), strengths, exact unmerge, counts,
+// Tucker forms reported, wrong shapes refused.
+namespace {
+
+at::Tensor randn(at::IntArrayRef shape) { return at::randn(shape, at::kFloat); }
+
+// The module path of the first weight whose name contains `needle` (and, when kernel > 0, is a
+// kernel x kernel conv).
+std::string find_weight(torch::nn::Module& m, const std::string& needle, int64_t kernel = 0) {
+  for (const auto& p : m.named_parameters()) {
+    const std::string& k = p.key();
+    if (k.find(needle) == std::string::npos || k.size() < 7 || k.compare(k.size() - 7, 7, ".weight") != 0) continue;
+    if (kernel > 0 && (p.value().dim() != 4 || p.value().size(2) != kernel)) continue;
+    return k.substr(0, k.size() - 7);
+  }
+  return "";
+}
+
+struct Expect {
+  std::string param;  // parameter name in the module
+  at::Tensor delta;   // strength * scale * formula, in the weight's shape
+};
+
+void expect_merged(torch::nn::Module& m, const std::map<std::string, at::Tensor>& before, const std::vector<Expect>& ex) {
+  const auto params = m.named_parameters();
+  for (const auto& e : ex) {
+    const at::Tensor want = before.at(e.param) + e.delta;
+    const at::Tensor got = params[e.param];
+    ASSERT_EQ(got.sizes(), want.sizes()) << e.param;
+    EXPECT_GT(e.delta.abs().max().item<double>(), 1e-3) << e.param;  // the delta is not negligible
+    EXPECT_LT((got - want).abs().max().item<double>(), 1e-5 * (1 + want.abs().max().item<double>())) << e.param;
+  }
+}
+
+}  // namespace
+
+TEST(Lora, LycorisLohaAndLokrOnTextEncoderMatchTheFormulas) {
+  WeightFile te_file(golden_dir() / "text_encoder/ldm.safetensors");
+  ClipTextEncoder te = load_clip_text_encoder(te_file, 2);
+  const auto before = snapshot(*te);
+  at::manual_seed(7);
+  const std::string q0 = "text_model.encoder.layers.0.self_attn.q_proj", v0 = "text_model.encoder.layers.0.self_attn.v_proj",
+                    o1 = "text_model.encoder.layers.1.self_attn.out_proj", k1 = "text_model.encoder.layers.1.self_attn.k_proj",
+                    fc1 = "text_model.encoder.layers.1.mlp.fc1";
+  const auto params = te->named_parameters();
+  ASSERT_EQ(params[q0 + ".weight"].sizes(), at::IntArrayRef({64, 64}));
+  ASSERT_EQ(params[fc1 + ".weight"].sizes(), at::IntArrayRef({128, 64}));
+  auto kohya = [](const std::string& path) { return "lora_te_" + flat(path); };
+  const double s = 0.7;  // text-encoder strength
+  std::map<std::string, at::Tensor> t;
+  std::vector<Expect> ex;
+  {  // LoHa, rank 3, alpha 1.5
+    const at::Tensor a1 = randn({64, 3}), b1 = randn({3, 64}), a2 = randn({64, 3}), b2 = randn({3, 64});
+    t[kohya(q0) + ".hada_w1_a"] = a1, t[kohya(q0) + ".hada_w1_b"] = b1;
+    t[kohya(q0) + ".hada_w2_a"] = a2, t[kohya(q0) + ".hada_w2_b"] = b2;
+    t[kohya(q0) + ".alpha"] = at::full({}, 1.5);
+    ex.push_back({q0 + ".weight", s * (1.5 / 3) * at::einsum("or,ri->oi", {a1, b1}) * at::einsum("or,ri->oi", {a2, b2})});
+  }
+  {  // LoHa without alpha: scale 1
+    const at::Tensor a1 = randn({64, 2}), b1 = randn({2, 64}), a2 = randn({64, 2}), b2 = randn({2, 64});
+    t[kohya(o1) + ".hada_w1_a"] = a1, t[kohya(o1) + ".hada_w1_b"] = b1;
+    t[kohya(o1) + ".hada_w2_a"] = a2, t[kohya(o1) + ".hada_w2_b"] = b2;
+    ex.push_back({o1 + ".weight", s * at::einsum("or,ri->oi", {a1, b1}) * at::einsum("or,ri->oi", {a2, b2})});
+  }
+  {  // LoKr, full w1 and w2: alpha ignored, scale 1
+    const at::Tensor w1 = randn({4, 8}), w2 = randn({16, 8});
+    t[kohya(v0) + ".lokr_w1"] = w1, t[kohya(v0) + ".lokr_w2"] = w2, t[kohya(v0) + ".alpha"] = at::full({}, 7.0);
+    ex.push_back({v0 + ".weight", s * at::kron(w1, w2)});
+  }
+  {  // LoKr, full w1, decomposed w2 (rank 2, alpha 1): scale 1/2; [128, 64] = [8, 4] (x) [16, 16]
+    const at::Tensor w1 = randn({8, 4}), a = randn({16, 2}), b = randn({2, 16});
+    t[kohya(fc1) + ".lokr_w1"] = w1, t[kohya(fc1) + ".lokr_w2_a"] = a, t[kohya(fc1) + ".lokr_w2_b"] = b;
+    t[kohya(fc1) + ".alpha"] = at::full({}, 1.0);
+    ex.push_back({fc1 + ".weight", s * 0.5 * at::kron(w1, at::einsum("or,ri->oi", {a, b}))});
+  }
+  {  // LoKr, decomposed w1 (rank 2, alpha 3): scale 3/2
+    const at::Tensor a = randn({8, 2}), b = randn({2, 4}), w2 = randn({8, 16});
+    t[kohya(k1) + ".lokr_w1_a"] = a, t[kohya(k1) + ".lokr_w1_b"] = b, t[kohya(k1) + ".lokr_w2"] = w2;
+    t[kohya(k1) + ".alpha"] = at::full({}, 3.0);
+    ex.push_back({k1 + ".weight", s * 1.5 * at::kron(at::einsum("or,ri->oi", {a, b}), w2)});
+  }
+  // A Tucker LoHa: reported by name, not merged.
+  const std::string fc2 = kohya("text_model.encoder.layers.0.mlp.fc2");
+  t[fc2 + ".hada_w1_a"] = randn({2, 2}), t[fc2 + ".hada_w1_b"] = randn({2, 128});
+  t[fc2 + ".hada_w2_a"] = randn({2, 2}), t[fc2 + ".hada_w2_b"] = randn({2, 128});
+  t[fc2 + ".hada_t1"] = randn({2, 2, 1, 1}), t[fc2 + ".hada_t2"] = randn({2, 2, 1, 1});
+  const fs::path dir = temp_dir("sd-lycoris-te");
+  safetensors_save_atomic(dir / "lycoris.safetensors", t);
+
+  LoraMerger merger;
+  merger.add_targets(LoraComponent::TextEncoder, *te);
+  auto reports = merger.apply({{dir / "lycoris.safetensors", s, 1.0}});
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].modules, 6u);
+  EXPECT_EQ(reports[0].matched, 5u);
+  ASSERT_EQ(reports[0].unmatched.size(), 1u);
+  EXPECT_EQ(reports[0].unmatched[0], fc2 + " (unsupported LoHa Tucker form: hada_t1/hada_t2)");
+  EXPECT_EQ(merger.touched(), 5u);
+  expect_merged(*te, before, ex);
+  for (const auto& p : te->named_parameters()) {  // nothing else moved
+    bool listed = false;
+    for (const auto& e : ex) listed |= e.param == p.key();
+    if (!listed) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+  }
+
+  merger.unmerge();
+  for (const auto& p : te->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+
+  // A wrong-shape factor: refused naming the file and module, the model restored.
+  for (const char* r : {".hada_w1_a", ".hada_w1_b", ".hada_w2_a", ".hada_w2_b", ".hada_t1", ".hada_t2"}) t.erase(fc2 + r);
+  t[kohya(fc1) + ".lokr_w2_b"] = randn({2, 8});  // kron [8,4] (x) [16,8] = [128, 32], fc1 is [128, 64]
+  safetensors_save_atomic(dir / "bad_lokr.safetensors", t);
+  std::string e = error_of([&] { merger.apply({{dir / "bad_lokr.safetensors", s, 1.0}}); });
+  EXPECT_NE(e.find("bad_lokr.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find(kohya(fc1)), std::string::npos) << e;
+  for (const auto& p : te->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+  t[kohya(fc1) + ".lokr_w2_b"] = randn({2, 16});
+  t[kohya(q0) + ".hada_w2_b"] = randn({3, 32});  // w2 product [64, 32] against w1's [64, 64]
+  safetensors_save_atomic(dir / "bad_loha.safetensors", t);
+  e = error_of([&] { merger.apply({{dir / "bad_loha.safetensors", s, 1.0}}); });
+  EXPECT_NE(e.find("bad_loha.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find(kohya(q0)), std::string::npos) << e;
+  for (const auto& p : te->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+}
+
+TEST(Lora, LycorisLohaAndLokrOnUnetConvAndLinearMatchTheFormulas) {
+  WeightFile w(camgraph::sd::testing::tiny_unet());
+  UNet unet = load_unet(w);
+  const auto before = snapshot(*unet);
+  at::manual_seed(11);
+  const std::string conv = find_weight(*unet, "resnets.0.conv1", 3), conv2 = find_weight(*unet, "resnets.0.conv2", 3),
+                    q = find_weight(*unet, "attn1.to_q");
+  ASSERT_FALSE(conv.empty());
+  ASSERT_FALSE(conv2.empty());
+  ASSERT_FALSE(q.empty());
+  const auto params = unet->named_parameters();
+  const at::Tensor cw = params[conv + ".weight"], cw2 = params[conv2 + ".weight"], qw = params[q + ".weight"];
+  const int64_t co = cw.size(0), ci = cw.size(1), co2 = cw2.size(0), ci2 = cw2.size(1), qo = qw.size(0), qi = qw.size(1);
+  ASSERT_TRUE(co2 % 2 == 0 && ci2 % 2 == 0 && qo % 2 == 0 && qi % 2 == 0) << cw2.sizes() << qw.sizes();
+  auto kohya = [](const std::string& path) { return "lora_unet_" + flat(path); };
+  const double s = 0.6;  // UNet strength
+  std::map<std::string, at::Tensor> t;
+  std::vector<Expect> ex;
+  {  // LoHa on a 3x3 conv: w1_b / w2_b [r, in*3*3]; rank 2, alpha 1
+    const at::Tensor a1 = randn({co, 2}), b1 = randn({2, ci * 9}), a2 = randn({co, 2}), b2 = randn({2, ci * 9});
+    t[kohya(conv) + ".hada_w1_a"] = a1, t[kohya(conv) + ".hada_w1_b"] = b1;
+    t[kohya(conv) + ".hada_w2_a"] = a2, t[kohya(conv) + ".hada_w2_b"] = b2;
+    t[kohya(conv) + ".alpha"] = at::full({}, 1.0);
+    const at::Tensor p1 = at::einsum("or,rikl->oikl", {a1, b1.view({2, ci, 3, 3})});
+    const at::Tensor p2 = at::einsum("or,rikl->oikl", {a2, b2.view({2, ci, 3, 3})});
+    ex.push_back({conv + ".weight", s * 0.5 * p1 * p2});
+  }
+  {  // LoKr on a 3x3 conv: w1 [2, 2] full, w2 = w2_a [co/2, r] @ w2_b [r, ci/2*3*3]; rank 3, alpha 2
+    const at::Tensor w1 = randn({2, 2}), a = randn({co2 / 2, 3}), b = randn({3, ci2 / 2 * 9});
+    t[kohya(conv2) + ".lokr_w1"] = w1, t[kohya(conv2) + ".lokr_w2_a"] = a, t[kohya(conv2) + ".lokr_w2_b"] = b;
+    t[kohya(conv2) + ".alpha"] = at::full({}, 2.0);
+    const at::Tensor w2 = at::einsum("or,rikl->oikl", {a, b.view({3, ci2 / 2, 3, 3})});  // [co/2, ci/2, 3, 3]
+    ex.push_back({conv2 + ".weight", s * (2.0 / 3) * at::kron(w1.view({2, 2, 1, 1}), w2)});
+  }
+  {  // LoKr on a Linear, both factors decomposed (w2's rank 2 sets the scale: alpha 4 / 2)
+    const at::Tensor a1 = randn({2, 1}), b1 = randn({1, 2}), a2 = randn({qo / 2, 2}), b2 = randn({2, qi / 2});
+    t[kohya(q) + ".lokr_w1_a"] = a1, t[kohya(q) + ".lokr_w1_b"] = b1;
+    t[kohya(q) + ".lokr_w2_a"] = a2, t[kohya(q) + ".lokr_w2_b"] = b2;
+    t[kohya(q) + ".alpha"] = at::full({}, 4.0);
+    ex.push_back({q + ".weight", s * 2.0 * at::kron(at::einsum("or,ri->oi", {a1, b1}), at::einsum("or,ri->oi", {a2, b2}))});
+  }
+  // A Tucker LoKr (lokr_t2): reported by name, not merged.
+  const std::string tucker = kohya(find_weight(*unet, "conv_in", 3));
+  ASSERT_NE(tucker, "lora_unet_");
+  t[tucker + ".lokr_w1"] = randn({2, 2}), t[tucker + ".lokr_t2"] = randn({2, 2, 3, 3});
+  t[tucker + ".lokr_w2_a"] = randn({2, 2}), t[tucker + ".lokr_w2_b"] = randn({2, 2});
+  const fs::path dir = temp_dir("sd-lycoris-unet");
+  safetensors_save_atomic(dir / "lycoris.safetensors", t);
+
+  LoraMerger merger;
+  merger.add_targets(LoraComponent::Unet, *unet);
+  const auto reports = merger.apply({{dir / "lycoris.safetensors", 1.0, s}});
+  EXPECT_EQ(reports[0].modules, 4u);
+  EXPECT_EQ(reports[0].matched, 3u);
+  ASSERT_EQ(reports[0].unmatched.size(), 1u);
+  EXPECT_EQ(reports[0].unmatched[0], tucker + " (unsupported LoKr Tucker form: lokr_t2)");
+  expect_merged(*unet, before, ex);
+  merger.unmerge();
+  for (const auto& p : unet->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
 }
