@@ -14,20 +14,17 @@
 #include "sd/weight_file.h"
 #include "test_support.h"
 #include "tiny_unet.h"
+#include "sd_test_support.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
+using camgraph::sd::testing::golden_dir;
+using camgraph::sd::testing::rel_err;
 
 namespace {
-
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
-
-double rel_err(const at::Tensor& a, const at::Tensor& b) {
-  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
-}
 
 std::map<std::string, at::Tensor> snapshot(torch::nn::Module& m) {
   std::map<std::string, at::Tensor> s;
@@ -304,7 +301,9 @@ TEST(Lora, LycorisLohaAndLokrOnTextEncoderMatchTheFormulas) {
   for (const auto& p : te->named_parameters()) {  // nothing else moved
     bool listed = false;
     for (const auto& e : ex) listed |= e.param == p.key();
-    if (!listed) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+    if (!listed) {
+      EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
+    }
   }
 
   merger.unmerge();

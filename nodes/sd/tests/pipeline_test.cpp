@@ -22,6 +22,7 @@
 #include "sd/weight_file.h"
 #include "node_runner.h"
 #include "test_support.h"
+#include "sd_test_support.h"
 
 namespace camgraph {
 void register_sd_nodes(Registry& r);
@@ -31,11 +32,11 @@ using namespace camgraph;
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 namespace fs = std::filesystem;
+using camgraph::sd::testing::golden_dir;
+using camgraph::sd::testing::rel_err;
 using json = nlohmann::json;
 
 namespace {
-
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
 
 fs::path tiny_diffusers_folder() { return camgraph::sd::testing::tiny_sd_folder(); }
 
@@ -70,10 +71,6 @@ std::shared_ptr<Pipeline> tiny_pipeline() {
 at::Tensor golden(const std::string& name) {
   static SafetensorsReader g(golden_dir() / "pipeline_golden.safetensors");
   return g.get(name);
-}
-
-double rel_err(const at::Tensor& got, const at::Tensor& want) {
-  return (got - want).abs().max().item<double>() / std::max(want.abs().max().item<double>(), 1e-12);
 }
 
 GenerateRequest golden_request(const std::string& sampler, int steps) {

@@ -10,15 +10,16 @@
 #include "camgraph/safetensors.h"
 #include "sd/samplers.h"
 #include "test_support.h"
+#include "sd_test_support.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 namespace fs = std::filesystem;
+using camgraph::sd::testing::golden_dir;
+using camgraph::sd::testing::rel_err;
 
 namespace {
-
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
 
 // toy_eps of make_goldens.py.
 at::Tensor toy_eps(const at::Tensor& x, double t) {
@@ -28,10 +29,6 @@ at::Tensor toy_eps(const at::Tensor& x, double t) {
 std::vector<double> vec(const at::Tensor& t) {
   const at::Tensor c = t.to(at::kDouble).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-
-double rel_err(const at::Tensor& a, const at::Tensor& b) {
-  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
 }
 
 }  // namespace

@@ -12,22 +12,19 @@
 #include "sd/clip_text_encoder.h"
 #include "sd/weight_file.h"
 #include "test_support.h"
+#include "sd_test_support.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
+using camgraph::sd::testing::golden_dir;
+using camgraph::sd::testing::rel_err;
 
 namespace {
 
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
-
 // Max |a - b| relative to max |b|.
-double rel_err(const at::Tensor& a, const at::Tensor& b) {
-  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
-}
-
 int64_t config_heads(const fs::path& config_json) {
   std::ifstream f(config_json);
   return nlohmann::json::parse(f).at("num_attention_heads").get<int64_t>();

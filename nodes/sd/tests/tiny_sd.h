@@ -10,13 +10,14 @@
 #include <string>
 
 #include "camgraph/safetensors.h"
+#include "sd_test_support.h"
 
 namespace camgraph::sd::testing {
 
 inline std::filesystem::path tiny_sd_folder() {
   namespace fs = std::filesystem;
   static const fs::path dir = [] {
-    const fs::path g = fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd";
+    const fs::path g = golden_dir();
     const fs::path d = fs::temp_directory_path() / ("camgraph-tiny-sd-" + std::to_string(::getpid())) / "tiny-sd";
     auto put = [&](const char* from, const char* to) {
       fs::create_directories((d / to).parent_path());

@@ -12,9 +12,9 @@
 
 #include <unistd.h>
 
-namespace camgraph::sd::testing {
+#include "sd_test_support.h"
 
-inline std::filesystem::path golden_sd_dir() { return std::filesystem::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
+namespace camgraph::sd::testing {
 
 inline std::string gunzip_file(const std::filesystem::path& path) {
   gzFile f = gzopen(path.c_str(), "rb");
@@ -36,17 +36,17 @@ inline std::filesystem::path tiny_unet() {
   const fs::path weights = dir / "diffusion_pytorch_model.safetensors";
   if (!fs::exists(weights)) {
     fs::create_directories(dir);
-    const std::string bytes = gunzip_file(golden_sd_dir() / "unet/diffusion_pytorch_model.safetensors.gz");
+    const std::string bytes = gunzip_file(golden_dir() / "unet/diffusion_pytorch_model.safetensors.gz");
     std::ofstream(dir / "part", std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
     fs::rename(dir / "part", weights);
-    fs::copy_file(golden_sd_dir() / "unet/config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+    fs::copy_file(golden_dir() / "unet/config.json", dir / "config.json", fs::copy_options::overwrite_existing);
   }
   return weights;
 }
 
 // diffusers key -> LDM key of the tiny UNet, as the golden generator wrote it.
 inline std::map<std::string, std::string> tiny_unet_ldm_table() {
-  return nlohmann::json::parse(gunzip_file(golden_sd_dir() / "unet/ldm_keys.json.gz")).get<std::map<std::string, std::string>>();
+  return nlohmann::json::parse(gunzip_file(golden_dir() / "unet/ldm_keys.json.gz")).get<std::map<std::string, std::string>>();
 }
 
 }  // namespace camgraph::sd::testing

@@ -10,15 +10,15 @@
 
 #include "sd/clip_tokenizer.h"
 #include "test_support.h"
+#include "sd_test_support.h"
 
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 namespace fs = std::filesystem;
+using camgraph::sd::testing::golden_dir;
 using json = nlohmann::json;
 
 namespace {
-
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
 
 json load_json(const fs::path& p) {
   std::ifstream f(p);

@@ -15,22 +15,20 @@
 #include "sd/weight_file.h"
 #include "test_support.h"
 #include "tiny_unet.h"
+#include "sd_test_support.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
+using camgraph::sd::testing::golden_dir;
+using camgraph::sd::testing::rel_err;
 
 namespace {
 
 using camgraph::sd::testing::tiny_unet;
-fs::path golden_dir() { return camgraph::sd::testing::golden_sd_dir(); }
 std::map<std::string, std::string> ldm_table() { return camgraph::sd::testing::tiny_unet_ldm_table(); }
-
-double rel_err(const at::Tensor& a, const at::Tensor& b) {
-  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
-}
 
 // Writes the tiny UNet's tensors under other names (and optionally changes one tensor).
 fs::path write_renamed(const fs::path& dir, const std::string& name, const std::function<std::string(const std::string&)>& rename,

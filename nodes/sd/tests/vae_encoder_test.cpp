@@ -13,18 +13,14 @@
 #include "sd/vae_encoder.h"
 #include "sd/weight_file.h"
 #include "test_support.h"
+#include "sd_test_support.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 namespace fs = std::filesystem;
-
-namespace {
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
-double rel_err(const at::Tensor& got, const at::Tensor& want) {
-  return (got - want).abs().max().item<double>() / want.abs().max().item<double>();
-}
-}  // namespace
+using camgraph::sd::testing::golden_dir;
+using camgraph::sd::testing::rel_err;
 
 TEST(VaeEncoder, MatchesDiffusersEncode) {
   WeightFile w(golden_dir() / "vae/encoder.safetensors");

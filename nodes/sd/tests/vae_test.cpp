@@ -10,15 +10,13 @@
 #include "sd/vae_decoder.h"
 #include "sd/weight_file.h"
 #include "test_support.h"
+#include "sd_test_support.h"
 
 using namespace camgraph;
 using namespace camgraph::sd;
 using camgraph::testing::error_of;
 namespace fs = std::filesystem;
-
-namespace {
-fs::path golden_dir() { return fs::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
-}  // namespace
+using camgraph::sd::testing::golden_dir;
 
 TEST(VaeDecoder, MatchesDiffusersDecode) {
   WeightFile w(golden_dir() / "vae/decoder.safetensors");
