@@ -249,7 +249,7 @@ TEST(Dataset, UndistortionKeepsCentre) {
   DatasetOptions o;
   o.holdout_every = 0;
   o.max_images = 1;
-  o.crop_undistorted = false;  // original K and size (the default crop is tested in test_undistort.cpp)
+  o.crop_undistorted = false;  // original K and size (the default crop is tested in undistort_test.cpp)
   const SplatDataset d = load_colmap_dataset(dir.path, o);
   TempDir dir2("ds_nodist");
   make_dataset(dir2.path);
