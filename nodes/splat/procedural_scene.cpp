@@ -124,7 +124,7 @@ V3 albedo(const Hit& h, const V3& p) {
       const double v = 0.8 + 0.4 * hash01(col, row);
       return V3{0.62, 0.27, 0.18} * v;
     }
-    case 2: {  // sphere: latitude stripes and longitude segments
+    case 2: {  // sphere: latitude bands crossed with longitude segments, a red and white checkerboard
       const V3 n = h.normal;
       const double lat = std::asin(std::clamp(n.z, -1.0, 1.0)), lon = std::atan2(n.y, n.x);
       const bool stripe = int(std::floor(lat / 0.26 + 8)) & 1;

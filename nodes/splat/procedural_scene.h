@@ -1,6 +1,6 @@
 // A small textured 3D set, ray traced: the demo's training views need no model weights and no
 // downloaded data. World axes: +Z up, metres. A walled courtyard (brick walls, checkered stone
-// floor) with a striped sphere, two boxes and a pillar, lit by a sun with hard shadows.
+// floor) with a red and white checkered sphere, two boxes and a pillar, lit by a sun with hard shadows.
 #pragma once
 #include <ATen/core/Tensor.h>
 
