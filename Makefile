@@ -22,3 +22,17 @@ demo:
 test:
 	$(configure_and_build)
 	cd $(BUILD_DIR) && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# GPU configuration (docs/gpu.md):
+#   make gpu-deps      fetch the .deb files the bare GPU machine lacks into .gpu-deps/ (json, xxhash, gtest, benchmark)
+#   make torch2-check  build the GPU subset against the pinned PyPI libtorch 2 (CUDA 13) in build-torch2/, test on the CPU
+#   make gpu-check     on a GPU machine: build, run the CUDA tests and GPU benchmarks, print one table
+.PHONY: gpu-deps torch2-check gpu-check
+gpu-deps:
+	bash bench/gpu/fetch_deps.sh
+
+torch2-check:
+	bash bench/gpu/torch2_check.sh
+
+gpu-check:
+	bash bench/gpu/check.sh
