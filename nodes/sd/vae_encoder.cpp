@@ -82,7 +82,8 @@ at::Tensor VaeEncoderImpl::sample(const at::Tensor& image, at::Generator generat
 
 std::string vae_encoder_ldm_key(const std::string& key) {
   // The LDM <-> diffusers table of the encoder (checked in make_goldens.py against diffusers'
-  // convert_ldm_vae_checkpoint; the test compares every key with tests/golden/sd/vae/encoder_ldm_keys.json).
+  // convert_ldm_vae_checkpoint; the test compares every key with
+  // nodes/sd/tests/golden/vae/encoder_ldm_keys.json).
   static const std::pair<const char*, const char*> kFixed[] = {
       {"encoder.mid_block.resnets.0.", "encoder.mid.block_1."},
       {"encoder.mid_block.resnets.1.", "encoder.mid.block_2."},

@@ -1,6 +1,6 @@
 // LoRA merge (kohya and PEFT keys) against PEFT's own LoRA layers merged into transformers'
 // CLIPTextModel, and UNet LoRAs against diffusers' own LoRA loading on the tiny UNet
-// (tests/golden/sd/make_goldens.py); exact unmerge; unmatched modules reported.
+// (nodes/sd/tests/golden/make_goldens.py); exact unmerge; unmatched modules reported.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>

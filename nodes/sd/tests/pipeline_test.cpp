@@ -1,5 +1,5 @@
 // The SD pipeline and the sd.generate node on tiny weights against diffusers'
-// StableDiffusionPipeline / StableDiffusionImg2ImgPipeline (tests/golden/sd/make_goldens.py
+// StableDiffusionPipeline / StableDiffusionImg2ImgPipeline (nodes/sd/tests/golden/make_goldens.py
 // make_pipeline_goldens): the tiny text encoder, the tiny VAE and a tiny UNet with a 64-wide
 // context, 16x16 images. diffusers draws its noise its own way, so the golden's initial latents and
 // every noise it drew are passed in (GenerateRequest::initial_noise / step_noise).

@@ -1,5 +1,5 @@
 // Samplers against diffusers' DDIM / Euler ancestral / DPM-Solver++ 2M Karras schedulers set up as
-// SD 1.5's (tests/golden/sd/make_goldens.py), run on an analytic stand-in for the UNet.
+// SD 1.5's (nodes/sd/tests/golden/make_goldens.py), run on an analytic stand-in for the UNet.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>

@@ -1,4 +1,4 @@
-// What the sd family's tests share: the goldens' folder (tests/golden/sd, made by make_goldens.py)
+// What the sd family's tests share: the goldens' folder (nodes/sd/tests/golden, made by make_goldens.py)
 // and the relative error they compare against it with.
 #pragma once
 #include <ATen/ATen.h>
@@ -8,7 +8,9 @@
 
 namespace camgraph::sd::testing {
 
-inline std::filesystem::path golden_dir() { return std::filesystem::path(CAMGRAPH_SOURCE_DIR) / "tests/golden/sd"; }
+inline std::filesystem::path golden_dir() {
+  return std::filesystem::path(CAMGRAPH_SOURCE_DIR) / "nodes/sd/tests/golden";
+}
 
 // max |got - want| / max |want| (an all-zero `want` divides by 1e-12).
 inline double rel_err(const at::Tensor& got, const at::Tensor& want) {

@@ -1,5 +1,5 @@
 // CLIP text encoder against transformers' CLIPTextModel on a tiny random model
-// (tests/golden/sd/make_goldens.py), loaded from both layouts and from F16/BF16 weights.
+// (nodes/sd/tests/golden/make_goldens.py), loaded from both layouts and from F16/BF16 weights.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>

@@ -1,4 +1,4 @@
-// A diffusers folder assembled from the sd family's committed tiny components (tests/golden/sd,
+// A diffusers folder assembled from the sd family's committed tiny components (nodes/sd/tests/golden,
 // make_goldens.py): tokenizer, text encoder, the pipeline's tiny UNet and the tiny VAE (encoder and
 // decoder in one file). For tests of the pipeline, sd.generate and nodes that call the pipeline
 // (depth.lift's SD fill). Built once per process under the system temp folder.

@@ -1,4 +1,4 @@
-// The tiny UNet golden (tests/golden/sd/unet/, make_goldens.py): its weights are stored gzipped to
+// The tiny UNet golden (nodes/sd/tests/golden/unet/, make_goldens.py): its weights are stored gzipped to
 // keep the golden budget small, so the tests unpack them into a diffusers-style folder first.
 #pragma once
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// CLIP tokenizer against transformers' CLIPTokenizer (tests/golden/sd/make_goldens.py), prompt
+// CLIP tokenizer against transformers' CLIPTokenizer (nodes/sd/tests/golden/make_goldens.py), prompt
 // weighting as A1111's parse_prompt_attention, 75-token chunking.
 #include <gtest/gtest.h>
 

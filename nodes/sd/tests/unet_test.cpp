@@ -1,5 +1,5 @@
 // The UNet against diffusers' UNet2DConditionModel on a tiny random model of SD 1.5's block types
-// (tests/golden/sd/make_goldens.py: 2/4/4/4 channels, 2 resnets per level, 2 heads, context 12,
+// (nodes/sd/tests/golden/make_goldens.py: 2/4/4/4 channels, 2 resnets per level, 2 heads, context 12,
 // F16 weights), in the diffusers layout and in the LDM single-file layout written from the
 // generator's own key table (ldm_keys.json.gz, verified there with diffusers' converter).
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // VAE encoder against diffusers' AutoencoderKL.encode on the tiny random VAE
-// (tests/golden/sd/make_goldens.py make_vae_encoder_goldens; F16 weights, 16x16 image).
+// (nodes/sd/tests/golden/make_goldens.py make_vae_encoder_goldens; F16 weights, 16x16 image).
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>

@@ -1,5 +1,5 @@
 // VAE decoder against diffusers' AutoencoderKL.decode on a tiny random model
-// (tests/golden/sd/make_goldens.py; F16 weights, decode(z / 0.18215)).
+// (nodes/sd/tests/golden/make_goldens.py; F16 weights, decode(z / 0.18215)).
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>

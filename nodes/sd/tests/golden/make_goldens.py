@@ -5,7 +5,7 @@ Reproduce (any folder outside the repository for the venv):
     python3 -m venv /work/helpers/venv-sd
     /work/helpers/venv-sd/bin/pip install torch diffusers transformers safetensors peft
     /work/helpers/venv-sd/bin/pip install --no-deps open_clip_torch   # only for its CLIP merges file
-    /work/helpers/venv-sd/bin/python tests/golden/sd/make_goldens.py
+    /work/helpers/venv-sd/bin/python nodes/sd/tests/golden/make_goldens.py
 
 Writes into this folder (all small):
   tokenizer/vocab.json, tokenizer/merges.txt   a synthetic CLIP-style BPE (byte symbols + 40 merges)
