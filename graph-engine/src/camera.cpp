@@ -73,7 +73,7 @@ Mat4 Camera::look_at(const Vec3& eye, const Vec3& target, const Vec3& up) {
   return m;
 }
 
-Camera Camera::from_fov(int width, int height, double fov_y_degrees, const Mat4& w2c) {
+Camera Camera::from_fov(int width, int height, double fov_y_degrees, const Mat4& world_to_camera) {
   Camera c;
   c.width = width;
   c.height = height;
@@ -81,7 +81,7 @@ Camera Camera::from_fov(int width, int height, double fov_y_degrees, const Mat4&
   c.fx = c.fy;
   c.cx = 0.5 * width;
   c.cy = 0.5 * height;
-  c.world_to_camera = w2c;
+  c.world_to_camera = world_to_camera;
   return c;
 }
 
