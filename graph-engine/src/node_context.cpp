@@ -87,6 +87,12 @@ void NodeContext::set_output(const std::string& name, Value value) {
   outputs_[name] = std::move(value);
 }
 
+void NodeContext::set_record(const std::string& name, json record) {
+  auto value = std::make_shared<RecordValue>();
+  value->record = std::move(record);
+  set_output(name, std::move(value));
+}
+
 void NodeContext::progress(double fraction, const std::string& message) {
   progress(fraction, message, json::object());
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "camgraph/error.h"
 #include "camgraph/events.h"
@@ -74,6 +75,8 @@ class NodeContext {
 
   // Outputs. Every declared output must be set before execute() returns.
   void set_output(const std::string& name, Value value);
+  // Sets output `name` to a Record value holding `record` (the usual summary or "files" output).
+  void set_record(const std::string& name, json record);
   const std::map<std::string, Value>& outputs() const { return outputs_; }
 
   // Progress in [0, 1] with an optional message; the engine adds the ETA.
@@ -95,6 +98,27 @@ class NodeContext {
 
   [[noreturn]] void fail(const std::string& param, const std::string& message) const;
   [[noreturn]] void fail_port(const std::string& port, const std::string& message) const;
+
+  // Runs `step` and returns its result; an exception of type E that it throws becomes this node's
+  // error naming `name` (a parameter or a port), its text after `prefix`. A GraphError or
+  // Cancelled from inside passes through unchanged. For a library call that reports a bad file
+  // or value:  auto lut = ctx.guard("lut", [&] { return read_cube(path); });
+  template <class E = std::exception, class Step>
+  decltype(auto) guard(const std::string& name, const std::string& prefix, Step&& step) const {
+    try {
+      return std::forward<Step>(step)();
+    } catch (const GraphError&) {
+      throw;
+    } catch (const Cancelled&) {
+      throw;
+    } catch (const E& e) {
+      fail(name, prefix + e.what());
+    }
+  }
+  template <class E = std::exception, class Step>
+  decltype(auto) guard(const std::string& name, Step&& step) const {
+    return guard<E>(name, std::string(), std::forward<Step>(step));
+  }
 
  private:
   Setup setup_;
