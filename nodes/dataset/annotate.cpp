@@ -127,59 +127,69 @@ std::string realestate10k_poses(const std::string& id, const std::vector<Camera>
   return s;
 }
 
-void annotate_execute(NodeContext& ctx) {
-  auto seq = ctx.input<FrameSequenceValue>("frames");
+namespace {
+
+// The clip's cameras, frame rate and size. The encoded video, when connected, decides the frame rate
+// and the frame size: padding or cropping to even sizes happens at the right/bottom edge, so
+// intrinsics in pixels stay valid for it.
+struct Clip {
   std::shared_ptr<const CameraPathValue> path;
-  if (ctx.has_input("path")) path = ctx.input<CameraPathValue>("path");
-  std::vector<Camera> cameras = seq->cameras;
-  if (cameras.empty() && path) cameras = path->cameras;
-  if (cameras.empty()) ctx.fail_port("frames", "the frames carry no cameras (and no camera path is connected)");
-  if (seq->count() > 0 && size_t(seq->count()) != cameras.size())
-    ctx.warn(std::to_string(seq->count()) + " frames but " + std::to_string(cameras.size()) + " cameras");
-  // The encoded video, when connected, decides the frame rate and the frame size: padding or cropping
-  // to even sizes happens at the right/bottom edge, so intrinsics in pixels stay valid for it.
-  json video_rec;
+  std::vector<Camera> cameras;
+  json video_rec;  // encode.video's record, when connected
+  double fps = 24.0;
+  int width = 0, height = 0;
+};
+
+Clip read_clip(NodeContext& ctx, const FrameSequenceValue& seq) {
+  Clip clip;
+  if (ctx.has_input("path")) clip.path = ctx.input<CameraPathValue>("path");
+  clip.cameras = seq.cameras;
+  if (clip.cameras.empty() && clip.path) clip.cameras = clip.path->cameras;
+  if (clip.cameras.empty()) ctx.fail_port("frames", "the frames carry no cameras (and no camera path is connected)");
+  if (seq.count() > 0 && size_t(seq.count()) != clip.cameras.size())
+    ctx.warn(std::to_string(seq.count()) + " frames but " + std::to_string(clip.cameras.size()) + " cameras");
+  json& video_rec = clip.video_rec;
   if (ctx.has_input("video")) video_rec = ctx.input<RecordValue>("video")->record;
-  double fps = seq->fps > 0 ? seq->fps : (path ? path->fps : 24.0);
+  clip.fps = seq.fps > 0 ? seq.fps : (clip.path ? clip.path->fps : 24.0);
   if (video_rec.contains("fps") && video_rec["fps"].is_number() && video_rec["fps"].get<double>() > 0)
-    fps = video_rec["fps"].get<double>();
+    clip.fps = video_rec["fps"].get<double>();
   if (video_rec.contains("width") && video_rec["width"].is_number_integer() && video_rec.contains("height") &&
       video_rec["height"].is_number_integer())
-    for (auto& c : cameras) {
+    for (auto& c : clip.cameras) {
       c.width = video_rec["width"].get<int>();
       c.height = video_rec["height"].get<int>();
     }
-  const int width = cameras.front().width, height = cameras.front().height;
-  if (width <= 0 || height <= 0) ctx.fail_port("frames", "the cameras have no image size");
+  clip.width = clip.cameras.front().width;
+  clip.height = clip.cameras.front().height;
+  if (clip.width <= 0 || clip.height <= 0) ctx.fail_port("frames", "the cameras have no image size");
+  return clip;
+}
 
-  const std::string scene = ctx.has_input("scene") ? ctx.input<TextValue>("scene")->text : "";
-  const std::string subject = ctx.has_input("subject") ? ctx.input<TextValue>("subject")->text : "";
-  const json motion = path ? path->motion : json::array();
-  // A multi-shot clip (sequence.join): without a path, the motion part of the caption is the shots'
-  // captions in order, joined by their transitions ("..., then cut to ...").
-  json shots;
-  std::string motion_phrase = describe_motion(motion);
-  if (ctx.has_input("shots")) {
-    shots = ctx.input<RecordValue>("shots")->record;
-    if (!shots.contains("shots") || !shots["shots"].is_array())
-      ctx.fail_port("shots", "the record has no 'shots' list (connect sequence.join)");
-    if (!path) {
-      std::string joined;
-      const json transitions = shots.value("transitions", json::array());
-      for (size_t k = 0; k < shots["shots"].size(); ++k) {
-        const std::string c = shots["shots"][k].value("caption", "");
-        if (c.empty()) continue;
-        if (!joined.empty()) {
-          const std::string kind = k - 1 < transitions.size() ? transitions[k - 1].value("type", "cut") : "cut";
-          joined += kind == "cut" ? ", then cut to " : kind == "fade" ? ", then fade to " : ", then dissolve to ";
-        }
-        joined += c;
-      }
-      if (!joined.empty()) motion_phrase = joined;
+// The motion part of the caption: the path's motion records; for a multi-shot clip (sequence.join)
+// without a path, the shots' captions in order, joined by their transitions ("..., then cut to ...").
+// `shots` receives the join's record when connected.
+std::string motion_phrase(NodeContext& ctx, const Clip& clip, const json& motion, json& shots) {
+  std::string phrase = describe_motion(motion);
+  if (!ctx.has_input("shots")) return phrase;
+  shots = ctx.input<RecordValue>("shots")->record;
+  if (!shots.contains("shots") || !shots["shots"].is_array())
+    ctx.fail_port("shots", "the record has no 'shots' list (connect sequence.join)");
+  if (clip.path) return phrase;
+  std::string joined;
+  const json transitions = shots.value("transitions", json::array());
+  for (size_t k = 0; k < shots["shots"].size(); ++k) {
+    const std::string c = shots["shots"][k].value("caption", "");
+    if (c.empty()) continue;
+    if (!joined.empty()) {
+      const std::string kind = k - 1 < transitions.size() ? transitions[k - 1].value("type", "cut") : "cut";
+      joined += kind == "cut" ? ", then cut to " : kind == "fade" ? ", then fade to " : ", then dissolve to ";
     }
+    joined += c;
   }
-  const std::string caption = format_caption(ctx.param_string("caption"), scene, subject, motion_phrase);
+  return joined.empty() ? phrase : joined;
+}
 
+json cameras_json(const std::vector<Camera>& cameras) {
   json cams_json = json::array();
   for (const auto& c : cameras) {
     const auto& m = c.world_to_camera;
@@ -187,124 +197,154 @@ void annotate_execute(NodeContext& ctx) {
                          {"world_to_camera", {{m[0], m[1], m[2], m[3]}, {m[4], m[5], m[6], m[7]}, {m[8], m[9], m[10], m[11]}}},
                          {"width", c.width}, {"height", c.height}});
   }
-  std::string id = ctx.param_string("item_id");
-  if (id.empty()) id = id_from_hash(hash_bytes(cams_json.dump() + "|" + shortest(fps) + "|" + caption + "|" + motion.dump()));
-  if (!valid_id(id)) ctx.fail("item_id", "'" + id + "' is not a file-name-safe id (letters, digits, _ - .)");
+  return cams_json;
+}
 
-  const fs::path folder = ctx.output_path("folder");
-  const bool overwrite = ctx.param_bool("overwrite");
-  std::string writer = ctx.param_string("writer");
-  if (writer.empty()) writer = metadata_writer_from_env();
-  if (!valid_writer_name(writer))
-    ctx.fail("writer", "'" + writer + "' is not a file-name-safe writer name (letters, digits, _ - .)");
-  const fs::path meta_path = metadata_file_for_writer(folder, writer);
-  const fs::path poses_path = folder / "poses" / (id + ".txt");
-  const fs::path cams_path = folder / "cameras" / (id + ".json");
-  const fs::path caption_path = folder / "videos" / (id + ".txt");
+// Where the item's files go under the dataset folder.
+struct ItemFiles {
+  fs::path folder, meta, poses, cameras, caption;
+  std::string writer;
+  fs::path video_src;        // the encoded video, when connected
+  std::string file_name;     // videos/<id>.<ext>, relative to the folder
+  fs::path video;            // folder / file_name
+  bool overwrite = false;
+
+  // The video is copied unless it already is the item's file.
+  bool copies_video() const {
+    return !video_src.empty() && fs::absolute(video_src).lexically_normal() != fs::absolute(video).lexically_normal();
+  }
+};
+
+ItemFiles item_files(NodeContext& ctx, const std::string& id, const json& video_rec) {
+  ItemFiles f;
+  f.folder = ctx.output_path("folder");
+  f.overwrite = ctx.param_bool("overwrite");
+  f.writer = ctx.param_string("writer");
+  if (f.writer.empty()) f.writer = metadata_writer_from_env();
+  if (!valid_writer_name(f.writer))
+    ctx.fail("writer", "'" + f.writer + "' is not a file-name-safe writer name (letters, digits, _ - .)");
+  f.meta = metadata_file_for_writer(f.folder, f.writer);
+  f.poses = f.folder / "poses" / (id + ".txt");
+  f.cameras = f.folder / "cameras" / (id + ".json");
+  f.caption = f.folder / "videos" / (id + ".txt");
 
   // The video: copied into videos/<id>.<ext> when connected.
   std::string video_ext = ".mp4";
-  fs::path video_src;
   if (ctx.has_input("video")) {
     const json& v = video_rec;
     if (!v.contains("file") || !v["file"].is_string()) ctx.fail_port("video", "the record has no 'file'");
-    video_src = v["file"].get<std::string>();
-    if (!fs::exists(video_src)) ctx.fail_port("video", "'" + video_src.string() + "' does not exist");
-    video_ext = video_src.extension().string();
+    f.video_src = v["file"].get<std::string>();
+    if (!fs::exists(f.video_src)) ctx.fail_port("video", "'" + f.video_src.string() + "' does not exist");
+    video_ext = f.video_src.extension().string();
   }
-  const std::string file_name = "videos/" + id + video_ext;
-  const fs::path video_path = folder / file_name;
+  f.file_name = "videos/" + id + video_ext;
+  f.video = f.folder / f.file_name;
 
-  try {
-    for (const auto& p : {meta_path, poses_path, cams_path, caption_path}) ctx.files().check_writable(p, overwrite);
-    if (!video_src.empty() && fs::absolute(video_src).lexically_normal() != fs::absolute(video_path).lexically_normal())
-      ctx.files().check_writable(video_path, overwrite);
-  } catch (const std::exception& e) {
-    ctx.fail("folder", e.what());
+  ctx.guard("folder", [&] {
+    for (const auto& p : {f.meta, f.poses, f.cameras, f.caption}) ctx.files().check_writable(p, f.overwrite);
+    if (f.copies_video()) ctx.files().check_writable(f.video, f.overwrite);
+  });
+  return f;
+}
+
+// Adds dataset.qc's summaries to the item; whether the item is kept out (failed, qc_failed = skip).
+bool add_qc(NodeContext& ctx, json& item) {
+  if (!ctx.has_input("qc")) return false;
+  json qc = ctx.input<RecordValue>("qc")->record;
+  if (!qc.is_object() || !qc.contains("pass") || !qc["pass"].is_boolean())
+    ctx.fail_port("qc", "the record has no boolean 'pass' (connect dataset.qc)");
+  item["qc_pass"] = qc["pass"];
+  // Per-frame lists stay out of the metadata line (they can be long); the summaries go in.
+  for (auto& [k, v] : qc.items())
+    if (v.is_object()) v.erase("per_frame");
+  item["qc"] = qc;
+  return !qc["pass"].get<bool>() && ctx.param_string("qc_failed") == "skip";
+}
+
+// A skipped item has no files; a line it had from an earlier (passing) run is removed.
+void remove_item_line(NodeContext& ctx, const ItemFiles& f) {
+  if (!fs::exists(f.meta)) return;
+  std::string kept;
+  std::istringstream in(read_file(f.meta));
+  bool removed = false;
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.value("file_name", "") == f.file_name) {
+      removed = true;
+      continue;
+    }
+    kept += line + "\n";
   }
+  if (removed) ctx.guard("folder", [&] { ctx.files().write(f.meta, kept, f.overwrite); });
+}
 
-  const json cams_doc = {{"id", id}, {"width", width}, {"height", height}, {"fps", fps},
+// Poses, cameras, caption, the video and the item's metadata line (replaced or appended, written
+// atomically).
+void write_item(NodeContext& ctx, const ItemFiles& f, const json& item, const std::string& poses,
+                const json& cams_doc, const std::string& caption) {
+  std::error_code ec;
+  for (const char* sub : {"poses", "cameras", "videos"}) fs::create_directories(f.folder / sub, ec);
+  ctx.guard("folder", [&] {
+    ctx.files().write(f.poses, poses, f.overwrite);
+    ctx.files().write(f.cameras, cams_doc.dump(1), f.overwrite);
+    ctx.files().write(f.caption, caption + "\n", f.overwrite);
+    if (f.copies_video()) {
+      const fs::path tmp = ctx.files().temp_path_for(f.video);
+      fs::copy_file(f.video_src, tmp, fs::copy_options::overwrite_existing);
+      ctx.files().commit(tmp, f.video);
+    }
+    // metadata.jsonl (or this writer's shard).
+    if (!f.writer.empty()) fs::create_directories(f.meta.parent_path(), ec);
+    std::vector<std::string> warnings;
+    const std::string lines = upsert_jsonl_line(fs::exists(f.meta) ? read_file(f.meta) : "", item, &warnings);
+    for (const auto& w : warnings) ctx.warn(f.meta.filename().string() + ": " + w);
+    ctx.files().write(f.meta, lines, f.overwrite);
+  });
+}
+
+}  // namespace
+
+void annotate_execute(NodeContext& ctx) {
+  auto seq = ctx.input<FrameSequenceValue>("frames");
+  const Clip clip = read_clip(ctx, *seq);
+  const std::vector<Camera>& cameras = clip.cameras;
+  const double fps = clip.fps;
+
+  const std::string scene = ctx.has_input("scene") ? ctx.input<TextValue>("scene")->text : "";
+  const std::string subject = ctx.has_input("subject") ? ctx.input<TextValue>("subject")->text : "";
+  const json motion = clip.path ? clip.path->motion : json::array();
+  json shots;
+  const std::string caption = format_caption(ctx.param_string("caption"), scene, subject,
+                                             motion_phrase(ctx, clip, motion, shots));
+
+  const json cams_json = cameras_json(cameras);
+  std::string id = ctx.param_string("item_id");
+  if (id.empty()) id = id_from_hash(hash_bytes(cams_json.dump() + "|" + shortest(fps) + "|" + caption + "|" + motion.dump()));
+  if (!valid_id(id)) ctx.fail("item_id", "'" + id + "' is not a file-name-safe id (letters, digits, _ - .)");
+  const ItemFiles files = item_files(ctx, id, clip.video_rec);
+
+  const json cams_doc = {{"id", id}, {"width", clip.width}, {"height", clip.height}, {"fps", fps},
                          {"convention", "OpenCV axes (x right, y down, z forward); world_to_camera row-major; K in pixels"},
                          {"frames", cams_json}};
-  json item = {{"file_name", file_name}, {"text", caption}, {"id", id}, {"motion", motion},
-               {"width", width}, {"height", height}, {"fps", fps}, {"frames", cameras.size()},
+  json item = {{"file_name", files.file_name}, {"text", caption}, {"id", id}, {"motion", motion},
+               {"width", clip.width}, {"height", clip.height}, {"fps", fps}, {"frames", cameras.size()},
                {"poses", "poses/" + id + ".txt"}, {"cameras", "cameras/" + id + ".json"}};
-  add_provenance(item, ctx.provenance(), ctx.node_id(), fps, video_rec);
+  add_provenance(item, ctx.provenance(), ctx.node_id(), fps, clip.video_rec);
   if (!scene.empty()) item["scene"] = scene;
   if (!subject.empty()) item["subject"] = subject;
   if (shots.is_object()) {
     item["shots"] = shots["shots"];
     item["transitions"] = shots.value("transitions", json::array());
   }
-  bool skip = false;
-  if (ctx.has_input("qc")) {
-    json qc = ctx.input<RecordValue>("qc")->record;
-    if (!qc.is_object() || !qc.contains("pass") || !qc["pass"].is_boolean())
-      ctx.fail_port("qc", "the record has no boolean 'pass' (connect dataset.qc)");
-    item["qc_pass"] = qc["pass"];
-    // Per-frame lists stay out of the metadata line (they can be long); the summaries go in.
-    for (auto& [k, v] : qc.items())
-      if (v.is_object()) v.erase("per_frame");
-    item["qc"] = qc;
-    skip = !qc["pass"].get<bool>() && ctx.param_string("qc_failed") == "skip";
-  }
-  if (skip) {
-    // Kept out: no files; a line this item had from an earlier (passing) run is removed.
+  if (add_qc(ctx, item)) {
     ctx.warn("item " + id + " failed QC and is skipped (qc_failed = skip)");
-    if (fs::exists(meta_path)) {
-      std::string kept;
-      std::istringstream in(read_file(meta_path));
-      bool removed = false;
-      for (std::string line; std::getline(in, line);) {
-        json j = json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.is_object() && j.value("file_name", "") == file_name) {
-          removed = true;
-          continue;
-        }
-        kept += line + "\n";
-      }
-      if (removed) {
-        try {
-          ctx.files().write(meta_path, kept, overwrite);
-        } catch (const std::exception& e) {
-          ctx.fail("folder", e.what());
-        }
-      }
-    }
+    remove_item_line(ctx, files);
     item["skipped"] = true;
-    auto rec = std::make_shared<RecordValue>();
-    rec->record = item;
-    ctx.set_output("item", rec);
+    ctx.set_record("item", item);
     return;
   }
-
-  std::error_code ec;
-  for (const char* sub : {"poses", "cameras", "videos"}) fs::create_directories(folder / sub, ec);
-  try {
-    ctx.files().write(poses_path, realestate10k_poses(id, cameras, fps), overwrite);
-    ctx.files().write(cams_path, cams_doc.dump(1), overwrite);
-    ctx.files().write(caption_path, caption + "\n", overwrite);
-    if (!video_src.empty() && fs::absolute(video_src).lexically_normal() != fs::absolute(video_path).lexically_normal()) {
-      const fs::path tmp = ctx.files().temp_path_for(video_path);
-      fs::copy_file(video_src, tmp, fs::copy_options::overwrite_existing);
-      ctx.files().commit(tmp, video_path);
-    }
-    // metadata.jsonl (or this writer's shard): this item's line replaced or appended, written atomically.
-    if (!writer.empty()) fs::create_directories(meta_path.parent_path(), ec);
-    std::vector<std::string> warnings;
-    const std::string lines = upsert_jsonl_line(fs::exists(meta_path) ? read_file(meta_path) : "", item, &warnings);
-    for (const auto& w : warnings) ctx.warn(meta_path.filename().string() + ": " + w);
-    ctx.files().write(meta_path, lines, overwrite);
-  } catch (const Cancelled&) {
-    throw;
-  } catch (const GraphError&) {
-    throw;
-  } catch (const std::exception& e) {
-    ctx.fail("folder", e.what());
-  }
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = item;
-  ctx.set_output("item", rec);
+  write_item(ctx, files, item, realestate10k_poses(id, cameras, fps), cams_doc, caption);
+  ctx.set_record("item", item);
 }
 
 }  // namespace camgraph::dataset

@@ -34,21 +34,7 @@ double number(const json* v, const fs::path& file, int frame, const char* key) {
   return d;
 }
 
-}  // namespace
-
-fs::path resolve_image_path(const fs::path& base, const std::string& file_path) {
-  const fs::path p = fs::path(file_path).is_absolute() ? fs::path(file_path) : base / file_path;
-  std::error_code ec;
-  if (fs::is_regular_file(p, ec)) return p;
-  for (const char* ext : {".png", ".jpg", ".jpeg", ".JPG", ".JPEG", ".PNG"}) {
-    fs::path q = p;
-    q += ext;
-    if (fs::is_regular_file(q, ec)) return q;
-  }
-  return {};
-}
-
-TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn) {
+json parse_transforms_file(const fs::path& json_path) {
   const std::string fn = json_path.filename().string();
   std::ifstream in(json_path);
   if (!in) throw std::runtime_error(json_path.string() + ": cannot open file");
@@ -61,75 +47,58 @@ TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn
   if (!root.is_object()) throw std::runtime_error(fn + ": top level must be an object");
   if (!root.contains("frames") || !root["frames"].is_array())
     throw std::runtime_error(fn + ": missing 'frames' array");
+  return root;
+}
 
-  const fs::path base = json_path.parent_path();
-  TransformsScene scene;
-  scene.json_path = json_path;
-  if (root.contains("ply_file_path")) {
-    if (!root["ply_file_path"].is_string()) throw std::runtime_error(fn + ": 'ply_file_path' must be a string");
-    scene.ply_path = base / root["ply_file_path"].get<std::string>();
-    if (!fs::is_regular_file(*scene.ply_path))
-      throw std::runtime_error(fn + ": ply_file_path '" + root["ply_file_path"].get<std::string>() +
-                               "' does not exist (looked for " + scene.ply_path->string() + ")");
+// transform_matrix as a 4x4 (a 3x4 gets the last row of the identity); `wf` names the frame.
+camgraph::Mat4 read_pose(const json& fr, const std::string& wf) {
+  // Pose first: a bad matrix is an error even when the image is missing.
+  if (!fr.contains("transform_matrix")) throw std::runtime_error(wf + " has no 'transform_matrix'");
+  const json& tm = fr["transform_matrix"];
+  if (!tm.is_array() || (tm.size() != 4 && tm.size() != 3))
+    throw std::runtime_error(wf + ": 'transform_matrix' must be a 4x4 (or 3x4) array of numbers");
+  camgraph::Mat4 c2w = camgraph::mat4_identity();
+  for (size_t r = 0; r < tm.size(); ++r) {
+    if (!tm[r].is_array() || tm[r].size() != 4)
+      throw std::runtime_error(wf + ": 'transform_matrix' row " + std::to_string(r) + " must have 4 numbers");
+    for (size_t c = 0; c < 4; ++c) {
+      if (!tm[r][c].is_number())
+        throw std::runtime_error(wf + ": 'transform_matrix'[" + std::to_string(r) + "][" + std::to_string(c) +
+                                 "] is not a number");
+      c2w[r * 4 + c] = tm[r][c].get<double>();
+    }
   }
 
-  const json& frames = root["frames"];
-  for (int i = 0; i < int(frames.size()); ++i) {
-    const json& fr = frames[size_t(i)];
-    if (!fr.is_object()) throw std::runtime_error(where(json_path, i) + " is not an object");
-    if (!fr.contains("file_path") || !fr["file_path"].is_string())
-      throw std::runtime_error(where(json_path, i) + " has no string 'file_path'");
-    const std::string file_path = fr["file_path"].get<std::string>();
-    const std::string wf = where(json_path, i) + " ('" + file_path + "')";
-
-    // Pose first: a bad matrix is an error even when the image is missing.
-    if (!fr.contains("transform_matrix")) throw std::runtime_error(wf + " has no 'transform_matrix'");
-    const json& tm = fr["transform_matrix"];
-    if (!tm.is_array() || (tm.size() != 4 && tm.size() != 3))
-      throw std::runtime_error(wf + ": 'transform_matrix' must be a 4x4 (or 3x4) array of numbers");
-    camgraph::Mat4 c2w = camgraph::mat4_identity();
-    for (size_t r = 0; r < tm.size(); ++r) {
-      if (!tm[r].is_array() || tm[r].size() != 4)
-        throw std::runtime_error(wf + ": 'transform_matrix' row " + std::to_string(r) + " must have 4 numbers");
-      for (size_t c = 0; c < 4; ++c) {
-        if (!tm[r][c].is_number())
-          throw std::runtime_error(wf + ": 'transform_matrix'[" + std::to_string(r) + "][" + std::to_string(c) +
-                                   "] is not a number");
-        c2w[r * 4 + c] = tm[r][c].get<double>();
-      }
+  // The rotation part must be a rotation (rigid transform); scaled matrices are rejected.
+  double worst = 0;
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) {
+      double dot = 0;
+      for (int r = 0; r < 3; ++r) dot += c2w[r * 4 + a] * c2w[r * 4 + b];
+      worst = std::max(worst, std::abs(dot - (a == b ? 1.0 : 0.0)));
     }
+  if (worst > 1e-2)
+    throw std::runtime_error(wf + ": 'transform_matrix' rotation part is not orthonormal (R^T R differs from I by " +
+                             std::to_string(worst) + "); scaled or sheared poses are not supported");
+  return c2w;
+}
 
-    // The rotation part must be a rotation (rigid transform); scaled matrices are rejected.
-    double worst = 0;
-    for (int a = 0; a < 3; ++a)
-      for (int b = 0; b < 3; ++b) {
-        double dot = 0;
-        for (int r = 0; r < 3; ++r) dot += c2w[r * 4 + a] * c2w[r * 4 + b];
-        worst = std::max(worst, std::abs(dot - (a == b ? 1.0 : 0.0)));
-      }
-    if (worst > 1e-2)
-      throw std::runtime_error(wf + ": 'transform_matrix' rotation part is not orthonormal (R^T R differs from I by " +
-                               std::to_string(worst) + "); scaled or sheared poses are not supported");
+// One frame's intrinsics: its own values, else the file's top-level ones.
+struct FrameIntrinsics {
+  const json& fr;
+  const json& root;
+  const fs::path& json_path;
+  int index;
+  std::string wf;  // the frame, for messages
 
-    const fs::path image = resolve_image_path(base, file_path);
-    if (image.empty()) {
-      ++scene.skipped_frames;
-      if (warn) warn(wf + ": image not found in " + base.string() + "; frame skipped");
-      continue;
-    }
+  std::optional<double> num(const char* key) const {
+    const json* v = lookup(fr, root, key);
+    if (!v) return std::nullopt;
+    return number(v, json_path, index, key);
+  }
 
-    TransformsFrame f;
-    f.name = image.filename().string();
-    f.image_path = image;
-    f.opengl_c2w = c2w;
-    auto num = [&](const char* key) -> std::optional<double> {
-      const json* v = lookup(fr, root, key);
-      if (!v) return std::nullopt;
-      return number(v, json_path, i, key);
-    };
-
-    // Size: w/h, else the image header.
-    auto& cam = f.camera.camera;
+  // Size: w/h, else the image header.
+  void size(camgraph::Camera& cam, const fs::path& image) const {
     const auto w = num("w"), h = num("h");
     if (w && h) {
       cam.width = int(std::lround(*w));
@@ -141,15 +110,18 @@ TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn
     }
     if (cam.width <= 0 || cam.height <= 0)
       throw std::runtime_error(wf + ": invalid image size " + std::to_string(cam.width) + "x" + std::to_string(cam.height));
+  }
 
-    // Focal lengths: fl_x/fl_y, else camera_angle_x/_y. Per-frame focal keys win as a group.
+  // Focal lengths: fl_x/fl_y, else camera_angle_x/_y. Per-frame focal keys win as a group. Then the
+  // principal point (default: the image centre).
+  void focal(camgraph::Camera& cam) const {
     static const char* kFocal[] = {"fl_x", "fl_y", "camera_angle_x", "camera_angle_y"};
     bool frame_focal = false;
     for (const char* k : kFocal) frame_focal = frame_focal || fr.contains(k);
     const json& fsrc = frame_focal ? fr : root;
     auto fnum = [&](const char* key) -> std::optional<double> {
       if (!fsrc.contains(key) || fsrc[key].is_null()) return std::nullopt;
-      return number(&fsrc[key], json_path, frame_focal ? i : -1, key);
+      return number(&fsrc[key], json_path, frame_focal ? index : -1, key);
     };
     std::optional<double> fx = fnum("fl_x"), fy = fnum("fl_y");
     if (!fx)
@@ -165,14 +137,16 @@ TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn
                                std::to_string(cam.fy) + ")");
     cam.cx = num("cx").value_or(0.5 * cam.width);
     cam.cy = num("cy").value_or(0.5 * cam.height);
+  }
 
-    // Distortion.
+  // Distortion: camera_model (default OPENCV) and its terms.
+  Distortion distortion() const {
     std::string model = "OPENCV";
     if (const json* m = lookup(fr, root, "camera_model")) {
       if (!m->is_string()) throw std::runtime_error(wf + ": 'camera_model' must be a string");
       model = m->get<std::string>();
     }
-    auto& d = f.camera.distortion;
+    Distortion d;
     d.k1 = num("k1").value_or(0);
     d.k2 = num("k2").value_or(0);
     d.k3 = num("k3").value_or(0);
@@ -195,7 +169,65 @@ TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn
                                "'; supported: OPENCV, OPENCV_FISHEYE, PINHOLE, SIMPLE_PINHOLE");
     }
     if (!d.active()) d = Distortion{};
+    return d;
+  }
+};
 
+}  // namespace
+
+fs::path resolve_image_path(const fs::path& base, const std::string& file_path) {
+  const fs::path p = fs::path(file_path).is_absolute() ? fs::path(file_path) : base / file_path;
+  std::error_code ec;
+  if (fs::is_regular_file(p, ec)) return p;
+  for (const char* ext : {".png", ".jpg", ".jpeg", ".JPG", ".JPEG", ".PNG"}) {
+    fs::path q = p;
+    q += ext;
+    if (fs::is_regular_file(q, ec)) return q;
+  }
+  return {};
+}
+
+TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn) {
+  const std::string fn = json_path.filename().string();
+  const json root = parse_transforms_file(json_path);
+
+  const fs::path base = json_path.parent_path();
+  TransformsScene scene;
+  scene.json_path = json_path;
+  if (root.contains("ply_file_path")) {
+    if (!root["ply_file_path"].is_string()) throw std::runtime_error(fn + ": 'ply_file_path' must be a string");
+    scene.ply_path = base / root["ply_file_path"].get<std::string>();
+    if (!fs::is_regular_file(*scene.ply_path))
+      throw std::runtime_error(fn + ": ply_file_path '" + root["ply_file_path"].get<std::string>() +
+                               "' does not exist (looked for " + scene.ply_path->string() + ")");
+  }
+
+  const json& frames = root["frames"];
+  for (int i = 0; i < int(frames.size()); ++i) {
+    const json& fr = frames[size_t(i)];
+    if (!fr.is_object()) throw std::runtime_error(where(json_path, i) + " is not an object");
+    if (!fr.contains("file_path") || !fr["file_path"].is_string())
+      throw std::runtime_error(where(json_path, i) + " has no string 'file_path'");
+    const std::string file_path = fr["file_path"].get<std::string>();
+    const std::string wf = where(json_path, i) + " ('" + file_path + "')";
+    const camgraph::Mat4 c2w = read_pose(fr, wf);
+
+    const fs::path image = resolve_image_path(base, file_path);
+    if (image.empty()) {
+      ++scene.skipped_frames;
+      if (warn) warn(wf + ": image not found in " + base.string() + "; frame skipped");
+      continue;
+    }
+
+    TransformsFrame f;
+    f.name = image.filename().string();
+    f.image_path = image;
+    f.opengl_c2w = c2w;
+    const FrameIntrinsics intrinsics{fr, root, json_path, i, wf};
+    auto& cam = f.camera.camera;
+    intrinsics.size(cam, image);
+    intrinsics.focal(cam);
+    f.camera.distortion = intrinsics.distortion();
     cam.world_to_camera = camgraph::Camera::world_to_camera_from_opengl_c2w(c2w);
     scene.frames.push_back(std::move(f));
   }
