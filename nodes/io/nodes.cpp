@@ -16,11 +16,7 @@ namespace {
 void image_load(NodeContext& ctx) {
   const fs::path p = ctx.input_path("path");
   auto img = std::make_shared<ImageValue>();
-  try {
-    img->pixels = io::read_image(p).to(ctx.torch_device());
-  } catch (const std::exception& e) {
-    ctx.fail("path", e.what());
-  }
+  img->pixels = ctx.guard("path", [&] { return io::read_image(p).to(ctx.torch_device()); });
   ctx.set_output("image", img);
 }
 
@@ -37,14 +33,8 @@ void image_save(NodeContext& ctx) {
   const fs::path p = ctx.output_path("path");
   const std::string ext = checked_extension(ctx, "path", p);
   const std::string bytes = io::encode_image(img->pixels, ext, std::stoi(ctx.param_string("bit_depth")));
-  try {
-    ctx.files().write(p, bytes, ctx.param_bool("overwrite"));
-  } catch (const std::exception& e) {
-    ctx.fail("path", e.what());
-  }
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = {{"files", {p.string()}}};
-  ctx.set_output("files", rec);
+  ctx.guard("path", [&] { ctx.files().write(p, bytes, ctx.param_bool("overwrite")); });
+  ctx.set_record("files", {{"files", {p.string()}}});
 }
 
 void frames_load(NodeContext& ctx) {
@@ -60,12 +50,7 @@ void frames_load(NodeContext& ctx) {
   std::vector<at::Tensor> frames;
   for (size_t i = 0; i < files.size(); ++i) {
     ctx.check_cancelled();
-    at::Tensor f;
-    try {
-      f = io::read_image(files[i]);
-    } catch (const std::exception& e) {
-      ctx.fail("folder", e.what());
-    }
+    const at::Tensor f = ctx.guard("folder", [&] { return io::read_image(files[i]); });
     if (!frames.empty() && f.sizes() != frames.front().sizes())
       ctx.fail("folder", files[i].filename().string() + " is " + std::to_string(f.size(1)) + "x" +
                              std::to_string(f.size(0)) + " but the first frame is " +
@@ -94,11 +79,9 @@ void frames_save(NodeContext& ctx) {
     names.push_back(prefix + buf + ext);
   }
   // Check every target first: fail before writing anything rather than half-way.
-  try {
+  ctx.guard("folder", [&] {
     for (const auto& name : names) ctx.files().check_writable(dir / name, overwrite);
-  } catch (const std::exception& e) {
-    ctx.fail("folder", e.what());
-  }
+  });
   json written = json::array();
   for (int i = 0; i < n; ++i) {
     ctx.check_cancelled();
@@ -114,9 +97,7 @@ void frames_save(NodeContext& ctx) {
     ctx.files().write(dir / "cameras.json", doc.dump(1), overwrite);
     written.push_back((dir / "cameras.json").string());
   }
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = {{"files", written}, {"fps", seq->fps}};
-  ctx.set_output("files", rec);
+  ctx.set_record("files", {{"files", written}, {"fps", seq->fps}});
 }
 
 const char* kImageFilter = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.exr)";

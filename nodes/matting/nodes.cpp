@@ -166,11 +166,9 @@ void remove_background(NodeContext& ctx) {
   out->colour_space = img->colour_space;
   auto mask = std::make_shared<MaskValue>();
   mask->mask = to_tensor(alpha).to(ctx.torch_device());  // [H, W]
-  auto record = std::make_shared<RecordValue>();
-  record->record = rec;
   ctx.set_output("image", out);
   ctx.set_output("mask", mask);
-  ctx.set_output("record", record);
+  ctx.set_record("record", rec);
   ctx.progress(1.0);
 }
 
