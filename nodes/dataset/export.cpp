@@ -99,7 +99,7 @@ void export_execute(NodeContext& ctx) {
   if (items.empty()) ctx.fail("folder", "no exportable items in '" + meta.string() + "'");
 
   json written = json::array();
-  try {
+  ctx.guard("folder", [&] {
     if (format == "cogvideox" || format == "both") {
       // CogVideoX's finetuning loader: line i of prompts.txt is the caption of the video on line i of
       // videos.txt (paths relative to the dataset folder); captions are one line each.
@@ -147,17 +147,9 @@ void export_execute(NodeContext& ctx) {
         written.push_back(std::string("webdataset/") + name);
       }
     }
-  } catch (const Cancelled&) {
-    throw;
-  } catch (const GraphError&) {
-    throw;
-  } catch (const std::exception& e) {
-    ctx.fail("folder", e.what());
-  }
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = {{"items", items.size()}, {"skipped_qc_failed", skipped_qc}, {"skipped_missing_video", missing},
-                 {"files", written}};
-  ctx.set_output("export", rec);
+  });
+  ctx.set_record("export", {{"items", items.size()}, {"skipped_qc_failed", skipped_qc}, {"skipped_missing_video", missing},
+                            {"files", written}});
 }
 
 }  // namespace camgraph::dataset
