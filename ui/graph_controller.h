@@ -1,10 +1,24 @@
 // The editor's document: a .cgraph graph plus its `ui` section (positions, groups, comments),
 // edited only through commands on a QUndoStack. Headless (no QML engine needed) and tested in
 // ui/tests; QML views bind to `nodes`, `links`, `groups` and `comments` and call the invokables.
+//
+// One class, its members defined by role:
+//   graph_controller.cpp             document state, snapshots and undo, run states
+//   graph_controller_edit.cpp        node, wire, move, parameter and bypass edits
+//   graph_controller_clipboard.cpp   copy, paste, duplicate
+//   graph_controller_decorations.cpp groups and comments
+//   graph_controller_reroutes.cpp    reroute points of wires
+//   graph_controller_seeds.cpp       seed lock / re-roll options
+//   graph_controller_selection.cpp   selection (not undoable)
+//   graph_controller_canvas.cpp      canvas geometry, hit tests, view fitting
+//   graph_controller_queries.cpp     queries for the inspector, palette and popups
+//   graph_controller_files.cpp       new / open / save / autosave / recover
+// with helpers of their own: graph_models.h (the list models), snapshot_command.h (the undo step),
+// file_session.h (path, recent files, autosave files), canvas_geometry.h (wires, view fit).
 #pragma once
-#include <QAbstractListModel>
 #include <QObject>
 #include <QPointF>
+#include <QRectF>
 #include <QSet>
 #include <QStringList>
 #include <QTimer>
@@ -16,53 +30,10 @@
 #include <set>
 
 #include "camgraph/cgraph_io.h"
+#include "file_session.h"
+#include "graph_models.h"
 
 namespace camgraph::ui {
-
-class GraphController;
-
-// Per-node run state shown on the canvas (set by RunController).
-struct NodeRunState {
-  QString state;        // "", "queued", "running", "done", "cached", "failed", "skipped"
-  double progress = 0;  // 0..1 while running
-  QString message;      // progress message or error text
-  double seconds = 0;
-};
-
-class NodeListModel : public QAbstractListModel {
-  Q_OBJECT
- public:
-  enum Role {
-    IdRole = Qt::UserRole + 1, TypeRole, TitleRole, CategoryRole, HeaderColorRole, XRole, YRole,
-    WidthRole, HeightRole, InputsRole, OutputsRole, BypassRole, SelectedRole, StateRole, ProgressRole,
-    MessageRole, SecondsRole, SummaryRole
-  };
-  explicit NodeListModel(GraphController* g) : QAbstractListModel(nullptr), g_(g) {}
-  int rowCount(const QModelIndex& = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
-  QHash<int, QByteArray> roleNames() const override;
-  void reset() { beginResetModel(); endResetModel(); }
-  void changed(int row) { emit dataChanged(index(row), index(row)); }
-
- private:
-  GraphController* g_;
-};
-
-class LinkListModel : public QAbstractListModel {
-  Q_OBJECT
- public:
-  enum Role { FromNodeRole = Qt::UserRole + 1, FromPortRole, ToNodeRole, ToPortRole, ColorRole,
-              X1Role, Y1Role, X2Role, Y2Role, SelectedRole, PathRole, ReroutesRole };
-  explicit LinkListModel(GraphController* g) : QAbstractListModel(nullptr), g_(g) {}
-  int rowCount(const QModelIndex& = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
-  QHash<int, QByteArray> roleNames() const override;
-  void reset() { beginResetModel(); endResetModel(); }
-  void geometryChanged() { if (rowCount()) emit dataChanged(index(0), index(rowCount() - 1)); }
-
- private:
-  GraphController* g_;
-};
 
 class GraphController : public QObject {
   Q_OBJECT
@@ -92,6 +63,8 @@ class GraphController : public QObject {
  public:
   // Node geometry shared with the QML delegates (so wires start exactly at the port dots).
   static constexpr double kNodeWidth = 190, kHeader = 26, kRow = 20, kFooter = 18;
+  // Fitting the view: pixels kept around the graph, and the zoom range (never past 100%).
+  static constexpr double kFitMargin = 40, kFitMinZoom = 0.1, kFitMaxZoom = 1;
   Q_INVOKABLE double nodeWidth() const { return kNodeWidth; }
   Q_INVOKABLE double headerHeight() const { return kHeader; }
   Q_INVOKABLE double rowHeight() const { return kRow; }
@@ -110,9 +83,9 @@ class GraphController : public QObject {
   QString undoText() const { return undo_.undoText(); }
   QString redoText() const { return undo_.redoText(); }
   bool dirty() const { return !undo_.isClean(); }
-  QString filePath() const { return path_; }
-  QString windowTitle() const;
-  QStringList recentFiles() const;
+  QString filePath() const { return files_.path(); }
+  QString windowTitle() const { return files_.windowTitle(dirty()); }
+  QStringList recentFiles() const { return FileSession::recentFiles(); }
   QStringList selection() const { return selection_order_; }
   QString currentNode() const { return selection_order_.isEmpty() ? QString() : selection_order_.last(); }
   QString selectedLink() const { return selected_link_; }
@@ -130,6 +103,7 @@ class GraphController : public QObject {
   QPointF position(const std::string& id) const;
   QPointF portPosition(const std::string& node, const std::string& port, bool output) const;
   double nodeHeight(const camgraph::NodeInstance& n) const;
+  QRectF nodeBox(const camgraph::NodeInstance& n) const;  // the node's rectangle on the canvas
   const NodeRunState* runState(const std::string& id) const;
   void setRunState(const QString& id, const NodeRunState& s);
   void clearRunStates();
@@ -207,18 +181,25 @@ class GraphController : public QObject {
   Q_INVOKABLE QVariantMap nodeInfo(const QString& id) const;   // {id,type,title,category,doc,bypass,outputs}
   // Palette entries whose ports could take `portType` (as an input when wantInput), filtered by text.
   Q_INVOKABLE QVariantList searchNodes(const QString& text, const QString& portType = {}, bool wantInput = true) const;
-  Q_INVOKABLE QVariantMap fitRect() const;  // bounding box of nodes, groups and comments
   Q_INVOKABLE QString portType(const QString& node, const QString& port, bool output) const;
   Q_INVOKABLE QVariant paramValue(const QString& id, const QString& name) const;
-  // Hit tests in canvas coordinates: the nearest port within `radius` ({node, port, output, type}
-  // or empty), and the wire passing within `radius` ({toNode, toPort} or empty).
+  // "node.port" of the output feeding an input, or "".
+  Q_INVOKABLE QString inputSource(const QString& node, const QString& port) const;
+
+  // ---- canvas geometry and hit tests (canvas units) ----
+  Q_INVOKABLE QVariantMap fitRect() const;    // bounding box of nodes, groups and comments {x, y, w, h}
+  Q_INVOKABLE QVariantMap nodesRect() const;  // bounding box of the nodes {x, y, w, h}; zeros when none
+  // The view transform {zoom, panX, panY} (view = canvas * zoom + pan) that shows the graph's nodes
+  // (the decorations when there are none) centred in a view of the given pixel size, kFitMargin
+  // pixels around, zoomed out as needed but never in past 100%. NodeCanvas applies it on open.
+  Q_INVOKABLE QVariantMap fitTransform(double viewWidth, double viewHeight) const;
+  // The nearest port within `radius` ({node, port, output, type} or empty), and the wire passing
+  // within `radius` ({toNode, toPort, segment} or empty).
   Q_INVOKABLE QVariantMap portAt(double x, double y, double radius = 12) const;
   Q_INVOKABLE QVariantMap linkAt(double x, double y, double radius = 6) const;
-  // "node.port" of the output feeding an input, or "".
   Q_INVOKABLE QPointF portPoint(const QString& node, const QString& port, bool output) const {
     return portPosition(node.toStdString(), port.toStdString(), output);
   }
-  Q_INVOKABLE QString inputSource(const QString& node, const QString& port) const;
 
   // ---- files ----
   Q_INVOKABLE void newGraph();
@@ -226,12 +207,12 @@ class GraphController : public QObject {
   Q_INVOKABLE bool save();                      // false when untitled (use saveAs) or on error
   Q_INVOKABLE bool saveAs(const QString& path);
   Q_INVOKABLE QString toText() const;
-  Q_INVOKABLE QString autosavePath() const;     // where this document's autosave goes
+  Q_INVOKABLE QString autosavePath() const { return files_.autosavePath(); }  // this document's autosave
   Q_INVOKABLE bool autosaveNow();               // writes the autosave file if dirty
-  Q_INVOKABLE QStringList recoverableFiles() const;  // autosaves left by a crashed session
+  Q_INVOKABLE QStringList recoverableFiles() const { return files_.recoverableFiles(); }  // left by a crash
   Q_INVOKABLE bool recover(const QString& autosaveFile);  // opens it as a dirty document
   Q_INVOKABLE void discardRecovery(const QString& autosaveFile);
-  Q_INVOKABLE QString graphDir() const;         // folder relative paths resolve against
+  Q_INVOKABLE QString graphDir() const { return files_.dir(); }  // folder relative paths resolve against
 
   // Used by the undo commands: installs a snapshot and refreshes the models.
   void applySnapshot(const camgraph::GraphDocument& doc);
@@ -250,33 +231,37 @@ class GraphController : public QObject {
   void viewportChanged();
   void graphEdited();                        // any change to the executed graph (live mode)
   void paramEdited(const QString& nodeId);   // a parameter changed
-  void documentReplaced();                   // new/open/recover
+  void documentReplaced();                   // new/open/recover (NodeCanvas fits the view)
   void revisionChanged();
 
  private:
-  void push(const QString& text, const camgraph::GraphDocument& before, const QString& mergeKey = {});
+  void push(const QString& text, const camgraph::GraphDocument& after, const QString& mergeKey = {});
   void fail(const QString& message);
   void setPath(const QString& path);
   void addRecent(const QString& path);
   void pruneSelection();
+  void resetViewState();  // run states, summaries, models and selection after a replaced document
   QString connectInto(camgraph::GraphDocument& d, const QString& fromNode, const QString& fromPort,
                       const QString& toNode, const QString& toPort) const;
   nlohmann::json& uiNodes(camgraph::GraphDocument& d) const;
   nlohmann::json& uiArray(camgraph::GraphDocument& d, const char* key) const;
   QString newDecorationId(const char* prefix) const;
+  QRectF fitTarget() const;  // what fitTransform shows: the nodes, else the decorations
   static void pruneUiOfRemoved(camgraph::GraphDocument& d);  // reroutes/seed options of gone nodes/wires
   // Reroute points follow moved nodes: the points of a wire whose *both* ends are in `moved` are
   // translated by (dx, dy); a wire with one moved end keeps its points (as in Blender and ComfyUI,
   // the user placed them around something that did not move).
   static void translateReroutes(camgraph::GraphDocument& d, const std::set<std::string>& moved, double dx,
                                 double dy);
+  // Nodes without a stored position get a simple left-to-right layout by depth.
+  static void placeUnpositionedNodes(camgraph::GraphDocument& d);
 
   const camgraph::Registry* registry_;
   camgraph::GraphDocument doc_;
   std::unique_ptr<NodeListModel> nodes_;
   std::unique_ptr<LinkListModel> links_;
   QUndoStack undo_;
-  QString path_;
+  FileSession files_;
   QSet<QString> selection_;
   QStringList selection_order_;
   QString selected_link_;
@@ -288,7 +273,6 @@ class GraphController : public QObject {
   QTimer autosave_timer_;
   int autosave_seconds_ = 30;
   int revision_ = 0;
-  QString session_id_;
 };
 
 }  // namespace camgraph::ui

@@ -34,7 +34,7 @@ ApplicationWindow {
             if (f !== "") openPath(f)
         })
     }
-    function openPath(f) { if (graph.open(f)) canvas.fitView() }
+    function openPath(f) { graph.open(f) }  // the canvas fits the view to the opened graph
     function saveAsDialog() {
         const f = fileDialogs.saveFile(qsTr("Save graph as"), "CamGraph graphs (*.cgraph)", graph.graphDir())
         if (f === "") return false
@@ -263,7 +263,7 @@ ApplicationWindow {
         title: qsTr("Recover unsaved work")
         Label { text: qsTr("CamGraph did not close cleanly. Recover the autosave of\n%1?").arg(recoveryDialog.files.length ? recoveryDialog.files[0] : "") }
         standardButtons: Dialog.Yes | Dialog.Discard | Dialog.Cancel
-        onAccepted: { graph.recover(files[0]); canvas.fitView() }
+        onAccepted: graph.recover(files[0])
         onDiscarded: { graph.discardRecovery(files[0]); close() }
     }
 

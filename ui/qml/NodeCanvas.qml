@@ -30,13 +30,26 @@ Item {
         panX = x - (x - panX) * z / zoom
         panY = y - (y - panY) * z / zoom
         zoom = z
+        fitted = false
     }
+    // Fit (Home/F, and every new/opened/recovered graph): the graph's nodes centred with a margin,
+    // zoomed out as needed but never in past 100% (GraphController::fitTransform). A fitted view
+    // stays fitted while the canvas settles its size (the window laying out after a file opened
+    // from the command line, a moved panel) until the user pans, zooms or edits.
+    property bool fitted: false
     function fitView() {
-        const r = graph.fitRect()
-        if (r.w <= 0 || width <= 0) { zoom = 1; panX = 40; panY = 40; return }
-        zoom = Math.max(0.1, Math.min(1.5, Math.min((width - 80) / r.w, (height - 80) / r.h)))
-        panX = (width - r.w * zoom) / 2 - r.x * zoom
-        panY = (height - r.h * zoom) / 2 - r.y * zoom
+        const t = graph.fitTransform(width, height)
+        zoom = t.zoom
+        panX = t.panX
+        panY = t.panY
+        fitted = true
+    }
+    onWidthChanged: if (fitted) fitView()
+    onHeightChanged: if (fitted) fitView()
+    Connections {
+        target: canvas.graph
+        function onRevisionChanged() { canvas.fitted = false }
+        function onDocumentReplaced() { canvas.fitView() }
     }
     function addNodeAtCentre(type) {
         const p = toContent(width / 2, height / 2)
@@ -153,6 +166,7 @@ Item {
             if (reroute && pressed) {
                 graph.moveReroute(reroute.toNode, reroute.toPort, reroute.index, c.x, c.y)
             } else if (panning) {
+                canvas.fitted = false
                 canvas.panX += mouse.x - pressPos.x
                 canvas.panY += mouse.y - pressPos.y
                 pressPos = Qt.point(mouse.x, mouse.y)

@@ -1,13 +1,17 @@
 // GraphController: edits produce the expected graph, every edit undoes and redoes, refusals leave
 // the graph alone and say why, copy/paste works across documents, files round-trip, autosave recovers.
+#include <QDir>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "camgraph/cgraph_io.h"
+#include "canvas_geometry.h"
+#include "file_session.h"
 #include "graph_controller.h"
 #include "preview_items.h"
 #include "run_controller.h"
+#include "snapshot_command.h"
 
 using camgraph::Link;
 using camgraph::PortRef;
@@ -587,7 +591,173 @@ class GraphControllerTest : public QObject {
     QVERIFY(hasLink(g, "pattern.image", id + ".image"));
     QCOMPARE(g.undoStack()->count(), steps + 1);
   }
+
+  // ---- the controller's helpers (canvas_geometry.h, snapshot_command.h, file_session.h) ----
+
+  void fitTransformCentresAndNeverZoomsPastOneHundredPercent() {
+    using camgraph::ui::fitTransform;
+    // Wider than the view: zoomed out so the width fits inside the margins, centred vertically.
+    auto t = fitTransform(QRectF(100, 50, 1000, 200), QSizeF(800, 600), 40, 0.1, 1);
+    QCOMPARE(t.zoom, 0.72);
+    QCOMPARE(100 * t.zoom + t.panX, 40.0);              // left edge at the margin
+    QCOMPARE(1100 * t.zoom + t.panX, 760.0);            // right edge at the other margin
+    QCOMPARE(150 * t.zoom + t.panY, 300.0);             // centred vertically
+    // Small content: 100%, centred.
+    t = fitTransform(QRectF(-300, -100, 200, 100), QSizeF(800, 600), 40, 0.1, 1);
+    QCOMPARE(t.zoom, 1.0);
+    QCOMPARE(-200 + t.panX, 400.0);
+    QCOMPARE(-50 + t.panY, 300.0);
+    // Huge content: the minimum zoom; a view smaller than its margins too.
+    QCOMPARE(fitTransform(QRectF(0, 0, 1e6, 10), QSizeF(800, 600), 40, 0.1, 1).zoom, 0.1);
+    QCOMPARE(fitTransform(QRectF(0, 0, 100, 100), QSizeF(50, 50), 40, 0.1, 1).zoom, 0.1);
+    // Nothing to fit, or no view yet: 100% with the origin at the margin.
+    t = fitTransform(QRectF(), QSizeF(800, 600), 40, 0.1, 1);
+    QCOMPARE(t.zoom, 1.0);
+    QCOMPARE(t.panX, 40.0);
+    QCOMPARE(t.panY, 40.0);
+    QCOMPARE(fitTransform(QRectF(0, 0, 100, 100), QSizeF(0, 0), 40, 0.1, 1).zoom, 1.0);
+  }
+
+  void openingFitsEveryNodeIntoTheView() {
+    const QSizeF view(900, 600);
+    for (const QString& name : QStringList{"demo.cgraph", "checker-resize.cgraph", "motion-rotation.cgraph"}) {
+      GraphController g;
+      QVERIFY(g.open(examples() + "/" + name));
+      // The nodes' bounding box.
+      QRectF box;
+      for (const auto& n : g.document().graph.nodes) box = box.united(g.nodeBox(n));
+      const QVariantMap r = g.nodesRect();
+      QCOMPARE(QRectF(r["x"].toDouble(), r["y"].toDouble(), r["w"].toDouble(), r["h"].toDouble()), box);
+      // Every node lands inside the view, margin included; never zoomed in past 100%.
+      const QVariantMap t = g.fitTransform(view.width(), view.height());
+      const double zoom = t["zoom"].toDouble(), panX = t["panX"].toDouble(), panY = t["panY"].toDouble();
+      QVERIFY2(zoom > 0 && zoom <= 1, qPrintable(name));
+      for (const auto& n : g.document().graph.nodes) {
+        const QRectF b = g.nodeBox(n);
+        const QRectF onScreen(b.x() * zoom + panX, b.y() * zoom + panY, b.width() * zoom, b.height() * zoom);
+        QVERIFY2(QRectF(QPointF(0, 0), view).adjusted(39.9, 39.9, -39.9, -39.9).contains(onScreen),
+                 qPrintable(name + ": " + QString::fromStdString(n.id)));
+      }
+      // The box is centred.
+      QVERIFY(std::abs(box.center().x() * zoom + panX - view.width() / 2) < 1e-6);
+      QVERIFY(std::abs(box.center().y() * zoom + panY - view.height() / 2) < 1e-6);
+    }
+    // demo.cgraph is wider than the view: zoomed out. checker-resize fits at 100%.
+    GraphController demo, small;
+    QVERIFY(demo.open(examples() + "/demo.cgraph"));
+    QVERIFY(small.open(examples() + "/checker-resize.cgraph"));
+    QVERIFY(demo.fitTransform(view.width(), view.height())["zoom"].toDouble() < 1);
+    QCOMPARE(small.fitTransform(view.width(), view.height())["zoom"].toDouble(), 1.0);
+  }
+
+  void fitTargetsNodesThenDecorations() {
+    GraphController g;
+    // Empty: 100% with the origin at the margin.
+    QCOMPARE(g.fitTransform(800, 600), (QVariantMap{{"zoom", 1.0}, {"panX", 40.0}, {"panY", 40.0}}));
+    // Only a comment: it is what the view fits.
+    g.addComment("note", 1000, 1000);
+    QVariantMap t = g.fitTransform(800, 600);
+    QCOMPARE(t["zoom"].toDouble(), 1.0);
+    QCOMPARE(1110 + t["panX"].toDouble(), 400.0);  // the comment (220 x 80) centred
+    QCOMPARE(1040 + t["panY"].toDouble(), 300.0);
+    // With nodes, the nodes (a far comment does not shrink the view).
+    const QString a = g.addNode("image.pattern", 0, 0);
+    t = g.fitTransform(800, 600);
+    QCOMPARE(t["zoom"].toDouble(), 1.0);
+    const QRectF box = g.nodeBox(*g.document().graph.node(a.toStdString()));
+    QCOMPARE(box.center().x() + t["panX"].toDouble(), 400.0);
+    QCOMPARE(g.nodesRect()["w"].toDouble(), box.width());
+    QVERIFY(g.fitRect()["w"].toDouble() > 1000);  // fitRect still spans everything
+  }
+
+  void wireGeometry() {
+    using namespace camgraph::ui;
+    // Horizontal tangents, at least 40 units long.
+    const WireSegment s = wireSegment(QPointF(0, 0), QPointF(200, 100));
+    QCOMPARE(s.c1, QPointF(100, 0));
+    QCOMPARE(s.c2, QPointF(100, 100));
+    QCOMPARE(wireSegment(QPointF(0, 0), QPointF(10, 0)).c1, QPointF(40, 0));
+    QCOMPARE(wireSvgPath({QPointF(0, 0), QPointF(200, 100)}), QString("M 0 0 C 100 0 100 100 200 100"));
+    QCOMPARE(wireSvgPath({QPointF(0, 0), QPointF(100, 0), QPointF(200, 0)}),
+             QString("M 0 0 C 50 0 50 0 100 0 C 150 0 150 0 200 0"));
+    // Near the curve's middle (100, 50), not near the chord's far corner.
+    QVERIFY(wireSegmentNear(s, QPointF(100, 52), 3));
+    QVERIFY(!wireSegmentNear(s, QPointF(190, 10), 6));
+    // The point goes into the segment it lengthens least.
+    QCOMPARE(nearestPolylineSegment({QPointF(0, 0), QPointF(100, 0), QPointF(200, 0)}, QPointF(150, 5)), 1);
+    QCOMPARE(nearestPolylineSegment({QPointF(0, 0), QPointF(100, 0), QPointF(200, 0)}, QPointF(40, -5)), 0);
+  }
+
+  void snapshotCommandsMergeUntilClosed() {
+    using camgraph::GraphDocument;
+    using camgraph::ui::SnapshotCommand;
+    auto doc = [](int v) {
+      GraphDocument d;
+      d.ui = {{"v", v}};
+      return d;
+    };
+    int current = 0;
+    auto apply = [&](const GraphDocument& d) { current = d.ui["v"].get<int>(); };
+    QUndoStack stack;
+    stack.push(new SnapshotCommand(apply, "a", doc(0), doc(1), "slider"));
+    stack.push(new SnapshotCommand(apply, "a", doc(1), doc(2), "slider"));
+    QCOMPARE(stack.count(), 1);  // merged: one drag, one step
+    QCOMPARE(current, 2);
+    SnapshotCommand::closeCurrent(stack);
+    stack.push(new SnapshotCommand(apply, "a", doc(2), doc(3), "slider"));
+    QCOMPARE(stack.count(), 2);  // closed: a new step
+    stack.push(new SnapshotCommand(apply, "b", doc(3), doc(4)));
+    stack.push(new SnapshotCommand(apply, "b", doc(4), doc(5)));
+    QCOMPARE(stack.count(), 4);  // no key: never merged
+    stack.undo();
+    stack.undo();
+    stack.undo();
+    QCOMPARE(current, 2);
+    stack.undo();
+    QCOMPARE(current, 0);
+    stack.redo();
+    QCOMPARE(current, 2);
+  }
+
+  void fileSessionNamesAutosavesAndKeepsTheOriginal() {
+    using camgraph::ui::FileSession;
+    QTemporaryDir dir;
+    FileSession a, b;
+    QCOMPARE(a.windowTitle(false), QString("Untitled \u2014 CamGraph"));
+    QCOMPARE(a.dir(), QDir::currentPath());
+    // Untitled documents autosave per session; titled ones per path.
+    QVERIFY(QFileInfo(a.autosavePath()).fileName().startsWith("untitled-"));
+    QVERIFY(a.autosavePath() != b.autosavePath());
+    QCOMPARE(QFileInfo(a.autosavePath()).absolutePath(), QDir(FileSession::autosaveDir()).absolutePath());
+    const QString path = dir.filePath("scene.cgraph");
+    a.setPath(path);
+    b.setPath(path);
+    QCOMPARE(a.autosavePath(), b.autosavePath());
+    QVERIFY(QFileInfo(a.autosavePath()).fileName().startsWith("scene-"));
+    QCOMPARE(a.windowTitle(true), QString("scene.cgraph* \u2014 CamGraph"));
+    QCOMPARE(a.dir(), dir.path());
+    // The autosave carries the original's path; another session sees it as recoverable.
+    camgraph::GraphDocument d;
+    a.writeAutosave(d);
+    QVERIFY(QFile::exists(a.autosavePath()));
+    QVERIFY(!a.recoverableFiles().contains(a.autosavePath()));
+    FileSession other;
+    QVERIFY(other.recoverableFiles().contains(a.autosavePath()));
+    QFile f(a.autosavePath());
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    auto back = camgraph::parse_cgraph(f.readAll().toStdString());
+    QCOMPARE(FileSession::takeAutosaveOrigin(back), path);
+    QVERIFY(!back.extra.contains("autosave_of"));
+    a.removeAutosave();
+    QVERIFY(!QFile::exists(a.autosavePath()));
+    // Recent files: newest first, no duplicates.
+    FileSession::addRecent(path);
+    FileSession::addRecent(dir.filePath("other.cgraph"));
+    FileSession::addRecent(path);
+    QCOMPARE(FileSession::recentFiles().first(), QFileInfo(path).absoluteFilePath());
+    QCOMPARE(FileSession::recentFiles().count(QFileInfo(path).absoluteFilePath()), 1);
+  }
 };
 
 QTEST_MAIN(GraphControllerTest)
-#include "graph_controller_tests.moc"
+#include "graph_controller_test.moc"
