@@ -13,6 +13,13 @@ target_compile_definitions(camgraph_xxhash INTERFACE XXH_INLINE_ALL)
 
 # Torch's imported target adds its own flags; expose a clean interface target.
 add_library(camgraph_torch INTERFACE)
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.0)
+  # PyPI's libtorch 2.x exports the std::filesystem it links statically (pytorch/pytorch#133437), and
+  # some of those copies crash when called from outside (std::filesystem::remove_all jumps to a null
+  # pointer with torch 2.11). libstdc++ linked ahead of libtorch comes first in the dynamic linker's
+  # search, so std::filesystem resolves to it. Debian's libtorch 1.13 exports none: unchanged there.
+  target_link_libraries(camgraph_torch INTERFACE stdc++)
+endif()
 target_link_libraries(camgraph_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(camgraph_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 

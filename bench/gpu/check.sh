@@ -40,6 +40,7 @@ TORCH_INFO=$(python3 -c 'import torch; print(torch.__version__, "CUDA", torch.ve
 say "GPU: ${GPU_NAME:-none found}; torch ${TORCH_INFO:-not found}; nvcc $(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p'); archs $CUDA_ARCHS"
 step_json gpu="${GPU_NAME:-none}" torch="${TORCH_INFO:-none}" archs="$CUDA_ARCHS" >"$RES/machine.json"
 [ -n "$TORCH_CMAKE" ] || { say "no PyTorch: set TORCH_CMAKE to libtorch's share/cmake folder"; exit 1; }
+command -v nvcc >/dev/null || say "no nvcc on PATH (nor in CUDA_HOME/bin): the build will have no CUDA kernels"
 
 # Peak device memory of a command: nvidia-smi polled every 100 ms in the background.
 mem_poll_start() { nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 >"$RES/$1.mem" 2>/dev/null & POLL=$!; }
@@ -56,7 +57,11 @@ if ! cmake -S . -B "$BUILD" "${GEN[@]}" "${ARGS[@]}" -DCMAKE_CUDA_COMPILER="$(co
 fi
 grep -A10 "CamGraph configuration" "$RES/configure.log" | tee -a "$RES/steps.log"
 TARGETS=("${GPU_CHECK_TARGETS[@]}")
-for t in "${GPU_TEST_BINARIES[@]}"; do has_target "$BUILD" "$t" && TARGETS+=("$t"); done
+TESTS=()
+for bd in "${GPU_TEST_BINARIES[@]}"; do
+  has_cuda_tests "${bd#*:}" && has_target "$BUILD" "${bd%%:*}" && TESTS+=("${bd%%:*}")
+done
+TARGETS+=("${TESTS[@]}")
 tb=$(date +%s)
 if ! cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}" >"$RES/build.log" 2>&1; then
   say "build FAILED (log: $RES/build.log)"; grep -E "error|Error" "$RES/build.log" | head -30; BUILD_OK=0
@@ -66,12 +71,12 @@ step_json ok=$BUILD_OK seconds=$(( $(date +%s) - tb )) >"$RES/build.json"
 BIN="$BUILD/bin"
 
 # ---- CUDA tests ------------------------------------------------------------------------------
-for t in "${GPU_TEST_BINARIES[@]}"; do
-  [ -x "$BIN/$t" ] || continue
+for t in "${TESTS[@]}"; do
+  [ -x "$BIN/$t" ] || { say "tests: $t was not built"; continue; }
   say "tests: $t --gtest_filter=$FILTER"
   timeout 240 "$BIN/$t" --gtest_filter="$FILTER" --gtest_output="json:$RES/test-$t.json" >"$RES/test-$t.log" 2>&1
   echo "rc=$?" >>"$RES/test-$t.log"
-  grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[       OK \]|^\[  FAILED  \]" "$RES/test-$t.log" | tail -40
+  grep -E '^\[  (PASSED  |SKIPPED )\] [0-9]+ tests?|^\[  FAILED  \]' "$RES/test-$t.log" | sort -u | head -40
 done
 
 # ---- rasterizer: fwd+bwd and render fps at 1080p, 1 M Gaussians -------------------------------
@@ -122,6 +127,7 @@ fi
 
 # ---- the table --------------------------------------------------------------------------------
 say "done in $(elapsed)s"
+step_json seconds="$(elapsed)" budget="$BUDGET" >"$RES/total.json"
 python3 bench/gpu/summarize.py "$RES" | tee "$RES/gpu-check.md"
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"

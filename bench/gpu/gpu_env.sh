@@ -45,7 +45,15 @@ gpu_cmake_args() {
 # The targets of the GPU subset that the check builds: the benchmark and the CLI; and the test
 # binaries whose CUDA tests it runs (those that exist in this tree).
 GPU_CHECK_TARGETS=(bench_raster_gpu camgraph-cli)
-GPU_TEST_BINARIES=(camgraph_splat_raster_tests camgraph_splat_train_tests splat_nodes_tests shot_nodes_tests)
+# binary:folder of its test sources. check.sh builds a binary only when a TEST line there names
+# a CUDA test (Cuda, CUDA, Gpu, GPU, OnDevice), so that a cold build stays small.
+GPU_TEST_BINARIES=(camgraph_splat_raster_tests:nodes/splat/raster/tests camgraph_splat_train_tests:nodes/splat/train/tests
+                   splat_nodes_tests:nodes/splat/tests shot_nodes_tests:nodes/shot/tests)
+
+# has_cuda_tests FOLDER: whether its *_test.cpp files define tests whose names match the filter.
+has_cuda_tests() {
+  grep -hE '^ *(TEST|TEST_F|TEST_P)\(' "$1"/*_test.cpp 2>/dev/null | grep -qE 'Cuda|CUDA|Gpu|GPU|OnDevice'
+}
 
 # has_target BUILD TARGET: whether the configured build defines TARGET.
 has_target() {

@@ -171,6 +171,8 @@ def main(res):
     else:
         row("graph gpu-check.cgraph", "not run")
 
+    total = load(os.path.join(res, "total.json")) or {}
+    row("whole check", "{} s".format(total.get("seconds", "?")), "", "budget {} s".format(total.get("budget", "?")))
     print("## GPU check: {}\n".format(machine.get("gpu", "no GPU")))
     print("| what | result | peak GPU memory | notes |")
     print("|---|---|---|---|")
