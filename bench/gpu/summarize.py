@@ -85,6 +85,18 @@ def run_failed(e):
     return [x.get("node", "") + ": " + x.get("message", "") for x in e if x.get("event") == "node_failed"]
 
 
+def why_failed(res, name, evs):
+    """The failed nodes' messages, else the CLI's first error line."""
+    msgs = run_failed(evs)
+    if not msgs:
+        try:
+            with open(os.path.join(res, name + ".stderr")) as f:
+                msgs = [line.strip() for line in f if line.startswith("error")][:1]
+        except OSError:
+            pass
+    return "; ".join(msgs)[:240]
+
+
 def main(res):
     rows = []
 
@@ -136,7 +148,7 @@ def main(res):
         secs = node_seconds(ev)
         steps = m.get("steps") or 0
         if j.get("rc") != "0" or not steps:
-            row(label, "FAILED (rc {})".format(j.get("rc")), mem(j.get("smi_peak_mib")), "; ".join(run_failed(ev))[:200])
+            row(label, "FAILED (rc {})".format(j.get("rc")), mem(j.get("smi_peak_mib")), why_failed(res, name, ev))
             continue
         per_step = float(secs.get("train", 0)) / steps
         curve = m.get("curve") or [{}]
@@ -164,7 +176,7 @@ def main(res):
                           for n in ("courtyard", "train", "place", "path", "render") if n in sc)
         status = "{} s".format(gc["seconds"]) if gc.get("rc") == "0" else "FAILED (rc {})".format(gc.get("rc"))
         row("graph gpu-check.cgraph end to end, --device cuda (CPU beside)", "{} (CPU: {})".format(status, cpu),
-            mem(gc.get("smi_peak_mib")), "node s cuda/cpu: " + nodes + ("; " + "; ".join(run_failed(evc))[:200] if run_failed(evc) else ""))
+            mem(gc.get("smi_peak_mib")), "node s cuda/cpu: " + nodes + ("; " + why_failed(res, "graph-cuda", evc) if gc.get("rc") != "0" else ""))
         dev = node_devices(evc)
         row("graph: devices and host<->device bytes per node (events)",
             "; ".join("{}: {}".format(n, json.dumps(v, sort_keys=True)) for n, v in sorted(dev.items())) or "not reported by the events", "", "")
