@@ -55,8 +55,8 @@ std::vector<std::pair<fs::path, int>> mapper_models(const fs::path& sparse) {
   return out;
 }
 
-void colmap_execute(NodeContext& ctx) {
-  const fs::path images = ctx.input_path("images");
+// The photos in `images` (sorted); at least 3.
+std::vector<fs::path> list_photos(NodeContext& ctx, const fs::path& images) {
   std::error_code ec;
   if (!fs::is_directory(images, ec)) ctx.fail("images", images.string() + " is not a folder of photos");
   std::vector<fs::path> files;
@@ -67,7 +67,10 @@ void colmap_execute(NodeContext& ctx) {
   if (n < 3)
     ctx.fail("images", images.string() + " holds " + std::to_string(n) +
                            " photos (jpg, png, tif, bmp); structure-from-motion needs at least 3 overlapping views");
+  return files;
+}
 
+fs::path find_colmap(NodeContext& ctx) {
   std::vector<fs::path> tried;
   const fs::path colmap = find_executable(ctx.param_string("colmap_binary"), &tried);
   if (colmap.empty()) {
@@ -76,26 +79,26 @@ void colmap_execute(NodeContext& ctx) {
     ctx.fail("colmap_binary", "COLMAP not found (looked for " + where +
                                   "); install it (Debian/Ubuntu: apt install colmap) or set colmap_binary to its path");
   }
+  return colmap;
+}
 
-  const std::string matcher = ctx.param_string("matcher");
-  const int threads = int(ctx.param_int("threads"));
-  const std::string th = std::to_string(threads <= 0 ? -1 : threads);
-  const std::string gpu = ctx.param_bool("use_gpu") && ctx.device() == DeviceKind::Cuda ? "1" : "0";
-  const bool undistort = ctx.param_bool("undistort");
-  const json settings = {{"matcher", matcher},
-                         {"camera_model", ctx.param_string("camera_model")},
-                         {"single_camera", ctx.param_bool("single_camera")},
-                         {"max_image_size", ctx.param_int("max_image_size")},
-                         {"max_features", ctx.param_int("max_features")},
-                         {"overlap", ctx.param_int("sequential_overlap")},
-                         {"undistort", undistort},
-                         {"images", fs::absolute(images).lexically_normal().string()},
-                         {"fingerprint", images_fingerprint(files)}};
+// What a finished workspace was made from: a workspace with other settings is rebuilt.
+json workspace_settings(NodeContext& ctx, const fs::path& images, const std::vector<fs::path>& files) {
+  return {{"matcher", ctx.param_string("matcher")},
+          {"camera_model", ctx.param_string("camera_model")},
+          {"single_camera", ctx.param_bool("single_camera")},
+          {"max_image_size", ctx.param_int("max_image_size")},
+          {"max_features", ctx.param_int("max_features")},
+          {"overlap", ctx.param_int("sequential_overlap")},
+          {"undistort", ctx.param_bool("undistort")},
+          {"images", fs::absolute(images).lexically_normal().string()},
+          {"fingerprint", images_fingerprint(files)}};
+}
 
-  // The workspace: reused when a finished one was made from the same photos and settings; built
-  // in <workspace>.partial and renamed into place when complete.
-  const fs::path ws = ctx.output_path("workspace");
-  const fs::path marker = ws / ".camgraph-sfm.json";
+// Whether the workspace `ws` is a finished one made from the same photos and settings; fails when
+// it is someone else's folder (unless overwrite).
+bool can_reuse_workspace(NodeContext& ctx, const fs::path& ws, const fs::path& marker, const json& settings) {
+  std::error_code ec;
   bool reuse = false;
   if (fs::exists(ws, ec)) {
     if (fs::exists(marker, ec)) {
@@ -108,102 +111,117 @@ void colmap_execute(NodeContext& ctx) {
       ctx.fail("workspace", ws.string() + " exists and was not written by sfm.colmap; choose another folder or set overwrite");
     }
   }
-  const fs::path root = undistort ? ws / "undistorted" : ws / "dataset";
-  json rec;
-  if (reuse) {
-    rec = json::parse(read_file(marker)).value("record", json::object());
-    ctx.progress(0.95, "reusing the finished COLMAP workspace " + ws.string());
-  } else {
-    const fs::path tmp = ws.parent_path() / (ws.filename().string() + ".partial");
-    fs::remove_all(tmp, ec);
-    fs::create_directories(tmp / "sparse");
-    const std::string db = (tmp / "database.db").string();
-    std::map<std::string, double> seconds;
-    // Runs one COLMAP command; progress inside [lo, hi].
-    // A mapper that finds no initial pair exits with an error: that is "registered 0", judged below.
-    auto run = [&](const std::string& stage, std::vector<std::string> args, double lo, double hi) {
-      args.insert(args.begin(), {colmap.string(), stage});
-      ctx.progress(lo, stage);
-      const auto t0 = std::chrono::steady_clock::now();
-      int registered = 0;
-      const ProcessResult r = run_process(
-          args,
-          [&](const std::string& line) {
-            const auto p = parse_colmap_progress(line);
-            if (!p) return;
-            double f;
-            std::string msg;
-            if (p->kind == ColmapProgress::kRegister) {
-              registered = std::max(registered, p->index);
-              f = std::min(1.0, double(registered) / n);
-              msg = stage + ": registering, " + std::to_string(registered) + "/" + std::to_string(n) + " images";
-            } else {
-              f = double(p->index) / std::max(1, p->total);
-              msg = stage + " " + std::to_string(p->index) + "/" + std::to_string(p->total);
-            }
-            ctx.progress(lo + (hi - lo) * f, msg, {{"stage", stage}, {"index", p->index}, {"total", p->total}});
-          },
-          [&] { return ctx.cancelled(); });
-      seconds[stage] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (r.cancelled) {
-        fs::remove_all(tmp, ec);
-        ctx.check_cancelled();
-      }
-      if (r.exit_code != 0 && stage != "mapper") {
-        fs::remove_all(tmp, ec);
-        std::string tail;
-        for (size_t i = r.tail.size() > 6 ? r.tail.size() - 6 : 0; i < r.tail.size(); ++i) tail += "\n  " + r.tail[i];
-        ctx.fail("images", "colmap " + stage + " failed (exit code " + std::to_string(r.exit_code) + "); its last output:" + tail);
-      }
-    };
-    const bool seq = matcher == "sequential";
-    try {
-      run("feature_extractor",
-          {"--database_path", db, "--image_path", images.string(), "--ImageReader.camera_model",
-           ctx.param_string("camera_model"), "--ImageReader.single_camera", ctx.param_bool("single_camera") ? "1" : "0",
-           "--SiftExtraction.use_gpu", gpu, "--SiftExtraction.num_threads", th, "--SiftExtraction.max_image_size",
-           std::to_string(ctx.param_int("max_image_size")), "--SiftExtraction.max_num_features",
-           std::to_string(ctx.param_int("max_features"))},
-          0.0, 0.3);
-      if (seq)
-        run("sequential_matcher",
-            {"--database_path", db, "--SiftMatching.use_gpu", gpu, "--SiftMatching.num_threads", th,
-             "--SequentialMatching.overlap", std::to_string(ctx.param_int("sequential_overlap"))},
-            0.3, 0.55);
-      else
-        run("exhaustive_matcher", {"--database_path", db, "--SiftMatching.use_gpu", gpu, "--SiftMatching.num_threads", th},
-            0.3, 0.55);
-      run("mapper",
-          {"--database_path", db, "--image_path", images.string(), "--output_path", (tmp / "sparse").string(),
-           "--Mapper.num_threads", th},
-          0.55, 0.9);
-    } catch (const std::runtime_error& e) {
-      if (dynamic_cast<const GraphError*>(&e)) throw;
-      ctx.fail("colmap_binary", std::string("cannot run COLMAP: ") + e.what());
+  return reuse;
+}
+
+// One COLMAP run, built in `tmp` (<workspace>.partial) and moved into place when complete.
+struct ColmapJob {
+  NodeContext& ctx;
+  fs::path colmap, images, tmp;
+  std::vector<fs::path> files;
+  std::string threads, gpu;  // command-line values
+  std::map<std::string, double> seconds;
+
+  int count() const { return int(files.size()); }
+  std::string database() const { return (tmp / "database.db").string(); }
+
+  // Runs one COLMAP command; progress inside [lo, hi].
+  // A mapper that finds no initial pair exits with an error: that is "registered 0", judged later.
+  void run(const std::string& stage, std::vector<std::string> args, double lo, double hi) {
+    const int n = count();
+    args.insert(args.begin(), {colmap.string(), stage});
+    ctx.progress(lo, stage);
+    const auto t0 = std::chrono::steady_clock::now();
+    int registered = 0;
+    const ProcessResult r = run_process(
+        args,
+        [&](const std::string& line) {
+          const auto p = parse_colmap_progress(line);
+          if (!p) return;
+          double f;
+          std::string msg;
+          if (p->kind == ColmapProgress::kRegister) {
+            registered = std::max(registered, p->index);
+            f = std::min(1.0, double(registered) / n);
+            msg = stage + ": registering, " + std::to_string(registered) + "/" + std::to_string(n) + " images";
+          } else {
+            f = double(p->index) / std::max(1, p->total);
+            msg = stage + " " + std::to_string(p->index) + "/" + std::to_string(p->total);
+          }
+          ctx.progress(lo + (hi - lo) * f, msg, {{"stage", stage}, {"index", p->index}, {"total", p->total}});
+        },
+        [&] { return ctx.cancelled(); });
+    seconds[stage] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::error_code ec;
+    if (r.cancelled) {
+      fs::remove_all(tmp, ec);
+      ctx.check_cancelled();
     }
-    const auto models = mapper_models(tmp / "sparse");
+    if (r.exit_code != 0 && stage != "mapper") {
+      fs::remove_all(tmp, ec);
+      std::string tail;
+      for (size_t i = r.tail.size() > 6 ? r.tail.size() - 6 : 0; i < r.tail.size(); ++i) tail += "\n  " + r.tail[i];
+      ctx.fail("images", "colmap " + stage + " failed (exit code " + std::to_string(r.exit_code) + "); its last output:" + tail);
+    }
+  }
+
+  // Features, matches and the sparse models under tmp/sparse.
+  void reconstruct() {
+    const std::string db = database();
+    run("feature_extractor",
+        {"--database_path", db, "--image_path", images.string(), "--ImageReader.camera_model",
+         ctx.param_string("camera_model"), "--ImageReader.single_camera", ctx.param_bool("single_camera") ? "1" : "0",
+         "--SiftExtraction.use_gpu", gpu, "--SiftExtraction.num_threads", threads, "--SiftExtraction.max_image_size",
+         std::to_string(ctx.param_int("max_image_size")), "--SiftExtraction.max_num_features",
+         std::to_string(ctx.param_int("max_features"))},
+        0.0, 0.3);
+    if (ctx.param_string("matcher") == "sequential")
+      run("sequential_matcher",
+          {"--database_path", db, "--SiftMatching.use_gpu", gpu, "--SiftMatching.num_threads", threads,
+           "--SequentialMatching.overlap", std::to_string(ctx.param_int("sequential_overlap"))},
+          0.3, 0.55);
+    else
+      run("exhaustive_matcher", {"--database_path", db, "--SiftMatching.use_gpu", gpu, "--SiftMatching.num_threads", threads},
+          0.3, 0.55);
+    run("mapper",
+        {"--database_path", db, "--image_path", images.string(), "--output_path", (tmp / "sparse").string(),
+         "--Mapper.num_threads", threads},
+        0.55, 0.9);
+  }
+
+  // The model with the most registered photos; fails when it registered too few.
+  std::pair<fs::path, int> best_model(const std::vector<std::pair<fs::path, int>>& models) {
+    const int n = count();
     const int registered = models.empty() ? 0 : models[0].second;
     const int need = std::max(int(ctx.param_int("min_registered")),
                               int(std::ceil(ctx.param_float("min_registered_fraction") * n)));
     if (registered < need) {
+      std::error_code ec;
       fs::remove_all(tmp, ec);
       ctx.fail("images", "COLMAP registered " + std::to_string(registered) + " of " + std::to_string(n) +
                              " photos (at least " + std::to_string(need) +
                              " needed: min_registered, min_registered_fraction). The photos need more overlap and "
                              "texture; for video frames use matcher = sequential; a larger max_image_size finds more features");
     }
-    const fs::path best = models[0].first;
-    const fs::path tmp_root = undistort ? tmp / "undistorted" : tmp / "dataset";
+    return models[0];
+  }
+
+  // The dataset folder splat.train reads: undistorted images, or the model next to the photos.
+  void make_dataset(const fs::path& best, const fs::path& root, bool undistort) {
     if (undistort) {
       run("image_undistorter",
-          {"--image_path", images.string(), "--input_path", best.string(), "--output_path", tmp_root.string(),
+          {"--image_path", images.string(), "--input_path", best.string(), "--output_path", root.string(),
            "--output_type", "COLMAP"},
           0.9, 0.98);
     } else {
-      fs::create_directories(tmp_root / "sparse");
-      fs::copy(best, tmp_root / "sparse" / "0", fs::copy_options::recursive);
-      fs::create_directory_symlink(fs::absolute(images), tmp_root / "images");
+      fs::create_directories(root / "sparse");
+      fs::copy(best, root / "sparse" / "0", fs::copy_options::recursive);
+      fs::create_directory_symlink(fs::absolute(images), root / "images");
     }
+  }
+
+  // The record of a finished model: registered and unregistered photos, points, timings.
+  json model_record(const fs::path& best, int registered, size_t models) const {
     const splat::ColmapModel model = splat::read_colmap_model(best);
     std::set<std::string> names;
     for (const auto& im : model.images) names.insert(im.name);
@@ -212,24 +230,38 @@ void colmap_execute(NodeContext& ctx) {
       if (!names.count(f.filename().string())) missing.push_back(f.filename().string());
     double err = 0;
     for (const auto& p : model.points) err += p.error;
-    rec = {{"images", n},
-           {"registered", registered},
-           {"unregistered", missing},
-           {"models", models.size()},
-           {"points", model.points.size()},
-           {"mean_reprojection_error", model.points.empty() ? 0.0 : err / double(model.points.size())},
-           {"colmap", colmap.string()},
-           {"seconds", seconds}};
-    std::ofstream(tmp / ".camgraph-sfm.json") << json{{"settings", settings}, {"record", rec}}.dump(2);
-    fs::remove_all(ws, ec);
-    fs::create_directories(ws.parent_path(), ec);
-    fs::rename(tmp, ws, ec);
-    if (ec) ctx.fail("workspace", "cannot move " + tmp.string() + " to " + ws.string() + ": " + ec.message());
+    return {{"images", count()},
+            {"registered", registered},
+            {"unregistered", missing},
+            {"models", models},
+            {"points", model.points.size()},
+            {"mean_reprojection_error", model.points.empty() ? 0.0 : err / double(model.points.size())},
+            {"colmap", colmap.string()},
+            {"seconds", seconds}};
   }
-  rec["workspace"] = ws.string();
-  rec["dataset"] = root.string();
+};
 
-  // The registered views for splat.train (world coordinates of the COLMAP model).
+// Runs COLMAP into <ws>.partial, writes the marker and moves it to `ws`; returns the model record.
+json build_workspace(NodeContext& ctx, ColmapJob& job, const fs::path& ws, const json& settings, bool undistort) {
+  std::error_code ec;
+  fs::remove_all(job.tmp, ec);
+  fs::create_directories(job.tmp / "sparse");
+  ctx.guard<std::runtime_error>("colmap_binary", "cannot run COLMAP: ", [&] { job.reconstruct(); });
+  const auto models = mapper_models(job.tmp / "sparse");
+  const auto [best, registered] = job.best_model(models);
+  job.make_dataset(best, undistort ? job.tmp / "undistorted" : job.tmp / "dataset", undistort);
+  const json rec = job.model_record(best, registered, models.size());
+  std::ofstream(job.tmp / ".camgraph-sfm.json") << json{{"settings", settings}, {"record", rec}}.dump(2);
+  fs::remove_all(ws, ec);
+  fs::create_directories(ws.parent_path(), ec);
+  fs::rename(job.tmp, ws, ec);
+  if (ec) ctx.fail("workspace", "cannot move " + job.tmp.string() + " to " + ws.string() + ": " + ec.message());
+  return rec;
+}
+
+// The registered views for splat.train (world coordinates of the COLMAP model), all at the first
+// view's size, with the sparse points (world coordinates, colours in [0, 1]).
+std::shared_ptr<FrameSequenceValue> load_views(NodeContext& ctx, const fs::path& root) {
   ctx.progress(0.98, "loading the registered views");
   splat::DatasetOptions opt;
   opt.downscale = int(ctx.param_int("downscale"));
@@ -237,12 +269,9 @@ void colmap_execute(NodeContext& ctx) {
   opt.normalise = false;
   opt.init = "auto";  // the model's sparse points (none: an empty set, no random ones)
   opt.random_points = 0;
-  splat::SplatDataset data;
-  try {
-    data = splat::load_colmap_dataset(root, opt, [&](const std::string& w) { ctx.warn(w); });
-  } catch (const std::exception& e) {
-    ctx.fail("workspace", std::string("cannot read the COLMAP result: ") + e.what());
-  }
+  const splat::SplatDataset data = ctx.guard("workspace", "cannot read the COLMAP result: ", [&] {
+    return splat::load_colmap_dataset(root, opt, [&](const std::string& w) { ctx.warn(w); });
+  });
   if (data.train.empty()) ctx.fail("images", "the COLMAP model has no usable views");
   const int H = int(data.train[0].image.size(0)), W = int(data.train[0].image.size(1));
   std::vector<at::Tensor> frames;
@@ -261,18 +290,46 @@ void colmap_execute(NodeContext& ctx) {
   views->frames = at::stack(frames).to(ctx.torch_device());
   views->cameras = cams;
   views->fps = 1;
-  // The sparse points (world coordinates, colours in [0, 1]) for splat.train's initialisation.
   if (data.points.defined() && data.points.size(0) > 0) {
     const auto& nm = data.normalisation;  // identity scale without normalise; undone anyway
     const at::Tensor centre = at::tensor({float(nm.centre[0]), float(nm.centre[1]), float(nm.centre[2])});
     views->points = (data.points.to(at::kFloat) / float(nm.scale) + centre).contiguous();  // [P, 3]
     views->point_colours = data.point_colours.to(at::kFloat).contiguous();                 // [P, 3]
   }
+  return views;
+}
+
+void colmap_execute(NodeContext& ctx) {
+  const fs::path images = ctx.input_path("images");
+  const std::vector<fs::path> files = list_photos(ctx, images);
+  const fs::path colmap = find_colmap(ctx);
+  const int threads = int(ctx.param_int("threads"));
+  const bool undistort = ctx.param_bool("undistort");
+  const json settings = workspace_settings(ctx, images, files);
+
+  // The workspace: reused when a finished one was made from the same photos and settings; built
+  // in <workspace>.partial and renamed into place when complete.
+  const fs::path ws = ctx.output_path("workspace");
+  const fs::path marker = ws / ".camgraph-sfm.json";
+  const bool reuse = can_reuse_workspace(ctx, ws, marker, settings);
+  const fs::path root = undistort ? ws / "undistorted" : ws / "dataset";
+  json rec;
+  if (reuse) {
+    rec = json::parse(read_file(marker)).value("record", json::object());
+    ctx.progress(0.95, "reusing the finished COLMAP workspace " + ws.string());
+  } else {
+    ColmapJob job{ctx, colmap, images, ws.parent_path() / (ws.filename().string() + ".partial"), files,
+                  std::to_string(threads <= 0 ? -1 : threads),
+                  ctx.param_bool("use_gpu") && ctx.device() == DeviceKind::Cuda ? "1" : "0", {}};
+    rec = build_workspace(ctx, job, ws, settings, undistort);
+  }
+  rec["workspace"] = ws.string();
+  rec["dataset"] = root.string();
+
+  const auto views = load_views(ctx, root);
   rec["points_on_wire"] = views->points.defined() ? views->points.size(0) : 0;
-  auto record = std::make_shared<RecordValue>();
-  record->record = rec;
   ctx.set_output("views", views);
-  ctx.set_output("model", record);
+  ctx.set_record("model", rec);
   ctx.progress(1.0);
 }
 
