@@ -67,14 +67,8 @@ void prompt_execute(NodeContext& ctx) {
 void record_save_execute(NodeContext& ctx) {
   auto rec = ctx.input<RecordValue>("record");
   const std::filesystem::path p = ctx.output_path("path");
-  try {
-    ctx.files().write(p, rec->record.dump(2) + "\n", ctx.param_bool("overwrite"));
-  } catch (const std::exception& e) {
-    ctx.fail("path", e.what());
-  }
-  auto out = std::make_shared<RecordValue>();
-  out->record = {{"files", {p.string()}}};
-  ctx.set_output("files", out);
+  ctx.guard("path", [&] { ctx.files().write(p, rec->record.dump(2) + "\n", ctx.param_bool("overwrite")); });
+  ctx.set_record("files", {{"files", {p.string()}}});
 }
 
 }  // namespace

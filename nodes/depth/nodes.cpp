@@ -110,14 +110,11 @@ void estimate_execute(NodeContext& ctx) {
       cv::Mat mask = layout_ground_mask(rgb.size(), k, lp);
       const int band_top = int(std::lround(H * (1 - ctx.param_float("ground_band"))));
       mask.rowRange(0, std::clamp(band_top, 0, H)).setTo(0);
-      try {
-        const ScaleShift s = fit_to_ground(raw, kind.disparity, layout, mask);
-        scale = s.scale;
-        shift = s.shift;
-        rec["ground_fit"] = {{"samples", s.samples}, {"rms_relative", s.rms_relative}};
-      } catch (const std::exception& e) {
-        ctx.fail("scale_mode", std::string("ground fit: ") + e.what());
-      }
+      const ScaleShift s =
+          ctx.guard("scale_mode", "ground fit: ", [&] { return fit_to_ground(raw, kind.disparity, layout, mask); });
+      scale = s.scale;
+      shift = s.shift;
+      rec["ground_fit"] = {{"samples", s.samples}, {"rms_relative", s.rms_relative}};
     } else if (fit == "none") {
       if (kind.disparity) ctx.fail("scale_mode", kind.name + " predicts relative disparity; metres need ground_fit or manual");
       scale = 1;
@@ -169,11 +166,9 @@ void estimate_execute(NodeContext& ctx) {
   view->colour_space = img->colour_space;
   auto preview = std::make_shared<ImageValue>();
   preview->pixels = to_tensor(disp).unsqueeze(2).expand({H, W, 3}).contiguous().to(dev);
-  auto record = std::make_shared<RecordValue>();
-  record->record = rec;
   ctx.set_output("view", view);
   ctx.set_output("preview", preview);
-  ctx.set_output("record", record);
+  ctx.set_record("record", rec);
   ctx.progress(1.0);
 }
 
@@ -320,10 +315,8 @@ void lift_execute(NodeContext& ctx) {
   rec["edge_pixels"] = stats.edge_pixels;
   rec["fill_views"] = fill;
   if (steps > 0) rec["refine_l1"] = refine_l1;
-  auto record = std::make_shared<RecordValue>();
-  record->record = rec;
   ctx.set_output("scene", scene);
-  ctx.set_output("record", record);
+  ctx.set_record("record", rec);
   ctx.progress(1.0);
 }
 
@@ -364,10 +357,8 @@ void check_path_execute(NodeContext& ctx) {
     if (ctx.param_string("on_exceed") == "fail") ctx.fail("on_exceed", msg);
     ctx.warn(msg);
   }
-  auto record = std::make_shared<RecordValue>();
-  record->record = rec;
   ctx.set_output("path", path);
-  ctx.set_output("record", record);
+  ctx.set_record("record", rec);
 }
 
 }  // namespace
@@ -451,7 +442,7 @@ void register_depth_nodes(Registry& r) {
                 "displacement in source camera axes over the per-direction limits); passes the path through.",
          .inputs = {{"scene", PortType::SplatScene, "scene from depth.lift"},
                     {"path", PortType::CameraPath, "camera path to check"}},
-         .outputs = {{"path", PortType::CameraPath, "the same path"},
+         .outputs = {with_overlay({"path", PortType::CameraPath, "the same path"}, "camera_path"),
                      {"record", PortType::Record, "per frame ratio to the limit (> 1: holes above the threshold)"}},
          .params = {p_enum("on_exceed", "report", {"report", "fail"}, "a frame beyond the limit: warn, or fail the node")},
          .execute = check_path_execute});

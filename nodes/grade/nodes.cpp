@@ -21,11 +21,7 @@ void colour_execute(NodeContext& ctx) {
   CubeLut lut;
   bool have_lut = false;
   if (!ctx.param_string("lut").empty()) {
-    try {
-      lut = CubeLut::load(ctx.input_path("lut"));
-    } catch (const std::exception& e) {
-      ctx.fail("lut", e.what());
-    }
+    lut = ctx.guard("lut", [&] { return CubeLut::load(ctx.input_path("lut")); });
     lut.trilinear = ctx.param_string("lut_interpolation") == "trilinear";
     have_lut = true;
   }

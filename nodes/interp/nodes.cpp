@@ -36,13 +36,10 @@ void interpolate_execute(NodeContext& ctx) {
     ctx.fail_port("frames", "has " + std::to_string(in->cameras.size()) + " cameras for " + std::to_string(n) + " frames");
 
   const std::string mode = ctx.param_string("mode");
-  interp::Schedule sched;
-  try {
-    sched = mode == "target_fps" ? interp::make_schedule(n, in->fps, 1, ctx.param_float("target_fps"))
-                                 : interp::make_schedule(n, in->fps, int(ctx.param_int("multiplier")), 0);
-  } catch (const std::exception& e) {
-    ctx.fail(mode == "target_fps" ? "target_fps" : "multiplier", e.what());
-  }
+  const interp::Schedule sched = ctx.guard(mode == "target_fps" ? "target_fps" : "multiplier", [&] {
+    return mode == "target_fps" ? interp::make_schedule(n, in->fps, 1, ctx.param_float("target_fps"))
+                                : interp::make_schedule(n, in->fps, int(ctx.param_int("multiplier")), 0);
+  });
   if (mode == "target_fps" && !(ctx.param_float("target_fps") > 0)) ctx.fail("target_fps", "must be > 0 in target_fps mode");
 
   // Method.
@@ -62,11 +59,7 @@ void interpolate_execute(NodeContext& ctx) {
     if (std::find(allowed.begin(), allowed.end(), scale) == allowed.end())
       ctx.fail("scale", "must be one of 0.25, 0.5, 1, 2, 4 (0.5 for 4K frames)");
     ctx.progress(0.01, "loading " + weights.filename().string());
-    try {
-      rife = interp::load_rife_cached(weights, ctx.torch_device(), ctx.param_bool("fp16"));
-    } catch (const std::exception& e) {
-      ctx.fail("model_path", e.what());
-    }
+    rife = ctx.guard("model_path", [&] { return interp::load_rife_cached(weights, ctx.torch_device(), ctx.param_bool("fp16")); });
     rec["model_file"] = fs::absolute(weights).lexically_normal().string();
     rec["rife_version"] = rife->version();
     rec["fp16"] = rife->half();
@@ -142,10 +135,8 @@ void interpolate_execute(NodeContext& ctx) {
   rec["output_frames"] = sched.size();
   rec["fps"] = sched.fps;
   rec["scene_cuts"] = cuts;
-  auto record = std::make_shared<RecordValue>();
-  record->record = rec;
   ctx.set_output("frames", seq);
-  ctx.set_output("record", record);
+  ctx.set_record("record", rec);
 }
 
 }  // namespace

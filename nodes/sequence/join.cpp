@@ -110,9 +110,7 @@ void join_execute(NodeContext& ctx) {
   for (const auto& cam : j.cameras) any_camera = any_camera || cam.width > 0;
   if (any_camera) seq->cameras = j.cameras;
   ctx.set_output("frames", seq);
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = {{"shots", j.shots}, {"transitions", j.transitions}, {"frames", j.frames.size(0)}, {"fps", fps}};
-  ctx.set_output("shots", rec);
+  ctx.set_record("shots", {{"shots", j.shots}, {"transitions", j.transitions}, {"frames", j.frames.size(0)}, {"fps", fps}});
 }
 
 }  // namespace camgraph::sequence
