@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Tiny ONNX networks with the input/output contracts of the published depth models, and numpy
-goldens of their outputs, for nodes/depth/tests/depth_test.cpp.
+goldens of their outputs, for nodes/depth/tests/models_test.cpp and nodes_test.cpp.
 
   midas_tiny.onnx          MiDaS v2.1 contract: input [1, 3, 256, 256] RGB in [0, 1] (normalisation
                            inside the network), output [1, 256, 256] relative inverse depth.
@@ -21,7 +21,7 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 
 
 def pattern(h, w):
-    """The test image (also built by depth_test.cpp): [h, w, 3] float32 RGB in [0, 1]."""
+    """The test image (also built by depth_test_support.h): [h, w, 3] float32 RGB in [0, 1]."""
     y, x = np.mgrid[0:h, 0:w]
     r = ((x * 37 + y * 11) % 64) / 63.0
     g = ((x * 5 + y * 23) % 50) / 49.0

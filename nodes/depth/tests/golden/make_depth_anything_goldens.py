@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tiny random Depth Anything V2 checkpoints in the ORIGINAL repository's key layout
 (github.com/DepthAnything/Depth-Anything-V2: pretrained.* = DINOv2, depth_head.* = DPT head), and
-goldens of their outputs, for nodes/depth/tests/depth_test.cpp (libtorch backend of depth.estimate).
+goldens of their outputs, for nodes/depth/tests/depth_anything_test.cpp (libtorch backend of depth.estimate).
 
 Steps:
   1. a tiny random transformers DepthAnythingForDepthEstimation (Dinov2 backbone: hidden 32,
@@ -37,7 +37,7 @@ LAYERS = [0, 1, 2, 3]  # intermediate layers of a 4-block ViT (the C++ rule for 
 
 
 def pattern(h, w):
-    """ImageNet-normalised network input [1, 3, h, w] (also built by depth_test.cpp)."""
+    """ImageNet-normalised network input [1, 3, h, w] (also built by depth_anything_test.cpp)."""
     y, x = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
     r = ((x * 37 + y * 11) % 64) / 63.0
     g = ((x * 5 + y * 23) % 50) / 49.0
