@@ -74,12 +74,8 @@ std::pair<Vec3, double> scene_centre_extent(const SplatSceneValue& s) {
 }
 
 Pose explicit_pose(NodeContext& ctx) {
-  json j;
-  try {
-    j = json::parse(ctx.param_string("start_pose"));
-  } catch (const json::exception& e) {
-    ctx.fail("start_pose", std::string("not valid JSON: ") + e.what());
-  }
+  const json j = ctx.guard<json::exception>("start_pose", "not valid JSON: ",
+                                             [&] { return json::parse(ctx.param_string("start_pose")); });
   try {
     if (j.contains("world_to_camera")) {
       const json& rows = j["world_to_camera"];
@@ -116,22 +112,15 @@ std::vector<MotionPrimitive> primitives_from_params(NodeContext& ctx) {
     if (p.type != "static") out.push_back(p);
     return out;
   }
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    ctx.fail("motions", std::string("not valid JSON: ") + e.what());
-  }
+  json j = ctx.guard<json::exception>("motions", "not valid JSON: ", [&] { return json::parse(text); });
   if (j.is_object()) j = json::array({j});
   if (!j.is_array()) ctx.fail("motions", "expected a JSON array of motions [{\"type\": \"pan\", ...}]");
-  try {
+  ctx.guard<MotionError>("motions", [&] {
     for (size_t i = 0; i < j.size(); ++i) {
       MotionPrimitive p = MotionPrimitive::from_json(j[i], "motions[" + std::to_string(i) + "]");
       if (p.type != "static") out.push_back(p);
     }
-  } catch (const MotionError& e) {
-    ctx.fail("motions", e.what());
-  }
+  });
   return out;
 }
 
@@ -148,12 +137,7 @@ void path_execute(NodeContext& ctx) {
   if (ctx.param_string("frame_count") == "4n+1") frames = round_up_4n1(frames);
   const int width = int(ctx.param_int("width")), height = int(ctx.param_int("height"));
 
-  Vec3 up;
-  try {
-    up = resolve_up(ctx.param_string("up"), train_cams);
-  } catch (const std::exception& e) {
-    ctx.fail("up", e.what());
-  }
+  const Vec3 up = ctx.guard("up", [&] { return resolve_up(ctx.param_string("up"), train_cams); });
 
   // Start pose and field of view.
   const std::string start_mode = ctx.param_string("start");
@@ -231,12 +215,8 @@ void path_execute(NodeContext& ctx) {
   auto framing = std::make_shared<RecordValue>();
   framing->record = {{"checked", false}};
   if (ctx.has_input("billboards")) {
-    std::vector<Billboard> bbs;
-    try {
-      bbs = billboards_from_record(ctx.input<RecordValue>("billboards")->record);
-    } catch (const std::exception& e) {
-      ctx.fail_port("billboards", e.what());
-    }
+    const std::vector<Billboard> bbs =
+        ctx.guard("billboards", [&] { return billboards_from_record(ctx.input<RecordValue>("billboards")->record); });
     json inside = json::array(), outside = json::array();
     for (size_t i = 0; i < res.cameras.size(); ++i) {
       bool ok = true;

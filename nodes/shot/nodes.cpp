@@ -78,11 +78,9 @@ void billboard_execute(NodeContext& ctx) {
   std::shared_ptr<const SplatSceneValue> scene;
   if (ctx.has_input("scene")) scene = ctx.input<SplatSceneValue>("scene");
   Billboard b;
-  try {
-    b.up = resolve_up(ctx.param_string("up"), scene ? scene->training_cameras : std::vector<Camera>{});
-  } catch (const std::exception& e) {
-    ctx.fail("up", e.what());
-  }
+  b.up = ctx.guard("up", [&] {
+    return resolve_up(ctx.param_string("up"), scene ? scene->training_cameras : std::vector<Camera>{});
+  });
   json pick_info;
   if (ctx.param_string("foot_mode") == "pick") {
     if (!scene) ctx.fail("foot_mode", "foot_mode = pick needs the 'scene' input (its depth and training cameras)");
@@ -160,9 +158,7 @@ void billboard_execute(NodeContext& ctx) {
   auto seq = std::make_shared<FrameSequenceValue>();
   seq->frames = at::stack(padded);  // [N, H, W, 4] straight alpha
   seq->fps = 1;
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = {{"billboards", list}};
-  ctx.set_output("billboards", rec);
+  ctx.set_record("billboards", {{"billboards", list}});
   ctx.set_output("cutouts", seq);
 }
 
@@ -172,6 +168,125 @@ struct PlacedBillboard {
   Billboard b;
   at::Tensor cutout;  // [h, w, 4] straight alpha, colour-matched
   json settings;
+};
+
+// The billboards with their cutouts (CPU, RGBA), when connected.
+std::vector<PlacedBillboard> placed_billboards(NodeContext& ctx) {
+  std::vector<PlacedBillboard> placed;
+  if (!ctx.has_input("billboards")) return placed;
+  if (!ctx.has_input("cutouts")) ctx.fail_port("cutouts", "billboards need their cutouts (connect shot.billboard's 'cutouts')");
+  const json& rec = ctx.input<RecordValue>("billboards")->record;
+  auto cut = ctx.input<FrameSequenceValue>("cutouts");
+  const std::vector<Billboard> bbs = ctx.guard("billboards", [&] { return billboards_from_record(rec); });
+  for (size_t i = 0; i < bbs.size(); ++i) {
+    const Billboard& b = bbs[i];
+    if (b.cutout < 0 || b.cutout >= cut->count() || b.cutout_height > cut->frames.size(1) || b.cutout_width > cut->frames.size(2))
+      ctx.fail_port("cutouts", "billboard " + std::to_string(i) + " refers to a cutout that is not in 'cutouts'");
+    PlacedBillboard p;
+    p.b = b;
+    p.cutout = cut->frames[b.cutout].slice(0, 0, b.cutout_height).slice(1, 0, b.cutout_width).to(at::kCPU, at::kFloat).contiguous();
+    if (p.cutout.size(2) != 4) ctx.fail_port("cutouts", "cutouts must be RGBA");
+    p.settings = rec["billboards"][i];
+    placed.push_back(p);
+  }
+  return placed;
+}
+
+// Colour match once, from the splats of the first frame (camera `c`) around each foot: it cannot
+// flicker. Returns the gains per billboard; an empty list when no billboard asks for a match.
+json match_colours(std::vector<PlacedBillboard>& placed, const Gaussians& gaussians, const Camera& c) {
+  json matched = json::array();
+  bool any_match = false;
+  for (const auto& p : placed) any_match = any_match || p.settings.value("colour_match", json::object()).value("mode", "off") != "off";
+  if (!any_match) return matched;
+  const Layer l = render_splats(gaussians, c);
+  for (auto& p : placed) {
+    const json& cm = p.settings.value("colour_match", json::object());
+    const std::string mode = cm.value("mode", std::string("off"));
+    std::array<double, 3> g{1, 1, 1};
+    const Projection f = project(c, p.b.foot);
+    if (mode != "off" && f.z > 0) {
+      const double radius = std::max(3.0, 0.5 * p.b.height * c.fy / f.z);
+      g = colour_match_gains(p.cutout, l.rgb, l.alpha, f.u, f.v, radius, mode == "colour", cm.value("strength", 0.5));
+      const at::Tensor gain = at::tensor({float(g[0]), float(g[1]), float(g[2])});
+      p.cutout = at::cat({(p.cutout.slice(2, 0, 3) * gain).clamp(0, 1), p.cutout.slice(2, 3, 4)}, 2).contiguous();
+    }
+    matched.push_back({{"billboard", p.settings.value("name", std::string())}, {"mode", mode}, {"gains", g}});
+  }
+  return matched;
+}
+
+// One frame: splats and billboards composited over nothing, with the fraction of each billboard
+// that is visible.
+struct ShotFrame {
+  Layer layer;
+  json visible = json::array();
+};
+
+ShotFrame render_shot_frame(const Gaussians& gaussians, const std::vector<PlacedBillboard>& placed, const Camera& c,
+                            int supersample) {
+  // Billboards farthest first. Each splits off the remaining Gaussians behind its plane; the
+  // layers are composited back to front: splats behind b1, b1, splats between b1 and b2, b2, ...
+  std::vector<size_t> order(placed.size());
+  for (size_t q = 0; q < order.size(); ++q) order[q] = q;
+  const Vec3 eye = c.position();
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return norm(placed[a].b.foot - eye) > norm(placed[b].b.foot - eye);
+  });
+  auto shade = [&](Layer& l) {
+    for (const auto& p : placed) {
+      const json& sh = p.settings.value("shadow", json::object());
+      if (sh.value("enabled", false)) apply_contact_shadow(l, p.b, c, sh.value("strength", 0.5), sh.value("radius", 0.3));
+    }
+  };
+  ShotFrame out;
+  Layer& layer = out.layer;
+  layer = empty_layer(c.height, c.width);
+  std::vector<at::Tensor> seen(placed.size());  // per billboard: its alpha times the transmittance in front
+  std::vector<double> own(placed.size(), 0.0);   // per billboard: its own coverage (alpha sum)
+  at::Tensor remaining = at::ones({gaussians.means.size(0)}, at::kBool);
+  auto put_in_front = [&](const Layer& l) {
+    layer = over(l, layer);
+    for (auto& v : seen)
+      if (v.defined()) v = v * (1 - l.alpha);
+  };
+  for (size_t q : order) {
+    const at::Tensor behind = remaining & behind_plane(gaussians.means, placed[q].b, eye);
+    Layer back = render_splats(gaussians, c, behind);
+    shade(back);
+    put_in_front(back);
+    remaining = remaining & ~behind;
+    const Layer top = render_billboard(placed[q].b, placed[q].cutout, c, supersample);
+    put_in_front(top);
+    seen[q] = top.alpha;
+    own[q] = top.alpha.sum().item<double>();
+  }
+  Layer front = render_splats(gaussians, c, placed.empty() ? at::Tensor() : remaining);
+  shade(front);
+  put_in_front(front);
+  // Visible fraction: how much of each billboard's coverage is not hidden by what lies in front.
+  for (size_t q = 0; q < placed.size(); ++q) out.visible.push_back(own[q] > 0 ? seen[q].sum().item<double>() / own[q] : 0.0);
+  return out;
+}
+
+// The rendered frames by path index; a sequence of some of them.
+struct RenderedFrames {
+  std::vector<at::Tensor> frames, depths;
+  std::vector<Camera> cams;
+
+  std::shared_ptr<FrameSequenceValue> sequence(const std::vector<int>& which, double fps) const {
+    auto seq = std::make_shared<FrameSequenceValue>();
+    std::vector<at::Tensor> f, d;
+    for (int i : which) {
+      f.push_back(frames[size_t(i)]);
+      d.push_back(depths[size_t(i)]);
+      seq->cameras.push_back(cams[size_t(i)]);
+    }
+    seq->frames = at::stack(f);
+    seq->depth = at::stack(d);
+    seq->fps = fps;
+    return seq;
+  }
 };
 
 void shot_render_execute(NodeContext& ctx) {
@@ -189,30 +304,7 @@ void shot_render_execute(NodeContext& ctx) {
   const bool with_alpha = ctx.param_bool("alpha");
   const int ss = int(ctx.param_int("supersample"));
   const Gaussians gaussians(*scene, int(ctx.param_int("sh_degree")));
-
-  std::vector<PlacedBillboard> placed;
-  if (ctx.has_input("billboards")) {
-    if (!ctx.has_input("cutouts")) ctx.fail_port("cutouts", "billboards need their cutouts (connect shot.billboard's 'cutouts')");
-    const json& rec = ctx.input<RecordValue>("billboards")->record;
-    auto cut = ctx.input<FrameSequenceValue>("cutouts");
-    std::vector<Billboard> bbs;
-    try {
-      bbs = billboards_from_record(rec);
-    } catch (const std::exception& e) {
-      ctx.fail_port("billboards", e.what());
-    }
-    for (size_t i = 0; i < bbs.size(); ++i) {
-      const Billboard& b = bbs[i];
-      if (b.cutout < 0 || b.cutout >= cut->count() || b.cutout_height > cut->frames.size(1) || b.cutout_width > cut->frames.size(2))
-        ctx.fail_port("cutouts", "billboard " + std::to_string(i) + " refers to a cutout that is not in 'cutouts'");
-      PlacedBillboard p;
-      p.b = b;
-      p.cutout = cut->frames[b.cutout].slice(0, 0, b.cutout_height).slice(1, 0, b.cutout_width).to(at::kCPU, at::kFloat).contiguous();
-      if (p.cutout.size(2) != 4) ctx.fail_port("cutouts", "cutouts must be RGBA");
-      p.settings = rec["billboards"][i];
-      placed.push_back(p);
-    }
-  }
+  std::vector<PlacedBillboard> placed = placed_billboards(ctx);
 
   const int n = int(path->cameras.size());
   std::vector<int> indices;
@@ -225,115 +317,40 @@ void shot_render_execute(NodeContext& ctx) {
   else todo = indices;
 
   auto frame_camera = [&](int i) { return width > 0 ? path->cameras[size_t(i)].resized(width, height) : path->cameras[size_t(i)]; };
-
-  // Colour match once, from the splats of the first frame around each foot: it cannot flicker.
-  json matched = json::array();
-  bool any_match = false;
-  for (const auto& p : placed) any_match = any_match || p.settings.value("colour_match", json::object()).value("mode", "off") != "off";
-  if (any_match) {
-    const Camera c = frame_camera(todo[0]);
-    const Layer l = render_splats(gaussians, c);
-    for (auto& p : placed) {
-      const json& cm = p.settings.value("colour_match", json::object());
-      const std::string mode = cm.value("mode", std::string("off"));
-      std::array<double, 3> g{1, 1, 1};
-      const Projection f = project(c, p.b.foot);
-      if (mode != "off" && f.z > 0) {
-        const double radius = std::max(3.0, 0.5 * p.b.height * c.fy / f.z);
-        g = colour_match_gains(p.cutout, l.rgb, l.alpha, f.u, f.v, radius, mode == "colour", cm.value("strength", 0.5));
-        const at::Tensor gain = at::tensor({float(g[0]), float(g[1]), float(g[2])});
-        p.cutout = at::cat({(p.cutout.slice(2, 0, 3) * gain).clamp(0, 1), p.cutout.slice(2, 3, 4)}, 2).contiguous();
-      }
-      matched.push_back({{"billboard", p.settings.value("name", std::string())}, {"mode", mode}, {"gains", g}});
-    }
-  }
+  const json matched = match_colours(placed, gaussians, frame_camera(todo[0]));
 
   const size_t total = static_cast<size_t>(n);
-  std::vector<at::Tensor> frames(total), depths(total);
-  std::vector<Camera> cams(total);
+  RenderedFrames out{std::vector<at::Tensor>(total), std::vector<at::Tensor>(total), std::vector<Camera>(total)};
   json visible = json::array();
   for (size_t j = 0; j < todo.size(); ++j) {
     ctx.check_cancelled();
     const int i = todo[j];
     const Camera c = frame_camera(i);
-    // Billboards farthest first. Each splits off the remaining Gaussians behind its plane; the
-    // layers are composited back to front: splats behind b1, b1, splats between b1 and b2, b2, ...
-    std::vector<size_t> order(placed.size());
-    for (size_t q = 0; q < order.size(); ++q) order[q] = q;
-    const Vec3 eye = c.position();
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return norm(placed[a].b.foot - eye) > norm(placed[b].b.foot - eye);
-    });
-    auto shade = [&](Layer& l) {
-      for (const auto& p : placed) {
-        const json& sh = p.settings.value("shadow", json::object());
-        if (sh.value("enabled", false)) apply_contact_shadow(l, p.b, c, sh.value("strength", 0.5), sh.value("radius", 0.3));
-      }
-    };
-    Layer layer = empty_layer(c.height, c.width);
-    std::vector<at::Tensor> seen(placed.size());  // per billboard: its alpha times the transmittance in front
-    std::vector<double> own(placed.size(), 0.0);   // per billboard: its own coverage (alpha sum)
-    at::Tensor remaining = at::ones({gaussians.means.size(0)}, at::kBool);
-    auto put_in_front = [&](const Layer& l) {
-      layer = over(l, layer);
-      for (auto& v : seen)
-        if (v.defined()) v = v * (1 - l.alpha);
-    };
-    for (size_t q : order) {
-      const at::Tensor behind = remaining & behind_plane(gaussians.means, placed[q].b, eye);
-      Layer back = render_splats(gaussians, c, behind);
-      shade(back);
-      put_in_front(back);
-      remaining = remaining & ~behind;
-      const Layer top = render_billboard(placed[q].b, placed[q].cutout, c, ss);
-      put_in_front(top);
-      seen[q] = top.alpha;
-      own[q] = top.alpha.sum().item<double>();
-    }
-    Layer front = render_splats(gaussians, c, placed.empty() ? at::Tensor() : remaining);
-    shade(front);
-    put_in_front(front);
-    // Visible fraction: how much of each billboard's coverage is not hidden by what lies in front.
-    json vis = json::array();
-    for (size_t q = 0; q < placed.size(); ++q) vis.push_back(own[q] > 0 ? seen[q].sum().item<double>() / own[q] : 0.0);
-    visible.push_back(vis);
+    const ShotFrame f = render_shot_frame(gaussians, placed, c, ss);
+    visible.push_back(f.visible);
+    const Layer& layer = f.layer;
     const at::Tensor rgb = (layer.rgb + (1 - layer.alpha.unsqueeze(2)) * bg_t).clamp(0, 1);
-    frames[size_t(i)] = with_alpha ? at::cat({rgb, layer.alpha.unsqueeze(2)}, 2) : rgb;
-    depths[size_t(i)] = layer.depth;
-    cams[size_t(i)] = c;
+    out.frames[size_t(i)] = with_alpha ? at::cat({rgb, layer.alpha.unsqueeze(2)}, 2) : rgb;
+    out.depths[size_t(i)] = layer.depth;
+    out.cams[size_t(i)] = c;
     ctx.progress(double(j + 1) / todo.size(), "frame " + std::to_string(j + 1) + "/" + std::to_string(todo.size()));
   }
-  auto make_seq = [&](const std::vector<int>& which, double fps) {
-    auto seq = std::make_shared<FrameSequenceValue>();
-    std::vector<at::Tensor> f, d;
-    for (int i : which) {
-      f.push_back(frames[size_t(i)]);
-      d.push_back(depths[size_t(i)]);
-      seq->cameras.push_back(cams[size_t(i)]);
-    }
-    seq->frames = at::stack(f);
-    seq->depth = at::stack(d);
-    seq->fps = fps;
-    return seq;
-  };
-  ctx.set_output("frames", make_seq(indices, path->fps / k));
+  ctx.set_output("frames", out.sequence(indices, path->fps / k));
   if (keep_gt) {
     std::vector<int> all(total);
     for (int i = 0; i < n; ++i) all[size_t(i)] = i;
-    ctx.set_output("ground_truth", make_seq(all, path->fps));
+    ctx.set_output("ground_truth", out.sequence(all, path->fps));
   } else {
     auto empty = std::make_shared<FrameSequenceValue>();
-    const at::Tensor f0 = frames[size_t(indices[0])];
+    const at::Tensor f0 = out.frames[size_t(indices[0])];
     empty->frames = at::zeros({0, f0.size(0), f0.size(1), f0.size(2)}, at::kFloat);
     empty->fps = path->fps;
     ctx.set_output("ground_truth", empty);
   }
-  auto info = std::make_shared<RecordValue>();
-  info->record = {{"frames", indices}, {"every", k}, {"path_frames", n}, {"ground_truth", keep_gt},
-                  {"fps", path->fps / k}, {"billboards", placed.size()}, {"colour_match", matched},
-                  {"billboard_visible_fraction", visible}, {"motion", path->motion},
-                  {"seconds", seconds_since(t0)}, {"seconds_per_frame", seconds_since(t0) / todo.size()}};
-  ctx.set_output("info", info);
+  ctx.set_record("info", {{"frames", indices}, {"every", k}, {"path_frames", n}, {"ground_truth", keep_gt},
+                          {"fps", path->fps / k}, {"billboards", placed.size()}, {"colour_match", matched},
+                          {"billboard_visible_fraction", visible}, {"motion", path->motion},
+                          {"seconds", seconds_since(t0)}, {"seconds_per_frame", seconds_since(t0) / todo.size()}});
 }
 
 }  // namespace

@@ -311,12 +311,7 @@ GaussianSet to_gaussians(const SplatSceneValue& s) {
 
 void load_ply_execute(NodeContext& ctx) {
   const fs::path p = ctx.input_path("path");
-  GaussianSet g;
-  try {
-    g = read_gaussian_ply(p);
-  } catch (const std::exception& e) {
-    ctx.fail("path", e.what());
-  }
+  const GaussianSet g = ctx.guard("path", [&] { return read_gaussian_ply(p); });
   auto scene = scene_from_gaussians(g);
   scene->info = {{"source", p.string()}};
   ctx.set_output("scene", scene);
@@ -326,14 +321,8 @@ void save_ply_execute(NodeContext& ctx) {
   auto scene = ctx.input<SplatSceneValue>("scene");
   const fs::path p = ctx.output_path("path");
   if (p.extension() != ".ply") ctx.fail("path", "'" + p.filename().string() + "' should end in .ply");
-  try {
-    ctx.files().write(p, gaussian_ply_bytes(to_gaussians(*scene)), ctx.param_bool("overwrite"));
-  } catch (const std::exception& e) {
-    ctx.fail("path", e.what());
-  }
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = {{"files", {p.string()}}, {"gaussians", scene->count()}};
-  ctx.set_output("files", rec);
+  ctx.guard("path", [&] { ctx.files().write(p, gaussian_ply_bytes(to_gaussians(*scene)), ctx.param_bool("overwrite")); });
+  ctx.set_record("files", {{"files", {p.string()}}, {"gaussians", scene->count()}});
 }
 
 }  // namespace
