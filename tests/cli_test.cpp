@@ -246,3 +246,47 @@ TEST(CliDataset, IndexMergesWriterShards) {
   while (std::getline(in, line)) lines += !line.empty();
   EXPECT_EQ(lines, 3);
 }
+
+// ---- every subcommand's --help / -h: its own usage on stdout, exit 0 ----
+
+TEST(CliHelp, EverySubcommandPrintsItsUsageAndExitsZero) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"run --help", "usage: camgraph-cli run FILE"},
+      {"run -h", "usage: camgraph-cli run FILE"},
+      {"run '" + kExample + "' --help", "usage: camgraph-cli run FILE"},
+      {"validate --help", "usage: camgraph-cli validate FILE"},
+      {"nodes --help", "usage: camgraph-cli nodes [--json]"},
+      {"batch --help", "usage: camgraph-cli batch SWEEP"},
+      {"batch -h", "usage: camgraph-cli batch SWEEP"},
+      {"batch gather --help", "usage: camgraph-cli batch gather SWEEP"},
+      {"dataset --help", "usage: camgraph-cli dataset index DIR"},
+      {"dataset index --help", "usage: camgraph-cli dataset index DIR"},
+      {"cache --help", "usage: camgraph-cli cache usage DIR"},
+      {"cache usage --help", "usage: camgraph-cli cache usage DIR"},
+      {"cache prune -h", "camgraph-cli cache prune DIR --max-gb G"},
+  };
+  for (const auto& [args, usage] : cases) {
+    Result r = cli(args);
+    EXPECT_EQ(r.code, 0) << args << ": " << r.err;
+    EXPECT_NE(r.out.find(usage), std::string::npos) << args << ": " << r.out;
+    EXPECT_EQ(r.err.find("unknown option"), std::string::npos) << args << ": " << r.err;
+  }
+}
+
+TEST(CliHelp, BatchHelpListsItsOptions) {
+  Result r = cli("batch --help");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* option : {"--dry-run", "--jobs N", "--retries K", "--cache-dir DIR", "--slurm", "--state-dir DIR"})
+    EXPECT_NE(r.out.find(option), std::string::npos) << option << "\n" << r.out;
+}
+
+TEST(CliHelp, TopLevelHelpKeepsEverySectionAndUnknownOptionsStillExitTwo) {
+  Result r = cli("--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* section : {"usage:", "run options:", "batch options:", "exit codes:"})
+    EXPECT_NE(r.out.find(section), std::string::npos) << section << "\n" << r.out;
+  Result bad = cli("batch --frobnicate");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("batch: unknown option '--frobnicate'"), std::string::npos) << bad.err;
+  EXPECT_EQ(cli("cache usage --frobnicate").code, 2);
+}

@@ -1,4 +1,5 @@
-// camgraph-cli batch / batch gather / dataset index (docs/batch.md).
+// camgraph-cli batch / batch gather / dataset index (docs/batch.md): options, then one named step per
+// mode (dry run, Slurm submission, local run).
 #include "batch_cmd.h"
 
 #include <csignal>
@@ -14,11 +15,10 @@
 #include "camgraph/batch/manifest.h"
 #include "camgraph/batch/runner.h"
 #include "camgraph/batch/slurm.h"
-#include "camgraph/output_files.h"
 #include "camgraph/batch/sweep.h"
-#ifdef CAMGRAPH_BATCH_HAVE_DATASET
-#include "dataset/metadata_index.h"
-#endif
+#include "camgraph/formats/dataset_metadata.h"
+#include "camgraph/output_files.h"
+#include "usage.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -78,7 +78,8 @@ int cmd_gather(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
       return args[++i];
     };
-    if (a == "--out") out = value();
+    if (is_help(a)) return print_help("batch gather");
+    else if (a == "--out") out = value();
     else if (a == "--state-dir") state_dir = value();
     else if (a == "--json") as_json = true;
     else if (!a.empty() && a[0] == '-') return usage("batch gather: unknown option '" + a + "'");
@@ -112,12 +113,8 @@ int cmd_gather(const std::vector<std::string>& args) {
   return g.missing.empty() && g.files_complete ? 0 : 1;
 }
 
-}  // namespace
-
-int cmd_batch(const std::vector<std::string>& args_in) {
-  if (!args_in.empty() && args_in[0] == "gather") return cmd_gather({args_in.begin() + 1, args_in.end()});
-  BatchArgs b;
-  const auto& args = args_in;
+// Reads batch's options into b. -1 when they are fine, else the exit code (0 after --help, 2 usage).
+int parse_batch_args(const std::vector<std::string>& args, BatchArgs& b) {
   try {
     for (size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
@@ -125,7 +122,8 @@ int cmd_batch(const std::vector<std::string>& args_in) {
         if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
         return args[++i];
       };
-      if (a == "--dry-run") b.dry_run = true;
+      if (is_help(a)) return print_help("batch");
+      else if (a == "--dry-run") b.dry_run = true;
       else if (a == "--json") b.as_json = true;
       else if (a == "--jobs" || a == "-j") b.run.jobs = to_int(a, value(), 1);
       else if (a == "--out") b.out = value();
@@ -173,104 +171,108 @@ int cmd_batch(const std::vector<std::string>& args_in) {
   } catch (const std::invalid_argument& e) {
     return usage(e.what());
   }
-  if (b.sweep.empty()) return usage("batch needs a SWEEP file (see docs/batch.md)");
-  const bool task_mode = !b.task_items.empty();
-  if (task_mode && (b.task_index < 0 || b.task_count < 1 || b.shard.empty()))
-    return usage("--task-items needs --task-index, --task-count and --shard");
+  return -1;
+}
 
-  const Registry& reg = Registry::builtin();
-  Sweep sweep;
+// Where a batch writes: the output root, its state folder (manifest, logs, lock) and the shared cache.
+struct BatchPaths {
+  fs::path out_dir, state_dir, cache_dir;
+};
+
+BatchPaths batch_paths(const BatchArgs& b, const Sweep& sweep) {
+  BatchPaths p;
+  p.out_dir = fs::absolute(!b.out.empty() ? fs::path(b.out) : !sweep.out.empty() ? sweep.out : fs::path("out") / sweep.name)
+                  .lexically_normal();
+  p.state_dir = b.state_dir.empty() ? default_state_dir(p.out_dir, sweep) : fs::absolute(b.state_dir);
+  p.cache_dir = b.cache_dir.empty() ? p.out_dir / ".camgraph-batch" / "cache" : fs::absolute(b.cache_dir);
+  return p;
+}
+
+// --dry-run --json: the sweep with each item's state and output folder.
+int print_dry_run_json(const Sweep& sweep, const BatchPaths& paths, const Manifest& manifest, const Registry& reg) {
+  json j = sweep.to_json();
+  j["out"] = paths.out_dir.string();
+  for (auto& it : j["items"]) {
+    auto r = manifest.items.find(it["id"].get<std::string>());
+    it["state"] = r == manifest.items.end() ? "pending" : to_string(r->second.state);
+    it["out"] = item_out_dir(sweep, *sweep.find(it["id"]), paths.out_dir, reg).string();
+  }
+  std::cout << j.dump(1) << "\n";
+  return 0;
+}
+
+// --dry-run: one line per item (index, id, state, overrides), stale manifest items, where outputs go.
+int print_dry_run(const Sweep& sweep, const BatchPaths& paths, const Manifest& manifest, const Registry& reg) {
+  std::printf("sweep %s: %zu item(s) over %s (graph hash %s)%s\n", sweep.name.c_str(), sweep.items.size(),
+              sweep.graph_path.c_str(), sweep.graph_hash.substr(0, 16).c_str(),
+              sweep.duplicates ? (", " + std::to_string(sweep.duplicates) + " duplicate variant(s) dropped").c_str() : "");
+  for (const auto& it : sweep.items) {
+    auto r = manifest.items.find(it.id);
+    std::string ov;
+    for (const auto& s : it.set_args()) ov += (ov.empty() ? "" : " ") + s;
+    std::printf("%5zu  %s  %-8s %s\n", it.index, it.id.c_str(),
+                r == manifest.items.end() ? "pending" : to_string(r->second.state), ov.c_str());
+  }
+  size_t stale = 0;
+  for (const auto& [id, r] : manifest.items)
+    if (!sweep.find(id)) stale++;
+  if (stale)
+    std::printf("%zu item(s) in the manifest are not part of this sweep any more (the sweep or its graph changed)\n", stale);
+  if (!sweep.items_have_own_outputs(reg))
+    std::printf("outputs: each item writes under %s/items/<id>/ (no per_item output paths in the sweep)\n",
+                paths.out_dir.c_str());
+  else
+    std::printf("outputs: %s\n", paths.out_dir.c_str());
+  return 0;
+}
+
+// --slurm: writes the job array for the items not done yet and submits it (unless --no-submit).
+int submit_to_slurm(const BatchArgs& b, const Sweep& sweep, const BatchPaths& paths, const Manifest& manifest) {
+  std::vector<std::string> ids;
+  for (const auto& it : sweep.items) {
+    auto r = manifest.items.find(it.id);
+    if (r == manifest.items.end() || r->second.state != ItemState::Done) ids.push_back(it.id);
+  }
+  if (ids.empty()) {
+    std::printf("every item of %s is done (%zu); nothing to submit\n", sweep.name.c_str(), sweep.items.size());
+    return 0;
+  }
+  SlurmOptions so = b.slurm_opt;
+  so.retries = b.run.retries;
+  so.device = b.run.device;
+  so.use_cache = !b.no_cache;
+  so.cache_dir = paths.cache_dir;
+  if (b.run.jobs > 0 && so.jobs_per_task == 1) so.jobs_per_task = b.run.jobs;
   try {
-    sweep = load_sweep(b.sweep, reg);
-  } catch (const SweepError& e) {
+    fs::create_directories(paths.state_dir);
+    SlurmJob job = write_slurm_job(sweep, ids, self_exe(), paths.out_dir, paths.state_dir, so);
+    std::printf("slurm: %zu item(s) (of %zu; the rest are done) in %zu array task(s) of %zu item(s): %s\n", job.items,
+                sweep.items.size(), job.tasks, job.items_per_task, job.script.c_str());
+    if (b.submit) {
+      job.job_id = submit_slurm_job(job, so);
+      write_file_atomic(job.dir / "job_id", job.job_id + "\n");
+      std::printf("submitted job %s; when it ends: camgraph-cli batch gather %s --out %s\n", job.job_id.c_str(),
+                  b.sweep.c_str(), paths.out_dir.c_str());
+      if (b.as_json)
+        std::cout << json{{"job_id", job.job_id}, {"script", job.script}, {"tasks", job.tasks}, {"items", job.items}}.dump() << "\n";
+    } else {
+      std::printf("not submitted (--no-submit): sbatch %s\n", job.script.c_str());
+    }
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  const fs::path out_dir =
-      fs::absolute(!b.out.empty() ? fs::path(b.out) : !sweep.out.empty() ? sweep.out : fs::path("out") / sweep.name)
-          .lexically_normal();
-  const fs::path state_dir = b.state_dir.empty() ? default_state_dir(out_dir, sweep) : fs::absolute(b.state_dir);
-  const fs::path cache_dir = b.cache_dir.empty() ? out_dir / ".camgraph-batch" / "cache" : fs::absolute(b.cache_dir);
-  const Manifest manifest = load_manifest(state_dir);
+  return 0;
+}
 
-  if (b.dry_run) {
-    if (b.as_json) {
-      json j = sweep.to_json();
-      j["out"] = out_dir.string();
-      for (auto& it : j["items"]) {
-        auto r = manifest.items.find(it["id"].get<std::string>());
-        it["state"] = r == manifest.items.end() ? "pending" : to_string(r->second.state);
-        it["out"] = item_out_dir(sweep, *sweep.find(it["id"]), out_dir, reg).string();
-      }
-      std::cout << j.dump(1) << "\n";
-      return 0;
-    }
-    std::printf("sweep %s: %zu item(s) over %s (graph hash %s)%s\n", sweep.name.c_str(), sweep.items.size(),
-                sweep.graph_path.c_str(), sweep.graph_hash.substr(0, 16).c_str(),
-                sweep.duplicates ? (", " + std::to_string(sweep.duplicates) + " duplicate variant(s) dropped").c_str() : "");
-    for (const auto& it : sweep.items) {
-      auto r = manifest.items.find(it.id);
-      std::string ov;
-      for (const auto& s : it.set_args()) ov += (ov.empty() ? "" : " ") + s;
-      std::printf("%5zu  %s  %-8s %s\n", it.index, it.id.c_str(),
-                  r == manifest.items.end() ? "pending" : to_string(r->second.state), ov.c_str());
-    }
-    size_t stale = 0;
-    for (const auto& [id, r] : manifest.items)
-      if (!sweep.find(id)) stale++;
-    if (stale)
-      std::printf("%zu item(s) in the manifest are not part of this sweep any more (the sweep or its graph changed)\n", stale);
-    if (!sweep.items_have_own_outputs(reg))
-      std::printf("outputs: each item writes under %s/items/<id>/ (no per_item output paths in the sweep)\n", out_dir.c_str());
-    else
-      std::printf("outputs: %s\n", out_dir.c_str());
-    return 0;
-  }
-
-  if (b.slurm) {
-    std::vector<std::string> ids;
-    for (const auto& it : sweep.items) {
-      auto r = manifest.items.find(it.id);
-      if (r == manifest.items.end() || r->second.state != ItemState::Done) ids.push_back(it.id);
-    }
-    if (ids.empty()) {
-      std::printf("every item of %s is done (%zu); nothing to submit\n", sweep.name.c_str(), sweep.items.size());
-      return 0;
-    }
-    SlurmOptions so = b.slurm_opt;
-    so.retries = b.run.retries;
-    so.device = b.run.device;
-    so.use_cache = !b.no_cache;
-    so.cache_dir = cache_dir;
-    if (b.run.jobs > 0 && so.jobs_per_task == 1) so.jobs_per_task = b.run.jobs;
-    try {
-      fs::create_directories(state_dir);
-      SlurmJob job = write_slurm_job(sweep, ids, self_exe(), out_dir, state_dir, so);
-      std::printf("slurm: %zu item(s) (of %zu; the rest are done) in %zu array task(s) of %zu item(s): %s\n", job.items,
-                  sweep.items.size(), job.tasks, job.items_per_task, job.script.c_str());
-      if (b.submit) {
-        job.job_id = submit_slurm_job(job, so);
-        write_file_atomic(job.dir / "job_id", job.job_id + "\n");
-        std::printf("submitted job %s; when it ends: camgraph-cli batch gather %s --out %s\n", job.job_id.c_str(),
-                    b.sweep.c_str(), out_dir.c_str());
-        if (b.as_json)
-          std::cout << json{{"job_id", job.job_id}, {"script", job.script}, {"tasks", job.tasks}, {"items", job.items}}.dump() << "\n";
-      } else {
-        std::printf("not submitted (--no-submit): sbatch %s\n", job.script.c_str());
-      }
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      return 1;
-    }
-    return 0;
-  }
-
+// Runs the items here (all of them, or a Slurm task's slice with --task-items), Ctrl-C cancelling.
+int run_locally(BatchArgs& b, const Sweep& sweep, const BatchPaths& paths, const Registry& reg) {
   RunnerOptions& opt = b.run;
   opt.cli = self_exe();
-  opt.out_dir = out_dir;
-  opt.state_dir = state_dir;
-  if (!b.no_cache) opt.cache_dir = cache_dir;
-  if (task_mode) {
+  opt.out_dir = paths.out_dir;
+  opt.state_dir = paths.state_dir;
+  if (!b.no_cache) opt.cache_dir = paths.cache_dir;
+  if (!b.task_items.empty()) {
     try {
       opt.only = task_items(b.task_items, size_t(b.task_index), size_t(b.task_count));
     } catch (const std::exception& e) {
@@ -299,19 +301,45 @@ int cmd_batch(const std::vector<std::string>& args_in) {
   return sum.exit_code();
 }
 
+}  // namespace
+
+int cmd_batch(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "gather") return cmd_gather({args.begin() + 1, args.end()});
+  BatchArgs b;
+  if (const int rc = parse_batch_args(args, b); rc >= 0) return rc;
+  if (b.sweep.empty()) return usage("batch needs a SWEEP file (see docs/batch.md)");
+  if (!b.task_items.empty() && (b.task_index < 0 || b.task_count < 1 || b.shard.empty()))
+    return usage("--task-items needs --task-index, --task-count and --shard");
+
+  const Registry& reg = Registry::builtin();
+  Sweep sweep;
+  try {
+    sweep = load_sweep(b.sweep, reg);
+  } catch (const SweepError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  const BatchPaths paths = batch_paths(b, sweep);
+  const Manifest manifest = load_manifest(paths.state_dir);
+  if (b.dry_run) return b.as_json ? print_dry_run_json(sweep, paths, manifest, reg) : print_dry_run(sweep, paths, manifest, reg);
+  if (b.slurm) return submit_to_slurm(b, sweep, paths, manifest);
+  return run_locally(b, sweep, paths, reg);
+}
+
 int cmd_dataset(const std::vector<std::string>& args) {
+  if (!args.empty() && is_help(args[0])) return print_help("dataset");
   if (args.empty() || args[0] != "index") return usage("dataset: the subcommand is 'index DIR'");
   std::string dir;
   bool keep = false, as_json = false;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--keep-shards") keep = true;
+    if (is_help(args[i])) return print_help("dataset index");
+    else if (args[i] == "--keep-shards") keep = true;
     else if (args[i] == "--json") as_json = true;
     else if (!args[i].empty() && args[i][0] == '-') return usage("dataset index: unknown option '" + args[i] + "'");
     else if (dir.empty()) dir = args[i];
     else return usage("dataset index takes one DIR");
   }
   if (dir.empty()) return usage("dataset index needs the dataset folder");
-#ifdef CAMGRAPH_BATCH_HAVE_DATASET
   if (!fs::is_directory(dir)) {
     std::fprintf(stderr, "error: dataset folder %s does not exist\n", dir.c_str());
     return 1;
@@ -329,10 +357,6 @@ int cmd_dataset(const std::vector<std::string>& args) {
     for (const auto& f : rep.missing_files) std::printf("missing file: %s\n", f.c_str());
   }
   return rep.missing_files.empty() ? 0 : 1;
-#else
-  std::fprintf(stderr, "error: this build has no dataset family (it needs FFmpeg), so it cannot index %s\n", dir.c_str());
-  return 1;
-#endif
 }
 
 }  // namespace camgraph::cli

@@ -16,55 +16,14 @@
 #include "camgraph/node_context.h"
 #include "batch_cmd.h"
 #include "progress.h"
+#include "usage.h"
 
 namespace fs = std::filesystem;
 using namespace camgraph;
+using camgraph::cli::is_help;
+using camgraph::cli::print_help;
 
 namespace {
-
-constexpr const char* kUsage = R"(camgraph-cli - run CamGraph node graphs headless
-
-usage:
-  camgraph-cli run FILE [options]      evaluate a .cgraph file
-  camgraph-cli validate FILE           check a .cgraph file (exit 1 with every problem)
-  camgraph-cli nodes [--json]          list the node types of this build
-  camgraph-cli batch SWEEP [options]   run a parameter sweep over a graph (docs/batch.md)
-  camgraph-cli batch gather SWEEP [--out DIR] [--json]
-                                       merge Slurm tasks' results, report missing items
-  camgraph-cli dataset index DIR       merge metadata.d/*.jsonl shards into metadata.jsonl
-  camgraph-cli cache usage DIR [--json]
-  camgraph-cli cache prune DIR --max-gb G
-                                       size of an on-disk cache; remove least recently used entries
-                                       until G GB remain (--max-gb 0 empties it)
-  camgraph-cli --version | --help
-
-run options:
-  --set NODE.PARAM=VALUE   override a parameter (repeatable)
-  --device auto|cpu|cuda   where tensors live (default auto: cuda when available)
-  --out DIR                output folder for relative output paths (default: out)
-  --cache-dir DIR          on-disk cache that survives restarts
-  --cache-max-gb G         after the run, prune that cache to G GB, least recently used first
-                           (default 50; 0: no limit)
-  --target NODE            bring only this node (and what it needs) up to date (repeatable)
-  --events json            print the run's event stream as JSON lines on stdout
-  --quiet                  no progress output
-
-batch options:
-  --dry-run [--json]       list the items (id, overrides, state) without running
-  --out DIR                output root (default: the sweep's "out", else out/<sweep name>)
-  --jobs N                 items at once (default: one per GPU, 1 on the CPU)
-  --retries K              extra attempts per failed item (default 1)
-  --device auto|cpu|cuda   --gpu-mem MIB (GPU memory one item needs; caps --jobs)
-  --cache-dir DIR          shared cache (default OUT/.camgraph-batch/cache); --no-cache
-  --cache-max-gb G         cap of that cache, applied after each item (default 50; 0: no limit)
-  --no-share               start items at once even when one computes what another needs
-  --slurm                  write (and --submit, default; --no-submit) an sbatch job array;
-                           --partition P --gpus-per-task G --cpus-per-task C --array-parallel K
-                           --items-per-task N --time T --mem M --account A --qos Q
-                           --sbatch-option OPT (repeatable) --job-name NAME
-
-exit codes: 0 ok, 1 graph or node error, 2 usage error, 130 cancelled
-)";
 
 CancelToken g_cancel;
 void on_sigint(int) {
@@ -85,6 +44,7 @@ int cmd_nodes(const std::vector<std::string>& args) {
   const Registry& reg = Registry::builtin();
   bool as_json = false;
   for (const auto& a : args) {
+    if (is_help(a)) return print_help("nodes");
     if (a == "--json") as_json = true;
     else return usage_error("nodes: unknown option '" + a + "'");
   }
@@ -100,6 +60,8 @@ int cmd_nodes(const std::vector<std::string>& args) {
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (is_help(a)) return print_help("validate");
   if (args.size() != 1) return usage_error("validate takes exactly one FILE");
   const fs::path path = args[0];
   GraphDocument doc;
@@ -163,13 +125,15 @@ void prune_cache(const fs::path& dir, double max_gb, bool quiet) {
 }
 
 int cmd_cache(const std::vector<std::string>& args) {
+  if (!args.empty() && is_help(args[0])) return print_help("cache");
   if (args.empty() || (args[0] != "usage" && args[0] != "prune"))
     return usage_error("cache: the subcommand is 'usage DIR' or 'prune DIR --max-gb G'");
   std::string dir;
   double max_gb = -1;
   bool as_json = false;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--json") as_json = true;
+    if (is_help(args[i])) return print_help("cache " + args[0]);
+    else if (args[i] == "--json") as_json = true;
     else if (args[i] == "--max-gb") {
       if (i + 1 >= args.size()) return usage_error("--max-gb needs a value");
       try {
@@ -215,7 +179,8 @@ int cmd_run(const std::vector<std::string>& args) {
       return args[++i];
     };
     try {
-      if (a == "--set") sets.push_back(value("--set"));
+      if (is_help(a)) return print_help("run");
+      else if (a == "--set") sets.push_back(value("--set"));
       else if (a == "--device") {
         const std::string d = value("--device");
         if (!parse_device(d, opt.device)) return usage_error("--device must be auto, cpu or cuda (got '" + d + "')");
@@ -297,13 +262,13 @@ int cmd_run(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(cli::main_usage().c_str(), stderr);
     return 2;
   }
   const std::string cmd = args[0];
   args.erase(args.begin());
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    std::fputs(kUsage, stdout);
+    std::fputs(cli::main_usage().c_str(), stdout);
     return 0;
   }
   if (cmd == "--version") {

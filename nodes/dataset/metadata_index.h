@@ -1,52 +1,5 @@
-// metadata.jsonl with several writers: one shard file per writer, merged by an index step.
-//
-// A dataset folder holds metadata.jsonl (Hugging Face videofolder: one JSON object a line, keyed by
-// "file_name"). One process may update it directly. Several processes writing items into one folder
-// at once (a batch with --jobs N, a Slurm array) each write their own shard,
-// metadata.d/<writer>.jsonl, and never touch metadata.jsonl; `index_dataset_metadata` (run by
-// `camgraph-cli dataset index`, and by batch gather) merges the shards into metadata.jsonl
-// atomically: one line per file_name, a later shard (by name) replacing an earlier line; shards are
-// removed only after the merged file is in place, so a crash between the two steps loses nothing
-// and merging again gives the same file.
+// metadata.jsonl with several writers, merged by an index step. The dataset folder format lives in
+// the shared library formats/dataset (camgraph/formats/dataset_metadata.h), which the batch runner
+// and `camgraph-cli dataset index` use too; this family writes the files through it.
 #pragma once
-#include <filesystem>
-#include <nlohmann/json.hpp>
-#include <string>
-#include <vector>
-
-namespace camgraph {
-class OutputFiles;
-}
-
-namespace camgraph::dataset {
-
-// The writer name from $CAMGRAPH_DATASET_WRITER ("" when unset: single-writer mode).
-std::string metadata_writer_from_env();
-// "" is valid (single writer); otherwise letters, digits, '_', '-', '.', not starting with '.'.
-bool valid_writer_name(const std::string& writer);
-// folder/metadata.jsonl for "", else folder/metadata.d/<writer>.jsonl.
-std::filesystem::path metadata_file_for_writer(const std::filesystem::path& folder, const std::string& writer);
-
-// `text` (JSON lines) with the line whose file_name equals item's replaced by `item`, or `item`
-// appended. Lines that are not JSON objects are kept; each adds a warning.
-std::string upsert_jsonl_line(const std::string& text, const nlohmann::json& item,
-                              std::vector<std::string>* warnings = nullptr);
-
-struct MetadataIndexReport {
-  size_t items = 0;           // lines in the merged metadata.jsonl
-  size_t shards = 0;          // shard files merged
-  size_t replaced = 0;        // lines a later line replaced (same file_name)
-  size_t bad_lines = 0;       // lines that are not JSON objects with a file_name (kept, warned)
-  std::vector<std::string> missing_files;  // file_name values whose file is not in the folder
-  std::vector<std::string> warnings;
-};
-
-// Merges metadata.jsonl and metadata.d/*.jsonl into metadata.jsonl (written through `files`, which
-// must have the dataset folder or a parent as its root). Throws naming the file on I/O errors.
-MetadataIndexReport index_dataset_metadata(const std::filesystem::path& folder, OutputFiles& files,
-                                           bool remove_shards = true);
-// The same with the output root found from the folder: the nearest folder at or above it that holds
-// CamGraph's output manifest (.camgraph-outputs.json), else the folder itself.
-MetadataIndexReport index_dataset_metadata(const std::filesystem::path& folder, bool remove_shards = true);
-
-}  // namespace camgraph::dataset
+#include "camgraph/formats/dataset_metadata.h"

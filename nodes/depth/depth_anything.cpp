@@ -5,7 +5,7 @@
 #include <cmath>
 #include <set>
 
-#include "camgraph/checkpoint.h"
+#include "camgraph/formats/torch_checkpoint.h"
 
 namespace camgraph::depth {
 

@@ -1,6 +1,6 @@
 // Depth Anything V2 in libtorch from its published `.pth` (github.com/DepthAnything/Depth-Anything-V2:
 // depth_anything_v2_vits/vitb/vitl.pth, depth_anything_v2_metric_{hypersim,vkitti}_vit{s,b,l}.pth),
-// read by the project's restricted unpickler (camgraph/checkpoint.h) with the original key layout.
+// read by the project's restricted unpickler (camgraph/formats/torch_checkpoint.h) with the original key layout.
 //
 //   x [B, 3, H, W] ImageNet-normalised RGB, H and W multiples of 14 (ph = H/14, pw = W/14)
 //   DINOv2 ViT ("pretrained."), C = 384 / 768 / 1024 (s/b/l), 64-wide heads (the unreleased g has a

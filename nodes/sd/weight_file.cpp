@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "camgraph/checkpoint.h"
+#include "camgraph/formats/torch_checkpoint.h"
 #include "camgraph/safetensors.h"
 
 namespace camgraph::sd {

@@ -1,7 +1,8 @@
 // One weight file's tensors by name, whatever the container: `.safetensors` (memory-mapped, tensors
 // read on request) or a torch.save zip (`.ckpt`, `.pt`, `.pth`, `.bin`) read through the project's
-// restricted unpickler (camgraph/checkpoint.h; the "state_dict" entry of LDM checkpoints; foreign
-// globals such as pytorch_lightning callbacks become inert placeholders, nothing is executed).
+// restricted unpickler (camgraph/formats/torch_checkpoint.h; the "state_dict" entry of LDM
+// checkpoints; foreign globals such as pytorch_lightning callbacks become inert placeholders,
+// nothing is executed).
 #pragma once
 #include <ATen/core/Tensor.h>
 

@@ -4,7 +4,7 @@
 
 #include <mutex>
 
-#include "camgraph/checkpoint.h"
+#include "camgraph/formats/torch_checkpoint.h"
 #include "interp/rife/ifnet.h"
 
 namespace camgraph::interp {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <opencv2/imgproc.hpp>
 
-#include "camgraph/checkpoint.h"
+#include "camgraph/formats/torch_checkpoint.h"
 #include "camgraph/node_context.h"
 #include "camgraph/safetensors.h"
 #include "interp/flow_fallback.h"

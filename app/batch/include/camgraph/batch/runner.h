@@ -83,11 +83,12 @@ struct RunSummary {
 RunSummary run_sweep(const Sweep& sweep, const RunnerOptions& options, const Registry& registry);
 
 // Merges metadata.d shards of every dataset folder under out_dir (datasets of items included) into
-// metadata.jsonl; one line per folder, naming missing files. Empty when there is nothing to merge
-// or the dataset family is not in this build.
+// metadata.jsonl (formats/dataset); one line per folder, naming missing files. Empty when there is
+// nothing to merge.
 std::vector<std::string> index_datasets_under(const std::filesystem::path& out_dir, bool* all_files_present = nullptr);
 // Dataset folders (holding metadata.jsonl or metadata.d) under root, not entering .camgraph-batch.
 std::vector<std::filesystem::path> find_dataset_folders(const std::filesystem::path& root);
+// True: the merge is in every build (formats/dataset needs no FFmpeg).
 bool dataset_index_available();
 
 struct GatherReport {

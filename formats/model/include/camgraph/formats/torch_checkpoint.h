@@ -12,7 +12,8 @@
 // `allow_unknown_globals` is set: then it becomes an inert placeholder that is never called
 // (for training checkpoints whose extra entries name e.g. pytorch_lightning callbacks or numpy
 // scalars); tensors are still only made by the rebuild functions above.
-// Includes ATen's Tensor only.
+// Includes ATen's Tensor only. Library camgraph_model_formats (formats/model), shared by the families
+// that read model weights (sd, depth, interp); `.safetensors` itself stays in the engine (disk cache).
 #pragma once
 #include <ATen/core/Tensor.h>
 

@@ -1,5 +1,5 @@
-// metadata.jsonl shards and their merge (see metadata_index.h).
-#include "metadata_index.h"
+// metadata.jsonl shards and their merge (see dataset_metadata.h).
+#include "camgraph/formats/dataset_metadata.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,5 +1,5 @@
 """Writes the checkpoint-reader goldens with real torch.save (run with a Python that has torch, e.g.
-Debian's python3-torch: /usr/bin/python3 tests/golden/checkpoint/make_checkpoint_goldens.py).
+Debian's python3-torch: /usr/bin/python3 formats/model/tests/golden/make_checkpoint_goldens.py).
 
 Every value follows a formula the C++ test recomputes (no stored expectations):
   tiny_state_dict.pth  DataParallel-style OrderedDict ("module." keys, a `_metadata` attribute),

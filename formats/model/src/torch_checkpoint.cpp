@@ -1,7 +1,7 @@
 // torch.save zip checkpoints: a zip reader for stored entries (ZIP64 aware, no decompression:
 // torch.save never compresses) and a restricted unpickler that only builds dicts, lists, tuples,
 // scalars, strings and tensors.
-#include "camgraph/checkpoint.h"
+#include "camgraph/formats/torch_checkpoint.h"
 
 #include <ATen/ATen.h>
 

@@ -1,4 +1,4 @@
-// The restricted torch.save checkpoint reader: real torch.save goldens (tests/golden/checkpoint,
+// The restricted torch.save checkpoint reader: real torch.save goldens (formats/model/tests/golden,
 // values recomputed from the generator's formulas), archives the test writes itself, refusals.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "camgraph/checkpoint.h"
+#include "camgraph/formats/torch_checkpoint.h"
 #include "camgraph/safetensors.h"
 #include "test_support.h"
 
@@ -20,7 +20,7 @@ using camgraph::testing::temp_dir;
 namespace {
 
 fs::path golden(const std::string& name) {
-  return fs::path(CAMGRAPH_SOURCE_DIR) / "tests" / "golden" / "checkpoint" / name;
+  return fs::path(CAMGRAPH_SOURCE_DIR) / "formats" / "model" / "tests" / "golden" / name;
 }
 
 at::Tensor arange(at::IntArrayRef shape, double scale = 0.25, double offset = 0.0) {
