@@ -14,6 +14,8 @@ PACKAGES=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the layering check (tools/check_layering.py) and golden scripts
+  python3
   # editor (Qt Quick)
   qt6-base-dev qt6-declarative-dev qt6-tools-dev libqcustomplot-dev
   qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts
