@@ -21,10 +21,11 @@ at::Tensor quat_to_rotmat(const at::Tensor& quats) {
       .view({-1, 3, 3});
 }
 
-void DensityStats::reset(int64_t n) {
-  grad_sum = at::zeros({n}, at::kFloat);
-  count = at::zeros({n}, at::kFloat);
-  max_radii = at::zeros({n}, at::kFloat);
+void DensityStats::reset(int64_t n, c10::Device device) {
+  const auto opt = at::TensorOptions().dtype(at::kFloat).device(device);
+  grad_sum = at::zeros({n}, opt);
+  count = at::zeros({n}, opt);
+  max_radii = at::zeros({n}, opt);
 }
 
 void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
@@ -57,7 +58,8 @@ void accumulate_stats_torch(DensityStats& stats, const at::Tensor& v_means2d, co
                             int width, int height, double radius_scale) {
   at::NoGradGuard no_grad;
   auto g = v_means2d.detach().to(at::kFloat);  // [N,2]
-  auto scale = at::tensor({0.5f * width, 0.5f * height}, at::kFloat);
+  auto scale = at::full({2}, 0.5f * width, g.options());  // filled on g's device: no host copy
+  scale[1].fill_(0.5f * height);
   auto norm = (g * scale).norm(2, -1);        // [N]
   auto vis = (radii > 0);                      // [N] bool
   auto visf = vis.to(at::kFloat);
@@ -105,7 +107,7 @@ DensifyResult densify_and_prune(Adam& adam, DensityStats& stats, const DensifyPa
   std::vector<at::Tensor> rows(adam.size());
   auto split2 = split_idx.repeat({2});  // [2S]: parents a, b, .., a, b, ..
   auto parent_scales = at::exp(log_scales.index_select(0, split2));  // [2S,3]
-  auto samples = at::randn(parent_scales.sizes(), gen, at::kFloat) * parent_scales;
+  auto samples = at::randn(parent_scales.sizes(), gen, parent_scales.options()) * parent_scales;
   auto rot = quat_to_rotmat(adam.param(kQuats).detach().index_select(0, split2));  // [2S,3,3]
   for (size_t gi = 0; gi < adam.size(); ++gi) {
     auto par = adam.param(gi).detach();
@@ -117,11 +119,11 @@ DensifyResult densify_and_prune(Adam& adam, DensityStats& stats, const DensifyPa
   adam.append_rows(rows);
   const int64_t added = res.cloned + 2 * res.split;
   // Screen sizes seen since the last refinement (new rows have none yet).
-  auto radii = at::cat({stats.max_radii, at::zeros({added}, at::kFloat)});  // [N + added]
-  stats.reset(n + added);
+  auto radii = at::cat({stats.max_radii, at::zeros({added}, stats.max_radii.options())});  // [N + added]
+  stats.reset(n + added, log_scales.device());
 
   // Prune: split parents, transparent and (optionally) too large Gaussians.
-  auto prune = at::zeros({n + added}, at::kBool);
+  auto prune = at::zeros({n + added}, log_scales.options().dtype(at::kBool));
   prune.index_fill_(0, split_idx, true);
   auto opacity = at::sigmoid(adam.param(kOpacity).detach());
   prune |= opacity < p.min_opacity;
@@ -144,6 +146,7 @@ void reset_opacity(Adam& adam, double value) {
 
 std::pair<at::Tensor, at::Tensor> mcmc_split_update(const at::Tensor& opacity, const at::Tensor& scales,
                                                     const at::Tensor& ratio) {
+  if (!opacity.device().is_cpu() || !ratio.device().is_cpu()) return mcmc_split_update_torch(opacity, scales, ratio);
   // Binomial coefficients C(n, k) for n < kMaxRatio.
   static const std::vector<double> binom = [] {
     std::vector<double> b(kMaxRatio * kMaxRatio, 0.0);
@@ -177,13 +180,40 @@ std::pair<at::Tensor, at::Tensor> mcmc_split_update(const at::Tensor& opacity, c
   return {new_op.to(opacity.dtype()), new_scales};
 }
 
+std::pair<at::Tensor, at::Tensor> mcmc_split_update_torch(const at::Tensor& opacity, const at::Tensor& scales,
+                                                          const at::Tensor& ratio) {
+  // denom(n, a) = sum_{i=1..n} sum_{k=0..i-1} C(i-1, k) (-1)^k a^(k+1) / sqrt(k+1)
+  //             = sum_{j=1..n} C(n, j) (-1)^(j-1) a^j / sqrt(j)    (sum_{i=j..n} C(i-1, j-1) = C(n, j))
+  const auto dopt = opacity.options().dtype(at::kDouble);
+  const int64_t m = opacity.size(0);
+  if (m == 0) return {opacity.detach().clone(), scales.detach().clone()};
+  auto op = opacity.detach().to(at::kDouble);                                 // [M]
+  auto n = ratio.to(opacity.device(), at::kLong).clamp(1, kMaxRatio);         // [M]
+  auto a = 1 - at::pow(1 - op, 1.0 / n.to(at::kDouble));                      // [M]
+  const int64_t kmax = n.max().item<int64_t>();
+  // Coefficients C(n, j) (-1)^(j-1) / sqrt(j), rows n = 1..kmax, columns j = 1..kmax (0 past n).
+  std::vector<double> table(size_t(kmax * kmax), 0.0);
+  for (int64_t r = 1; r <= kmax; ++r) {
+    double c = 1;  // C(r, j), built up along the row
+    for (int64_t j = 1; j <= r; ++j) {
+      c = c * double(r - j + 1) / double(j);
+      table[size_t((r - 1) * kmax + j - 1)] = ((j % 2) ? 1.0 : -1.0) * c / std::sqrt(double(j));
+    }
+  }
+  auto coeff = at::tensor(table, at::kDouble).view({kmax, kmax}).to(opacity.device());
+  auto powers = at::pow(a.unsqueeze(1), at::arange(1, kmax + 1, dopt).unsqueeze(0));  // [M, kmax]
+  auto denom = (coeff.index_select(0, n - 1) * powers).sum(1);                       // [M]
+  auto new_scales = scales.detach() * (op / denom).to(scales.dtype()).unsqueeze(1);
+  return {a.to(opacity.dtype()), new_scales};
+}
+
 namespace {
 // Gives the sampled sources their corrected opacity and scale; returns the sampled indices.
-void apply_split_update(Adam& adam, const at::Tensor& sampled, int64_t n, double min_opacity) {
+void apply_split_update(Adam& adam, const at::Tensor& sampled, int64_t n, double min_opacity, bool fused) {
   auto ratio = at::bincount(sampled, {}, n).index_select(0, sampled) + 1;  // copies incl. source
   auto op = at::sigmoid(adam.param(kOpacity).detach().index_select(0, sampled));
   auto sc = at::exp(adam.param(kLogScales).detach().index_select(0, sampled));
-  auto [new_op, new_sc] = mcmc_split_update(op, sc, ratio);
+  auto [new_op, new_sc] = fused ? mcmc_split_update(op, sc, ratio) : mcmc_split_update_torch(op, sc, ratio);
   const double eps = std::numeric_limits<float>::epsilon();
   new_op = new_op.clamp(min_opacity, 1.0 - eps);
   adam.set_rows(kOpacity, sampled, at::logit(new_op));
@@ -191,7 +221,7 @@ void apply_split_update(Adam& adam, const at::Tensor& sampled, int64_t n, double
 }
 }  // namespace
 
-int64_t mcmc_relocate(Adam& adam, double min_opacity, at::Generator& gen) {
+int64_t mcmc_relocate(Adam& adam, double min_opacity, at::Generator& gen, bool fused) {
   at::NoGradGuard no_grad;
   const int64_t n = adam.rows();
   auto op = at::sigmoid(adam.param(kOpacity).detach());  // [N]
@@ -202,7 +232,7 @@ int64_t mcmc_relocate(Adam& adam, double min_opacity, at::Generator& gen) {
   if (n_dead == 0 || alive_idx.size(0) == 0) return 0;
   auto probs = op.index_select(0, alive_idx);
   auto sampled = alive_idx.index_select(0, at::multinomial(probs, n_dead, true, gen));
-  apply_split_update(adam, sampled, n, min_opacity);
+  apply_split_update(adam, sampled, n, min_opacity, fused);
   for (size_t gi = 0; gi < adam.size(); ++gi)
     adam.set_rows(gi, dead_idx, adam.param(gi).detach().index_select(0, sampled));
   adam.zero_state_rows(sampled);
@@ -210,7 +240,8 @@ int64_t mcmc_relocate(Adam& adam, double min_opacity, at::Generator& gen) {
   return n_dead;
 }
 
-int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at::Generator& gen) {
+int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at::Generator& gen,
+                 bool fused) {
   at::NoGradGuard no_grad;
   const int64_t n = adam.rows();
   const int64_t target = std::min<int64_t>(cap, int64_t(double(n) * (1 + growth)));
@@ -218,7 +249,7 @@ int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at:
   if (n_new == 0) return 0;
   auto op = at::sigmoid(adam.param(kOpacity).detach());
   auto sampled = at::multinomial(op, n_new, true, gen);
-  apply_split_update(adam, sampled, n, min_opacity);
+  apply_split_update(adam, sampled, n, min_opacity, fused);
   std::vector<at::Tensor> rows(adam.size());
   for (size_t gi = 0; gi < adam.size(); ++gi) rows[gi] = adam.param(gi).detach().index_select(0, sampled);
   adam.append_rows(rows);
@@ -232,7 +263,7 @@ void mcmc_inject_noise(Adam& adam, double scale, at::Generator& gen) {
   auto m = quat_to_rotmat(adam.param(kQuats).detach()) * s.unsqueeze(1);  // [N,3,3] R S
   auto cov = at::matmul(m, m.transpose(1, 2));                        // [N,3,3]
   auto gate = at::sigmoid(100.0 * ((1 - op) - 0.995)).unsqueeze(1);   // [N,1]
-  auto noise = at::randn({adam.rows(), 3}, gen, at::kFloat) * gate * scale;  // [N,3]
+  auto noise = at::randn({adam.rows(), 3}, gen, s.options()) * gate * scale;  // [N,3]
   noise = at::matmul(cov, noise.unsqueeze(-1)).squeeze(-1);
   adam.set_param(kMeans, adam.param(kMeans).detach() + noise);
 }

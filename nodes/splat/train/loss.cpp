@@ -6,7 +6,8 @@
 namespace camgraph::splat {
 
 at::Tensor gaussian_window(int size, double sigma, const at::TensorOptions& options) {
-  auto x = at::arange(size, at::kDouble) - double(size / 2);
+  // Computed in double on the target device (no host-to-device copy per loss evaluation).
+  auto x = at::arange(size, options.dtype(at::kDouble)) - double(size / 2);
   auto g = at::exp(-(x * x) / (2 * sigma * sigma));
   return (g / g.sum()).to(options);
 }

@@ -20,9 +20,10 @@ at::Tensor photometric_loss(const at::Tensor& rendered, const at::Tensor& target
 // The same loss, fused (loss_fused.cpp): raw loops over contiguous CPU float / double images,
 // multithreaded, gradient w.r.t. `rendered` computed analytically in the forward pass (a torch
 // autograd function when `rendered` requires grad). Matches photometric_loss() to rounding.
+// Tensors on another device (CUDA) go to photometric_loss(), which runs there.
 at::Tensor photometric_loss_fused(const at::Tensor& rendered, const at::Tensor& target, double lambda);
 
-// Mean SSIM as ssim(), fused; no gradient.
+// Mean SSIM as ssim(), fused; no gradient. Other devices: ssim() there.
 double ssim_fused(const at::Tensor& a, const at::Tensor& b, int window = 11, double sigma = 1.5);
 
 // Peak signal-to-noise ratio in dB of images in 0..1 (both clamped to 0..1 first).

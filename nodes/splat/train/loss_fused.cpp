@@ -276,6 +276,8 @@ struct FusedLossFn : public torch::autograd::Function<FusedLossFn> {
 }  // namespace
 
 at::Tensor photometric_loss_fused(const at::Tensor& rendered, const at::Tensor& target, double lambda) {
+  if (!rendered.device().is_cpu() || !target.device().is_cpu())  // other devices: the torch-op twin
+    return photometric_loss(rendered, target.to(rendered.device()), lambda);
   check_images(rendered, target, "photometric_loss_fused");
   if (rendered.requires_grad() && at::GradMode::is_enabled()) return FusedLossFn::apply(rendered, target, lambda)[0];
   auto [l1, s, grad] = run_fused(rendered, target, lambda, false);
@@ -283,6 +285,7 @@ at::Tensor photometric_loss_fused(const at::Tensor& rendered, const at::Tensor& 
 }
 
 double ssim_fused(const at::Tensor& a, const at::Tensor& b, int window, double sigma) {
+  if (!a.device().is_cpu() || !b.device().is_cpu()) return ssim(a, b.to(a.device()), window, sigma).item<double>();
   check_images(a, b, "ssim_fused");
   TORCH_CHECK(window >= 1 && window % 2 == 1, "ssim_fused: odd window size expected");
   return std::get<1>(run_fused(a, b, 1.0, false, window, sigma));

@@ -1,6 +1,7 @@
 #include "splat/train/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -106,6 +107,29 @@ namespace {
 
 int num_sh(int degree) { return (degree + 1) * (degree + 1); }
 
+// A generator on `device` (not the CPU) seeded with `seed`: a copy of the device's default
+// generator, so that the trainer's stream is its own.
+at::Generator device_generator(c10::Device device, uint64_t seed) {
+  at::Generator def = at::globalContext().defaultGenerator(device);
+  at::Generator g;
+  {
+    std::lock_guard<std::mutex> lock(def.mutex());
+    g = def.clone();
+  }
+  g.set_current_seed(seed);
+  return g;
+}
+
+// Seed of the device generator when a checkpoint holds no state for it (written on another
+// device): a splitmix64 mix of the run's seed and the step, so that the resumed run is still a
+// function of the seed.
+uint64_t resume_seed(uint64_t seed, int step) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * uint64_t(step + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 nlohmann::json dataset_signature(const SplatDataset& d) {
   nlohmann::json sizes = nlohmann::json::array();
   for (const auto& v : d.train) sizes.push_back({v.camera.width, v.camera.height});
@@ -136,18 +160,28 @@ class TorchThreadsScope {
 struct Trainer::Impl {
   SplatDataset data;
   TrainOptions opt;
+  c10::Device device;
+  bool fused;  // the CPU fast path: fused_ops on a CPU trainer
   Adam adam;
   DensityStats stats;
-  at::Generator gen;
+  at::Generator gen;      // CPU: view order, initialisation
+  at::Generator dev_gen;  // on `device`: density control, MCMC (the same generator as gen on the CPU)
   int step = 0;
-  at::Tensor perm;  // [n_train] int64, current epoch's view order
+  at::Tensor perm;  // [n_train] int64 on the CPU, current epoch's view order
   int64_t perm_pos = 0;
   TrainProgress progress;
+  // Off the CPU the loss's moving average stays on the device (no copy per step) until read.
+  at::Tensor loss_avg;  // [] double on `device`
+  bool loss_pending = false;
+  std::vector<at::Tensor> train_images, test_images;  // [H, W, 3] float on `device`, uploaded once
   int cache_factor = 0;
   std::vector<at::Tensor> cache;  // training images at cache_factor, [h, w, 3]
 
-  Impl(const SplatDataset& d, TrainOptions o) : data(d), opt(std::move(o)) {
+  Impl(const SplatDataset& d, TrainOptions o, c10::Device dev)
+      : data(d), opt(std::move(o)), device(dev), fused(opt.fused_ops && dev.is_cpu()) {
     opt.validate();
+    if (device.is_cuda() && !at::hasCUDA())
+      throw std::invalid_argument("trainer: CUDA was asked for, but this libtorch or this machine has no CUDA device");
     if (data.train.empty()) throw std::invalid_argument("trainer: the dataset has no training views");
     for (const auto& v : data.train) {
       if (!v.image.defined() || v.image.dim() != 3 || v.image.size(2) != 3 ||
@@ -155,8 +189,31 @@ struct Trainer::Impl {
         throw std::invalid_argument("trainer: view '" + v.name + "' has an image that does not match its camera");
     }
     gen = at::make_generator<at::CPUGeneratorImpl>(opt.seed);
+    dev_gen = device.is_cpu() ? gen : device_generator(device, opt.seed);
+    // On the CPU a float image is used as it is (no copy); other devices get one upload per view.
+    for (const auto& v : data.train) train_images.push_back(v.image.to(device, at::kFloat).contiguous());
+    for (const auto& v : data.test) test_images.push_back(v.image.defined() ? v.image.to(device, at::kFloat) : v.image);
     adam.eps = opt.adam_eps;
     progress.total = opt.iterations;
+  }
+
+  // Brings the device-side moving average of the loss into `progress` (one copy).
+  void sync_loss() {
+    if (!loss_pending) return;
+    progress.loss = loss_avg.item<double>();
+    loss_pending = false;
+  }
+
+  void record_loss(const at::Tensor& loss) {
+    if (device.is_cpu()) {
+      const double v = loss.item<double>();
+      progress.loss = std::isnan(progress.loss) ? v : 0.4 * v + 0.6 * progress.loss;
+      return;
+    }
+    const at::Tensor v = loss.detach().to(at::kDouble);
+    if (loss_avg.defined()) loss_avg = 0.4 * v + 0.6 * loss_avg;
+    else loss_avg = std::isnan(progress.loss) ? v : 0.4 * v + 0.6 * progress.loss;
+    loss_pending = true;
   }
 
   void init_gaussians() {
@@ -174,13 +231,15 @@ struct Trainer::Impl {
       for (at::Tensor* t : {&g.means, &g.log_scales, &g.quats, &g.opacity_logits, &g.sh_dc}) *t = t->index_select(0, keep);
       n = opt.max_gaussians;
     }
-    adam.add_group("means", g.means, means_lr_at(opt, data.extent, 0));
-    adam.add_group("log_scales", g.log_scales, opt.lr_scales);
-    adam.add_group("quats", g.quats, opt.lr_quats);
-    adam.add_group("opacity_logits", g.opacity_logits, opt.lr_opacity);
-    adam.add_group("sh_dc", g.sh_dc, opt.lr_sh_dc);
-    adam.add_group("sh_rest", at::zeros({n, num_sh(opt.sh_degree) - 1, 3}, at::kFloat), opt.lr_sh_rest);
-    stats.reset(n);
+    // Initialised on the CPU (the same Gaussians on every device), then moved.
+    adam.add_group("means", g.means.to(device), means_lr_at(opt, data.extent, 0));
+    adam.add_group("log_scales", g.log_scales.to(device), opt.lr_scales);
+    adam.add_group("quats", g.quats.to(device), opt.lr_quats);
+    adam.add_group("opacity_logits", g.opacity_logits.to(device), opt.lr_opacity);
+    adam.add_group("sh_dc", g.sh_dc.to(device), opt.lr_sh_dc);
+    adam.add_group("sh_rest", at::zeros({n, num_sh(opt.sh_degree) - 1, 3}, at::TensorOptions(at::kFloat).device(device)),
+                   opt.lr_sh_rest);
+    stats.reset(n, device);
   }
 
   const at::Tensor& target(int64_t view, int factor) {
@@ -191,7 +250,7 @@ struct Trainer::Impl {
     auto& t = cache[view];
     if (!t.defined()) {
       const auto& v = data.train[view];
-      auto img = v.image.to(at::kFloat).contiguous();  // [H, W, 3]
+      auto img = train_images[size_t(view)];  // [H, W, 3] on the device
       if (factor > 1) {
         const int64_t w = std::max(1, v.camera.width / factor), h = std::max(1, v.camera.height / factor);
         img = at::adaptive_avg_pool2d(img.permute({2, 0, 1}).unsqueeze(0), {h, w})
@@ -219,7 +278,7 @@ struct Trainer::Impl {
 
   void do_step() {
     const auto t0 = std::chrono::steady_clock::now();
-    TorchThreadsScope torch_threads(opt.fused_ops);
+    TorchThreadsScope torch_threads(fused);
     const int s = step + 1;  // 1-based iteration, as in the 3DGS reference
     const int factor = downscale_at(opt, step);
     const int degree = sh_degree_at(opt, step);
@@ -236,20 +295,20 @@ struct Trainer::Impl {
     const auto cam = data.train[view].camera.resized(int(img.size(1)), int(img.size(0)));
 
     RenderOutput out = render_view(cam, degree);
-    auto loss = opt.fused_ops ? photometric_loss_fused(out.rgb, img, opt.ssim_lambda)
-                              : photometric_loss(out.rgb, img, opt.ssim_lambda);
+    auto loss = fused ? photometric_loss_fused(out.rgb, img, opt.ssim_lambda)
+                      : photometric_loss(out.rgb, img, opt.ssim_lambda);
     const bool mcmc = opt.strategy == DensifyStrategy::kMcmc;
     if (mcmc) {
       if (opt.mcmc_opacity_reg > 0) loss = loss + opt.mcmc_opacity_reg * at::sigmoid(adam.param(kOpacity)).mean();
       if (opt.mcmc_scale_reg > 0) loss = loss + opt.mcmc_scale_reg * at::exp(adam.param(kLogScales)).mean();
     }
     loss.backward();
-    const double loss_value = loss.item<double>();
+    record_loss(loss);
 
     if (!mcmc && s < opt.refine_stop && out.means2d.grad().defined())
-      (opt.fused_ops ? accumulate_stats : accumulate_stats_torch)(stats, out.means2d.grad(), out.radii, cam.width,
-                                                                  cam.height, factor);
-    if (opt.fused_ops)
+      (fused ? accumulate_stats : accumulate_stats_torch)(stats, out.means2d.grad(), out.radii, cam.width, cam.height,
+                                                          factor);
+    if (fused)
       adam.step();
     else
       adam.step_torch();
@@ -267,24 +326,23 @@ struct Trainer::Impl {
           p.max_world_scale = opt.prune_world_scale;
           p.max_screen_px = opt.prune_screen_px;
           p.max_gaussians = opt.max_gaussians;
-          densify_and_prune(adam, stats, p, gen);
+          densify_and_prune(adam, stats, p, dev_gen);
         }
         if (opt.opacity_reset_every > 0 && s % opt.opacity_reset_every == 0)
           reset_opacity(adam, opt.opacity_reset_value);
       }
     } else {
       if (s > opt.refine_start && s < opt.mcmc_refine_stop && s % opt.refine_every == 0) {
-        mcmc_relocate(adam, opt.prune_opacity, gen);
-        mcmc_add(adam, opt.max_gaussians, opt.mcmc_growth, opt.prune_opacity, gen);
-        stats.reset(adam.rows());  // unused by MCMC; kept aligned for checkpoints
+        mcmc_relocate(adam, opt.prune_opacity, dev_gen, fused);
+        mcmc_add(adam, opt.max_gaussians, opt.mcmc_growth, opt.prune_opacity, dev_gen, fused);
+        stats.reset(adam.rows(), device);  // unused by MCMC; kept aligned for checkpoints
       }
-      mcmc_inject_noise(adam, opt.mcmc_noise_lr * lr_means, gen);
+      mcmc_inject_noise(adam, opt.mcmc_noise_lr * lr_means, dev_gen);
     }
     step = s;
 
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto& p = progress;
-    p.loss = std::isnan(p.loss) ? loss_value : 0.4 * loss_value + 0.6 * p.loss;
     p.seconds_per_step = p.step == 0 ? dt : 0.9 * p.seconds_per_step + 0.1 * dt;
     p.step = step;
     p.total = opt.iterations;
@@ -300,14 +358,15 @@ struct Trainer::Impl {
     const auto& views = use_train ? data.train : data.test;
     if (views.empty()) return r;
     at::NoGradGuard no_grad;
-    TorchThreadsScope torch_threads(opt.fused_ops);
+    TorchThreadsScope torch_threads(fused);
     const int degree = sh_degree_at(opt, step);
+    const auto& images = use_train ? train_images : test_images;
     double sp = 0, ss = 0, sl = 0;
-    for (const auto& v : views) {
-      auto rgb = render_view(v.camera, degree).rgb.detach().clamp(0, 1);
-      auto gt = v.image.to(at::kFloat);
+    for (size_t i = 0; i < views.size(); ++i) {
+      auto rgb = render_view(views[i].camera, degree).rgb.detach().clamp(0, 1);
+      const at::Tensor& gt = images[i];
       sp += psnr(rgb, gt);
-      ss += opt.fused_ops ? ssim_fused(rgb, gt) : ssim(rgb, gt).item<double>();
+      ss += fused ? ssim_fused(rgb, gt) : ssim(rgb, gt).item<double>();
       sl += l1_error(rgb, gt).item<double>();
     }
     r.views = int(views.size());
@@ -319,8 +378,8 @@ struct Trainer::Impl {
   }
 };
 
-Trainer::Trainer(const SplatDataset& dataset, TrainOptions options)
-    : impl_(std::make_unique<Impl>(dataset, std::move(options))) {
+Trainer::Trainer(const SplatDataset& dataset, TrainOptions options, c10::Device device)
+    : impl_(std::make_unique<Impl>(dataset, std::move(options), device)) {
   impl_->init_gaussians();
   impl_->progress.gaussians = impl_->adam.rows();
   impl_->progress.resolution = downscale_at(impl_->opt, 0);
@@ -354,11 +413,15 @@ TrainProgress Trainer::run(const RunCallbacks& cb) {
     }
     if (!cb.checkpoint_path.empty() && cb.checkpoint_every > 0 && I.step % cb.checkpoint_every == 0)
       save_checkpoint(cb.checkpoint_path);
-    if (cb.progress && (I.step % every == 0 || I.step == end)) cb.progress(I.progress);
+    if (cb.progress && (I.step % every == 0 || I.step == end)) {
+      I.sync_loss();
+      cb.progress(I.progress);
+    }
   }
   if (!I.progress.cancelled && I.step >= I.opt.iterations && !evaluated_last && !I.data.test.empty())
     I.evaluate(false);
   if (!cb.checkpoint_path.empty()) save_checkpoint(cb.checkpoint_path);
+  I.sync_loss();
   return I.progress;
 }
 
@@ -379,13 +442,15 @@ GaussianSet Trainer::gaussians() const {
 GaussianSet Trainer::gaussians_world() const {
   GaussianSet g = gaussians();
   const auto& nrm = impl_->data.normalisation;
-  auto centre = at::tensor({float(nrm.centre[0]), float(nrm.centre[1]), float(nrm.centre[2])}, at::kFloat);
+  auto centre = at::tensor({float(nrm.centre[0]), float(nrm.centre[1]), float(nrm.centre[2])}, at::kFloat)
+                    .to(g.means.device());
   g.means = g.means / nrm.scale + centre;  // [N, 3]
   g.log_scales = g.log_scales - std::log(nrm.scale);
   return g;
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) const {
+  impl_->sync_loss();
   const auto& I = *impl_;
   TensorArchive a;
   nlohmann::json groups = nlohmann::json::array();
@@ -400,6 +465,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
   a.tensors["stats/count"] = I.stats.count;
   a.tensors["stats/max_radii"] = I.stats.max_radii;
   a.tensors["rng"] = I.gen.get_state();
+  if (!I.device.is_cpu()) a.tensors["rng_device"] = I.dev_gen.get_state();  // CPU bytes of the device's state
   if (I.perm.defined()) a.tensors["perm"] = I.perm;
   const auto& p = I.progress;
   a.meta = {{"format", "camgraph-splat-checkpoint"},
@@ -412,10 +478,11 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
             {"progress", {{"loss", std::isnan(p.loss) ? nlohmann::json() : nlohmann::json(p.loss)},
                           {"psnr", std::isnan(p.psnr) ? nlohmann::json() : nlohmann::json(p.psnr)},
                           {"seconds_per_step", p.seconds_per_step}}}};
-  write_archive(path, a);
+  if (!I.device.is_cpu()) a.meta["rng_device"] = c10::DeviceTypeName(I.device.type(), true);
+  write_archive(path, a);  // tensors are written from CPU copies: the file does not depend on the device
 }
 
-Trainer Trainer::resume(const std::filesystem::path& path, const SplatDataset& dataset) {
+Trainer Trainer::resume(const std::filesystem::path& path, const SplatDataset& dataset, c10::Device device) {
   TensorArchive a = read_archive(path);
   const std::string where = "checkpoint " + path.string();
   try {
@@ -427,13 +494,14 @@ Trainer Trainer::resume(const std::filesystem::path& path, const SplatDataset& d
                                " training views, the dataset has " + std::to_string(dataset.train.size()));
     if (m.at("dataset") != dataset_signature(dataset))
       throw std::runtime_error("the training image sizes differ from the dataset's");
-    auto impl = std::make_unique<Impl>(dataset, TrainOptions::from_json(m.at("options")));
+    auto impl = std::make_unique<Impl>(dataset, TrainOptions::from_json(m.at("options")), device);
     auto& I = *impl;
-    auto tensor = [&](const std::string& name) {
+    auto tensor = [&](const std::string& name) {  // as read: on the CPU
       auto it = a.tensors.find(name);
       if (it == a.tensors.end()) throw std::runtime_error("missing tensor '" + name + "'");
       return it->second;
     };
+    auto on_device = [&](const std::string& name) { return tensor(name).to(device); };
     const auto& groups = m.at("adam").at("groups");
     if (groups.size() != kNumGroups) throw std::runtime_error("wrong number of parameter groups");
     I.adam.beta1 = m.at("adam").at("beta1").get<double>();
@@ -441,22 +509,30 @@ Trainer Trainer::resume(const std::filesystem::path& path, const SplatDataset& d
     I.adam.eps = m.at("adam").at("eps").get<double>();
     for (size_t i = 0; i < groups.size(); ++i) {
       const std::string k = std::to_string(i);
-      I.adam.add_group(groups[i].at("name").get<std::string>(), tensor("param/" + k), groups[i].at("lr").get<double>());
+      I.adam.add_group(groups[i].at("name").get<std::string>(), on_device("param/" + k),
+                       groups[i].at("lr").get<double>());
       auto& g = I.adam[i];
       g.step = groups[i].at("step").get<int64_t>();
-      g.exp_avg = tensor("exp_avg/" + k);
-      g.exp_avg_sq = tensor("exp_avg_sq/" + k);
+      g.exp_avg = on_device("exp_avg/" + k);
+      g.exp_avg_sq = on_device("exp_avg_sq/" + k);
       if (g.exp_avg.sizes() != g.param.sizes() || g.exp_avg_sq.sizes() != g.param.sizes())
         throw std::runtime_error("moments of group " + g.name + " do not match its parameters");
     }
-    I.stats.grad_sum = tensor("stats/grad_sum");
-    I.stats.count = tensor("stats/count");
-    I.stats.max_radii = tensor("stats/max_radii");
+    I.stats.grad_sum = on_device("stats/grad_sum");
+    I.stats.count = on_device("stats/count");
+    I.stats.max_radii = on_device("stats/max_radii");
     if (I.stats.size() != I.adam.rows()) throw std::runtime_error("density statistics do not match the Gaussians");
-    I.gen.set_state(tensor("rng"));
+    I.gen.set_state(tensor("rng"));  // on a CPU trainer this is dev_gen too
     if (a.tensors.count("perm")) I.perm = tensor("perm");
     I.perm_pos = m.at("perm_pos").get<int64_t>();
     I.step = m.at("step").get<int>();
+    if (!device.is_cpu()) {
+      // The device stream: restored when the file was written on this kind of device, else reseeded.
+      if (a.tensors.count("rng_device") && m.value("rng_device", "") == c10::DeviceTypeName(device.type(), true))
+        I.dev_gen.set_state(tensor("rng_device"));
+      else
+        I.dev_gen.set_current_seed(resume_seed(I.opt.seed, I.step));
+    }
     auto& p = I.progress;
     const auto& mp = m.at("progress");
     if (!mp.at("loss").is_null()) p.loss = mp.at("loss").get<double>();
@@ -473,9 +549,13 @@ Trainer Trainer::resume(const std::filesystem::path& path, const SplatDataset& d
 }
 
 int Trainer::step_count() const { return impl_->step; }
+c10::Device Trainer::device() const { return impl_->device; }
 int64_t Trainer::num_gaussians() const { return impl_->adam.rows(); }
 const TrainOptions& Trainer::options() const { return impl_->opt; }
-const TrainProgress& Trainer::progress() const { return impl_->progress; }
+const TrainProgress& Trainer::progress() const {
+  impl_->sync_loss();
+  return impl_->progress;
+}
 Adam& Trainer::optimizer() { return impl_->adam; }
 const Adam& Trainer::optimizer() const { return impl_->adam; }
 

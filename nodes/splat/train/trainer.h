@@ -4,8 +4,17 @@
 // `extent` in the same units); gaussians_world() undoes the normalisation.
 // One step: pick a training view (a fresh random permutation per epoch), render at the
 // scheduled resolution, loss = (1 - l) L1 + l (1 - SSIM), backward, Adam, then density control
-// (3DGS clone/split/prune or 3DGS-MCMC). All randomness comes from one seeded CPU generator, so a
-// CPU run is deterministic for a seed and resumes bit-identically from a checkpoint.
+// (3DGS clone/split/prune or 3DGS-MCMC).
+//
+// Devices: the whole step runs on the trainer's device (CPU or CUDA): images are uploaded once,
+// parameters, moments, density statistics and the loss live there. On the CPU with fused_ops the
+// fused CPU kernels run; otherwise (CUDA, or fused_ops = false) their torch-op twins do.
+// Randomness: the view order and the initialisation come from a seeded CPU generator; density
+// control and MCMC draw from a generator on the device seeded with the same seed (on the CPU the
+// two are one generator). A CPU run is deterministic for a seed and resumes bit-identically from a
+// checkpoint. A CUDA run is not bitwise reproducible (the rasterizer's backward accumulates with
+// atomics), though its decisions follow the same seeded streams.
+// Checkpoints are device-independent files (CPU tensors): one written on one device resumes on any.
 #pragma once
 #include <ATen/ATen.h>
 
@@ -83,7 +92,8 @@ struct TrainOptions {
   // CPU hot path: the fused loss, Adam and density statistics (loss_fused.cpp, adam.cpp,
   // density.cpp), and torch's intra-op threads set to 1 during step() and evaluate() (restored
   // after; the rasterizer and the fused kernels run their own threads). false: the torch-op
-  // reference twins (slower, equal to float rounding) with torch's thread setting untouched.
+  // reference twins (slower, equal to float rounding) with torch's thread setting untouched; they
+  // are the device-generic path, which a CUDA trainer always takes.
   bool fused_ops = true;
 
   // Held-out evaluation in run(): every eval_every steps (0: only at the end).
@@ -124,7 +134,9 @@ struct RunCallbacks {
 
 class Trainer {
  public:
-  Trainer(const SplatDataset& dataset, TrainOptions options);
+  // `device`: where the step runs (CPU or CUDA). Throws std::invalid_argument for CUDA when this
+  // libtorch or machine has no CUDA device.
+  Trainer(const SplatDataset& dataset, TrainOptions options, c10::Device device = c10::kCPU);
   ~Trainer();
   Trainer(Trainer&&) noexcept;
   Trainer& operator=(Trainer&&) noexcept;
@@ -135,15 +147,19 @@ class Trainer {
   // Renders every test view at full resolution with the current SH degree.
   EvalResult evaluate(bool use_train_views = false);
 
+  // Copies on the trainer's device.
   GaussianSet gaussians() const;        // normalised coordinates; sh [N, (sh_degree+1)^2, 3]
   GaussianSet gaussians_world() const;  // world coordinates
 
   void save_checkpoint(const std::filesystem::path& path) const;
+  // Loads to the CPU, then moves everything to `device` (any device, whichever wrote the file).
   // Throws std::runtime_error naming the file when it is unreadable, corrupt or does not match
   // the dataset (number and sizes of training views).
-  static Trainer resume(const std::filesystem::path& path, const SplatDataset& dataset);
+  static Trainer resume(const std::filesystem::path& path, const SplatDataset& dataset,
+                        c10::Device device = c10::kCPU);
 
   int step_count() const;
+  c10::Device device() const;
   int64_t num_gaussians() const;
   const TrainOptions& options() const;
   const TrainProgress& progress() const;
