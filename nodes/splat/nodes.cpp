@@ -63,7 +63,7 @@ SplatDataset dataset_from_views(NodeContext& ctx, const FrameSequenceValue& seq,
   for (int i = 0; i < seq.count(); ++i) {
     TrainView v;
     v.name = "view_" + std::to_string(i);
-    v.image = seq.frames[i].slice(2, 0, 3).to(at::kCPU, at::kFloat).contiguous();  // [H, W, 3]
+    v.image = seq.frames[i].slice(2, 0, 3).to(at::kFloat).contiguous();  // [H, W, 3]; the trainer moves it once
     v.camera = seq.cameras[size_t(i)];
     v.camera.world_to_camera = normalise_world_to_camera(v.camera.world_to_camera, d.normalisation);
     (holdout_every > 0 && i % holdout_every == 0 ? d.test : d.train).push_back(std::move(v));
@@ -117,7 +117,20 @@ TrainOptions train_options(NodeContext& ctx) {
   return o;
 }
 
+// The run's device for training. The engine resolves `auto` before nodes run (a bare context may
+// still carry it: CUDA when there is one, else the CPU); CUDA on a machine without it fails here.
+c10::Device train_device(const NodeContext& ctx) {
+  DeviceKind kind = ctx.device();
+  if (kind == DeviceKind::Auto) kind = cuda_available() ? DeviceKind::Cuda : DeviceKind::Cpu;
+  if (kind == DeviceKind::Cuda && !cuda_available())
+    ctx.fail("", "splat.train was asked to train on CUDA, but this libtorch or this machine has no CUDA device; "
+                 "run with --device cpu (or auto, which uses the CPU when there is no GPU), or build against a "
+                 "CUDA libtorch on a machine with an NVIDIA GPU (see README)");
+  return to_torch_device(kind);
+}
+
 void train_execute(NodeContext& ctx) {
+  const c10::Device device = train_device(ctx);
   const int holdout = int(ctx.param_int("holdout_every"));
   SplatDataset data;
   const std::string dataset_param = ctx.param_string("dataset");
@@ -167,7 +180,7 @@ void train_execute(NodeContext& ctx) {
   std::error_code ec;
   if (!ckpt.empty() && fs::exists(ckpt, ec)) {
     try {
-      trainer = std::make_unique<Trainer>(Trainer::resume(ckpt, data));
+      trainer = std::make_unique<Trainer>(Trainer::resume(ckpt, data, device));
     } catch (const std::exception& e) {
       ctx.fail("checkpoint", std::string("cannot resume: ") + e.what());
     }
@@ -175,7 +188,7 @@ void train_execute(NodeContext& ctx) {
       ctx.fail("checkpoint", ckpt.string() + " was written with other training options; remove it or choose another path");
     ctx.warn("resuming from " + ckpt.string() + " at step " + std::to_string(trainer->step_count()));
   } else {
-    trainer = std::make_unique<Trainer>(data, options);
+    trainer = std::make_unique<Trainer>(data, options, device);
   }
 
   // The training cameras in world coordinates (for the scene and its previews).
