@@ -9,6 +9,8 @@
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
+#include "camgraph/preview.h"
+#include "camgraph/values.h"
 #include "test_nodes.h"
 #include "test_support.h"
 
@@ -359,4 +361,71 @@ TEST(Evaluator, BypassPassesInputThrough) {
   ASSERT_TRUE(ev.run(g, options("bypass")).ok);
   EXPECT_EQ(ev.executions("double"), 0);
   EXPECT_EQ(value(ev, "sink"), 5);
+}
+
+// The preview service: a family registers how values of a type are rendered; the editor finds the
+// renderer by the value's type, and a type nobody renders says so.
+TEST(Preview, RendererIsFoundByValueTypeAndAnUnregisteredTypeSaysSo) {
+  struct Grey final : PreparedPreview {
+    PreviewImage render(const PreviewRequest& request) override {
+      PreviewImage img;
+      img.width = request.camera.width;
+      img.height = request.camera.height;
+      img.rgba.assign(size_t(img.width) * img.height * 4, 128);
+      return img;
+    }
+  };
+  auto prepare = [](const Value& v, DeviceKind) -> std::unique_ptr<PreparedPreview> {
+    if (!std::dynamic_pointer_cast<const RecordValue>(v)) throw std::invalid_argument("not a Record");
+    return std::make_unique<Grey>();
+  };
+  Registry reg;
+  reg.add_renderer(PortType::Record, {"grey records", nullptr, prepare});
+  const ValueRenderer* r = reg.find_renderer(std::make_shared<RecordValue>()->type());
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->name, "grey records");
+  EXPECT_FALSE(r->cuda_available());  // none given: the CPU only
+  PreviewRequest request;
+  request.camera.width = 4;
+  request.camera.height = 3;
+  const PreviewImage img = r->prepare(std::make_shared<RecordValue>(), DeviceKind::Cpu)->render(request);
+  EXPECT_EQ(img.rgba.size(), size_t(4 * 3 * 4));
+  const Registry copy = reg;
+  EXPECT_EQ(copy.find_renderer(PortType::Record), r);  // a copy shares its renderers
+  // Not registered: found as nothing, or an error naming the type.
+  EXPECT_EQ(reg.find_renderer(PortType::SplatScene), nullptr);
+  try {
+    reg.renderer(PortType::SplatScene);
+    FAIL() << "expected an error";
+  } catch (const std::out_of_range& e) {
+    EXPECT_NE(std::string(e.what()).find("no preview renderer is registered for SplatScene values"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(reg.add_renderer(PortType::Record, {"again", nullptr, prepare}), std::logic_error);
+  EXPECT_THROW(reg.add_renderer(PortType::Image, {"no prepare function"}), std::logic_error);
+}
+
+// Overlays the viewport draws are declared on outputs and checked when the node is registered.
+TEST(Spec, ViewportOverlaysAreDeclaredOnOutputsAndChecked) {
+  auto spec = [](std::vector<PortSpec> outputs) {
+    NodeSpec s;
+    s.type = "test.overlay";
+    s.outputs = std::move(outputs);
+    s.execute = [](NodeContext&) {};
+    return s;
+  };
+  Registry reg;
+  reg.add(spec({with_overlay({"placed", PortType::Record, "placements"}, "billboards", "sprites"),
+                {"sprites", PortType::FrameSequence, "cutouts"}}));
+  const NodeSpec* s = reg.find("test.overlay");
+  EXPECT_EQ(s->output("placed")->overlay.kind, "billboards");
+  EXPECT_EQ(s->to_json()["outputs"][0]["overlay"], json({{"kind", "billboards"}, {"images", "sprites"}}));
+  EXPECT_FALSE(s->to_json()["outputs"][1].contains("overlay"));
+  auto refused = [&](std::vector<PortSpec> outputs) {
+    Registry r;
+    EXPECT_THROW(r.add(spec(std::move(outputs))), std::logic_error);
+  };
+  refused({with_overlay({"path", PortType::Record, ""}, "camera_path")});             // not a CameraPath
+  refused({with_overlay({"placed", PortType::Record, ""}, "billboards", "missing")});  // no images output
+  refused({with_overlay({"path", PortType::CameraPath, ""}, "sparkles")});            // unknown kind
 }

@@ -1,6 +1,7 @@
 // GraphController: document state, snapshots and undo, per-node run state. The other members are
 // defined by role in graph_controller_*.cpp (see graph_controller.h).
 #include "graph_controller.h"
+#include "app_registry.h"
 
 #include <QFile>
 #include <algorithm>
@@ -107,7 +108,7 @@ SnapshotChanges compareSnapshots(const GraphDocument& now, const GraphDocument& 
 
 GraphController::GraphController(QObject* parent)
     : QObject(parent),
-      registry_(&Registry::builtin()),
+      registry_(&appRegistry()),
       nodes_(std::make_unique<NodeListModel>(this)),
       links_(std::make_unique<LinkListModel>(this)) {
   doc_.ui = json::object();

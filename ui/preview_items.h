@@ -15,6 +15,10 @@
 
 class QCustomPlot;
 
+namespace camgraph {
+struct SplatSceneValue;
+}
+
 namespace camgraph::ui {
 
 class ImageView : public QQuickPaintedItem {
@@ -126,8 +130,9 @@ class SplatView : public QQuickPaintedItem {
   Q_PROPERTY(QString stats READ stats NOTIFY rendered)
   Q_PROPERTY(int pathCameras READ pathCameras NOTIFY rendered)  // camera path frusta drawn
   Q_PROPERTY(int billboards READ billboards NOTIFY rendered)    // billboards drawn in place
-  // "CUDA" when this build has the CUDA rasterizer and a device is present (and
-  // CAMGRAPH_VIEWPORT_DEVICE is not "cpu"), else "CPU"; falls back to "CPU" if a CUDA render fails.
+  // "CUDA" when the SplatScene renderer of the app's registry can use CUDA (a build with the CUDA
+  // rasterizer and a device present) and CAMGRAPH_VIEWPORT_DEVICE is not "cpu", else "CPU"; falls
+  // back to "CPU" if a CUDA render fails.
   Q_PROPERTY(QString backend READ backend NOTIFY rendered)
   // Counts the different scenes rendered (a new live training snapshot, a finished run).
   Q_PROPERTY(int sceneChanges READ sceneChanges NOTIFY rendered)
@@ -140,7 +145,7 @@ class SplatView : public QQuickPaintedItem {
   int billboards() const { return billboards_drawn_; }
   QString backend() const { return cuda_ ? QStringLiteral("CUDA") : QStringLiteral("CPU"); }
   int sceneChanges() const { return scene_changes_; }
-  // What the viewport picks at start: CUDA when compiled in and a device is available.
+  // What the viewport picks at start: CUDA when the renderer has it (see backend).
   static bool cudaRenderAvailable();
 
   Q_INVOKABLE void orbit(double dx, double dy);  // pixels of mouse motion
@@ -166,6 +171,10 @@ class SplatView : public QQuickPaintedItem {
 
  private:
   void render(bool preview);
+  // Renders `scene` into frame_ with the registry's renderer (CUDA falling back to the CPU).
+  bool renderScene(const camgraph::Value& scene, const camgraph::Camera& camera, QString& error);
+  // Training cameras, the camera path and billboards declared downstream (RunController::overlaysFor).
+  void drawOverlays(const camgraph::SplatSceneValue& scene, const camgraph::Camera& camera, const QVector3D& eye);
   void scheduleRender();
   void frame(const QVector3D& eye, const QVector3D& target);  // sets the orbit from an eye and a target
   void basis(QVector3D& ex, QVector3D& ey) const;
@@ -179,8 +188,7 @@ class SplatView : public QQuickPaintedItem {
   QTimer refine_;
   bool cuda_ = false;
   int scene_changes_ = 0;
-  // The scene's tensors on the render device (float32, contiguous), made once per scene (torch
-  // stays out of this header).
+  // The scene prepared by the renderer on the render device, once per scene and device.
   struct SceneOnDevice;
   std::shared_ptr<SceneOnDevice> scene_;
 };

@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 
 #include "run_controller.h"
+#include "app_registry.h"
 #include "video_frames.h"
 
 #include <QCoreApplication>
@@ -65,10 +66,13 @@ QString kindOf(const Value& v) {
 
 }  // namespace
 
-RunController::RunController(QObject* parent) : RunController(Registry::builtin(), parent) {}
+RunController::RunController(QObject* parent) : RunController(appRegistry(), parent) {}
 
 RunController::RunController(const Registry& registry, QObject* parent)
-    : QObject(parent), evaluator_(std::make_unique<Evaluator>(registry)), cancel_(std::make_unique<CancelToken>()) {
+    : QObject(parent),
+      registry_(&registry),
+      evaluator_(std::make_unique<Evaluator>(registry)),
+      cancel_(std::make_unique<CancelToken>()) {
   debounce_.setSingleShot(true);
   debounce_.setInterval(400);
   connect(&debounce_, &QTimer::timeout, this, [this] {
@@ -490,20 +494,29 @@ SceneOverlays RunController::overlaysFor(const QString& sceneNode) const {
     for (const Link& l : g.links)
       if (l.to.node == id && seen.insert(l.from.node).second) feeders.push_back(l.from.node);
   QMutexLocker lock(&mutex_);
+  // What each node's spec declares (PortSpec::overlay), read from its outputs of the last run.
   auto look = [&](const std::string& id, bool paths) {
     auto it = outputs_.find(id);
-    if (it == outputs_.end()) return;
+    const NodeInstance* node = g.node(id);
+    const NodeSpec* spec = node ? registry_->find(node->type) : nullptr;
+    if (it == outputs_.end() || !spec) return;
     for (const auto& [name, v] : it->second) {
-      if (auto* path = dynamic_cast<const CameraPathValue*>(v.get());
-          paths && path && o.path.empty() && !path->cameras.empty()) {
-        o.path = path->cameras;
-        o.pathNode = qs(id);
-      }
-      if (auto* rec = dynamic_cast<const RecordValue*>(v.get());
-          rec && rec->record.is_object() && rec->record.contains("billboards") && rec->record["billboards"].is_array() &&
-          it->second.count("cutouts") && rec->record["billboards"].size() > o.billboards.size()) {
-        o.billboards = rec->record["billboards"];
-        o.billboardNode = qs(id);
+      const PortSpec* port = spec->output(name);
+      if (!port || port->overlay.empty()) continue;
+      if (port->overlay.kind == "camera_path") {
+        const auto* path = dynamic_cast<const CameraPathValue*>(v.get());
+        if (paths && path && o.path.empty() && !path->cameras.empty()) {
+          o.path = path->cameras;
+          o.pathNode = qs(id);
+        }
+      } else if (port->overlay.kind == "billboards") {
+        const auto* rec = dynamic_cast<const RecordValue*>(v.get());
+        if (rec && rec->record.is_object() && rec->record.contains("billboards") && rec->record["billboards"].is_array() &&
+            it->second.count(port->overlay.images) && rec->record["billboards"].size() > o.billboards.size()) {
+          o.billboards = rec->record["billboards"];
+          o.billboardNode = qs(id);
+          o.billboardImages = qs(port->overlay.images);
+        }
       }
     }
   };

@@ -31,13 +31,15 @@ class Registry;
 namespace camgraph::ui {
 
 // What the splat viewport draws over a scene, found among the nodes downstream of it (two links
-// deep): the camera path of a camera.path (or any CameraPath output) and the billboards record of
-// shot.billboard (the longest chain) with the node holding its `cutouts`.
+// deep) by the overlays their specs declare on their outputs (PortSpec::overlay): the first
+// "camera_path" (e.g. camera.path's path) and the longest "billboards" record (e.g. shot.billboard's
+// chain) with the node and output holding its cutout images.
 struct SceneOverlays {
   std::vector<camgraph::Camera> path;
   QString pathNode;
   nlohmann::json billboards = nlohmann::json::array();
   QString billboardNode;
+  QString billboardImages;  // the output of billboardNode whose frame `cutout` each billboard shows
 };
 
 class RunController : public QObject {
@@ -53,11 +55,13 @@ class RunController : public QObject {
   Q_PROPERTY(double elapsed READ elapsed NOTIFY runningChanged)
 
  public:
-  explicit RunController(QObject* parent = nullptr);
-  // With another node registry than the build's (tests with their own nodes); the graph's
-  // controller must use the same registry.
+  explicit RunController(QObject* parent = nullptr);  // with appRegistry() (app_registry.h)
+  // With another node registry (tests with their own nodes); the graph's controller must use the
+  // same registry.
   explicit RunController(const camgraph::Registry& registry, QObject* parent = nullptr);
   ~RunController() override;
+  // The nodes this controller runs, and the preview renderers the viewport asks for.
+  const camgraph::Registry& registry() const { return *registry_; }
 
   GraphController* graph() const { return graph_; }
   void setGraph(GraphController* g);
@@ -119,6 +123,7 @@ class RunController : public QObject {
   void append(const QString& line);
 
   GraphController* graph_ = nullptr;
+  const camgraph::Registry* registry_;
   std::unique_ptr<camgraph::Evaluator> evaluator_;
   std::unique_ptr<camgraph::CancelToken> cancel_;
   QThread* thread_ = nullptr;

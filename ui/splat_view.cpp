@@ -1,8 +1,9 @@
-// SplatView: renders a SplatSceneValue with the project's rasterizer (nodes/splat/raster) from an
-// orbit camera. While the camera moves it renders at a third of the resolution, then refines.
-// Device: the rasterizer's CUDA kernels when the build has them (CAMGRAPH_WITH_CUDA, set by
-// nodes/splat/raster when nvcc is found) and a CUDA device is present at run time; else the CPU
-// kernels. CAMGRAPH_VIEWPORT_DEVICE=cpu forces the CPU. The scene is uploaded once per scene.
+// SplatView: renders a SplatSceneValue from an orbit camera with the renderer the node registry
+// holds for SplatScene values (Registry::find_renderer; the splat family registers its rasterizer),
+// so the editor links no family. While the camera moves it renders at a third of the resolution,
+// then refines. Device: CUDA when the renderer says it is available (a build with the kernels and a
+// device present), else the CPU; CAMGRAPH_VIEWPORT_DEVICE=cpu forces the CPU, and a failed CUDA
+// render falls back to it. The scene is prepared (uploaded) once per scene and device.
 #include <ATen/ATen.h>
 
 #include <QElapsedTimer>
@@ -10,38 +11,161 @@
 #include <QPolygonF>
 #include <QTransform>
 #include <cmath>
+#include <cstring>
+#include <functional>
 
+#include "app_registry.h"
+#include "camgraph/preview.h"
+#include "camgraph/spec.h"
 #include "camgraph/values.h"
 #include "preview_items.h"
-#include "splat/raster/render.h"
 
 namespace camgraph::ui {
 namespace {
 
 Vec3 v3(const QVector3D& v) { return {v.x(), v.y(), v.z()}; }
 
+QImage toQImage(const PreviewImage& img) {
+  QImage out(img.width, img.height, QImage::Format_RGBA8888);
+  for (int y = 0; y < img.height; ++y)
+    std::memcpy(out.scanLine(y), img.rgba.data() + size_t(y) * img.width * 4, size_t(img.width) * 4);
+  return out;
+}
+
+bool cpuForced() {
+  return qEnvironmentVariable("CAMGRAPH_VIEWPORT_DEVICE").compare("cpu", Qt::CaseInsensitive) == 0;
+}
+
+// Draws the overlays over a rendered frame, projected with the viewport's camera: frusta of
+// cameras (training cameras, a camera path with its track) and billboards in place with their cutouts.
+class OverlayPainter {
+ public:
+  OverlayPainter(QImage& frame, const Camera& view, double frustumSize)
+      : p_(&frame), view_(view), size_(frustumSize) {
+    p_.setRenderHint(QPainter::Antialiasing);
+    p_.setRenderHint(QPainter::SmoothPixmapTransform);
+  }
+
+  bool project(const Vec3& w, QPointF& out) const {
+    const Mat4& m = view_.world_to_camera;
+    const double x = m[0] * w[0] + m[1] * w[1] + m[2] * w[2] + m[3];
+    const double y = m[4] * w[0] + m[5] * w[1] + m[6] * w[2] + m[7];
+    const double z = m[8] * w[0] + m[9] * w[1] + m[10] * w[2] + m[11];
+    if (z < 1e-3) return false;
+    out = QPointF(view_.fx * x / z + view_.cx, view_.fy * y / z + view_.cy);
+    return true;
+  }
+
+  // A camera as a small pyramid (apex at its centre); false when part of it is behind the viewer.
+  bool frustum(const Camera& c, double scale) {
+    const Mat4 c2w = c.camera_to_world();
+    auto toWorld = [&](double x, double y, double z) {
+      return Vec3{c2w[0] * x + c2w[1] * y + c2w[2] * z + c2w[3], c2w[4] * x + c2w[5] * y + c2w[6] * z + c2w[7],
+                  c2w[8] * x + c2w[9] * y + c2w[10] * z + c2w[11]};
+    };
+    QPointF o, q[4];
+    if (!project(toWorld(0, 0, 0), o)) return false;
+    const double s = size_ * scale, hw = s * c.width / (2 * c.fx), hh = s * c.height / (2 * c.fy);
+    const double corners[4][2] = {{-hw, -hh}, {hw, -hh}, {hw, hh}, {-hw, hh}};
+    for (int i = 0; i < 4; ++i)
+      if (!project(toWorld(corners[i][0], corners[i][1], s), q[i])) return false;
+    for (int i = 0; i < 4; ++i) {
+      p_.drawLine(o, q[i]);
+      p_.drawLine(q[i], q[(i + 1) % 4]);
+    }
+    return true;
+  }
+
+  void trainingCameras(const std::vector<Camera>& cameras) {
+    p_.setPen(QPen(QColor(79, 224, 122, 200), 1));
+    for (const Camera& c : cameras) frustum(c, 1);
+  }
+
+  // The track through every camera, frusta at about a dozen frames (first and last included);
+  // returns the frusta drawn.
+  int cameraPath(const std::vector<Camera>& path) {
+    if (path.empty()) return 0;
+    p_.setPen(QPen(QColor(255, 170, 60, 230), 1.5));
+    QPointF prev;
+    bool hasPrev = false;
+    for (const Camera& c : path) {
+      QPointF q;
+      const bool ok = project(c.position(), q);
+      if (ok && hasPrev) p_.drawLine(prev, q);
+      prev = q;
+      hasPrev = ok;
+    }
+    int drawn = 0;
+    const size_t n = path.size(), every = std::max<size_t>(1, n / 12);
+    for (size_t i = 0; i < n; ++i)
+      if ((i % every == 0 || i + 1 == n) && frustum(path[i], i == 0 ? 1.6 : 1.0)) ++drawn;
+    return drawn;
+  }
+
+  // One billboard record (docs/camera-motion.md) standing at its foot, facing the viewer at `eye`
+  // (or its fixed normal), its cutout mapped onto it; false when it is not drawn.
+  bool billboard(const nlohmann::json& b, const QVector3D& eye, const QVector3D& worldUp,
+                 const std::function<QImage(int)>& cutoutImage) {
+    if (!b.is_object() || !b.contains("foot") || !b.contains("content") || !b.contains("foot_px")) return false;
+    auto vec = [](const nlohmann::json& j) { return QVector3D(j[0].get<float>(), j[1].get<float>(), j[2].get<float>()); };
+    const QVector3D foot = vec(b["foot"]);
+    const QVector3D up = b.contains("up") ? vec(b["up"]).normalized() : worldUp;
+    const auto& box = b["content"];
+    const double u0 = box[0].get<double>(), v0 = box[1].get<double>(), u1 = box[2].get<double>(), v1 = box[3].get<double>();
+    const double fu = b["foot_px"][0].get<double>(), fv = b["foot_px"][1].get<double>();
+    const double s = b.value("height", 1.0) / std::max(1e-6, v1 - v0);
+    // Facing the viewer (camera) or its fixed normal; the cutout's right is view-forward x up.
+    QVector3D towards = b.value("facing", std::string("camera")) == "fixed" && b.contains("normal")
+                            ? -vec(b["normal"])
+                            : foot - eye;
+    towards -= up * QVector3D::dotProduct(towards, up);
+    if (towards.length() < 1e-6) return false;
+    const QVector3D right = QVector3D::crossProduct(towards.normalized(), up).normalized();
+    auto world = [&](double u, double v) {
+      const QVector3D w = foot + right * float((u - fu) * s) + up * float((fv - v) * s);
+      return Vec3{w.x(), w.y(), w.z()};
+    };
+    QPointF q[4];
+    const double uv[4][2] = {{u0, v0}, {u1, v0}, {u1, v1}, {u0, v1}};
+    for (int i = 0; i < 4; ++i)
+      if (!project(world(uv[i][0], uv[i][1]), q[i])) return false;
+    const QPolygonF quad({q[0], q[1], q[2], q[3]});
+    const QImage cutout = cutoutImage(b.value("cutout", 0));
+    QTransform t;
+    const QRectF src(u0, v0, u1 - u0, v1 - v0);
+    if (!cutout.isNull() &&
+        QTransform::quadToQuad(QPolygonF({src.topLeft(), src.topRight(), src.bottomRight(), src.bottomLeft()}), quad, t)) {
+      p_.save();
+      p_.setTransform(t);
+      p_.drawImage(src, cutout, src);
+      p_.restore();
+    }
+    p_.setPen(QPen(QColor(240, 90, 200, 230), 1.5, Qt::DashLine));
+    p_.setBrush(Qt::NoBrush);
+    p_.drawPolygon(quad);
+    QPointF footPx;
+    if (project(Vec3{foot.x(), foot.y(), foot.z()}, footPx)) p_.drawEllipse(footPx, 3, 3);
+    return true;
+  }
+
+ private:
+  QPainter p_;
+  const Camera& view_;
+  double size_;
+};
+
 }  // namespace
 
 struct SplatView::SceneOnDevice {
-  Value scene;  // keeps the uploaded scene alive and identifies it
+  Value scene;  // keeps the prepared scene's value alive and identifies it
   bool cuda = false;
-  at::Tensor means, log_scales, quats, opacity_logits, sh;
+  std::unique_ptr<PreparedPreview> prepared;
 };
 
 bool SplatView::cudaRenderAvailable() {
-#ifdef CAMGRAPH_WITH_CUDA
-  if (qEnvironmentVariable("CAMGRAPH_VIEWPORT_DEVICE").compare("cpu", Qt::CaseInsensitive) == 0) return false;
-  static const bool available = [] {
-    try {
-      return cuda_available();
-    } catch (const std::exception&) {
-      return false;
-    }
-  }();
-  return available;
-#else
-  return false;
-#endif
+  if (cpuForced()) return false;
+  const ValueRenderer* renderer = appRegistry().find_renderer(PortType::SplatScene);
+  return renderer && renderer->cuda_available();
 }
 
 SplatView::SplatView(QQuickItem* parent) : QQuickPaintedItem(parent), cuda_(cudaRenderAvailable()) {
@@ -198,149 +322,18 @@ void SplatView::render(bool preview) {
   const int div = preview ? 3 : 1;
   const int w = std::max(8, int(width()) / div), h = std::max(8, int(height()) / div);
   const Camera cam = Camera::from_fov(w, h, fov_, Camera::look_at(v3(eye), v3(target_), v3(up_)));
-  splat::RenderSettings settings;
-  settings.sh_degree = scene->sh_degree();
-  settings.background = {0.12f, 0.125f, 0.135f};
   QElapsedTimer t;
   t.start();
-  for (;;) {
-    try {
-      if (!scene_ || scene_->scene != v || scene_->cuda != cuda_) {
-        // Upload once per scene (and device): float32, contiguous, on the render device.
-        auto up = std::make_shared<SceneOnDevice>();
-        up->scene = v;
-        up->cuda = cuda_;
-        const at::Device dev = cuda_ ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-        auto f = [&](const at::Tensor& x) { return x.detach().to(dev, at::kFloat).contiguous(); };
-        up->means = f(scene->means);
-        up->log_scales = f(scene->log_scales);
-        up->quats = f(scene->quats);
-        up->opacity_logits = f(scene->opacity_logits);
-        up->sh = f(scene->sh);
-        scene_ = up;
-      }
-      at::NoGradGuard no_grad;
-      splat::RenderCamera rc = splat::to_render_camera(cam);
-      rc.viewmat = rc.viewmat.to(scene_->means.device());
-      const splat::RenderOutput out = splat::render(scene_->means, scene_->log_scales, scene_->quats,
-                                                    scene_->opacity_logits, scene_->sh, rc, settings);
-      const at::Tensor rgb = out.rgb.clamp(0, 1).mul(255).round().to(at::kByte).to(at::kCPU).contiguous();
-      QImage img(w, h, QImage::Format_RGB888);
-      for (int y = 0; y < h; ++y) std::memcpy(img.scanLine(y), rgb.data_ptr<uint8_t>() + size_t(y) * w * 3, size_t(w) * 3);
-      frame_ = img;
-      break;
-    } catch (const std::exception& e) {
-      if (cuda_) {  // e.g. out of device memory: the CPU rasterizer still works
-        qWarning("splat viewport: CUDA render failed (%s); rendering on the CPU", e.what());
-        cuda_ = false;
-        continue;
-      }
-      stats_ = tr("render failed: %1").arg(QString::fromUtf8(e.what()));
-      emit rendered();
-      return;
-    }
+  QString error;
+  if (!renderScene(v, cam, error)) {
+    stats_ = tr("render failed: %1").arg(error);
+    emit rendered();
+    return;
   }
-  // Overlays, projected with the same camera: training cameras (green) and the camera path
-  // (orange, joined by its track) as frusta, billboards in place with their cutouts.
   frame_ = frame_.scaled(int(width()), int(height()), Qt::IgnoreAspectRatio,
                          preview ? Qt::FastTransformation : Qt::SmoothTransformation);
   path_drawn_ = billboards_drawn_ = 0;
-  if (show_cameras_) {
-    const SceneOverlays overlays = runner_->overlaysFor(node_);
-    QPainter p(&frame_);
-    p.setRenderHint(QPainter::Antialiasing);
-    p.setRenderHint(QPainter::SmoothPixmapTransform);
-    const Camera view = Camera::from_fov(int(width()), int(height()), fov_, cam.world_to_camera);
-    auto project = [&](const Vec3& w, QPointF& out) {
-      const Mat4& m = view.world_to_camera;
-      const double x = m[0] * w[0] + m[1] * w[1] + m[2] * w[2] + m[3];
-      const double y = m[4] * w[0] + m[5] * w[1] + m[6] * w[2] + m[7];
-      const double z = m[8] * w[0] + m[9] * w[1] + m[10] * w[2] + m[11];
-      if (z < 1e-3) return false;
-      out = QPointF(view.fx * x / z + view.cx, view.fy * y / z + view.cy);
-      return true;
-    };
-    const double size = scene_radius_ * 0.06;
-    auto frustum = [&](const Camera& c, double scale) {
-      const Mat4 c2w = c.camera_to_world();
-      auto toWorld = [&](double x, double y, double z) {
-        return Vec3{c2w[0] * x + c2w[1] * y + c2w[2] * z + c2w[3], c2w[4] * x + c2w[5] * y + c2w[6] * z + c2w[7],
-                    c2w[8] * x + c2w[9] * y + c2w[10] * z + c2w[11]};
-      };
-      QPointF o, q[4];
-      if (!project(toWorld(0, 0, 0), o)) return false;
-      const double s = size * scale, hw = s * c.width / (2 * c.fx), hh = s * c.height / (2 * c.fy);
-      const double corners[4][2] = {{-hw, -hh}, {hw, -hh}, {hw, hh}, {-hw, hh}};
-      for (int i = 0; i < 4; ++i)
-        if (!project(toWorld(corners[i][0], corners[i][1], s), q[i])) return false;
-      for (int i = 0; i < 4; ++i) {
-        p.drawLine(o, q[i]);
-        p.drawLine(q[i], q[(i + 1) % 4]);
-      }
-      return true;
-    };
-    p.setPen(QPen(QColor(79, 224, 122, 200), 1));
-    for (const Camera& c : scene->training_cameras) frustum(c, 1);
-    if (!overlays.path.empty()) {
-      // The track through every camera, frusta at about a dozen frames (first and last included).
-      p.setPen(QPen(QColor(255, 170, 60, 230), 1.5));
-      QPointF prev;
-      bool hasPrev = false;
-      for (const Camera& c : overlays.path) {
-        QPointF q;
-        const bool ok = project(c.position(), q);
-        if (ok && hasPrev) p.drawLine(prev, q);
-        prev = q;
-        hasPrev = ok;
-      }
-      const size_t n = overlays.path.size(), every = std::max<size_t>(1, n / 12);
-      for (size_t i = 0; i < n; ++i)
-        if ((i % every == 0 || i + 1 == n) && frustum(overlays.path[i], i == 0 ? 1.6 : 1.0)) ++path_drawn_;
-    }
-    const Vec3 viewEye = v3(eye);
-    for (const auto& b : overlays.billboards) {
-      if (!b.is_object() || !b.contains("foot") || !b.contains("content") || !b.contains("foot_px")) continue;
-      auto vec = [](const nlohmann::json& j) { return QVector3D(j[0].get<float>(), j[1].get<float>(), j[2].get<float>()); };
-      const QVector3D foot = vec(b["foot"]);
-      const QVector3D up = b.contains("up") ? vec(b["up"]).normalized() : up_;
-      const auto& box = b["content"];
-      const double u0 = box[0].get<double>(), v0 = box[1].get<double>(), u1 = box[2].get<double>(), v1 = box[3].get<double>();
-      const double fu = b["foot_px"][0].get<double>(), fv = b["foot_px"][1].get<double>();
-      const double s = b.value("height", 1.0) / std::max(1e-6, v1 - v0);
-      // Facing the viewer (camera) or its fixed normal; the cutout's right is view-forward x up.
-      QVector3D towards = b.value("facing", std::string("camera")) == "fixed" && b.contains("normal")
-                              ? -vec(b["normal"])
-                              : foot - QVector3D(viewEye[0], viewEye[1], viewEye[2]);
-      towards -= up * QVector3D::dotProduct(towards, up);
-      if (towards.length() < 1e-6) continue;
-      const QVector3D right = QVector3D::crossProduct(towards.normalized(), up).normalized();
-      auto world = [&](double u, double v) {
-        const QVector3D w = foot + right * float((u - fu) * s) + up * float((fv - v) * s);
-        return Vec3{w.x(), w.y(), w.z()};
-      };
-      QPointF q[4];
-      const double uv[4][2] = {{u0, v0}, {u1, v0}, {u1, v1}, {u0, v1}};
-      bool ok = true;
-      for (int i = 0; i < 4; ++i) ok = ok && project(world(uv[i][0], uv[i][1]), q[i]);
-      if (!ok) continue;
-      const QPolygonF quad({q[0], q[1], q[2], q[3]});
-      const QImage cutout = runner_->image(overlays.billboardNode, "cutouts", b.value("cutout", 0));
-      QTransform t;
-      const QRectF src(u0, v0, u1 - u0, v1 - v0);
-      if (!cutout.isNull() && QTransform::quadToQuad(QPolygonF({src.topLeft(), src.topRight(), src.bottomRight(), src.bottomLeft()}), quad, t)) {
-        p.save();
-        p.setTransform(t);
-        p.drawImage(src, cutout, src);
-        p.restore();
-      }
-      p.setPen(QPen(QColor(240, 90, 200, 230), 1.5, Qt::DashLine));
-      p.setBrush(Qt::NoBrush);
-      p.drawPolygon(quad);
-      QPointF footPx;
-      if (project(Vec3{foot.x(), foot.y(), foot.z()}, footPx)) p.drawEllipse(footPx, 3, 3);
-      ++billboards_drawn_;
-    }
-  }
+  if (show_cameras_) drawOverlays(*scene, cam, eye);
   // The device first, and the training step while this is a live snapshot of a running trainer.
   const QString live = runner_->preview(node_).value("label").toString();
   stats_ = tr("%1  %2 Gaussians  %3x%4  %5 ms%6%7")
@@ -349,6 +342,49 @@ void SplatView::render(bool preview) {
                .arg(live.isEmpty() ? QString() : tr("  live: %1").arg(live));
   emit rendered();
   update();
+}
+
+bool SplatView::renderScene(const Value& v, const Camera& cam, QString& error) {
+  const ValueRenderer* renderer = runner_->registry().find_renderer(v->type());
+  if (!renderer) {
+    const std::string_view type = to_string(v->type());
+    error = tr("no preview renderer for %1 values").arg(QString::fromUtf8(type.data(), int(type.size())));
+    return false;
+  }
+  PreviewRequest request{cam, {0.12f, 0.125f, 0.135f}};
+  for (;;) {
+    try {
+      if (!scene_ || scene_->scene != v || scene_->cuda != cuda_) {
+        // Prepared once per scene (and device): the renderer uploads it.
+        auto up = std::make_shared<SceneOnDevice>();
+        up->scene = v;
+        up->cuda = cuda_;
+        up->prepared = renderer->prepare(v, cuda_ ? DeviceKind::Cuda : DeviceKind::Cpu);
+        scene_ = up;
+      }
+      frame_ = toQImage(scene_->prepared->render(request));
+      return true;
+    } catch (const std::exception& e) {
+      if (cuda_) {  // e.g. out of device memory: the CPU renderer still works
+        qWarning("splat viewport: CUDA render failed (%s); rendering on the CPU", e.what());
+        cuda_ = false;
+        continue;
+      }
+      error = QString::fromUtf8(e.what());
+      return false;
+    }
+  }
+}
+
+void SplatView::drawOverlays(const SplatSceneValue& scene, const Camera& cam, const QVector3D& eye) {
+  const SceneOverlays overlays = runner_->overlaysFor(node_);
+  const Camera view = Camera::from_fov(int(width()), int(height()), fov_, cam.world_to_camera);
+  OverlayPainter painter(frame_, view, scene_radius_ * 0.06);
+  painter.trainingCameras(scene.training_cameras);
+  path_drawn_ = painter.cameraPath(overlays.path);
+  auto cutout = [&](int index) { return runner_->image(overlays.billboardNode, overlays.billboardImages, index); };
+  for (const auto& b : overlays.billboards)
+    if (painter.billboard(b, eye, up_, cutout)) ++billboards_drawn_;
 }
 
 void SplatView::paint(QPainter* p) {

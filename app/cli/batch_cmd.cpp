@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/batch/manifest.h"
 #include "camgraph/batch/runner.h"
 #include "camgraph/batch/slurm.h"
@@ -87,7 +88,7 @@ int cmd_gather(const std::vector<std::string>& args) {
     else return usage("batch gather takes one SWEEP");
   }
   if (sweep_file.empty()) return usage("batch gather needs a SWEEP file");
-  const Sweep sweep = load_sweep(sweep_file, Registry::builtin());
+  const Sweep sweep = load_sweep(sweep_file, builtin_registry());
   const fs::path out_dir = fs::absolute(!out.empty() ? fs::path(out) : !sweep.out.empty() ? sweep.out : fs::path("out") / sweep.name);
   const fs::path sd = state_dir.empty() ? default_state_dir(out_dir, sweep) : fs::absolute(state_dir);
   const GatherReport g = gather(sweep, out_dir, sd);
@@ -311,7 +312,7 @@ int cmd_batch(const std::vector<std::string>& args) {
   if (!b.task_items.empty() && (b.task_index < 0 || b.task_count < 1 || b.shard.empty()))
     return usage("--task-items needs --task-index, --task-count and --shard");
 
-  const Registry& reg = Registry::builtin();
+  const Registry& reg = builtin_registry();
   Sweep sweep;
   try {
     sweep = load_sweep(b.sweep, reg);

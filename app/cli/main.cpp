@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cache.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
@@ -41,7 +42,7 @@ void print_problems(const std::vector<Problem>& problems) {
 }
 
 int cmd_nodes(const std::vector<std::string>& args) {
-  const Registry& reg = Registry::builtin();
+  const Registry& reg = builtin_registry();
   bool as_json = false;
   for (const auto& a : args) {
     if (is_help(a)) return print_help("nodes");
@@ -77,16 +78,16 @@ int cmd_validate(const std::vector<std::string>& args) {
   }
   // Structure is fine: report every graph problem at once.
   try {
-    doc = load_cgraph(path, Registry::builtin());
+    doc = load_cgraph(path, builtin_registry());
   } catch (const GraphError&) {
-    auto problems = validate(doc.graph, Registry::builtin());
+    auto problems = validate(doc.graph, builtin_registry());
     for (auto& p : problems) p.message = path.string() + ": " + p.message;
     if (problems.empty()) problems.push_back({"", "", "", "invalid graph"});
     print_problems(problems);
     return 1;
   }
   std::printf("%s: ok (%zu nodes, %zu links, graph hash %s)\n", path.c_str(), doc.graph.nodes.size(),
-              doc.graph.links.size(), graph_hash(doc.graph, &Registry::builtin()).substr(0, 16).c_str());
+              doc.graph.links.size(), graph_hash(doc.graph, &builtin_registry()).substr(0, 16).c_str());
   return 0;
 }
 
@@ -204,7 +205,7 @@ int cmd_run(const std::vector<std::string>& args) {
 
   GraphDocument doc;
   try {
-    doc = load_cgraph(file, Registry::builtin());
+    doc = load_cgraph(file, builtin_registry());
   } catch (const GraphError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
@@ -216,7 +217,7 @@ int cmd_run(const std::vector<std::string>& args) {
     const std::string node_id = s.substr(0, dot), param = s.substr(dot + 1, eq - dot - 1), text = s.substr(eq + 1);
     NodeInstance* n = doc.graph.node(node_id);
     if (!n) return usage_error("--set: no node '" + node_id + "' in " + file);
-    const ParamSpec* ps = Registry::builtin().find(n->type)->param(param);
+    const ParamSpec* ps = builtin_registry().find(n->type)->param(param);
     if (!ps) return usage_error("--set: node '" + node_id + "' (" + n->type + ") has no parameter '" + param + "'");
     try {
       n->params[param] = parse_param_text(node_id, *ps, text);
@@ -239,7 +240,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
 
-  Evaluator evaluator;
+  Evaluator evaluator(builtin_registry());
   const RunResult r = evaluator.run(doc.graph, opt);
   if (opt.cache_dir) prune_cache(*opt.cache_dir, cache_max_gb, quiet);
   if (!r.problems.empty()) {

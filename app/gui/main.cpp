@@ -5,6 +5,8 @@
 #include <QQuickStyle>
 #include <QtQml/qqmlextensionplugin.h>
 
+#include "app_registry.h"
+#include "camgraph/builtin_nodes.h"
 #include "graph_controller.h"
 
 Q_IMPORT_QML_PLUGIN(CamGraphPlugin)
@@ -15,6 +17,8 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName("CamGraph");
   QApplication::setApplicationName("CamGraph");
   QQuickStyle::setStyle("Fusion");
+  // The editor's controllers (created by the QML) run and preview this build's node families.
+  camgraph::ui::setAppRegistry(camgraph::builtin_registry());
 
   QQmlApplicationEngine engine;
   engine.addImportPath(QStringLiteral("qrc:/"));

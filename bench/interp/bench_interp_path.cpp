@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/values.h"
@@ -82,8 +83,8 @@ std::vector<cv::Mat> splat_orbit(int frames, int w, int h, double step_deg, int 
          {{{"from", "views.views"}, {"to", "train.views"}},
           {{"from", "train.scene"}, {"to", "render.scene"}},
           {{"from", "orbit.path"}, {"to", "render.path"}}}}}}};
-  const GraphDocument g = load_cgraph_text(doc.dump(), Registry::builtin());
-  Evaluator ev(Registry::builtin());
+  const GraphDocument g = load_cgraph_text(doc.dump(), builtin_registry());
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
   opt.out_dir = "/tmp/bench_interp_path";

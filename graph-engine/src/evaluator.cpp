@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -124,216 +125,233 @@ void Evaluator::clear_cache() {
   last_outputs_.clear();
 }
 
-RunResult Evaluator::run(const Graph& graph, const RunOptions& opt) {
-  RunResult result;
-  const double t0 = now_s();
-  auto emit = [&](const Event& e) {
-    if (opt.on_event) opt.on_event(e);
-  };
-  auto finish = [&](const std::string& status) {
-    result.seconds = now_s() - t0;
+namespace {
+
+// One run of a graph, step by step: validate, plan the nodes the targets need, then for each node
+// gather its inputs, compute its cache key, and pass it through (bypassed), fetch it from the cache
+// or execute it. The evaluator's cache, last outputs and execution counts outlive the run.
+class RunPass {
+ public:
+  RunPass(const Graph& graph, const RunOptions& opt, const Registry& registry, Cache& cache,
+          std::map<std::string, Outputs>& last_outputs, std::map<std::string, int>& executions)
+      : graph_(graph), opt_(opt), registry_(registry), cache_(cache), last_outputs_(last_outputs),
+        executions_(executions), t0_(now_s()) {}
+
+  RunResult run() {
+    if (!validate_run()) return finish("invalid");
+    const std::vector<std::string> order = plan();
+    output_files_.emplace(opt_.out_dir);
+    provenance_ = std::make_shared<const json>(run_provenance(graph_, registry_, opt_.graph_dir));
+    run_nonce_ = std::to_string(std::random_device{}()) + std::to_string(t0_);
+    for (const auto& id : order) run_node(id);
+    result_.cancelled = cancelled_;
+    result_.ok = !cancelled_;
+    for (const auto& [id, r] : result_.nodes)
+      if (r.state == NodeState::Failed || r.state == NodeState::Skipped) result_.ok = false;
+    return finish(cancelled_ ? "cancelled" : (result_.ok ? "ok" : "failed"));
+  }
+
+ private:
+  void emit(const Event& e) const {
+    if (opt_.on_event) opt_.on_event(e);
+  }
+
+  void emit_node(EventKind kind, const std::string& id, const std::string& message = {}, json data = nullptr) const {
+    Event e;
+    e.kind = kind;
+    e.node = id;
+    e.message = message;
+    if (!data.is_null()) e.data = std::move(data);
+    emit(e);
+  }
+
+  RunResult finish(const std::string& status) {
+    result_.seconds = now_s() - t0_;
     Event e;
     e.kind = EventKind::RunFinished;
-    e.seconds = result.seconds;
+    e.seconds = result_.seconds;
     json counts = json::object();
-    for (const auto& [id, r] : result.nodes) counts[to_string(r.state)] = counts.value(to_string(r.state), 0) + 1;
+    for (const auto& [id, r] : result_.nodes) counts[to_string(r.state)] = counts.value(to_string(r.state), 0) + 1;
     e.data = {{"status", status}, {"counts", counts}};
-    if (!result.problems.empty()) {
+    if (!result_.problems.empty()) {
       json probs = json::array();
-      for (const auto& p : result.problems)
+      for (const auto& p : result_.problems)
         probs.push_back({{"node", p.node}, {"param", p.param}, {"path", p.path}, {"message", p.message}});
       e.data["problems"] = probs;
     }
     emit(e);
-    return result;
-  };
+    return result_;
+  }
 
   // 1. Validate everything before running anything.
-  result.problems = validate(graph, registry_);
-  std::vector<std::string> targets = opt.targets;
-  for (const auto& t : targets)
-    if (!graph.node(t)) result.problems.push_back({t, "", "", "target node does not exist"});
-  const DeviceKind device = resolve_device(opt.device);
-  if (device == DeviceKind::Cuda && !cuda_available())
-    result.problems.push_back({"", "", "", "device 'cuda' requested but no CUDA device is available "
-                                           "(this build's libtorch or the machine has none); use --device cpu"});
-  if (!result.problems.empty()) return finish("invalid");
-
-  // 2. Targets and the nodes they need, in topological order.
-  if (targets.empty()) {
-    for (const auto& n : graph.nodes)
-      if (!n.bypass && registry_.find(n.type)->is_output) targets.push_back(n.id);
-    if (targets.empty())
-      for (const auto& n : graph.nodes)
-        if (!n.bypass && graph.links_from(n.id).empty()) targets.push_back(n.id);
+  bool validate_run() {
+    result_.problems = validate(graph_, registry_);
+    for (const auto& t : opt_.targets)
+      if (!graph_.node(t)) result_.problems.push_back({t, "", "", "target node does not exist"});
+    device_ = resolve_device(opt_.device);
+    if (device_ == DeviceKind::Cuda && !cuda_available())
+      result_.problems.push_back({"", "", "", "device 'cuda' requested but no CUDA device is available "
+                                              "(this build's libtorch or the machine has none); use --device cpu"});
+    return result_.problems.empty();
   }
-  std::set<std::string> needed;
-  for (const auto& t : targets)
-    for (const auto& a : graph.ancestors(t)) needed.insert(a);
-  std::vector<std::string> order;
-  const std::vector<std::string> all_in_order = graph.topological_order().value();
-  for (const auto& id : all_in_order)
-    if (needed.count(id)) order.push_back(id);
 
-  {
+  // 2. Targets (default: output nodes, else leaves) and the nodes they need, in topological order.
+  std::vector<std::string> plan() {
+    std::vector<std::string> targets = opt_.targets;
+    if (targets.empty()) {
+      for (const auto& n : graph_.nodes)
+        if (!n.bypass && registry_.find(n.type)->is_output) targets.push_back(n.id);
+      if (targets.empty())
+        for (const auto& n : graph_.nodes)
+          if (!n.bypass && graph_.links_from(n.id).empty()) targets.push_back(n.id);
+    }
+    std::set<std::string> needed;
+    for (const auto& t : targets)
+      for (const auto& a : graph_.ancestors(t)) needed.insert(a);
+    std::vector<std::string> order;
+    const std::vector<std::string> all_in_order = graph_.topological_order().value();
+    for (const auto& id : all_in_order)
+      if (needed.count(id)) order.push_back(id);
     Event e;
     e.kind = EventKind::RunStarted;
-    e.data = {{"nodes", order}, {"targets", targets}, {"device", to_string(device)}};
+    e.data = {{"nodes", order}, {"targets", targets}, {"device", to_string(device_)}};
+    emit(e);
+    return order;
+  }
+
+  void skip(const std::string& id, const std::string& why) {
+    NodeResult& res = result_.nodes[id];
+    res.state = NodeState::Skipped;
+    res.error = why;
+    emit_node(EventKind::NodeSkipped, id, why);
+  }
+
+  void fail(const std::string& id, const std::string& error, const std::string& param = {}) {
+    NodeResult& res = result_.nodes[id];
+    res.state = NodeState::Failed;
+    res.error = error;
+    res.error_param = param;
+    Event e;
+    e.kind = EventKind::NodeFailed;
+    e.node = id;
+    e.param = param;
+    e.message = error;
+    e.seconds = res.seconds;
     emit(e);
   }
 
-  OutputFiles output_files(opt.out_dir);
-  const auto provenance = std::make_shared<const json>(run_provenance(graph, registry_, opt.graph_dir));
-  std::map<std::string, std::string> keys;
-  std::map<std::string, Outputs> values;
-  const std::string run_nonce = std::to_string(std::random_device{}()) + std::to_string(t0);
-  bool cancelled = false;
-
-  for (const auto& id : order) {
-    const NodeInstance& node = *graph.node(id);
+  // 3. One node: skipped, failed, passed through, fetched from the cache, or executed.
+  void run_node(const std::string& id) {
+    const NodeInstance& node = *graph_.node(id);
     const NodeSpec& spec = *registry_.find(node.type);
-    NodeResult& res = result.nodes[id];
-    auto skip = [&](const std::string& why) {
-      res.state = NodeState::Skipped;
-      res.error = why;
-      Event e;
-      e.kind = EventKind::NodeSkipped;
-      e.node = id;
-      e.message = why;
-      emit(e);
-    };
-
-    if (!cancelled && opt.cancel && opt.cancel->is_cancelled()) cancelled = true;
-    if (cancelled) {
-      skip("run cancelled");
-      continue;
-    }
-
-    // Inputs: every connected upstream must have produced its outputs.
-    std::map<std::string, Value> inputs;
+    result_.nodes[id];  // considered, in run order
+    if (!cancelled_ && opt_.cancel && opt_.cancel->is_cancelled()) cancelled_ = true;
+    if (cancelled_) return skip(id, "run cancelled");
+    Outputs inputs;
     json input_keys = json::object();
-    std::string upstream_problem;
-    for (const auto* l : graph.links_into(id)) {
-      const NodeResult& up = result.nodes[l->from.node];
-      if (up.state != NodeState::Done && up.state != NodeState::Cached) {
-        upstream_problem = "upstream node '" + l->from.node + "' " +
-                           (up.state == NodeState::Failed ? "failed" : "did not run");
-        break;
-      }
-      inputs[l->to.port] = values[l->from.node][l->from.port];
-      input_keys[l->to.port] = keys[l->from.node] + ":" + l->from.port;
-    }
-    if (!upstream_problem.empty()) {
-      skip(upstream_problem);
-      continue;
-    }
-
-    // Cache key: node type and version, canonical params, upstream keys, input file fingerprints.
-    json key_src;
+    if (const std::string problem = gather_inputs(id, inputs, input_keys); !problem.empty()) return skip(id, problem);
+    std::string key;
     try {
-      json files = json::object();
-      const json params = canonical_params(node, spec);
-      for (const auto& p : spec.params)
-        if (p.type == ParamType::Path && p.is_input_file && !params[p.name].get<std::string>().empty()) {
-          fs::path f(params[p.name].get<std::string>());
-          if (f.is_relative()) f = opt.graph_dir / f;
-          std::error_code ec;
-          files[p.name] = fs::exists(f, ec) ? hash_file_hex(f) : "missing";
-        }
-      key_src = {{"type", node.type}, {"version", spec.version}, {"params", params},
-                 {"inputs", input_keys}, {"files", files}, {"device", to_string(device)},
-                 {"bypass", node.bypass}};
-      if (spec.is_output) key_src["out_dir"] = fs::absolute(opt.out_dir).lexically_normal().string();
-      if (!spec.cacheable) key_src["nonce"] = run_nonce;
-      if (spec.cache_stamp) key_src["stamp"] = spec.cache_stamp(params, opt.graph_dir);
+      key = hex128(cache_key_source(node, spec, input_keys).dump());
     } catch (const std::exception& e) {
-      res.state = NodeState::Failed;
-      res.error = e.what();
-      Event ev;
-      ev.kind = EventKind::NodeFailed;
-      ev.node = id;
-      ev.message = e.what();
-      emit(ev);
-      continue;
+      return fail(id, e.what());
     }
-    const std::string key = hex128(key_src.dump());
-    keys[id] = key;
-    res.cache_key = key;
+    keys_[id] = key;
+    result_.nodes[id].cache_key = key;
+    if (node.bypass) return pass_through(id, spec, inputs);
+    if (fetch_cached(id, spec, key)) return;
+    execute(node, spec, key, std::move(inputs));
+  }
 
-    // Bypassed (muted) nodes pass the first input of each output's type through.
-    if (node.bypass) {
-      Outputs out;
-      std::string missing;
-      for (const auto& o : spec.outputs) {
-        for (const auto& i : spec.inputs)
-          if (i.type == o.type && inputs.count(i.name)) {
-            out[o.name] = inputs[i.name];
-            break;
-          }
-        if (!out.count(o.name)) missing = o.name;
-      }
-      if (!missing.empty()) {
-        res.state = NodeState::Failed;
-        res.error = "bypassed, but no connected input has the type of output '" + missing + "'";
-        Event ev;
-        ev.kind = EventKind::NodeFailed;
-        ev.node = id;
-        ev.message = res.error;
-        emit(ev);
-        continue;
-      }
-      values[id] = out;
-      last_outputs_[id] = out;
-      res.state = NodeState::Cached;
-      Event ev;
-      ev.kind = EventKind::NodeCached;
-      ev.node = id;
-      ev.data = {{"tier", "bypass"}};
-      emit(ev);
-      continue;
+  // Inputs: every connected upstream must have produced its outputs; returns why not, or "".
+  std::string gather_inputs(const std::string& id, Outputs& inputs, json& input_keys) {
+    for (const auto* l : graph_.links_into(id)) {
+      const NodeResult& up = result_.nodes[l->from.node];
+      if (up.state != NodeState::Done && up.state != NodeState::Cached)
+        return "upstream node '" + l->from.node + "' " + (up.state == NodeState::Failed ? "failed" : "did not run");
+      inputs[l->to.port] = values_[l->from.node][l->from.port];
+      input_keys[l->to.port] = keys_[l->from.node] + ":" + l->from.port;
     }
+    return {};
+  }
 
-    // Cache tiers. Output nodes (that write files) always run.
-    if (!spec.is_output && spec.cacheable) {
-      std::optional<Outputs> hit = cache_->get_memory(key);
-      std::string tier = "memory";
-      if (!hit && opt.cache_dir) {
-        hit = Cache::get_disk(*opt.cache_dir, key, spec);
-        tier = "disk";
-        if (hit) cache_->put_memory(key, *hit);
+  // Cache key material: node type and version, canonical params, upstream keys, input file
+  // fingerprints, device; throws on invalid params or a failing cache stamp.
+  json cache_key_source(const NodeInstance& node, const NodeSpec& spec, const json& input_keys) const {
+    json files = json::object();
+    const json params = canonical_params(node, spec);
+    for (const auto& p : spec.params)
+      if (p.type == ParamType::Path && p.is_input_file && !params[p.name].get<std::string>().empty()) {
+        fs::path f(params[p.name].get<std::string>());
+        if (f.is_relative()) f = opt_.graph_dir / f;
+        std::error_code ec;
+        files[p.name] = fs::exists(f, ec) ? hash_file_hex(f) : "missing";
       }
-      if (hit) {
-        values[id] = *hit;
-        last_outputs_[id] = *hit;
-        res.state = NodeState::Cached;
-        Event ev;
-        ev.kind = EventKind::NodeCached;
-        ev.node = id;
-        ev.data = {{"tier", tier}};
-        emit(ev);
-        continue;
-      }
-    }
+    json key_src = {{"type", node.type}, {"version", spec.version}, {"params", params},
+                    {"inputs", input_keys}, {"files", files}, {"device", to_string(device_)},
+                    {"bypass", node.bypass}};
+    if (spec.is_output) key_src["out_dir"] = fs::absolute(opt_.out_dir).lexically_normal().string();
+    if (!spec.cacheable) key_src["nonce"] = run_nonce_;
+    if (spec.cache_stamp) key_src["stamp"] = spec.cache_stamp(params, opt_.graph_dir);
+    return key_src;
+  }
 
-    // Execute.
-    {
-      Event ev;
-      ev.kind = EventKind::NodeStarted;
-      ev.node = id;
-      emit(ev);
+  void keep(const std::string& id, const Outputs& out) {
+    values_[id] = out;
+    last_outputs_[id] = out;
+  }
+
+  // Bypassed (muted) nodes pass the first input of each output's type through.
+  void pass_through(const std::string& id, const NodeSpec& spec, Outputs& inputs) {
+    Outputs out;
+    std::string missing;
+    for (const auto& o : spec.outputs) {
+      for (const auto& i : spec.inputs)
+        if (i.type == o.type && inputs.count(i.name)) {
+          out[o.name] = inputs[i.name];
+          break;
+        }
+      if (!out.count(o.name)) missing = o.name;
     }
+    if (!missing.empty())
+      return fail(id, "bypassed, but no connected input has the type of output '" + missing + "'");
+    keep(id, out);
+    result_.nodes[id].state = NodeState::Cached;
+    emit_node(EventKind::NodeCached, id, {}, {{"tier", "bypass"}});
+  }
+
+  // Cache tiers, memory then disk. Output nodes (that write files) always run.
+  bool fetch_cached(const std::string& id, const NodeSpec& spec, const std::string& key) {
+    if (spec.is_output || !spec.cacheable) return false;
+    std::optional<Outputs> hit = cache_.get_memory(key);
+    std::string tier = "memory";
+    if (!hit && opt_.cache_dir) {
+      hit = Cache::get_disk(*opt_.cache_dir, key, spec);
+      tier = "disk";
+      if (hit) cache_.put_memory(key, *hit);
+    }
+    if (!hit) return false;
+    keep(id, *hit);
+    result_.nodes[id].state = NodeState::Cached;
+    emit_node(EventKind::NodeCached, id, {}, {{"tier", tier}});
+    return true;
+  }
+
+  void execute(const NodeInstance& node, const NodeSpec& spec, const std::string& key, Outputs inputs) {
+    const std::string& id = node.id;
+    emit_node(EventKind::NodeStarted, id);
     NodeContext::Setup setup;
     setup.node = &node;
     setup.spec = &spec;
-    setup.inputs = inputs;
-    setup.device = device;
-    setup.graph_dir = opt.graph_dir;
-    setup.out_dir = opt.out_dir;
-    setup.output_files = &output_files;
-    setup.cancel = opt.cancel;
-    setup.events = opt.on_event;
-    setup.previews = opt.previews;
-    setup.provenance = provenance;
+    setup.inputs = std::move(inputs);
+    setup.device = device_;
+    setup.graph_dir = opt_.graph_dir;
+    setup.out_dir = opt_.out_dir;
+    setup.output_files = &*output_files_;
+    setup.cancel = opt_.cancel;
+    setup.events = opt_.on_event;
+    setup.previews = opt_.previews;
+    setup.provenance = provenance_;
     NodeContext ctx(std::move(setup));
     const double start = now_s();
     std::string error, error_param;
@@ -354,58 +372,61 @@ RunResult Evaluator::run(const Graph& graph, const RunOptions& opt) {
     } catch (const std::exception& e) {
       error = e.what();
     }
-    res.seconds = now_s() - start;
+    result_.nodes[id].seconds = now_s() - start;
     if (node_cancelled) {
-      cancelled = true;
-      skip("cancelled while running");
-      continue;
+      cancelled_ = true;
+      return skip(id, "cancelled while running");
     }
-    if (!error.empty()) {
-      res.state = NodeState::Failed;
-      res.error = error;
-      res.error_param = error_param;
-      Event ev;
-      ev.kind = EventKind::NodeFailed;
-      ev.node = id;
-      ev.param = error_param;
-      ev.message = error;
-      ev.seconds = res.seconds;
-      emit(ev);
-      continue;
-    }
-    const Outputs& out = ctx.outputs();
-    values[id] = out;
-    last_outputs_[id] = out;
+    if (!error.empty()) return fail(id, error, error_param);
+    store(id, spec, key, ctx.outputs());
+  }
+
+  // A computed node's outputs: kept for its consumers, cached (memory, and disk when asked).
+  void store(const std::string& id, const NodeSpec& spec, const std::string& key, const Outputs& out) {
+    keep(id, out);
     if (spec.cacheable && !spec.is_output) {
-      cache_->put_memory(key, out);
-      if (opt.cache_dir) {
+      cache_.put_memory(key, out);
+      if (opt_.cache_dir) {
         try {
-          Cache::put_disk(*opt.cache_dir, key, out);
+          Cache::put_disk(*opt_.cache_dir, key, out);
         } catch (const std::exception& e) {
-          Event w;
-          w.kind = EventKind::Warning;
-          w.node = id;
-          w.message = std::string("could not write the disk cache: ") + e.what();
-          emit(w);
+          emit_node(EventKind::Warning, id, std::string("could not write the disk cache: ") + e.what());
         }
       }
     }
+    NodeResult& res = result_.nodes[id];
     res.state = NodeState::Done;
-    Event ev;
-    ev.kind = EventKind::NodeDone;
-    ev.node = id;
-    ev.seconds = res.seconds;
+    Event e;
+    e.kind = EventKind::NodeDone;
+    e.node = id;
+    e.seconds = res.seconds;
     json summaries = json::object();
     for (const auto& [name, v] : out) summaries[name] = v->summary();
-    ev.data = {{"outputs", summaries}};
-    emit(ev);
+    e.data = {{"outputs", summaries}};
+    emit(e);
   }
 
-  result.cancelled = cancelled;
-  result.ok = !cancelled;
-  for (const auto& [id, r] : result.nodes)
-    if (r.state == NodeState::Failed || r.state == NodeState::Skipped) result.ok = false;
-  return finish(cancelled ? "cancelled" : (result.ok ? "ok" : "failed"));
+  const Graph& graph_;
+  const RunOptions& opt_;
+  const Registry& registry_;
+  Cache& cache_;
+  std::map<std::string, Outputs>& last_outputs_;
+  std::map<std::string, int>& executions_;
+  const double t0_;
+  RunResult result_;
+  DeviceKind device_ = DeviceKind::Cpu;
+  std::optional<OutputFiles> output_files_;  // from the plan on
+  std::shared_ptr<const json> provenance_;
+  std::string run_nonce_;
+  std::map<std::string, std::string> keys_;
+  std::map<std::string, Outputs> values_;
+  bool cancelled_ = false;
+};
+
+}  // namespace
+
+RunResult Evaluator::run(const Graph& graph, const RunOptions& opt) {
+  return RunPass(graph, opt, registry_, *cache_, last_outputs_, executions_).run();
 }
 
 }  // namespace camgraph

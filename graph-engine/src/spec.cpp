@@ -28,6 +28,10 @@ const ParamSpec* NodeSpec::param(std::string_view name) const {
 static json port_json(const PortSpec& p) {
   json j = {{"name", p.name}, {"type", std::string(to_string(p.type))}, {"doc", p.doc}};
   if (p.optional) j["optional"] = true;
+  if (!p.overlay.empty()) {
+    j["overlay"] = {{"kind", p.overlay.kind}};
+    if (!p.overlay.images.empty()) j["overlay"]["images"] = p.overlay.images;
+  }
   return j;
 }
 
@@ -98,6 +102,11 @@ ParamSpec outputs_unaffected(ParamSpec p) {
   return p;
 }
 
+PortSpec with_overlay(PortSpec port, std::string kind, std::string images) {
+  port.overlay = {std::move(kind), std::move(images)};
+  return port;
+}
+
 static bool valid_identifier(const std::string& s) {
   static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
   return std::regex_match(s, re);
@@ -126,6 +135,22 @@ void Registry::add(NodeSpec spec) {
   check_unique(spec.params, "parameter");
   for (const auto& o : spec.outputs)
     if (o.type == PortType::Any) bad("output '" + o.name + "' must have a concrete type");
+  for (const auto& i : spec.inputs)
+    if (!i.overlay.empty()) bad("input '" + i.name + "' declares an overlay (outputs only)");
+  for (const auto& o : spec.outputs) {
+    if (o.overlay.empty()) continue;
+    const std::string what = "output '" + o.name + "' overlay '" + o.overlay.kind + "'";
+    if (o.overlay.kind == "camera_path") {
+      if (o.type != PortType::CameraPath) bad(what + " needs a CameraPath output");
+    } else if (o.overlay.kind == "billboards") {
+      const PortSpec* images = spec.output(o.overlay.images);
+      if (o.type != PortType::Record) bad(what + " needs a Record output");
+      if (!images || images->type != PortType::FrameSequence)
+        bad(what + " needs `images`, the name of a FrameSequence output (the cutouts)");
+    } else {
+      bad(what + " is unknown (camera_path, billboards)");
+    }
+  }
   for (const auto& p : spec.params) {
     if (p.type == ParamType::Enum && p.choices.empty()) bad("enum parameter '" + p.name + "' has no choices");
     try {

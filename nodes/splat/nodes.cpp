@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "camgraph/node_context.h"
+#include "preview.h"
 #include "procedural_scene.h"
 #include "splat/io/dataset.h"
 #include "splat/io/ply.h"
@@ -341,6 +342,7 @@ void save_ply_execute(NodeContext& ctx) {
 }  // namespace
 
 void register_splat_nodes(Registry& r) {
+  splat::register_splat_preview(r);  // the editor viewport's SplatScene renderer
   r.add({.type = "scene.procedural",
          .category = "Source",
          .title = "Procedural Courtyard",

@@ -12,7 +12,7 @@
 namespace camgraph::testing {
 
 // `registry`: e.g. a Registry filled by one family's register_<family>_nodes (tests that link only the
-// families they need) or Registry::builtin(). `events` receives the node's progress, warnings and
+// families they need) or builtin_registry(). `events` receives the node's progress, warnings and
 // (with `previews`) Preview events.
 inline std::map<std::string, Value> run_node(const Registry& registry, const std::string& type,
                                              const nlohmann::json& params, std::map<std::string, Value> inputs,

@@ -10,6 +10,7 @@
 #include <QTimer>
 #include <cstdio>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/spec.h"
 #include "ui_test_support.h"
 
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   for (const QString& s : sets) {
     const QString node = s.section('.', 0, 0), param = s.section('.', 1).section('=', 0, 0), value = s.section('=', 1);
     const auto* n = ed.graph->document().graph.node(node.toStdString());
-    const auto* spec = n ? camgraph::Registry::builtin().find(n->type) : nullptr;
+    const auto* spec = n ? camgraph::builtin_registry().find(n->type) : nullptr;
     const auto* ps = spec ? spec->param(param.toStdString()) : nullptr;
     if (!ps) {
       std::fprintf(stderr, "error: --set %s: no such node parameter\n", qPrintable(s));

@@ -397,4 +397,4 @@ class MainWindowTest : public QObject {
 };
 
 QTEST_MAIN(MainWindowTest)
-#include "main_window_tests.moc"
+#include "main_window_test.moc"

@@ -1,5 +1,6 @@
 // RunController's live previews (Preview events) reaching the splat viewport and the image view,
-// and the viewport's render device. No QML engine: the controllers and the C++ items directly.
+// the viewport's render device, and the overlays nodes declare for it. No QML engine: the
+// controllers and the C++ items directly.
 #include <ATen/ATen.h>  // before Qt: Qt's `slots` macro breaks torch headers
 
 #include <QSignalSpy>
@@ -7,9 +8,11 @@
 #include <QtTest>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "camgraph/node_context.h"
+#include "camgraph/spec.h"
 #include "camgraph/values.h"
 #include "graph_controller.h"
 #include "preview_items.h"
@@ -52,6 +55,61 @@ const camgraph::Registry& latentRegistry() {
       ctx.set_output("image", solid(20, 10, 0.f, 0.f, 1.f));
     };
     r.add(std::move(s));
+    return r;
+  }();
+  return reg;
+}
+
+// Nodes downstream of a scene with outputs the viewport could draw: test.track and test.placer
+// declare their overlays (a camera path; billboards whose cutouts are in `sprites`), test.plain and
+// test.lookalike have the same value shapes (a CameraPath; a "billboards" record beside a
+// "cutouts" sequence, longer) and declare nothing.
+const camgraph::Registry& overlayRegistry() {
+  using namespace camgraph;
+  static const Registry reg = [] {
+    Registry r;
+    auto node = [&](const char* type, std::vector<PortSpec> outputs, std::function<void(NodeContext&)> execute) {
+      NodeSpec s;
+      s.type = type;
+      s.category = "Test";
+      if (std::string(type) != "test.scene") s.inputs = {{"in", PortType::Record, "the scene"}};
+      s.outputs = std::move(outputs);
+      s.execute = std::move(execute);
+      r.add(std::move(s));
+    };
+    auto path = [](int n) {
+      auto p = std::make_shared<CameraPathValue>();
+      p->cameras.assign(size_t(n), Camera::from_fov(8, 6, 50, Camera::look_at({0, -3, 0}, {0, 0, 0}, {0, 0, 1})));
+      return p;
+    };
+    auto billboards = [](int n) {
+      auto rec = std::make_shared<RecordValue>();
+      rec->record = {{"billboards", json::array()}};
+      for (int i = 0; i < n; ++i) rec->record["billboards"].push_back({{"cutout", i}});
+      auto seq = std::make_shared<FrameSequenceValue>();
+      seq->frames = at::zeros({n, 4, 4, 4});
+      return std::make_pair(rec, seq);
+    };
+    node("test.scene", {{"scene", PortType::Record, "a scene"}},
+         [](NodeContext& ctx) { ctx.set_output("scene", std::make_shared<RecordValue>()); });
+    node("test.plain", {{"path", PortType::CameraPath, "undeclared"}},
+         [=](NodeContext& ctx) { ctx.set_output("path", path(2)); });
+    node("test.track", {with_overlay({"track", PortType::CameraPath, "declared"}, "camera_path")},
+         [=](NodeContext& ctx) { ctx.set_output("track", path(3)); });
+    node("test.lookalike", {{"billboards", PortType::Record, "undeclared"}, {"cutouts", PortType::FrameSequence, ""}},
+         [=](NodeContext& ctx) {
+           auto [rec, seq] = billboards(5);
+           ctx.set_output("billboards", rec);
+           ctx.set_output("cutouts", seq);
+         });
+    node("test.placer",
+         {with_overlay({"placed", PortType::Record, "declared"}, "billboards", "sprites"),
+          {"sprites", PortType::FrameSequence, "the cutouts"}},
+         [=](NodeContext& ctx) {
+           auto [rec, seq] = billboards(2);
+           ctx.set_output("placed", rec);
+           ctx.set_output("sprites", seq);
+         });
     return r;
   }();
   return reg;
@@ -180,6 +238,32 @@ class RunControllerTest : public QObject {
     QCOMPARE(QSize(view.imageWidth(), view.imageHeight()), QSize(20, 10));  // the output after the run
   }
 
+  // The viewport draws what the nodes downstream of the scene declare (PortSpec::overlay), not
+  // outputs that merely look like a camera path or billboards.
+  void overlaysAreTheOnesNodesDeclare() {
+    GraphController g;
+    g.setRegistry(&overlayRegistry());
+    const QString scene = g.addNode("test.scene", 0, 0);
+    QStringList ids;
+    for (const char* type : {"test.plain", "test.lookalike", "test.track", "test.placer"}) {
+      ids << g.addNode(type, 200, 100 * ids.size());
+      QVERIFY(g.connectPorts(scene, "scene", ids.last(), "in").isEmpty());
+    }
+    RunController r(overlayRegistry());
+    r.setGraph(&g);
+    r.setOutDir(tmp_.filePath("overlays"));
+    r.runTo(ids);
+    QVERIFY(r.wait(60000));
+    QCOMPARE(r.status(), QString("ok"));
+    const camgraph::ui::SceneOverlays o = r.overlaysFor(scene);
+    QCOMPARE(o.pathNode, ids[2]);
+    QCOMPARE(int(o.path.size()), 3);
+    QCOMPARE(o.billboardNode, ids[3]);
+    QCOMPARE(o.billboardImages, QString("sprites"));
+    QCOMPARE(int(o.billboards.size()), 2);
+    QVERIFY(!r.image(o.billboardNode, o.billboardImages, 1).isNull());
+  }
+
   // The viewport renders through the CUDA rasterizer when the build has it and a device is
   // present, else on the CPU, and says which.
   void viewportNamesItsRenderDevice() {
@@ -200,4 +284,4 @@ class RunControllerTest : public QObject {
 };
 
 QTEST_MAIN(RunControllerTest)
-#include "run_controller_tests.moc"
+#include "run_controller_test.moc"

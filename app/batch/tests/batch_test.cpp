@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/batch/manifest.h"
 #include "camgraph/batch/runner.h"
 #include "camgraph/batch/slurm.h"
@@ -127,12 +128,12 @@ TEST(Sweep, LoadsChecksAgainstTheGraphAndGivesStableIds) {
       "set": {"resize.width": 64},
       "vary": [{"param": "pattern.seed", "values": [1, 2, 3]}, {"param": "resize.height", "values": [32, 64]}],
       "per_item": {"save.path": "img/{pattern.seed}-{resize.height}-{id}.png"}})");
-  const Sweep a = load_sweep(sweep_file(dir, sw), Registry::builtin());
+  const Sweep a = load_sweep(sweep_file(dir, sw), builtin_registry());
   ASSERT_EQ(a.items.size(), 6u);
   EXPECT_EQ(a.name, "noise");
   EXPECT_EQ(a.items[0].overrides, json::parse(R"({"resize.width": 64, "pattern.seed": 1, "resize.height": 32})"));
   EXPECT_EQ(a.items[0].outputs["save.path"], "img/1-32-" + a.items[0].id + ".png");
-  EXPECT_TRUE(a.items_have_own_outputs(Registry::builtin()));
+  EXPECT_TRUE(a.items_have_own_outputs(builtin_registry()));
   std::set<std::string> ids;
   for (const auto& it : a.items) {
     EXPECT_EQ(it.id.size(), 16u);
@@ -141,25 +142,25 @@ TEST(Sweep, LoadsChecksAgainstTheGraphAndGivesStableIds) {
   }
   EXPECT_EQ(ids.size(), 6u);
   // Same sweep, same items; the graph's layout (ui) does not change ids; its params do.
-  const Sweep b = load_sweep(dir / "sweep.json", Registry::builtin());
+  const Sweep b = load_sweep(dir / "sweep.json", builtin_registry());
   for (size_t i = 0; i < a.items.size(); ++i) EXPECT_EQ(a.items[i].id, b.items[i].id);
   json g = json::parse(read_file(dir / "graph.cgraph"));
   g["ui"]["nodes"]["pattern"]["x"] = 500;
   std::ofstream(dir / "graph.cgraph") << g.dump();
-  EXPECT_EQ(load_sweep(dir / "sweep.json", Registry::builtin()).items[0].id, a.items[0].id);
+  EXPECT_EQ(load_sweep(dir / "sweep.json", builtin_registry()).items[0].id, a.items[0].id);
   g["graph"]["nodes"][0]["params"]["cell_size"] = 8;
   std::ofstream(dir / "graph.cgraph") << g.dump();
-  EXPECT_NE(load_sweep(dir / "sweep.json", Registry::builtin()).items[0].id, a.items[0].id);
+  EXPECT_NE(load_sweep(dir / "sweep.json", builtin_registry()).items[0].id, a.items[0].id);
   // Writing a value in another spelling (64 vs 64.0 for an int) gives the same id after normalising.
   json sw2 = sw;
   sw2["set"]["resize.width"] = 64.0;
-  const Sweep c = load_sweep(sweep_file(dir, sw2), Registry::builtin());
+  const Sweep c = load_sweep(sweep_file(dir, sw2), builtin_registry());
   EXPECT_EQ(c.items[0].overrides["resize.width"], 64);
 }
 
 TEST(Sweep, BadOverridesNameTheFileNodeAndParameter) {
   const fs::path dir = temp_dir("batch-sweep-bad");
-  auto err = [&](const json& sw) { return error_of([&] { load_sweep(sweep_file(dir, sw), Registry::builtin()); }); };
+  auto err = [&](const json& sw) { return error_of([&] { load_sweep(sweep_file(dir, sw), builtin_registry()); }); };
   EXPECT_NE(err(json::parse(R"({"vary": {"ghost.seed": [1]}})")).find("no node 'ghost' in graph.cgraph"), std::string::npos);
   EXPECT_NE(err(json::parse(R"({"vary": {"pattern.sed": [1]}})")).find("node 'pattern' (image.pattern) has no parameter 'sed'"),
             std::string::npos);
@@ -171,17 +172,17 @@ TEST(Sweep, BadOverridesNameTheFileNodeAndParameter) {
             std::string::npos);
   EXPECT_NE(err(json::parse(R"({"set": {"pattern.seed": 1}, "vary": {"pattern.seed": [2]}})")).find("both fixed"), std::string::npos);
   std::ofstream(dir / "broken.json") << "{\"graph\": ";
-  EXPECT_NE(error_of([&] { load_sweep(dir / "broken.json", Registry::builtin()); }).find("invalid JSON"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_sweep(dir / "broken.json", builtin_registry()); }).find("invalid JSON"), std::string::npos);
 }
 
 TEST(Sweep, DuplicateVariantsAreDroppedAndCounted) {
   const fs::path dir = temp_dir("batch-sweep-dup");
-  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"vary": {"pattern.seed": [1, 2, 1, 3, 2]}})")), Registry::builtin());
+  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"vary": {"pattern.seed": [1, 2, 1, 3, 2]}})")), builtin_registry());
   EXPECT_EQ(s.items.size(), 3u);
   EXPECT_EQ(s.duplicates, 2u);
   EXPECT_EQ(s.items[2].index, 2u);
   EXPECT_EQ(s.items[2].overrides["pattern.seed"], 3);
-  EXPECT_FALSE(s.items_have_own_outputs(Registry::builtin()));
+  EXPECT_FALSE(s.items_have_own_outputs(builtin_registry()));
 }
 
 TEST(Manifest, MergeKeepsDoneAndTheNewestOtherwise) {
@@ -250,7 +251,7 @@ TEST(Slurm, SlicesCoverEveryItemOnce) {
 
 TEST(Slurm, ScriptNamesTheArrayLimitsAndTaskCommand) {
   const fs::path dir = temp_dir("batch-slurm-script");
-  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"name": "n", "vary": {"pattern.seed": [1,2,3,4,5]}})")), Registry::builtin());
+  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"name": "n", "vary": {"pattern.seed": [1,2,3,4,5]}})")), builtin_registry());
   SlurmOptions o;
   o.partition = "gpu";
   o.gpus_per_task = 1;

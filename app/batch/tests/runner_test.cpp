@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/batch/manifest.h"
 #include "camgraph/batch/runner.h"
 #include "camgraph/batch/sweep.h"
@@ -29,7 +30,7 @@ Sweep make_sweep(const fs::path& dir, const json& sw_in) {
   json sw = sw_in;
   sw["graph"] = "graph.cgraph";
   std::ofstream(dir / "sweep.json") << sw.dump(1);
-  return load_sweep(dir / "sweep.json", Registry::builtin());
+  return load_sweep(dir / "sweep.json", builtin_registry());
 }
 
 RunnerOptions options(const fs::path& dir, int jobs) {
@@ -49,7 +50,7 @@ TEST(Runner, RunsEveryItemAndResumesWithoutRedoingDoneItems) {
   const Sweep s = make_sweep(dir, json::parse(R"({"name": "noise", "vary": {"pattern.seed": [1, 2, 3, 4]},
                                                  "per_item": {"save.path": "img/{pattern.seed}-{id}.png"}})"));
   RunnerOptions o = options(dir, 2);
-  const RunSummary a = run_sweep(s, o, Registry::builtin());
+  const RunSummary a = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(a.exit_code(), 0) << a.to_text();
   EXPECT_EQ(a.done, 4u);
   EXPECT_EQ(a.jobs, 2);
@@ -67,7 +68,7 @@ TEST(Runner, RunsEveryItemAndResumesWithoutRedoingDoneItems) {
     EXPECT_TRUE(fs::exists(default_state_dir(o.out_dir, s) / r.log));
   }
   const auto t0 = fs::last_write_time(o.out_dir / s.items[0].outputs["save.path"].get<std::string>());
-  const RunSummary b = run_sweep(s, o, Registry::builtin());
+  const RunSummary b = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(b.done, 0u);
   EXPECT_EQ(b.skipped, 4u);
   EXPECT_EQ(fs::last_write_time(o.out_dir / s.items[0].outputs["save.path"].get<std::string>()), t0);
@@ -77,7 +78,7 @@ TEST(Runner, ItemsWithoutOutputTemplatesGetTheirOwnFolders) {
   const fs::path dir = temp_dir("batch-run-folders");
   const Sweep s = make_sweep(dir, json::parse(R"({"vary": {"resize.width": [16, 32]}})"));
   RunnerOptions o = options(dir, 1);
-  ASSERT_EQ(run_sweep(s, o, Registry::builtin()).exit_code(), 0);
+  ASSERT_EQ(run_sweep(s, o, builtin_registry()).exit_code(), 0);
   for (const auto& it : s.items) EXPECT_TRUE(fs::exists(o.out_dir / "items" / it.id / "checker" / "noise.png")) << it.id;
 }
 
@@ -90,11 +91,11 @@ TEST(Runner, ChildrenCarryTheCacheAndItsCap) {
       if (a[i] == flag && a[i + 1] == value) return true;
     return false;
   };
-  const auto plain = child_command(s, s.items[0], o, Registry::builtin());
+  const auto plain = child_command(s, s.items[0], o, builtin_registry());
   EXPECT_TRUE(has(plain, "--cache-dir", o.cache_dir->string()));
   EXPECT_EQ(std::count(plain.begin(), plain.end(), "--cache-max-gb"), 0);  // the CLI's default cap
   o.cache_max_gb = 2.5;
-  EXPECT_TRUE(has(child_command(s, s.items[0], o, Registry::builtin()), "--cache-max-gb", "2.5"));
+  EXPECT_TRUE(has(child_command(s, s.items[0], o, builtin_registry()), "--cache-max-gb", "2.5"));
 }
 
 TEST(Runner, FailuresAreRetriedNameTheNodeAndARerunFinishesThem) {
@@ -105,7 +106,7 @@ TEST(Runner, FailuresAreRetriedNameTheNodeAndARerunFinishesThem) {
   o.retries = 2;
   fs::create_directories(o.out_dir);
   std::ofstream(o.out_dir / "blocked") << "a file where the output folder should be";
-  const RunSummary a = run_sweep(s, o, Registry::builtin());
+  const RunSummary a = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(a.exit_code(), 1);
   ASSERT_EQ(a.failed, 2u) << a.to_text();
   for (const auto& [id, r] : a.failures) {
@@ -115,7 +116,7 @@ TEST(Runner, FailuresAreRetriedNameTheNodeAndARerunFinishesThem) {
   }
   EXPECT_NE(a.to_text().find("node 'save'"), std::string::npos) << a.to_text();
   fs::remove(o.out_dir / "blocked");
-  const RunSummary b = run_sweep(s, o, Registry::builtin());
+  const RunSummary b = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(b.exit_code(), 0) << b.to_text();
   EXPECT_EQ(b.done, 2u);
   EXPECT_EQ(load_manifest(default_state_dir(o.out_dir, s)).items.at(s.items[0].id).attempts, 4);
@@ -129,7 +130,7 @@ TEST(Runner, ACrashingChildIsRecordedAndTheRunnerGoesOn) {
   o.cli = dir / "crashing-cli.sh";
   std::ofstream(o.cli) << "#!/bin/sh\necho 'about to crash'\nkill -SEGV $$\n";
   fs::permissions(o.cli, fs::perms::owner_all);
-  const RunSummary a = run_sweep(s, o, Registry::builtin());
+  const RunSummary a = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(a.failed, 3u);
   for (const auto& [id, r] : a.failures) EXPECT_NE(r.error.find("crashed (killed by signal 11"), std::string::npos) << r.error;
 }
@@ -150,7 +151,7 @@ TEST(Runner, InterruptedAndCancelledRunsResume) {
     if (line.find(" started ") != std::string::npos) started++;
   };
   o.cancel_level = [&] { return started >= 2 ? 1 : 0; };
-  const RunSummary a = run_sweep(s, o, Registry::builtin());
+  const RunSummary a = run_sweep(s, o, builtin_registry());
   EXPECT_TRUE(a.cancelled);
   EXPECT_EQ(a.exit_code(), 130);
   EXPECT_EQ(a.skipped, 1u);
@@ -166,7 +167,7 @@ TEST(Runner, InterruptedAndCancelledRunsResume) {
     }
   }
   o.cancel_level = nullptr;
-  const RunSummary b = run_sweep(s, o, Registry::builtin());
+  const RunSummary b = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(b.exit_code(), 0) << b.to_text();
   EXPECT_EQ(b.done + b.skipped, 6u);
   EXPECT_EQ(b.done, a.pending);
@@ -183,7 +184,7 @@ TEST(Runner, ItemsSharingUpstreamResultsTakeThemFromTheSharedCache) {
   const Sweep s = make_sweep(dir, json::parse(R"({"vary": {"resize.width": [16, 24, 32, 40]},
                                                  "per_item": {"save.path": "img/{id}.png"}})"));
   RunnerOptions o = options(dir, 2);
-  ASSERT_EQ(run_sweep(s, o, Registry::builtin()).exit_code(), 0);
+  ASSERT_EQ(run_sweep(s, o, builtin_registry()).exit_code(), 0);
   Manifest m = load_manifest(default_state_dir(o.out_dir, s));
   int cached = 0, computed = 0;
   for (const auto& [id, r] : m.items) cached += r.cached_nodes, computed += r.computed_nodes;
@@ -195,7 +196,7 @@ TEST(Runner, ItemsSharingUpstreamResultsTakeThemFromTheSharedCache) {
                                                   "per_item": {"save.path": "img/{id}.png"}})"));
   RunnerOptions o2 = options(dir2, 2);
   o2.cache_dir.reset();
-  ASSERT_EQ(run_sweep(s2, o2, Registry::builtin()).exit_code(), 0);
+  ASSERT_EQ(run_sweep(s2, o2, builtin_registry()).exit_code(), 0);
   int cached2 = 0;
   for (const auto& [id, r] : load_manifest(default_state_dir(o2.out_dir, s2)).items) cached2 += r.cached_nodes;
   EXPECT_EQ(cached2, 0);
@@ -212,10 +213,10 @@ TEST(Runner, ASecondRunnerOnTheSameStateIsRefused) {
     checked = true;
     second_error = camgraph::testing::error_of([&] {
       RunnerOptions o2 = options(dir, 1);
-      run_sweep(s, o2, Registry::builtin());
+      run_sweep(s, o2, builtin_registry());
     });
   };
-  ASSERT_EQ(run_sweep(s, o, Registry::builtin()).exit_code(), 0);
+  ASSERT_EQ(run_sweep(s, o, builtin_registry()).exit_code(), 0);
   EXPECT_NE(second_error.find("another batch run is using"), std::string::npos) << second_error;
 }
 
@@ -230,7 +231,7 @@ TEST(Runner, LeadersOfOtherScenesStartBeforeFollowers) {
   o.log = [&](const std::string& line) {
     if (line.find(" started ") != std::string::npos) starts.push_back(line.substr(0, line.find(']') + 1));
   };
-  ASSERT_EQ(run_sweep(s, o, Registry::builtin()).exit_code(), 0);
+  ASSERT_EQ(run_sweep(s, o, builtin_registry()).exit_code(), 0);
   ASSERT_EQ(starts.size(), 6u);
   // Item 0 computes what everything shares; then the leader of scene 2 (item 3) starts before
   // scene 1's followers, so its pattern is ready when they are done.

@@ -53,8 +53,9 @@ struct RunResult {
 
 class Evaluator {
  public:
-  explicit Evaluator(const Registry& registry = Registry::builtin(),
-                     std::size_t memory_cache_bytes = std::size_t(4) << 30);
+  // The registry is the caller's: the app passes the node families it links (builtin_registry()
+  // of camgraph_nodes), tests their own nodes. It must outlive the evaluator.
+  explicit Evaluator(const Registry& registry, std::size_t memory_cache_bytes = std::size_t(4) << 30);
   ~Evaluator();
 
   RunResult run(const Graph& graph, const RunOptions& options);

@@ -15,14 +15,30 @@
 namespace camgraph {
 
 class NodeContext;
+struct ValueRenderer;  // preview.h
 using json = nlohmann::json;
+
+// What the editor's 3D viewport draws from an output over a scene upstream of the node. The kinds
+// are a contract between the node families and the editor:
+//   "camera_path": a CameraPath output, drawn as its track with camera frusta;
+//   "billboards":  a Record {"billboards": [{foot, up, content, foot_px, height, cutout, ...}]}
+//                  (docs/camera-motion.md), drawn in place with frame `cutout` of output `images`.
+struct OverlaySpec {
+  std::string kind;    // empty: no overlay
+  std::string images;  // "billboards": the FrameSequence output holding the cutouts
+  bool empty() const { return kind.empty(); }
+};
 
 struct PortSpec {
   std::string name;
   PortType type = PortType::Any;
   std::string doc;
   bool optional = false;  // inputs only: may be left unconnected
+  OverlaySpec overlay;    // outputs only (see with_overlay)
 };
+
+// Declares an output's viewport overlay: with_overlay({"path", PortType::CameraPath, "..."}, "camera_path").
+PortSpec with_overlay(PortSpec port, std::string kind, std::string images = {});
 
 struct ParamSpec {
   std::string name;
@@ -90,16 +106,16 @@ class Registry {
   std::vector<const NodeSpec*> all() const;  // sorted by type
   json to_json() const;
 
-  // The registry with every node family this build has (defined by the camgraph_nodes library).
-  static const Registry& builtin();
+  // Preview renderers keyed by value type (preview.h): a family registers how its values are
+  // rendered for the editor's viewport, next to its nodes.
+  void add_renderer(PortType type, ValueRenderer renderer);  // throws on a duplicate or an empty one
+  const ValueRenderer* find_renderer(PortType type) const;   // nullptr when none is registered
+  const ValueRenderer& renderer(PortType type) const;        // throws std::out_of_range naming the type
 
  private:
   std::map<std::string, std::shared_ptr<const NodeSpec>, std::less<>> specs_;
+  std::map<PortType, std::shared_ptr<const ValueRenderer>> renderers_;
 };
-
-// Defined by the generated families.cpp: calls register_<family>_nodes for each built family.
-void register_builtin_nodes(Registry& registry);
-std::vector<std::string> builtin_family_names();
 
 // Checks a parameter value against its spec; returns the normalised value (e.g. 3 -> 3.0 for Float)
 // or throws GraphError naming `node_id` and the parameter.

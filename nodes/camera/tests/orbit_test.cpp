@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/values.h"
@@ -14,10 +15,10 @@ TEST(CameraOrbit, TargetStaysCentredAndRadiusIsKept) {
     {"id": "orbit", "type": "camera.orbit", "params": {"frames": 9, "radius": 3, "camera_height": 2,
       "target_x": 1, "target_y": -1, "target_z": 0.5, "start_angle": 0, "end_angle": 90, "easing": "linear",
       "width": 64, "height": 48}}], "links": []}})";
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.out_dir = std::filesystem::temp_directory_path();
-  ASSERT_TRUE(ev.run(load_cgraph_text(text, Registry::builtin()).graph, opt).ok);
+  ASSERT_TRUE(ev.run(load_cgraph_text(text, builtin_registry()).graph, opt).ok);
   auto path = std::dynamic_pointer_cast<const CameraPathValue>(ev.outputs("orbit").at("path"));
   ASSERT_EQ(path->cameras.size(), 9u);
   for (size_t i = 0; i < path->cameras.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "camera/motion.h"
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/error.h"
 #include "camgraph/evaluator.h"
@@ -49,10 +50,10 @@ std::shared_ptr<const CameraPathValue> run_path(const std::string& params_json, 
                                                 std::string* error_param = nullptr) {
   const std::string text = R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
     {"id": "path", "type": "camera.path", "params": )" + params_json + R"(}], "links": []}})";
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.out_dir = std::filesystem::temp_directory_path();
-  const RunResult r = ev.run(load_cgraph_text(text, Registry::builtin()).graph, opt);
+  const RunResult r = ev.run(load_cgraph_text(text, builtin_registry()).graph, opt);
   if (!r.ok) {
     if (error) *error = r.nodes.count("path") ? r.nodes.at("path").error : "validation failed";
     if (error_param && r.nodes.count("path")) *error_param = r.nodes.at("path").error_param;
@@ -377,7 +378,7 @@ namespace {
 
 // Runs camera.path directly with a splat scene input (no graph needed).
 std::shared_ptr<const CameraPathValue> run_with_scene(const nlohmann::json& params, Value scene) {
-  const NodeSpec* spec = Registry::builtin().find("camera.path");
+  const NodeSpec* spec = builtin_registry().find("camera.path");
   NodeInstance node;
   node.id = "path";
   node.type = "camera.path";

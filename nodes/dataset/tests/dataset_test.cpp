@@ -12,6 +12,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
@@ -41,7 +42,7 @@ namespace {
 // Runs one node directly (no graph) with the given inputs; output files go under `out`.
 std::map<std::string, Value> run_node(const std::string& type, const json& params,
                                       std::map<std::string, Value> inputs, const fs::path& out) {
-  return camgraph::testing::run_node(Registry::builtin(), type, params, std::move(inputs), out);
+  return camgraph::testing::run_node(builtin_registry(), type, params, std::move(inputs), out);
 }
 
 // A moving colour gradient, [n, h, w, 3] in [0, 1].
@@ -570,8 +571,8 @@ TEST(Provenance, AGraphRunWritesItIntoMetadata) {
   auto run = [&](int crf) {
     std::string text = graph_text;
     text.replace(text.find("CRF"), 3, std::to_string(crf));
-    const GraphDocument doc = load_cgraph_text(text, Registry::builtin());
-    Evaluator ev(Registry::builtin());
+    const GraphDocument doc = load_cgraph_text(text, builtin_registry());
+    Evaluator ev(builtin_registry());
     RunOptions opt;
     opt.device = DeviceKind::Cpu;
     opt.out_dir = dir;

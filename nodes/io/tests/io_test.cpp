@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/output_files.h"
@@ -23,7 +24,7 @@ RunResult run(Evaluator& ev, const std::string& text, const fs::path& out) {
   opt.device = DeviceKind::Cpu;
   opt.out_dir = out;
   opt.graph_dir = out;
-  return ev.run(load_cgraph_text(text, Registry::builtin()).graph, opt);
+  return ev.run(load_cgraph_text(text, builtin_registry()).graph, opt);
 }
 }  // namespace
 
@@ -53,7 +54,7 @@ TEST(ImageCodec, CorruptImageNamesTheFile) {
 
 TEST(IoNodes, SaveThenLoadImageThroughTheGraph) {
   const fs::path dir = temp_dir("io-graph");
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   ASSERT_TRUE(run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "gen", "type": "image.pattern", "params": {"width": 20, "height": 10, "pattern": "gradient"}},
       {"id": "save", "type": "image.save", "params": {"path": "sub/g.png", "bit_depth": "16"}}],
@@ -67,7 +68,7 @@ TEST(IoNodes, SaveThenLoadImageThroughTheGraph) {
 
 TEST(IoNodes, FramesSaveWritesEveryFrameAndCamerasAndLoadsBack) {
   const fs::path dir = temp_dir("io-frames");
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   ASSERT_TRUE(run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "path", "type": "camera.orbit", "params": {"frames": 5, "width": 16, "height": 12}},
       {"id": "views", "type": "scene.procedural", "params": {"views": 5, "width": 16, "height": 12, "samples": 1}},
@@ -86,7 +87,7 @@ TEST(IoNodes, FramesSaveWritesEveryFrameAndCamerasAndLoadsBack) {
 
 TEST(IoNodes, BadOutputExtensionNamesThePath) {
   const fs::path dir = temp_dir("io-ext");
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunResult r = run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "gen", "type": "image.pattern", "params": {"width": 4, "height": 4}},
       {"id": "save", "type": "image.save", "params": {"path": "x.gif"}}],

@@ -12,6 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/output_files.h"
@@ -120,7 +121,7 @@ NodeRun run_node(const fs::path& dir, const fs::path& png, const json& params) {
                        {{{"id", "load"}, {"type", "image.load"}, {"params", {{"path", png.string()}}}},
                         {{"id", "cut"}, {"type", "matting.remove_background"}, {"params", params}}}},
                       {"links", {{{"from", "load.image"}, {"to", "cut.image"}}}}}}};
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
   opt.out_dir = dir;
@@ -130,7 +131,7 @@ NodeRun run_node(const fs::path& dir, const fs::path& png, const json& params) {
   opt.on_event = [&](const Event& e) {
     if (e.kind == EventKind::Warning) r.warnings.push_back(e.message);
   };
-  r.result = ev.run(load_cgraph_text(doc.dump(), Registry::builtin()).graph, opt);
+  r.result = ev.run(load_cgraph_text(doc.dump(), builtin_registry()).graph, opt);
   if (r.result.ok) r.outputs = ev.outputs("cut");
   return r;
 }

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/values.h"
@@ -37,7 +38,7 @@ SfmRun run_sfm(const fs::path& dir, const json& params) {
                     {"version", 1},
                     {"graph", {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"}, {"params", params}}}},
                                {"links", json::array()}}}};
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
   opt.out_dir = dir / "out";
@@ -46,7 +47,7 @@ SfmRun run_sfm(const fs::path& dir, const json& params) {
   opt.on_event = [&](const Event& e) {
     if (e.kind == EventKind::Progress) ++r.progress_events;
   };
-  r.result = ev.run(load_cgraph_text(doc.dump(), Registry::builtin()).graph, opt);
+  r.result = ev.run(load_cgraph_text(doc.dump(), builtin_registry()).graph, opt);
   if (r.result.ok) r.outputs = ev.outputs("sfm");
   return r;
 }
@@ -132,7 +133,7 @@ TEST(ColmapFox, RegistersTheDownscaledCaptureAndMatchesTheReferencePoses) {
   const at::Tensor z = P.select(1, 0) * w[8] + P.select(1, 1) * w[9] + P.select(1, 2) * w[10] + w[11];
   EXPECT_GT((z > 0).to(at::kDouble).mean().item<double>(), 0.8);
   // splat.train fed from sfm.colmap's views starts from those points.
-  const Registry& reg = Registry::builtin();
+  const Registry& reg = builtin_registry();
   auto trained = camgraph::testing::run_node(
       reg, "splat.train", {{"steps", 1}, {"init", "points"}, {"holdout_every", 0}, {"sh_degree", 0}},
       {{"views", views}}, dir / "train");

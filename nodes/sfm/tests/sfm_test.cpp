@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/values.h"
@@ -88,12 +89,12 @@ TEST(Node, MissingColmapIsAClearError) {
                      {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"},
                                   {"params", {{"images", "photos"}, {"colmap_binary", "/nonexistent/colmap"}}}}}},
                       {"links", json::array()}}}};
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
   opt.out_dir = dir / "out";
   opt.graph_dir = dir;
-  const RunResult r = ev.run(load_cgraph_text(doc.dump(), Registry::builtin()).graph, opt);
+  const RunResult r = ev.run(load_cgraph_text(doc.dump(), builtin_registry()).graph, opt);
   ASSERT_FALSE(r.ok);
   const std::string e = r.nodes.at("sfm").error;
   EXPECT_NE(e.find("colmap_binary"), std::string::npos) << e;
@@ -109,19 +110,19 @@ TEST(Node, TooFewPhotosIsAClearError) {
                     {"version", 1},
                     {"graph", {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"}, {"params", {{"images", "photos"}}}}}},
                                {"links", json::array()}}}};
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
   opt.out_dir = dir / "out";
   opt.graph_dir = dir;
-  const RunResult r = ev.run(load_cgraph_text(doc.dump(), Registry::builtin()).graph, opt);
+  const RunResult r = ev.run(load_cgraph_text(doc.dump(), builtin_registry()).graph, opt);
   ASSERT_FALSE(r.ok);
   EXPECT_NE(r.nodes.at("sfm").error.find("holds 1 photos"), std::string::npos) << r.nodes.at("sfm").error;
 }
 
 TEST(Wire, SplatTrainInitialisesFromTheSparsePointsOnTheViews) {
   const fs::path dir = temp_dir("sfm-wire-points");
-  const Registry& reg = Registry::builtin();
+  const Registry& reg = builtin_registry();
   auto views_out = camgraph::testing::run_node(
       reg, "scene.procedural", {{"views", 3}, {"width", 32}, {"height", 24}, {"samples", 1}}, {}, dir);
   auto plain = std::dynamic_pointer_cast<const FrameSequenceValue>(views_out.at("views"));

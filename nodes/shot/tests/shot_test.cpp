@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "camera/motion.h"
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/error.h"
 #include "camgraph/node_context.h"
 #include "camgraph/values.h"
@@ -80,7 +81,7 @@ fs::path temp_dir() {
 }
 
 std::map<std::string, Value> run_node(const std::string& type, const json& params, std::map<std::string, Value> inputs) {
-  const NodeSpec* spec = Registry::builtin().find(type);
+  const NodeSpec* spec = builtin_registry().find(type);
   if (!spec) throw std::runtime_error("no node " + type);
   NodeInstance node;
   node.id = "n";

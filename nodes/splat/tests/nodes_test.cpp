@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/values.h"
@@ -63,8 +64,8 @@ TEST(ProceduralScene, RingCamerasLookAtTheCentre) {
 }
 
 TEST(SplatNodes, ProceduralViewsTrainAndRenderAlongAPath) {
-  GraphDocument doc = load_cgraph_text(kPipeline, Registry::builtin());
-  Evaluator ev;
+  GraphDocument doc = load_cgraph_text(kPipeline, builtin_registry());
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
   opt.out_dir = temp_dir("splat-nodes-pipeline");
@@ -105,8 +106,8 @@ TEST(SplatNodes, ProceduralViewsTrainAndRenderAlongAPath) {
   const std::string reload = std::string(R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
     {"id": "load", "type": "splat.load_ply", "params": {"path": ")") + (opt.out_dir / "scene.ply").string() +
                              R"("}}], "links": []}})";
-  GraphDocument d2 = load_cgraph_text(reload, Registry::builtin());
-  Evaluator ev2;
+  GraphDocument d2 = load_cgraph_text(reload, builtin_registry());
+  Evaluator ev2(builtin_registry());
   opt.targets.clear();
   ASSERT_TRUE(ev2.run(d2.graph, opt).ok);
   auto loaded = std::dynamic_pointer_cast<const SplatSceneValue>(ev2.outputs("load").at("scene"));
@@ -117,17 +118,17 @@ TEST(SplatNodes, ProceduralViewsTrainAndRenderAlongAPath) {
 TEST(SplatNodes, TrainerWithoutImagesNamesTheParameter) {
   const std::string text = R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
     {"id": "train", "type": "splat.train", "params": {"steps": 5}}], "links": []}})";
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.out_dir = temp_dir("splat-nodes-no-images");
-  RunResult r = ev.run(load_cgraph_text(text, Registry::builtin()).graph, opt);
+  RunResult r = ev.run(load_cgraph_text(text, builtin_registry()).graph, opt);
   ASSERT_EQ(r.nodes["train"].state, NodeState::Failed);
   EXPECT_EQ(r.nodes["train"].error_param, "dataset");
   EXPECT_NE(r.nodes["train"].error.find("connect 'views'"), std::string::npos) << r.nodes["train"].error;
 
   const std::string missing = R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
     {"id": "train", "type": "splat.train", "params": {"dataset": "/no/such/scene"}}], "links": []}})";
-  r = ev.run(load_cgraph_text(missing, Registry::builtin()).graph, opt);
+  r = ev.run(load_cgraph_text(missing, builtin_registry()).graph, opt);
   ASSERT_EQ(r.nodes["train"].state, NodeState::Failed);
   EXPECT_EQ(r.nodes["train"].error_param, "dataset");
   EXPECT_NE(r.nodes["train"].error.find("/no/such/scene"), std::string::npos) << r.nodes["train"].error;
@@ -138,10 +139,10 @@ TEST(SplatNodes, CorruptPlyNamesTheFile) {
   { std::ofstream(dir / "bad.ply") << "ply\nformat binary_little_endian 1.0\nelement vertex 10\nproperty float x\nend_header\nabc"; }
   const std::string text = std::string(R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
     {"id": "load", "type": "splat.load_ply", "params": {"path": ")") + (dir / "bad.ply").string() + R"("}}], "links": []}})";
-  Evaluator ev;
+  Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.out_dir = dir;
-  RunResult r = ev.run(load_cgraph_text(text, Registry::builtin()).graph, opt);
+  RunResult r = ev.run(load_cgraph_text(text, builtin_registry()).graph, opt);
   ASSERT_EQ(r.nodes["load"].state, NodeState::Failed);
   EXPECT_EQ(r.nodes["load"].error_param, "path");
   EXPECT_NE(r.nodes["load"].error.find("bad.ply"), std::string::npos) << r.nodes["load"].error;
@@ -156,7 +157,7 @@ TEST(SplatNodes, TrainerSendsScenePreviewsOnlyWhenWanted) {
       {"id": "train", "type": "splat.train", "params": {"steps": 12, "random_points": 500, "sh_degree": 0,
         "holdout_every": 0, "refine_start": 100, "preview_every": 4}}],
     "links": [{"from": "views.views", "to": "train.views"}]}})";
-  const Graph graph = load_cgraph_text(text, Registry::builtin()).graph;
+  const Graph graph = load_cgraph_text(text, builtin_registry()).graph;
   struct Seen {
     std::shared_ptr<const SplatSceneValue> scene;
     at::Tensor means_when_sent;
@@ -164,7 +165,7 @@ TEST(SplatNodes, TrainerSendsScenePreviewsOnlyWhenWanted) {
     std::string label;
   };
   auto run = [&](bool previews, std::vector<Seen>& seen) {
-    Evaluator ev;
+    Evaluator ev(builtin_registry());
     RunOptions opt;
     opt.device = DeviceKind::Cpu;
     opt.out_dir = temp_dir("splat-nodes-previews");
