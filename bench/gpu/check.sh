@@ -113,13 +113,15 @@ run_graph() {
 }
 left() { echo $(( BUDGET - $(elapsed) )); }
 if [ -x "$BIN/camgraph-cli" ]; then
-  run_graph graph-cuda cuda 150 examples-graphs/gpu-check.cgraph
+  # shot.render has no file output in this subset: --target makes the CLI run it (and its inputs).
+  GRAPH_TARGETS=(--target render --target save_metrics)
+  run_graph graph-cuda cuda 150 examples-graphs/gpu-check.cgraph "${GRAPH_TARGETS[@]}"
   run_graph train-1080p cuda 150 bench/gpu/train-1080p.cgraph
   # The 1 M run reuses the first run's courtyard views (its cache); its train node runs afresh.
   RUN_CACHE="$BUILD/runs/train-1080p/cache" run_graph train-1080p-1M cuda 120 bench/gpu/train-1080p.cgraph --set train.random_points=1000000 \
     --set train.steps=200 --set train.refine_stop=0 --set train.sh_degree_interval=1
   if [ "${GPU_CHECK_CPU_GRAPH:-1}" = 1 ] && [ "$(left)" -gt 40 ]; then
-    run_graph graph-cpu cpu $(( $(left) - 15 )) examples-graphs/gpu-check.cgraph
+    run_graph graph-cpu cpu $(( $(left) - 15 )) examples-graphs/gpu-check.cgraph "${GRAPH_TARGETS[@]}"
   else
     say "graph on the CPU: skipped ($(left)s of the ${BUDGET}s budget left); docs/gpu.md has this machine's CPU time"
   fi
