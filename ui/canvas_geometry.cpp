@@ -55,8 +55,9 @@ ViewTransform fitTransform(const QRectF& content, const QSizeF& view, double mar
   const double fit = std::min((view.width() - 2 * margin) / content.width(),
                               (view.height() - 2 * margin) / content.height());
   const double zoom = std::clamp(fit, minZoom, maxZoom);
-  return {zoom, (view.width() - content.width() * zoom) / 2 - content.x() * zoom,
-          (view.height() - content.height() * zoom) / 2 - content.y() * zoom};
+  // Whole-pixel pan: crisp text and grid, and canvas points at 100% map to whole pixels and back.
+  return {zoom, std::round((view.width() - content.width() * zoom) / 2 - content.x() * zoom),
+          std::round((view.height() - content.height() * zoom) / 2 - content.y() * zoom)};
 }
 
 }  // namespace camgraph::ui

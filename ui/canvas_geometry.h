@@ -27,8 +27,8 @@ struct ViewTransform {
   double zoom = 1, panX = 0, panY = 0;
 };
 // The transform that shows `content` centred in a view of `view` pixels with at least `margin`
-// pixels around it, with zoom clamped to [minZoom, maxZoom]. An empty content or view gives zoom 1
-// with the canvas origin at (margin, margin).
+// pixels around it, with zoom clamped to [minZoom, maxZoom]; the pan is rounded to whole pixels.
+// An empty content or view gives zoom 1 with the canvas origin at (margin, margin).
 ViewTransform fitTransform(const QRectF& content, const QSizeF& view, double margin, double minZoom, double maxZoom);
 
 }  // namespace camgraph::ui
