@@ -32,15 +32,7 @@ ModelFolders model_folders(NodeContext& ctx) {
     f.add_root(ctx.param_string("models_root").empty() ? fs::path(root) : ctx.input_path("models_root"));
   }
   const std::string extra = ctx.param_string("extra_model_paths");
-  if (!extra.empty()) {
-    try {
-      f.add_extra_model_paths(ctx.input_path("extra_model_paths"));
-    } catch (const GraphError&) {
-      throw;
-    } catch (const std::exception& e) {
-      ctx.fail("extra_model_paths", e.what());
-    }
-  }
+  if (!extra.empty()) ctx.guard("extra_model_paths", [&] { f.add_extra_model_paths(ctx.input_path("extra_model_paths")); });
   return f;
 }
 
@@ -57,11 +49,7 @@ fs::path resolve_model(NodeContext& ctx, const std::string& param, ModelKind kin
       p = name;
     }
   }
-  try {
-    return find_model(kind, p.string(), folders);
-  } catch (const MissingModelError& e) {
-    ctx.fail(param, e.what());
-  }
+  return ctx.guard<MissingModelError>(param, [&] { return find_model(kind, p.string(), folders); });
 }
 
 // "name.safetensors:0.8:1.0; other.safetensors:0.5" -> specs (unet strength, te strength = unet
@@ -166,11 +154,7 @@ void generate_execute(NodeContext& ctx) {
     for (const auto& [name, s] : parse_lora_list(ctx.param_string("loras"))) {
       LoraSpec spec;
       const fs::path p = name;
-      try {
-        spec.path = find_model(ModelKind::Lora, p.string(), folders);
-      } catch (const MissingModelError& e) {
-        ctx.fail("loras", e.what());
-      }
+      spec.path = ctx.guard<MissingModelError>("loras", [&] { return find_model(ModelKind::Lora, p.string(), folders); });
       spec.unet_strength = s.first;
       spec.te_strength = s.second;
       r.loras.push_back(spec);
@@ -246,16 +230,15 @@ void generate_execute(NodeContext& ctx) {
   auto all = std::make_shared<FrameSequenceValue>();
   all->frames = res.images;
   all->fps = 1;
-  auto rec = std::make_shared<RecordValue>();
-  rec->record = res.summary;
-  rec->record["loras"] = lora_json;
-  rec->record["model"] = pipe->info();
-  rec->record["model_reused"] = reused;
-  rec->record["seeds"] = json::array();
-  for (int b = 0; b < r.batch; ++b) rec->record["seeds"].push_back(r.seed + uint64_t(b));
+  json rec = res.summary;
+  rec["loras"] = lora_json;
+  rec["model"] = pipe->info();
+  rec["model_reused"] = reused;
+  rec["seeds"] = json::array();
+  for (int b = 0; b < r.batch; ++b) rec["seeds"].push_back(r.seed + uint64_t(b));
   ctx.set_output("image", first);
   ctx.set_output("images", all);
-  ctx.set_output("record", rec);
+  ctx.set_record("record", std::move(rec));
   ctx.progress(1.0, "done");
 }
 
