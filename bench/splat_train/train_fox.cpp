@@ -158,6 +158,33 @@ void write_ppm(const fs::path& p, const at::Tensor& img) {  // [H, W, 3] in [0, 
 
 std::string size_str(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
 
+// The dataset with the views named by --holdout (file name or full name) moved to the test set.
+SplatDataset load_bench_dataset(const Args& a) {
+  DatasetOptions dopt;
+  dopt.downscale = a.downscale;
+  dopt.max_images = a.max_images;
+  dopt.holdout_every = a.holdout.empty() ? a.holdout_every : 0;
+  dopt.init = a.init;
+  dopt.seed = a.seed;
+  SplatDataset ds = load_dataset(a.data, dopt, [](const std::string& w) { std::cerr << "warning: " << w << "\n"; });
+  if (a.holdout.empty()) return ds;
+  std::set<std::string> want(a.holdout.begin(), a.holdout.end());
+  std::vector<TrainView> train;
+  for (auto& v : ds.train) {
+    const std::string base = fs::path(v.name).filename().string();
+    if (want.count(v.name) || want.count(base)) {
+      want.erase(v.name);
+      want.erase(base);
+      ds.test.push_back(std::move(v));
+    } else {
+      train.push_back(std::move(v));
+    }
+  }
+  ds.train = std::move(train);
+  if (!want.empty()) throw std::runtime_error("--holdout: no view named " + *want.begin());
+  return ds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -170,29 +197,7 @@ int main(int argc, char** argv) {
   try {
     // ---- data
     const auto t_load0 = std::chrono::steady_clock::now();
-    DatasetOptions dopt;
-    dopt.downscale = a.downscale;
-    dopt.max_images = a.max_images;
-    dopt.holdout_every = a.holdout.empty() ? a.holdout_every : 0;
-    dopt.init = a.init;
-    dopt.seed = a.seed;
-    SplatDataset ds = load_dataset(a.data, dopt, [](const std::string& w) { std::cerr << "warning: " << w << "\n"; });
-    if (!a.holdout.empty()) {  // move the named views to the test set
-      std::set<std::string> want(a.holdout.begin(), a.holdout.end());
-      std::vector<TrainView> train;
-      for (auto& v : ds.train) {
-        const std::string base = fs::path(v.name).filename().string();
-        if (want.count(v.name) || want.count(base)) {
-          want.erase(v.name);
-          want.erase(base);
-          ds.test.push_back(std::move(v));
-        } else {
-          train.push_back(std::move(v));
-        }
-      }
-      ds.train = std::move(train);
-      if (!want.empty()) throw std::runtime_error("--holdout: no view named " + *want.begin());
-    }
+    SplatDataset ds = load_bench_dataset(a);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load0).count();
     if (ds.train.empty()) throw std::runtime_error("no training views");
 
