@@ -151,8 +151,9 @@ TEST(Undistort, CropLeavesNoBlackBorder) {
     const SplatDataset full = load_transforms_dataset(json, o);
     EXPECT_EQ(full.train[0].camera.width, kW);
     EXPECT_DOUBLE_EQ(full.train[0].camera.fx, kFx);
-    if (dist == &kPincushion)
+    if (dist == &kPincushion) {
       EXPECT_GT(zero_border_lines(full.train[0].image), 0);
+    }
   }
 }
 
