@@ -5,6 +5,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "camgraph/builtin_nodes.h"
 #include "camgraph/cgraph_io.h"
 #include "canvas_geometry.h"
 #include "file_session.h"
@@ -266,7 +267,7 @@ class GraphControllerTest : public QObject {
     g.updateGroup(group, {{"title", "Inputs"}});
     const QString path = dir.filePath("g.cgraph");
     QVERIFY(g.saveAs(path));
-    const auto doc = camgraph::load_cgraph(path.toStdString(), camgraph::Registry::builtin());
+    const auto doc = camgraph::load_cgraph(path.toStdString(), camgraph::builtin_registry());
     QCOMPARE(QString::fromStdString(doc.ui["groups"][0]["title"].get<std::string>()), QString("Inputs"));
     QCOMPARE(QString::fromStdString(doc.ui["comments"][0]["text"].get<std::string>()), QString("check the filter"));
     QCOMPARE(doc.ui["nodes"]["pattern"]["y"].get<double>(), 100.0);
