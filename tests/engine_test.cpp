@@ -354,6 +354,33 @@ TEST(Evaluator, PreviewEventsCarryAValueOnlyWhenTheRunAsksForThem) {
   }
 }
 
+TEST(Evaluator, EventsNameTheDeviceAndAutoWithoutCudaWarnsOnce) {
+  Graph g;
+  g.nodes = {node("slow", "test.slow", {{"seconds", 0.0}})};
+  for (DeviceKind asked : {DeviceKind::Auto, DeviceKind::Cpu}) {
+    std::vector<Event> events;
+    RunOptions o = options(asked == DeviceKind::Auto ? "device_auto" : "device_cpu");
+    o.device = asked;
+    o.on_event = [&](const Event& e) { events.push_back(e); };
+    Evaluator ev(test_registry());
+    ASSERT_TRUE(ev.run(g, o).ok);
+    const std::string resolved = to_string(resolve_device(asked));
+    int warnings = 0, started = 0;
+    for (const Event& e : events) {
+      if (e.kind == EventKind::Warning && e.message.find("device 'auto'") != std::string::npos) ++warnings;
+      if (e.kind == EventKind::NodeStarted) {
+        ++started;
+        EXPECT_EQ(e.data.at("device"), resolved);
+        EXPECT_EQ(e.to_json().at("device"), resolved);
+      }
+    }
+    EXPECT_EQ(started, 1);
+    // A CPU run that asked for auto says once that it fell back; a CPU or CUDA run asked for says nothing.
+    const bool fell_back = asked == DeviceKind::Auto && resolve_device(asked) == DeviceKind::Cpu;
+    EXPECT_EQ(warnings, fell_back ? 1 : 0) << to_string(asked);
+  }
+}
+
 TEST(Evaluator, BypassPassesInputThrough) {
   Graph g = diamond();
   g.node("double")->bypass = true;  // passes input 'a' (the sum) straight through

@@ -216,6 +216,10 @@ class RunPass {
     e.kind = EventKind::RunStarted;
     e.data = {{"nodes", order}, {"targets", targets}, {"device", to_string(device_)}};
     emit(e);
+    if (opt_.device == DeviceKind::Auto && device_ == DeviceKind::Cpu)
+      emit_node(EventKind::Warning, {},
+                "device 'auto': no CUDA device is available (this build's libtorch or the machine has none); "
+                "running on the CPU");
     return order;
   }
 
@@ -339,7 +343,7 @@ class RunPass {
 
   void execute(const NodeInstance& node, const NodeSpec& spec, const std::string& key, Outputs inputs) {
     const std::string& id = node.id;
-    emit_node(EventKind::NodeStarted, id);
+    emit_node(EventKind::NodeStarted, id, {}, {{"device", to_string(device_)}});
     NodeContext::Setup setup;
     setup.node = &node;
     setup.spec = &spec;

@@ -118,7 +118,7 @@ void Registry::add(NodeSpec spec) {
   };
   static const std::regex type_re("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+");
   if (!std::regex_match(spec.type, type_re))
-    bad("type must look like 'family.name' (lower case, dots)");
+    bad("type must look like 'prefix.name' (lower case, dots; docs/architecture.md, Node type names)");
   if (specs_.count(spec.type)) bad("registered twice");
   if (!spec.execute) bad("has no execute function");
   if (spec.version < 1) bad("version must be >= 1");
