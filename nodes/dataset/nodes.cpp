@@ -10,7 +10,8 @@ void register_dataset_nodes(Registry& r) {
          .title = "Encode Video",
          .doc = "Encodes a frame sequence with libavcodec: H.264 (libx264) or H.265 (libx265) in MP4 with "
                 "+faststart, or lossless FFV1 in MKV. 8-bit BT.709 limited range; odd sizes are padded "
-                "(edge pixels repeated) or cropped to even.",
+                "(edge pixels repeated) or cropped to even. Runs on the CPU by design (libavcodec): frames "
+                "rendered on a GPU come back to the host once, here.",
          .inputs = {{"frames", PortType::FrameSequence, "frames to encode (alpha is dropped)"}},
          .outputs = {{"video", PortType::Record, "{file, codec, width, height, fps, frames, crf, even}"}},
          .params = {p_enum("codec", "h264", {"h264", "h265", "ffv1"},

@@ -61,7 +61,8 @@ void register_grade_nodes(Registry& r) {
          .title = "Colour Grade",
          .doc = "One colour transform for every frame of the clip: white balance (temperature, tint; in linear "
                 "light), brightness, contrast, saturation, then a .cube LUT (1D, 3D with tetrahedral "
-                "interpolation, DOMAIN_MIN/MAX, Resolve's 1D shaper + 3D). Cameras and depth pass through.",
+                "interpolation, DOMAIN_MIN/MAX, Resolve's 1D shaper + 3D). Cameras and depth pass through. "
+                "Runs on the CPU by design (per-pixel work on host frames, before the CPU encoder).",
          .inputs = {{"frames", PortType::FrameSequence, "frames to grade (sRGB display values)"}},
          .outputs = {{"frames", PortType::FrameSequence, "graded frames"}},
          .params = {p_input_path("lut", "", "LUT (*.cube)", ".cube LUT applied after the corrections; empty = none"),

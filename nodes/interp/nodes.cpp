@@ -148,7 +148,8 @@ void register_interp_nodes(Registry& r) {
          .doc = "Adds in-between frames: RIFE (Practical-RIFE 4.x IFNet, version read from the weight file: "
                 "flownet.pkl, .pth or .safetensors) or, without weights, DIS optical flow both ways with "
                 "occlusion-aware blending. Multiplier or target fps; cameras are interpolated (slerp); a scene "
-                "cut (SSIM below the threshold) duplicates instead of morphing.",
+                "cut (SSIM below the threshold) duplicates instead of morphing. RIFE runs on the run's device; "
+                "the optical-flow fallback runs on the CPU by design (OpenCV).",
          .inputs = {{"frames", PortType::FrameSequence, "frames [N, H, W, 3|4], fps, optional cameras/depth"}},
          .outputs = {{"frames", PortType::FrameSequence, "interpolated frames at the new fps"},
                      {"record", PortType::Record, "method, RIFE version, frame counts, scene cuts"}},

@@ -247,7 +247,7 @@ void register_qc_nodes(Registry& r) {
                 "neighbours), VBench temporal flickering, motion-compensated flicker (frame t-1 moved into t "
                 "through the rendered depth and cameras), PSNR/SSIM against full-rate ground truth, and the "
                 "subject in frame (mask or shot.render info). Thresholds decide pass/fail; connect the record "
-                "to dataset.annotate's 'qc' input.",
+                "to dataset.annotate's 'qc' input. Runs on the CPU by design (OpenCV, libav decoding).",
          .inputs = {{"frames", PortType::FrameSequence, "the shot (depth + cameras enable the reprojection check)"},
                     {"reference", PortType::FrameSequence, "full-rate ground truth for interpolated frames", true},
                     {"mask", PortType::FrameSequence, "subject mask per frame (alpha, else first channel)", true},
