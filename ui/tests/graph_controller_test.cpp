@@ -11,6 +11,7 @@
 #include "canvas_geometry.h"
 #include "file_session.h"
 #include "graph_controller.h"
+#include "graph_test_support.h"
 #include "preview_items.h"
 #include "run_controller.h"
 #include "snapshot_command.h"
@@ -19,22 +20,8 @@ using camgraph::Link;
 using camgraph::PortRef;
 using camgraph::ui::GraphController;
 
-namespace {
-
-QString examples() { return QStringLiteral(CAMGRAPH_SOURCE_DIR "/examples-graphs"); }
-
-bool hasLink(const GraphController& g, const QString& from, const QString& to) {
-  auto split = [](const QString& s) {
-    const int dot = s.lastIndexOf('.');
-    return PortRef{s.left(dot).toStdString(), s.mid(dot + 1).toStdString()};
-  };
-  const Link want{split(from), split(to)};
-  for (const Link& l : g.document().graph.links)
-    if (l == want) return true;
-  return false;
-}
-
-}  // namespace
+using camgraph::ui::testing::examples;
+using camgraph::ui::testing::hasLink;
 
 class GraphControllerTest : public QObject {
   Q_OBJECT

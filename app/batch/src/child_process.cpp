@@ -23,16 +23,12 @@ using nlohmann::json;
 
 namespace camgraph::batch::detail {
 
-namespace {
-
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace((unsigned char)s.back())) s.pop_back();
   size_t i = 0;
   while (i < s.size() && std::isspace((unsigned char)s[i])) ++i;
   return s.substr(i);
 }
-
-}  // namespace
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

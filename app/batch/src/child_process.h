@@ -11,6 +11,8 @@
 namespace camgraph::batch::detail {
 
 // Seconds: wall clock (for the manifest) and monotonic (for durations).
+// The text without leading and trailing white space.
+std::string trim(std::string s);
 double unix_now();
 double mono_now();
 std::string host_name();

@@ -9,22 +9,14 @@
 #include <sstream>
 
 #include "camgraph/formats/dataset_metadata.h"
+#include "child_process.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace camgraph::batch {
 
-namespace {
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace((unsigned char)s.back())) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace((unsigned char)s[i])) ++i;
-  return s.substr(i);
-}
-
-}  // namespace
+using detail::trim;
 
 // ---- GPUs and slots ----
 

@@ -12,36 +12,18 @@
 #include "splat/train/archive.h"
 #include "splat/train/density.h"
 #include "splat/train/trainer.h"
+#include "small_training.h"
 #include "synthetic.h"
 
 using namespace camgraph::splat;
+using camgraph::splat::test_scenes::small_dataset;
+using camgraph::splat::test_scenes::small_options;
 namespace fs = std::filesystem;
 
 namespace {
 
 const char* kNoGpu = "no CUDA device (CPU-only libtorch or no GPU): the CUDA trainer is checked on a GPU machine";
 
-const SplatDataset& small_dataset() {
-  static SplatDataset d = synth::render_dataset(synth::random_scene(60, 0.25, 11), 9, 32);
-  return d;
-}
-
-TrainOptions small_options() {
-  TrainOptions o;
-  o.iterations = 60;
-  o.seed = 5;
-  o.init = InitMode::kRandom;
-  o.random_points = 300;
-  o.random_half_size = 0.3;
-  o.sh_degree = 1;
-  o.sh_degree_interval = 10;
-  o.refine_start = 5;
-  o.refine_every = 10;
-  o.refine_stop = 50;
-  o.opacity_reset_every = 30;
-  o.grad_threshold = 0.00005;
-  return o;
-}
 
 // Parameters and moments equal (on the CPU, whichever device each trainer is on).
 bool same_state(const Trainer& a, const Trainer& b) {
