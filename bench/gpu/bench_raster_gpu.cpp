@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../splat/frustum_scene.h"
 #include "gpu_memory.h"
 #include "splat/raster/render.h"
 
@@ -61,37 +62,8 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-struct Scene {
-  at::Tensor means, log_scales, quats, opacity_logits, sh;
-  RenderCamera camera;
-  RenderSettings settings;
-};
-
-// Gaussians spread over the view frustum at depths 2-10, drawn on the CPU (same scene on every device).
-Scene make_scene(int64_t n, int width, int height, const at::Device& device) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-  Scene s;
-  s.camera.width = width;
-  s.camera.height = height;
-  s.camera.fx = s.camera.fy = 0.8f * width;
-  s.camera.cx = 0.5f * width;
-  s.camera.cy = 0.5f * height;
-  const float tx = 0.5f * width / s.camera.fx, ty = 0.5f * height / s.camera.fy;
-  const at::Tensor z = at::rand({n}, gen) * 8.f + 2.f;
-  const at::Tensor x = (at::rand({n}, gen) * 2.2f - 1.1f) * tx * z;
-  const at::Tensor y = (at::rand({n}, gen) * 2.2f - 1.1f) * ty * z;
-  s.means = at::stack({x, y, z}, 1);
-  const at::Tensor foot = at::exp(at::rand({n, 1}, gen) * std::log(30.f));  // 3-sigma diameter, px
-  s.log_scales = at::log(foot * z.unsqueeze(1) / (6.f * s.camera.fx)) + 0.3f * at::randn({n, 3}, gen);
-  s.quats = at::randn({n, 4}, gen);
-  s.opacity_logits = 1.5f * at::randn({n}, gen) + 1.f;
-  s.sh = 0.2f * at::randn({n, 16, 3}, gen);
-  for (at::Tensor* t : {&s.means, &s.log_scales, &s.quats, &s.opacity_logits, &s.sh})
-    *t = t->to(device).requires_grad_(true);
-  s.camera.viewmat = at::eye(4, at::kFloat).to(device);
-  s.settings.sh_degree = 3;
-  return s;
-}
+using Scene = camgraph::splat::bench::FrustumScene;
+using camgraph::splat::bench::make_frustum_scene;
 
 void sync(const at::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
@@ -134,7 +106,7 @@ int main(int argc, char** argv) {
   const at::Device device = (cuda && a.device != "cpu") ? at::Device(at::kCUDA) : at::Device(at::kCPU);
   const int64_t mem0 = device.is_cuda() ? camgraph::bench::gpu_memory_used() : -1;
 
-  Scene s = make_scene(a.gaussians, a.width, a.height, device);
+  Scene s = make_frustum_scene(a.gaussians, a.width, a.height, device);
   const at::Tensor w = at::rand({a.height, a.width, 3}).to(device);
   int64_t visible = 0;
 

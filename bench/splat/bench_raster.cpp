@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "frustum_scene.h"
 #include "splat/raster/render.h"
 
 namespace {
@@ -19,40 +20,8 @@ namespace {
 using camgraph::splat::RenderCamera;
 using camgraph::splat::RenderSettings;
 
-struct Scene {
-  at::Tensor means, log_scales, quats, opacity_logits, sh;
-  RenderCamera camera;
-  RenderSettings settings;
-};
-
-Scene make_scene(int n, int width, int height, const at::Device& device) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-  Scene s;
-  s.camera.width = width;
-  s.camera.height = height;
-  s.camera.fx = s.camera.fy = 0.8f * width;
-  s.camera.cx = 0.5f * width;
-  s.camera.cy = 0.5f * height;
-  s.camera.viewmat = at::eye(4, at::kFloat);
-  const float tx = 0.5f * width / s.camera.fx, ty = 0.5f * height / s.camera.fy;
-  const at::Tensor z = at::rand({n}, gen) * 8.f + 2.f;
-  const at::Tensor x = (at::rand({n}, gen) * 2.2f - 1.1f) * tx * z;
-  const at::Tensor y = (at::rand({n}, gen) * 2.2f - 1.1f) * ty * z;
-  s.means = at::stack({x, y, z}, 1);
-  // 3-sigma footprint diameter 6 sigma f / z, log-uniform in [1, 30] px.
-  const at::Tensor foot = at::exp(at::rand({n, 1}, gen) * std::log(30.f));
-  const at::Tensor sigma = foot * z.unsqueeze(1) / (6.f * s.camera.fx);
-  s.log_scales = at::log(sigma) + 0.3f * at::randn({n, 3}, gen);
-  s.quats = at::randn({n, 4}, gen);
-  s.opacity_logits = 1.5f * at::randn({n}, gen) + 1.f;
-  s.sh = 0.2f * at::randn({n, 16, 3}, gen);
-  for (at::Tensor* t : {&s.means, &s.log_scales, &s.quats, &s.opacity_logits, &s.sh}) {
-    *t = t->to(device).requires_grad_(true);
-  }
-  s.camera.viewmat = s.camera.viewmat.to(device);
-  s.settings.sh_degree = 3;
-  return s;
-}
+using Scene = camgraph::splat::bench::FrustumScene;
+using camgraph::splat::bench::make_frustum_scene;
 
 void run(benchmark::State& state, bool backward, const at::Device& device) {
   // Rasterizer threads: all cores unless CG_BENCH_THREADS says otherwise. Torch's own
@@ -63,7 +32,7 @@ void run(benchmark::State& state, bool backward, const at::Device& device) {
   camgraph::splat::set_cpu_threads(env ? std::atoi(env) : 0);
   at::set_num_threads(torch_env ? std::atoi(torch_env) : 1);
   const int width = (int)state.range(0), height = (int)state.range(1);
-  Scene s = make_scene(14460, width, height, device);
+  Scene s = make_frustum_scene(14460, width, height, device);
   const at::Tensor w = at::rand({height, width, 3}).to(device);
   int64_t visible = 0;
   for (auto _ : state) {
