@@ -16,6 +16,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the layering check (tools/check_layering.py) and golden scripts
   python3
+  # style: .clang-format, and clang-tidy on a fixed list of files after the tests (.ci/run)
+  clang-format clang-tidy
   # editor (Qt Quick)
   qt6-base-dev qt6-declarative-dev qt6-tools-dev libqcustomplot-dev
   qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts
