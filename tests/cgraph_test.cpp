@@ -124,7 +124,8 @@ TEST(CgraphErrors, UnknownFormat) {
 }
 
 TEST(CgraphErrors, FutureVersion) {
-  const std::string e = load_error(replace(kGood, "\"version\": 1,\n  \"producer\"", "\"version\": 99,\n  \"producer\""));
+  const std::string e = load_error(
+      replace(kGood, "\"version\": 1,\n  \"producer\"", "\"version\": 99,\n  \"producer\""));
   EXPECT_NE(e.find("newer CamGraph"), std::string::npos) << e;
   EXPECT_NE(e.find("99"), std::string::npos) << e;
 }
@@ -137,8 +138,8 @@ TEST(CgraphErrors, UnknownNodeType) {
 }
 
 TEST(CgraphErrors, DanglingLink) {
-  const std::string e = load_error(replace(kGood, "{\"from\": \"b.value\", \"to\": \"sum.b\"}",
-                                           "{\"from\": \"ghost.value\", \"to\": \"sum.b\"}"));
+  const std::string e = load_error(
+      replace(kGood, "{\"from\": \"b.value\", \"to\": \"sum.b\"}", "{\"from\": \"ghost.value\", \"to\": \"sum.b\"}"));
   EXPECT_NE(e.find("unknown node 'ghost'"), std::string::npos) << e;
   EXPECT_NE(e.find("/graph/links/1"), std::string::npos) << e;
 }
@@ -149,14 +150,15 @@ TEST(CgraphErrors, DanglingPort) {
 }
 
 TEST(CgraphErrors, DuplicateLink) {
-  const std::string e = load_error(replace(kGood, "{\"from\": \"sum.value\", \"to\": \"out.in\"}",
-                                           "{\"from\": \"sum.value\", \"to\": \"out.in\"}, {\"from\": \"sum.value\", \"to\": \"out.in\"}"));
+  const std::string e = load_error(
+      replace(kGood, "{\"from\": \"sum.value\", \"to\": \"out.in\"}",
+              "{\"from\": \"sum.value\", \"to\": \"out.in\"}, {\"from\": \"sum.value\", \"to\": \"out.in\"}"));
   EXPECT_NE(e.find("duplicate link sum.value -> out.in"), std::string::npos) << e;
 }
 
 TEST(CgraphErrors, InputConnectedTwice) {
-  const std::string e = load_error(replace(kGood, "{\"from\": \"b.value\", \"to\": \"sum.b\"}",
-                                           "{\"from\": \"b.value\", \"to\": \"sum.a\"}"));
+  const std::string e = load_error(
+      replace(kGood, "{\"from\": \"b.value\", \"to\": \"sum.b\"}", "{\"from\": \"b.value\", \"to\": \"sum.a\"}"));
   EXPECT_NE(e.find("node 'sum', 'a'"), std::string::npos) << e;
   EXPECT_NE(e.find("connected more than once"), std::string::npos) << e;
 }
@@ -220,14 +222,23 @@ TEST(CgraphErrors, ValidateReportsEveryProblem) {
 TEST(CgraphMigration, NodeParamsUpgradeThroughEveryVersion) {
   Registry reg;
   // v3 of a node whose parameter was renamed twice: size (v1) -> extent (v2) -> radius (v3).
-  reg.add({.type = "test.renamed", .version = 3, .category = "Test",
+  reg.add({.type = "test.renamed",
+           .version = 3,
+           .category = "Test",
            .outputs = {{"value", PortType::Record}},
            .params = {p_float("radius", 1, 0, 100, "radius")},
            .execute = [](NodeContext&) {},
-           .migrate = [](json& params, int from) {
-             if (from == 1 && params.contains("size")) { params["extent"] = params["size"]; params.erase("size"); }
-             if (from == 2 && params.contains("extent")) { params["radius"] = params["extent"]; params.erase("extent"); }
-           }});
+           .migrate =
+               [](json& params, int from) {
+                 if (from == 1 && params.contains("size")) {
+                   params["extent"] = params["size"];
+                   params.erase("size");
+                 }
+                 if (from == 2 && params.contains("extent")) {
+                   params["radius"] = params["extent"];
+                   params.erase("extent");
+                 }
+               }});
   const std::string text = R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "n", "type": "test.renamed", "version": 1, "params": {"size": 4}}], "links": []}})";
   GraphDocument d = load_cgraph_text(text, reg);

@@ -35,7 +35,8 @@ std::string slurp(const fs::path& p) {
 
 Result cli(const std::string& args) {
   const fs::path out = work_dir() / "stdout.txt", err = work_dir() / "stderr.txt";
-  const std::string cmd = std::string("'") + CAMGRAPH_CLI + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  const std::string cmd = std::string("'") + CAMGRAPH_CLI + "' " + args + " >'" + out.string() + "' 2>'" +
+                          err.string() + "'";
   const int status = std::system(cmd.c_str());
   return {WEXITSTATUS(status), slurp(out), slurp(err)};
 }
@@ -151,7 +152,8 @@ TEST(Cli, CacheIsCappedAfterARunAndCanBeInspectedAndPruned) {
   EXPECT_NE(capped.err.find("cache: removed"), std::string::npos) << capped.err;
   EXPECT_EQ(nlohmann::json::parse(cli("cache usage '" + cache.string() + "' --json").out)["entries"], 0);
 
-  Result again = cli("run '" + kExample + "' --out '" + (out / "x").string() + "' --cache-dir '" + cache.string() + "' --quiet");
+  Result again = cli("run '" + kExample + "' --out '" + (out / "x").string() + "' --cache-dir '" + cache.string() +
+                     "' --quiet");
   ASSERT_EQ(again.code, 0) << again.err;
   Result pruned = cli("cache prune '" + cache.string() + "' --max-gb 0 --json");
   ASSERT_EQ(pruned.code, 0) << pruned.err;
@@ -211,19 +213,25 @@ TEST(CliBatch, DryRunListsItemsThenRunsAndResumes) {
 }
 
 TEST(CliBatch, BadSweepsAndOptionsSayWhatIsWrong) {
-  const fs::path ghost = write_sweep("ghost.json", R"({"graph": "checker-resize.cgraph", "vary": {"ghost.seed": [1]}})");
+  const fs::path ghost = write_sweep("ghost.json",
+                                     R"({"graph": "checker-resize.cgraph", "vary": {"ghost.seed": [1]}})");
   Result r = cli("batch '" + ghost.string() + "' --dry-run");
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("ghost.json: at /vary (item 0, ghost.seed): no node 'ghost' in checker-resize.cgraph"), std::string::npos)
+  EXPECT_NE(r.err.find("ghost.json: at /vary (item 0, ghost.seed): no node 'ghost' in checker-resize.cgraph"),
+            std::string::npos)
       << r.err;
   EXPECT_EQ(cli("batch '" + ghost.string() + "' --jobs 0").code, 2);
   EXPECT_EQ(cli("batch").code, 2);
-  Result nosubmit = cli("batch '" + write_sweep("ok.json", R"({"graph": "checker-resize.cgraph", "vary": {"pattern.seed": [1, 2]}})").string() +
-                        "' --out '" + (work_dir() / "slurm-out").string() + "' --slurm --no-submit --partition p --array-parallel 1");
+  Result nosubmit = cli(
+      "batch '" +
+      write_sweep("ok.json", R"({"graph": "checker-resize.cgraph", "vary": {"pattern.seed": [1, 2]}})").string() +
+      "' --out '" + (work_dir() / "slurm-out").string() + "' --slurm --no-submit --partition p --array-parallel 1");
   ASSERT_EQ(nosubmit.code, 0) << nosubmit.err;
-  EXPECT_NE(nosubmit.out.find("2 item(s) (of 2; the rest are done) in 2 array task(s)"), std::string::npos) << nosubmit.out;
-  EXPECT_NE(slurp(work_dir() / "slurm-out/.camgraph-batch/ok/slurm/submission-1/job.sbatch").find("#SBATCH --array=0-1%1"),
-            std::string::npos);
+  EXPECT_NE(nosubmit.out.find("2 item(s) (of 2; the rest are done) in 2 array task(s)"), std::string::npos)
+      << nosubmit.out;
+  EXPECT_NE(
+      slurp(work_dir() / "slurm-out/.camgraph-batch/ok/slurm/submission-1/job.sbatch").find("#SBATCH --array=0-1%1"),
+      std::string::npos);
 }
 
 TEST(CliDataset, IndexMergesWriterShards) {
@@ -232,9 +240,12 @@ TEST(CliDataset, IndexMergesWriterShards) {
   fs::create_directories(ds / "videos");
   std::ofstream(ds / "videos" / "a.mp4") << "a";
   std::ofstream(ds / "videos" / "b.mp4") << "b";
-  std::ofstream(ds / "metadata.d" / "w1.jsonl") << R"({"file_name": "videos/a.mp4", "text": "a"})" << "\n";
-  std::ofstream(ds / "metadata.d" / "w2.jsonl") << R"({"file_name": "videos/b.mp4", "text": "b"})" << "\n"
-                                                << R"({"file_name": "videos/c.mp4", "text": "c"})" << "\n";
+  std::ofstream(ds / "metadata.d" / "w1.jsonl") << R"({"file_name": "videos/a.mp4", "text": "a"})"
+                                                << "\n";
+  std::ofstream(ds / "metadata.d" / "w2.jsonl") << R"({"file_name": "videos/b.mp4", "text": "b"})"
+                                                << "\n"
+                                                << R"({"file_name": "videos/c.mp4", "text": "c"})"
+                                                << "\n";
   Result r = cli("dataset index '" + ds.string() + "'");
   if (r.err.find("no dataset family") != std::string::npos) GTEST_SKIP() << "this build has no dataset family (FFmpeg)";
   EXPECT_EQ(r.code, 1) << r.err;  // videos/c.mp4 is missing

@@ -29,7 +29,10 @@ NodeInstance node(const std::string& id, const std::string& type, json params = 
   return n;
 }
 Link wire(const std::string& from, const std::string& to) {
-  auto split = [](const std::string& s) { auto d = s.find('.'); return PortRef{s.substr(0, d), s.substr(d + 1)}; };
+  auto split = [](const std::string& s) {
+    auto d = s.find('.');
+    return PortRef{s.substr(0, d), s.substr(d + 1)};
+  };
   return {split(from), split(to)};
 }
 
@@ -45,12 +48,16 @@ double value(const Evaluator& ev, const std::string& id) {
 //   c ── other ── sink2
 Graph diamond() {
   Graph g;
-  g.nodes = {node("a", "test.number", {{"value", 2}}), node("b", "test.number", {{"value", 3}}),
-             node("sum", "test.add"), node("double", "test.add", {{"offset", 10}}),
-             node("sink", "test.sink"), node("c", "test.number", {{"value", 100}}),
-             node("other", "test.add"), node("sink2", "test.sink")};
-  g.links = {wire("a.value", "sum.a"), wire("b.value", "sum.b"), wire("sum.value", "double.a"),
-             wire("sum.value", "double.b"), wire("double.value", "sink.in"), wire("c.value", "other.a"),
+  g.nodes = {node("a", "test.number", {{"value", 2}}),
+             node("b", "test.number", {{"value", 3}}),
+             node("sum", "test.add"),
+             node("double", "test.add", {{"offset", 10}}),
+             node("sink", "test.sink"),
+             node("c", "test.number", {{"value", 100}}),
+             node("other", "test.add"),
+             node("sink2", "test.sink")};
+  g.links = {wire("a.value", "sum.a"),       wire("b.value", "sum.b"),        wire("sum.value", "double.a"),
+             wire("sum.value", "double.b"),  wire("double.value", "sink.in"), wire("c.value", "other.a"),
              wire("other.value", "sink2.in")};
   return g;
 }
@@ -78,7 +85,8 @@ TEST(Evaluator, ChangingOneParameterRerunsOnlyThatNodeAndDescendants) {
   Evaluator ev(test_registry());
   Graph g = diamond();
   ASSERT_TRUE(ev.run(g, options("cache")).ok);
-  for (const char* id : {"a", "b", "sum", "double", "sink", "c", "other", "sink2"}) EXPECT_EQ(ev.executions(id), 1) << id;
+  for (const char* id : {"a", "b", "sum", "double", "sink", "c", "other", "sink2"})
+    EXPECT_EQ(ev.executions(id), 1) << id;
 
   // Same graph again: every computing node is cached; output nodes always write.
   RunResult again = ev.run(g, options("cache"));
@@ -167,7 +175,10 @@ TEST(Evaluator, DiskCachePruneRemovesLeastRecentlyUsedEntriesFirst) {
   const fs::path cache = temp_dir("test-prune-cache");
   RunOptions o = options("prune");
   o.cache_dir = cache;
-  { Evaluator ev(test_registry()); ASSERT_TRUE(ev.run(diamond(), o).ok); }
+  {
+    Evaluator ev(test_registry());
+    ASSERT_TRUE(ev.run(diamond(), o).ok);
+  }
   const Cache::DiskUsage all = Cache::disk_usage(cache);
   ASSERT_EQ(all.entries, 6u);  // output nodes (the sinks) always run and are not stored
   // Age every entry by an hour, then use a, b and sum again (a hit refreshes the entry).
@@ -220,7 +231,10 @@ TEST(Evaluator, CorruptDiskCacheEntryIsRecomputed) {
   const fs::path cache = temp_dir("test-corrupt-cache");
   RunOptions o = options("corrupt");
   o.cache_dir = cache;
-  { Evaluator ev(test_registry()); ASSERT_TRUE(ev.run(diamond(), o).ok); }
+  {
+    Evaluator ev(test_registry());
+    ASSERT_TRUE(ev.run(diamond(), o).ok);
+  }
   for (const auto& e : fs::recursive_directory_iterator(cache))
     if (e.is_regular_file()) fs::resize_file(e.path(), 5);  // truncate every entry
   Evaluator fresh(test_registry());
@@ -259,9 +273,12 @@ TEST(Evaluator, CancelStopsALongNode) {
 
 TEST(Evaluator, FailingBranchLeavesIndependentBranchFinished) {
   Graph g;
-  g.nodes = {node("src", "test.number", {{"value", 1}}), node("bad", "test.fail", {{"reason", "no luck"}}),
-             node("bad_child", "test.add"), node("bad_sink", "test.sink"),
-             node("good", "test.add", {{"offset", 1}}), node("good_sink", "test.sink")};
+  g.nodes = {node("src", "test.number", {{"value", 1}}),
+             node("bad", "test.fail", {{"reason", "no luck"}}),
+             node("bad_child", "test.add"),
+             node("bad_sink", "test.sink"),
+             node("good", "test.add", {{"offset", 1}}),
+             node("good_sink", "test.sink")};
   g.links = {wire("src.value", "bad.in"), wire("bad.value", "bad_child.a"), wire("bad_child.value", "bad_sink.in"),
              wire("src.value", "good.a"), wire("good.value", "good_sink.in")};
   Evaluator ev(test_registry());
@@ -300,8 +317,8 @@ TEST(Evaluator, TargetsRunOnlyWhatTheyNeed) {
 
 TEST(Evaluator, InvalidGraphRunsNothingAndReportsEveryProblem) {
   Graph g = diamond();
-  g.node("a")->params["value"] = "two";   // wrong type
-  g.node("sum")->params["nope"] = 1;      // unknown parameter
+  g.node("a")->params["value"] = "two";              // wrong type
+  g.node("sum")->params["nope"] = 1;                 // unknown parameter
   g.links.push_back(wire("double.value", "sum.b"));  // b connected twice, and a cycle
   Evaluator ev(test_registry());
   RunResult r = ev.run(g, options("invalid"));
@@ -318,7 +335,9 @@ TEST(Evaluator, ProgressEventsCarryFractionAndEta) {
   g.nodes = {node("slow", "test.slow", {{"seconds", 0.8}})};
   std::vector<Event> progress;
   RunOptions o = options("progress");
-  o.on_event = [&](const Event& e) { if (e.kind == EventKind::Progress) progress.push_back(e); };
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::Progress) progress.push_back(e);
+  };
   Evaluator ev(test_registry());
   ASSERT_TRUE(ev.run(g, o).ok);
   ASSERT_GT(progress.size(), 5u);
@@ -334,7 +353,9 @@ TEST(Evaluator, PreviewEventsCarryAValueOnlyWhenTheRunAsksForThem) {
     std::vector<Event> previews;
     RunOptions o = options(want ? "previews_on" : "previews_off");
     o.previews = want;
-    o.on_event = [&](const Event& e) { if (e.kind == EventKind::Preview) previews.push_back(e); };
+    o.on_event = [&](const Event& e) {
+      if (e.kind == EventKind::Preview) previews.push_back(e);
+    };
     Evaluator ev(test_registry());
     ASSERT_TRUE(ev.run(g, o).ok);
     if (!want) {
@@ -452,7 +473,7 @@ TEST(Spec, ViewportOverlaysAreDeclaredOnOutputsAndChecked) {
     Registry r;
     EXPECT_THROW(r.add(spec(std::move(outputs))), std::logic_error);
   };
-  refused({with_overlay({"path", PortType::Record, ""}, "camera_path")});             // not a CameraPath
+  refused({with_overlay({"path", PortType::Record, ""}, "camera_path")});              // not a CameraPath
   refused({with_overlay({"placed", PortType::Record, ""}, "billboards", "missing")});  // no images output
-  refused({with_overlay({"path", PortType::CameraPath, ""}, "sparkles")});            // unknown kind
+  refused({with_overlay({"path", PortType::CameraPath, ""}, "sparkles")});             // unknown kind
 }

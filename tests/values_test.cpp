@@ -16,20 +16,17 @@
 #include "test_support.h"
 
 using namespace camgraph;
-using camgraph::testing::temp_dir;
 using camgraph::testing::error_of;
+using camgraph::testing::temp_dir;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 TEST(Safetensors, RoundTripKeepsDtypesShapesAndMetadata) {
   std::map<std::string, at::Tensor> t = {
-      {"f32", at::randn({3, 4})},
-      {"f16", at::randn({5}).to(at::kHalf)},
-      {"i64", at::arange(7)},
-      {"u8", at::randint(0, 255, {2, 2, 2}).to(at::kByte)},
+      {"f32", at::randn({3, 4})},   {"f16", at::randn({5}).to(at::kHalf)},
+      {"i64", at::arange(7)},       {"u8", at::randint(0, 255, {2, 2, 2}).to(at::kByte)},
       {"scalar", at::tensor(3.5)},  // 0-dim, like a LoRA .alpha
       {"empty", at::zeros({0, 3})},
   };
@@ -47,7 +44,8 @@ TEST(Safetensors, RoundTripKeepsDtypesShapesAndMetadata) {
 
 TEST(Safetensors, CorruptFilesGiveClearErrors) {
   const std::string good = safetensors_serialize({{"w", at::ones({4, 4})}});
-  EXPECT_NE(error_of([&] { safetensors_parse(good.substr(0, 4), "a.safetensors"); }).find("shorter than"), std::string::npos);
+  EXPECT_NE(error_of([&] { safetensors_parse(good.substr(0, 4), "a.safetensors"); }).find("shorter than"),
+            std::string::npos);
   const std::string truncated = error_of([&] { safetensors_parse(good.substr(0, good.size() - 10), "b.safetensors"); });
   EXPECT_NE(truncated.find("b.safetensors"), std::string::npos) << truncated;
   EXPECT_NE(truncated.find("tensor 'w'"), std::string::npos) << truncated;

@@ -33,7 +33,12 @@ QString wireSvgPath(const QList<QPointF>& points) {
   for (int k = 0; k + 1 < points.size(); ++k) {
     const WireSegment s = wireSegment(points[k], points[k + 1]);
     path += QStringLiteral(" C %1 %2 %3 %4 %5 %6")
-                .arg(s.c1.x()).arg(s.c1.y()).arg(s.c2.x()).arg(s.c2.y()).arg(s.b.x()).arg(s.b.y());
+                .arg(s.c1.x())
+                .arg(s.c1.y())
+                .arg(s.c2.x())
+                .arg(s.c2.y())
+                .arg(s.b.x())
+                .arg(s.b.y());
   }
   return path;
 }

@@ -17,12 +17,15 @@ QString Dialogs::saveFile(const QString& title, const QString& filter, const QSt
 }
 
 QString Dialogs::pickColor(const QString& current) const {
-  const QColor c = QColorDialog::getColor(QColor(current.size() == 9 ? "#" + current.mid(7, 2) + current.mid(1, 6) : current),
-                                          nullptr, tr("Colour"), QColorDialog::ShowAlphaChannel);
+  const QColor c = QColorDialog::getColor(
+      QColor(current.size() == 9 ? "#" + current.mid(7, 2) + current.mid(1, 6) : current), nullptr, tr("Colour"),
+      QColorDialog::ShowAlphaChannel);
   if (!c.isValid()) return {};
   return QStringLiteral("#%1%2%3%4")
-      .arg(c.red(), 2, 16, QChar('0')).arg(c.green(), 2, 16, QChar('0'))
-      .arg(c.blue(), 2, 16, QChar('0')).arg(c.alpha(), 2, 16, QChar('0'));
+      .arg(c.red(), 2, 16, QChar('0'))
+      .arg(c.green(), 2, 16, QChar('0'))
+      .arg(c.blue(), 2, 16, QChar('0'))
+      .arg(c.alpha(), 2, 16, QChar('0'));
 }
 
 QString Dialogs::relativeTo(const QString& path, const QString& base) const {

@@ -43,9 +43,9 @@ QString FileSession::autosaveDir() {
 
 QString FileSession::autosavePath() const {
   // One file per document (named after its path) and per session for untitled ones.
-  const QString key = path_.isEmpty()
-                          ? "untitled-" + session_id_
-                          : QString(QCryptographicHash::hash(path_.toUtf8(), QCryptographicHash::Sha1).toHex().left(12));
+  const QString key =
+      path_.isEmpty() ? "untitled-" + session_id_
+                      : QString(QCryptographicHash::hash(path_.toUtf8(), QCryptographicHash::Sha1).toHex().left(12));
   const QString name = path_.isEmpty() ? key : QFileInfo(path_).completeBaseName() + "-" + key;
   return autosaveDir() + "/" + name + ".cgraph";
 }

@@ -16,7 +16,7 @@ class FileSession {
 
   const QString& path() const { return path_; }  // absolute, "" while untitled
   void setPath(const QString& path) { path_ = path; }
-  QString dir() const;  // the folder relative paths resolve against (the cwd while untitled)
+  QString dir() const;                    // the folder relative paths resolve against (the cwd while untitled)
   QString windowTitle(bool dirty) const;  // "demo.cgraph* — CamGraph"
 
   static QStringList recentFiles();

@@ -44,9 +44,8 @@ json toJson(const ParamSpec& spec, const QVariant& v) {
 // Header colour per palette category (Blender-like: sources warm, processing cool, outputs red).
 QString categoryColor(const std::string& c) {
   static const std::map<std::string, QString> colors = {
-      {"Input", "#3d6b47"}, {"Source", "#6b5a3d"}, {"Image", "#3d5a7a"}, {"3D", "#6a3d7a"},
-      {"Camera", "#2f6f5f"}, {"Shot", "#7a5a2f"}, {"Text", "#7a7a3d"}, {"Dataset", "#4a4a7a"},
-      {"Output", "#7a3d3d"}};
+      {"Input", "#3d6b47"}, {"Source", "#6b5a3d"}, {"Image", "#3d5a7a"},   {"3D", "#6a3d7a"},    {"Camera", "#2f6f5f"},
+      {"Shot", "#7a5a2f"},  {"Text", "#7a7a3d"},   {"Dataset", "#4a4a7a"}, {"Output", "#7a3d3d"}};
   auto it = colors.find(c);
   return it == colors.end() ? QString("#555a60") : it->second;
 }
@@ -88,7 +87,8 @@ SnapshotChanges compareSnapshots(const GraphDocument& now, const GraphDocument& 
   for (size_t i = 0; !c.structural && i < a.size(); ++i) c.structural = a[i].id != b[i].id || a[i].type != b[i].type;
   c.graph = !(now.graph == next.graph);
   c.links = !(now.graph.links == next.graph.links);
-  c.decorations = uiValue(now, "groups") != uiValue(next, "groups") || uiValue(now, "comments") != uiValue(next, "comments");
+  c.decorations = uiValue(now, "groups") != uiValue(next, "groups") ||
+                  uiValue(now, "comments") != uiValue(next, "comments");
   c.reroutes = uiValue(now, "reroutes") != uiValue(next, "reroutes");
   if (c.structural) return c;
   const json oldUiNodes = now.ui.is_object() && now.ui.contains("nodes") ? now.ui["nodes"] : json::object();
@@ -196,8 +196,8 @@ void GraphController::fail(const QString& message) {
 void GraphController::push(const QString& text, const GraphDocument& after, const QString& mergeKey) {
   GraphDocument next = after;
   pruneUiOfRemoved(next);
-  undo_.push(new SnapshotCommand([this](const GraphDocument& d) { applySnapshot(d); }, text, doc_,
-                                 std::move(next), mergeKey));
+  undo_.push(
+      new SnapshotCommand([this](const GraphDocument& d) { applySnapshot(d); }, text, doc_, std::move(next), mergeKey));
 }
 
 void GraphController::pruneUiOfRemoved(GraphDocument& d) {

@@ -134,13 +134,13 @@ class GraphController : public QObject {
   Q_INVOKABLE void resetParam(const QString& id, const QString& name);
   Q_INVOKABLE void setBypass(const QString& id, bool bypass);
   Q_INVOKABLE void toggleBypassSelection();
-  Q_INVOKABLE QString copySelection();          // also puts it on the clipboard; returns the text
+  Q_INVOKABLE QString copySelection();  // also puts it on the clipboard; returns the text
   Q_INVOKABLE QStringList paste(const QString& text, double x, double y);  // returns new ids
   Q_INVOKABLE QStringList pasteClipboard(double x, double y);
   Q_INVOKABLE QStringList duplicateSelection();
-  Q_INVOKABLE QString addGroup(const QString& title, const QString& color);  // around the selection
+  Q_INVOKABLE QString addGroup(const QString& title, const QString& color);    // around the selection
   Q_INVOKABLE void updateGroup(const QString& id, const QVariantMap& fields);  // title, color, x, y, w, h
-  Q_INVOKABLE void moveGroupBy(const QString& id, double dx, double dy);  // live; the group and its nodes
+  Q_INVOKABLE void moveGroupBy(const QString& id, double dx, double dy);       // live; the group and its nodes
   Q_INVOKABLE QString addComment(const QString& text, double x, double y);
   Q_INVOKABLE void updateComment(const QString& id, const QVariantMap& fields);
   Q_INVOKABLE void removeDecoration(const QString& id);
@@ -177,8 +177,9 @@ class GraphController : public QObject {
   Q_INVOKABLE void removeSelectedLink();
 
   // ---- queries for the inspector and popups ----
-  Q_INVOKABLE QVariantList paramsOf(const QString& id) const;  // [{name,type,value,default,min,max,choices,doc,filter,multiline}]
-  Q_INVOKABLE QVariantMap nodeInfo(const QString& id) const;   // {id,type,title,category,doc,bypass,outputs}
+  Q_INVOKABLE QVariantList
+  paramsOf(const QString& id) const;  // [{name,type,value,default,min,max,choices,doc,filter,multiline}]
+  Q_INVOKABLE QVariantMap nodeInfo(const QString& id) const;  // {id,type,title,category,doc,bypass,outputs}
   // Palette entries whose ports could take `portType` (as an input when wantInput), filtered by text.
   Q_INVOKABLE QVariantList searchNodes(const QString& text, const QString& portType = {}, bool wantInput = true) const;
   Q_INVOKABLE QString portType(const QString& node, const QString& port, bool output) const;
@@ -204,11 +205,11 @@ class GraphController : public QObject {
   // ---- files ----
   Q_INVOKABLE void newGraph();
   Q_INVOKABLE bool open(const QString& path);  // false: lastError says why; the document is unchanged
-  Q_INVOKABLE bool save();                      // false when untitled (use saveAs) or on error
+  Q_INVOKABLE bool save();                     // false when untitled (use saveAs) or on error
   Q_INVOKABLE bool saveAs(const QString& path);
   Q_INVOKABLE QString toText() const;
   Q_INVOKABLE QString autosavePath() const { return files_.autosavePath(); }  // this document's autosave
-  Q_INVOKABLE bool autosaveNow();               // writes the autosave file if dirty
+  Q_INVOKABLE bool autosaveNow();                                             // writes the autosave file if dirty
   Q_INVOKABLE QStringList recoverableFiles() const { return files_.recoverableFiles(); }  // left by a crash
   Q_INVOKABLE bool recover(const QString& autosaveFile);  // opens it as a dirty document
   Q_INVOKABLE void discardRecovery(const QString& autosaveFile);
@@ -229,9 +230,9 @@ class GraphController : public QObject {
   void errorOccurred(const QString& message);
   void autosaveChanged();
   void viewportChanged();
-  void graphEdited();                        // any change to the executed graph (live mode)
-  void paramEdited(const QString& nodeId);   // a parameter changed
-  void documentReplaced();                   // new/open/recover (NodeCanvas fits the view)
+  void graphEdited();                       // any change to the executed graph (live mode)
+  void paramEdited(const QString& nodeId);  // a parameter changed
+  void documentReplaced();                  // new/open/recover (NodeCanvas fits the view)
   void revisionChanged();
 
  private:
@@ -246,13 +247,12 @@ class GraphController : public QObject {
   nlohmann::json& uiNodes(camgraph::GraphDocument& d) const;
   nlohmann::json& uiArray(camgraph::GraphDocument& d, const char* key) const;
   QString newDecorationId(const char* prefix) const;
-  QRectF fitTarget() const;  // what fitTransform shows: the nodes, else the decorations
+  QRectF fitTarget() const;                                  // what fitTransform shows: the nodes, else the decorations
   static void pruneUiOfRemoved(camgraph::GraphDocument& d);  // reroutes/seed options of gone nodes/wires
   // Reroute points follow moved nodes: the points of a wire whose *both* ends are in `moved` are
   // translated by (dx, dy); a wire with one moved end keeps its points (as in Blender and ComfyUI,
   // the user placed them around something that did not move).
-  static void translateReroutes(camgraph::GraphDocument& d, const std::set<std::string>& moved, double dx,
-                                double dy);
+  static void translateReroutes(camgraph::GraphDocument& d, const std::set<std::string>& moved, double dx, double dy);
   // Nodes without a stored position get a simple left-to-right layout by depth.
   static void placeUnpositionedNodes(camgraph::GraphDocument& d);
 

@@ -61,7 +61,9 @@ QVariantMap GraphController::portAt(double x, double y, double radius) const {
         const double d = (q.x() - x) * (q.x() - x) + (q.y() - y) * (q.y() - y);
         if (d <= bestD) {
           bestD = d;
-          best = {{"node", qs(n.id)}, {"port", qs(p.name)}, {"output", bool(output)},
+          best = {{"node", qs(n.id)},
+                  {"port", qs(p.name)},
+                  {"output", bool(output)},
                   {"type", qs(std::string(to_string(p.type)))}};
         }
       }
@@ -119,8 +121,8 @@ QRectF GraphController::fitTarget() const {
 }
 
 QVariantMap GraphController::fitTransform(double viewWidth, double viewHeight) const {
-  const ViewTransform t =
-      camgraph::ui::fitTransform(fitTarget(), QSizeF(viewWidth, viewHeight), kFitMargin, kFitMinZoom, kFitMaxZoom);
+  const ViewTransform t = camgraph::ui::fitTransform(fitTarget(), QSizeF(viewWidth, viewHeight), kFitMargin,
+                                                     kFitMinZoom, kFitMaxZoom);
   return {{"zoom", t.zoom}, {"panX", t.panX}, {"panY", t.panY}};
 }
 
@@ -134,8 +136,8 @@ QVariantMap GraphController::viewport() const {
 }
 
 void GraphController::setViewport(const QVariantMap& v) {
-  doc_.ui["viewport"] = {{"x", v.value("x").toDouble()}, {"y", v.value("y").toDouble()},
-                         {"zoom", v.value("zoom", 1.0).toDouble()}};
+  doc_.ui["viewport"] = {
+      {"x", v.value("x").toDouble()}, {"y", v.value("y").toDouble()}, {"zoom", v.value("zoom", 1.0).toDouble()}};
   emit viewportChanged();
 }
 

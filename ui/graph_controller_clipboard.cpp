@@ -87,11 +87,13 @@ QStringList GraphController::paste(const QString& text, double x, double y) {
     n.id = d.graph.unique_id(old);
     rename[old] = n.id;
     d.graph.nodes.push_back(n);
-    uiNodes(d)[n.id] = {{"x", std::round(x + p.value("x", 0.0) - minX)}, {"y", std::round(y + p.value("y", 0.0) - minY)}};
+    uiNodes(d)[n.id] = {{"x", std::round(x + p.value("x", 0.0) - minX)},
+                        {"y", std::round(y + p.value("y", 0.0) - minY)}};
     added << qs(n.id);
   }
   const json clipReroutes = clip.ui.is_object() && clip.ui.contains("reroutes") && clip.ui["reroutes"].is_object()
-                                ? clip.ui["reroutes"] : json::object();
+                                ? clip.ui["reroutes"]
+                                : json::object();
   for (const Link& l : clip.graph.links) {
     if (!rename.count(l.from.node) || !rename.count(l.to.node)) continue;
     d.graph.links.push_back({{rename[l.from.node], l.from.port}, {rename[l.to.node], l.to.port}});

@@ -17,9 +17,13 @@ QVariantList GraphController::groups() const {
   QVariantList out;
   if (doc_.ui.is_object() && doc_.ui.contains("groups") && doc_.ui["groups"].is_array())
     for (const json& g : doc_.ui["groups"])
-      out.push_back(QVariantMap{{"id", qs(g.value("id", ""))}, {"title", qs(g.value("title", ""))},
-                                {"color", qs(g.value("color", "#4a6fa5"))}, {"x", g.value("x", 0.0)},
-                                {"y", g.value("y", 0.0)}, {"w", g.value("w", 300.0)}, {"h", g.value("h", 200.0)}});
+      out.push_back(QVariantMap{{"id", qs(g.value("id", ""))},
+                                {"title", qs(g.value("title", ""))},
+                                {"color", qs(g.value("color", "#4a6fa5"))},
+                                {"x", g.value("x", 0.0)},
+                                {"y", g.value("y", 0.0)},
+                                {"w", g.value("w", 300.0)},
+                                {"h", g.value("h", 200.0)}});
   return out;
 }
 
@@ -27,8 +31,11 @@ QVariantList GraphController::comments() const {
   QVariantList out;
   if (doc_.ui.is_object() && doc_.ui.contains("comments") && doc_.ui["comments"].is_array())
     for (const json& c : doc_.ui["comments"])
-      out.push_back(QVariantMap{{"id", qs(c.value("id", ""))}, {"text", qs(c.value("text", ""))},
-                                {"x", c.value("x", 0.0)}, {"y", c.value("y", 0.0)}, {"w", c.value("w", 220.0)},
+      out.push_back(QVariantMap{{"id", qs(c.value("id", ""))},
+                                {"text", qs(c.value("text", ""))},
+                                {"x", c.value("x", 0.0)},
+                                {"y", c.value("y", 0.0)},
+                                {"w", c.value("w", 220.0)},
                                 {"h", c.value("h", 80.0)}});
   return out;
 }
@@ -54,8 +61,14 @@ QString GraphController::addGroup(const QString& title, const QString& color) {
   r.adjust(-20, -40, 20, 20);
   GraphDocument d = doc_;
   const QString id = newDecorationId("group");
-  uiArray(d, "groups").push_back({{"id", ss(id)}, {"title", ss(title)}, {"color", ss(color)},
-                                  {"x", r.x()}, {"y", r.y()}, {"w", r.width()}, {"h", r.height()}});
+  uiArray(d, "groups")
+      .push_back({{"id", ss(id)},
+                  {"title", ss(title)},
+                  {"color", ss(color)},
+                  {"x", r.x()},
+                  {"y", r.y()},
+                  {"w", r.width()},
+                  {"h", r.height()}});
   push(tr("Add group"), d);
   return id;
 }

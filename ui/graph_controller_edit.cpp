@@ -97,10 +97,13 @@ QString GraphController::connectInto(GraphDocument& d, const QString& fromNode, 
         .arg(qs(std::string(to_string(out->type))), fromPort, qs(std::string(to_string(in->type))), toPort);
   auto& links = d.graph.links;
   links.erase(std::remove_if(links.begin(), links.end(),
-                             [&](const Link& l) { return l.to == PortRef{b->id, in->name}; }),
+                             [&](const Link& l) {
+                               return l.to == PortRef{b->id, in->name};
+                             }),
               links.end());
   links.push_back({{a->id, out->name}, {b->id, in->name}});
-  if (!d.graph.topological_order()) return tr("this wire would make a cycle ('%1' already depends on '%2')").arg(fromNode, toNode);
+  if (!d.graph.topological_order())
+    return tr("this wire would make a cycle ('%1' already depends on '%2')").arg(fromNode, toNode);
   return {};
 }
 
@@ -128,7 +131,9 @@ void GraphController::disconnectInput(const QString& toNode, const QString& toPo
   auto& links = d.graph.links;
   const size_t before = links.size();
   links.erase(std::remove_if(links.begin(), links.end(),
-                             [&](const Link& l) { return l.to == PortRef{ss(toNode), ss(toPort)}; }),
+                             [&](const Link& l) {
+                               return l.to == PortRef{ss(toNode), ss(toPort)};
+                             }),
               links.end());
   if (links.size() != before) push(tr("Disconnect %1.%2").arg(toNode, toPort), d);
   if (selected_link_ == toNode + "." + toPort) {
@@ -139,10 +144,8 @@ void GraphController::disconnectInput(const QString& toNode, const QString& toPo
 
 // ---------------------------------------------------------------- moves
 
-void GraphController::translateReroutes(GraphDocument& d, const std::set<std::string>& moved, double dx,
-                                        double dy) {
-  if ((dx == 0 && dy == 0) || !d.ui.is_object() || !d.ui.contains("reroutes") || !d.ui["reroutes"].is_object())
-    return;
+void GraphController::translateReroutes(GraphDocument& d, const std::set<std::string>& moved, double dx, double dy) {
+  if ((dx == 0 && dy == 0) || !d.ui.is_object() || !d.ui.contains("reroutes") || !d.ui["reroutes"].is_object()) return;
   json& all = d.ui["reroutes"];
   for (const Link& l : d.graph.links) {
     if (!moved.count(l.from.node) || !moved.count(l.to.node)) continue;

@@ -50,8 +50,13 @@ QVariantMap GraphController::nodeInfo(const QString& id) const {
   if (!spec) return {};
   QStringList outputs;
   for (const PortSpec& p : spec->outputs) outputs << qs(p.name);
-  return {{"id", id}, {"type", qs(n->type)}, {"title", qs(spec->title)}, {"category", qs(spec->category)},
-          {"doc", qs(spec->doc)}, {"bypass", n->bypass}, {"outputs", outputs},
+  return {{"id", id},
+          {"type", qs(n->type)},
+          {"title", qs(spec->title)},
+          {"category", qs(spec->category)},
+          {"doc", qs(spec->doc)},
+          {"bypass", n->bypass},
+          {"outputs", outputs},
           {"color", categoryColor(spec->category)}};
 }
 
@@ -84,8 +89,11 @@ QVariantList GraphController::searchNodes(const QString& text, const QString& po
         ok = ok || (wantInput ? port_types_compatible(*wanted, p.type) : port_types_compatible(p.type, *wanted));
       if (!ok) continue;
     }
-    out.push_back(QVariantMap{{"type", qs(s->type)}, {"title", qs(s->title)}, {"category", qs(s->category)},
-                              {"color", categoryColor(s->category)}, {"doc", qs(s->doc)}});
+    out.push_back(QVariantMap{{"type", qs(s->type)},
+                              {"title", qs(s->title)},
+                              {"category", qs(s->category)},
+                              {"color", categoryColor(s->category)},
+                              {"doc", qs(s->doc)}});
   }
   std::stable_sort(out.begin(), out.end(), [](const QVariant& a, const QVariant& b) {
     return a.toMap()["category"].toString() < b.toMap()["category"].toString();

@@ -50,8 +50,9 @@ QString GraphController::setSeedOptions(const QString& id, const QString& name, 
   if (!lock && !eachRun) node.erase(ss(name));
   else node[ss(name)] = {{"lock", lock}, {"each_run", eachRun}};
   if (node.empty()) params.erase(ss(id));
-  const QString what = lock != now["lock"].toBool() ? (lock ? tr("Lock %1.%2") : tr("Unlock %1.%2"))
-                                                    : (eachRun ? tr("Re-roll %1.%2 each run") : tr("Keep %1.%2 between runs"));
+  const QString what = lock != now["lock"].toBool()
+                           ? (lock ? tr("Lock %1.%2") : tr("Unlock %1.%2"))
+                           : (eachRun ? tr("Re-roll %1.%2 each run") : tr("Keep %1.%2 between runs"));
   push(what.arg(id, name), d);
   return {};
 }

@@ -14,12 +14,12 @@ using detail::typeColor;
 int NodeListModel::rowCount(const QModelIndex&) const { return int(g_->document().graph.nodes.size()); }
 
 QHash<int, QByteArray> NodeListModel::roleNames() const {
-  return {{IdRole, "nodeId"},       {TypeRole, "nodeType"},       {TitleRole, "title"},
+  return {{IdRole, "nodeId"},         {TypeRole, "nodeType"},           {TitleRole, "title"},
           {CategoryRole, "category"}, {HeaderColorRole, "headerColor"}, {XRole, "nodeX"},
-          {YRole, "nodeY"},         {WidthRole, "nodeWidth"},     {HeightRole, "nodeHeight"},
-          {InputsRole, "inputs"},   {OutputsRole, "outputs"},     {BypassRole, "bypass"},
-          {SelectedRole, "selected"}, {StateRole, "runState"},  {ProgressRole, "progress"},
-          {MessageRole, "message"}, {SecondsRole, "seconds"},     {SummaryRole, "summary"}};
+          {YRole, "nodeY"},           {WidthRole, "nodeWidth"},         {HeightRole, "nodeHeight"},
+          {InputsRole, "inputs"},     {OutputsRole, "outputs"},         {BypassRole, "bypass"},
+          {SelectedRole, "selected"}, {StateRole, "runState"},          {ProgressRole, "progress"},
+          {MessageRole, "message"},   {SecondsRole, "seconds"},         {SummaryRole, "summary"}};
 }
 
 QVariant NodeListModel::data(const QModelIndex& index, int role) const {
@@ -32,14 +32,19 @@ QVariant NodeListModel::data(const QModelIndex& index, int role) const {
     QVariantList list;
     if (!spec) return list;
     for (const PortSpec& p : outputs ? spec->outputs : spec->inputs) {
-      const bool connected = outputs ? !g_->document().graph.links_from(n.id).empty() &&
-                                           std::any_of(g_->document().graph.links.begin(),
-                                                       g_->document().graph.links.end(),
-                                                       [&](const Link& l) { return l.from == PortRef{n.id, p.name}; })
-                                     : g_->document().graph.link_to({n.id, p.name}) != nullptr;
-      list.push_back(QVariantMap{{"name", qs(p.name)}, {"type", qs(std::string(to_string(p.type)))},
-                                 {"color", typeColor(p.type)}, {"optional", p.optional},
-                                 {"connected", connected}, {"doc", qs(p.doc)}});
+      const bool connected = outputs
+                                 ? !g_->document().graph.links_from(n.id).empty() &&
+                                       std::any_of(g_->document().graph.links.begin(), g_->document().graph.links.end(),
+                                                   [&](const Link& l) {
+                                                     return l.from == PortRef{n.id, p.name};
+                                                   })
+                                 : g_->document().graph.link_to({n.id, p.name}) != nullptr;
+      list.push_back(QVariantMap{{"name", qs(p.name)},
+                                 {"type", qs(std::string(to_string(p.type)))},
+                                 {"color", typeColor(p.type)},
+                                 {"optional", p.optional},
+                                 {"connected", connected},
+                                 {"doc", qs(p.doc)}});
     }
     return list;
   };
@@ -69,10 +74,18 @@ QVariant NodeListModel::data(const QModelIndex& index, int role) const {
 int LinkListModel::rowCount(const QModelIndex&) const { return int(g_->document().graph.links.size()); }
 
 QHash<int, QByteArray> LinkListModel::roleNames() const {
-  return {{FromNodeRole, "fromNode"}, {FromPortRole, "fromPort"}, {ToNodeRole, "toNode"},
-          {ToPortRole, "toPort"},     {ColorRole, "wireColor"},   {X1Role, "x1"},
-          {Y1Role, "y1"},             {X2Role, "x2"},             {Y2Role, "y2"},
-          {SelectedRole, "selected"}, {PathRole, "svgPath"}, {ReroutesRole, "reroutes"}};
+  return {{FromNodeRole, "fromNode"},
+          {FromPortRole, "fromPort"},
+          {ToNodeRole, "toNode"},
+          {ToPortRole, "toPort"},
+          {ColorRole, "wireColor"},
+          {X1Role, "x1"},
+          {Y1Role, "y1"},
+          {X2Role, "x2"},
+          {Y2Role, "y2"},
+          {SelectedRole, "selected"},
+          {PathRole, "svgPath"},
+          {ReroutesRole, "reroutes"}};
 }
 
 QVariant LinkListModel::data(const QModelIndex& index, int role) const {

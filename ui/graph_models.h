@@ -21,15 +21,33 @@ class NodeListModel : public QAbstractListModel {
   Q_OBJECT
  public:
   enum Role {
-    IdRole = Qt::UserRole + 1, TypeRole, TitleRole, CategoryRole, HeaderColorRole, XRole, YRole,
-    WidthRole, HeightRole, InputsRole, OutputsRole, BypassRole, SelectedRole, StateRole, ProgressRole,
-    MessageRole, SecondsRole, SummaryRole
+    IdRole = Qt::UserRole + 1,
+    TypeRole,
+    TitleRole,
+    CategoryRole,
+    HeaderColorRole,
+    XRole,
+    YRole,
+    WidthRole,
+    HeightRole,
+    InputsRole,
+    OutputsRole,
+    BypassRole,
+    SelectedRole,
+    StateRole,
+    ProgressRole,
+    MessageRole,
+    SecondsRole,
+    SummaryRole
   };
   explicit NodeListModel(GraphController* g) : QAbstractListModel(nullptr), g_(g) {}
   int rowCount(const QModelIndex& = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
-  void reset() { beginResetModel(); endResetModel(); }
+  void reset() {
+    beginResetModel();
+    endResetModel();
+  }
   void changed(int row) { emit dataChanged(index(row), index(row)); }
 
  private:
@@ -39,14 +57,31 @@ class NodeListModel : public QAbstractListModel {
 class LinkListModel : public QAbstractListModel {
   Q_OBJECT
  public:
-  enum Role { FromNodeRole = Qt::UserRole + 1, FromPortRole, ToNodeRole, ToPortRole, ColorRole,
-              X1Role, Y1Role, X2Role, Y2Role, SelectedRole, PathRole, ReroutesRole };
+  enum Role {
+    FromNodeRole = Qt::UserRole + 1,
+    FromPortRole,
+    ToNodeRole,
+    ToPortRole,
+    ColorRole,
+    X1Role,
+    Y1Role,
+    X2Role,
+    Y2Role,
+    SelectedRole,
+    PathRole,
+    ReroutesRole
+  };
   explicit LinkListModel(GraphController* g) : QAbstractListModel(nullptr), g_(g) {}
   int rowCount(const QModelIndex& = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
-  void reset() { beginResetModel(); endResetModel(); }
-  void geometryChanged() { if (rowCount()) emit dataChanged(index(0), index(rowCount() - 1)); }
+  void reset() {
+    beginResetModel();
+    endResetModel();
+  }
+  void geometryChanged() {
+    if (rowCount()) emit dataChanged(index(0), index(rowCount() - 1));
+  }
 
  private:
   GraphController* g_;

@@ -12,13 +12,15 @@ namespace camgraph::ui {
 ImageView::ImageView(QQuickItem* parent) : QQuickPaintedItem(parent) {
   setAntialiasing(false);
   connect(this, &ImageView::sourceChanged, this, &ImageView::reload);
-  connect(this, &QQuickItem::widthChanged, this, [this] { if (!fitted_) fit(); });
-  connect(this, &QQuickItem::heightChanged, this, [this] { if (!fitted_) fit(); });
+  connect(this, &QQuickItem::widthChanged, this, [this] {
+    if (!fitted_) fit();
+  });
+  connect(this, &QQuickItem::heightChanged, this, [this] {
+    if (!fitted_) fit();
+  });
 }
 
-void ImageView::reload() {
-  setImage(runner_ && !node_.isEmpty() ? runner_->image(node_, port_, frame_) : QImage());
-}
+void ImageView::reload() { setImage(runner_ && !node_.isEmpty() ? runner_->image(node_, port_, frame_) : QImage()); }
 
 void ImageView::setImage(const QImage& image) {
   const bool sizeChanged = image.size() != image_.size();
@@ -66,8 +68,12 @@ QString ImageView::pixelAt(double x, double y) const {
   if (px < 0 || py < 0 || px >= image_.width() || py >= image_.height()) return {};
   const QColor c = image_.pixelColor(px, py);
   return QStringLiteral("x %1  y %2   R %3  G %4  B %5  A %6")
-      .arg(px).arg(py)
-      .arg(c.redF(), 0, 'f', 3).arg(c.greenF(), 0, 'f', 3).arg(c.blueF(), 0, 'f', 3).arg(c.alphaF(), 0, 'f', 3);
+      .arg(px)
+      .arg(py)
+      .arg(c.redF(), 0, 'f', 3)
+      .arg(c.greenF(), 0, 'f', 3)
+      .arg(c.blueF(), 0, 'f', 3)
+      .arg(c.alphaF(), 0, 'f', 3);
 }
 
 void ImageView::paint(QPainter* p) {
@@ -171,8 +177,7 @@ void PlotView::paint(QPainter* p) {
 
 // ---------------------------------------------------------------- SeriesPlotView
 
-SeriesPlotView::SeriesPlotView(QQuickItem* parent)
-    : QQuickPaintedItem(parent), plot_(std::make_unique<QCustomPlot>()) {
+SeriesPlotView::SeriesPlotView(QQuickItem* parent) : QQuickPaintedItem(parent), plot_(std::make_unique<QCustomPlot>()) {
   plot_->setBackground(QColor("#1b1c1f"));
   connect(this, &SeriesPlotView::frameChanged, this, [this] { rebuild(); });
 }
@@ -213,8 +218,7 @@ void SeriesPlotView::rebuild() {
     if (first)
       connect(first->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
               rect->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
-    else
-      first = rect;
+    else first = rect;
     QVector<double> x, y;
     const QVariantList values = m["values"].toList();
     for (int k = 0; k < values.size(); ++k) x << k, y << values[k].toDouble();

@@ -163,7 +163,8 @@ void RunController::start(const QStringList& targets, bool rerollSeeds) {
     rerolling_ = true;
     const QStringList rolled = graph_->rerollSeeds();
     rerolling_ = false;
-    for (const QString& r : rolled) append(tr("seed %1 = %2").arg(r, graph_->paramValue(r.section('.', 0, -2), r.section('.', -1)).toString()));
+    for (const QString& r : rolled)
+      append(tr("seed %1 = %2").arg(r, graph_->paramValue(r.section('.', 0, -2), r.section('.', -1)).toString()));
   }
   RunOptions opt;
   for (const QString& t : targets) opt.targets.push_back(t.toStdString());
@@ -192,7 +193,8 @@ void RunController::start(const QStringList& targets, bool rerollSeeds) {
       previews_.erase(e.node);  // a preview from an earlier run does not stand in for this one
     }
     if (e.kind == EventKind::NodeDone || e.kind == EventKind::NodeCached) store(e.node, evaluator_->outputs(e.node));
-    QMetaObject::invokeMethod(this, [this, e] { handle(e); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, e] { handle(e); }, Qt::QueuedConnection);
   };
   graph_->clearRunStates();
   // Everything a run will consider shows as queued until its event arrives.
@@ -210,28 +212,31 @@ void RunController::start(const QStringList& targets, bool rerollSeeds) {
       r.ok = false;
       r.problems.push_back({"", "", "", e.what()});
     }
-    QMetaObject::invokeMethod(this, [this, r] {
-      for (const Problem& p : r.problems) {
-        append(tr("error: %1").arg(qs(p.to_string())));
-        if (!p.node.empty()) graph_->setRunState(qs(p.node), {"failed", 0, qs(p.message), 0});
-      }
-      // Nodes the run did not reach lose the "queued" mark.
-      for (const NodeInstance& n : graph_->document().graph.nodes)
-        if (const NodeRunState* s = graph_->runState(n.id); s && s->state == "queued")
-          graph_->setRunState(qs(n.id), {});
-      status_ = r.cancelled ? "cancelled" : r.ok ? "ok" : "failed";
-      elapsed_ = r.seconds;
-      append(tr("run %1 in %2 s").arg(status_).arg(r.seconds, 0, 'f', 2));
-      thread_->wait();
-      thread_->deleteLater();
-      thread_ = nullptr;
-      emit runningChanged();
-      emit finished(status_);
-      if (rerun_) {
-        rerun_ = false;
-        debounce_.start();
-      }
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this, r] {
+          for (const Problem& p : r.problems) {
+            append(tr("error: %1").arg(qs(p.to_string())));
+            if (!p.node.empty()) graph_->setRunState(qs(p.node), {"failed", 0, qs(p.message), 0});
+          }
+          // Nodes the run did not reach lose the "queued" mark.
+          for (const NodeInstance& n : graph_->document().graph.nodes)
+            if (const NodeRunState* s = graph_->runState(n.id); s && s->state == "queued")
+              graph_->setRunState(qs(n.id), {});
+          status_ = r.cancelled ? "cancelled" : r.ok ? "ok" : "failed";
+          elapsed_ = r.seconds;
+          append(tr("run %1 in %2 s").arg(status_).arg(r.seconds, 0, 'f', 2));
+          thread_->wait();
+          thread_->deleteLater();
+          thread_ = nullptr;
+          emit runningChanged();
+          emit finished(status_);
+          if (rerun_) {
+            rerun_ = false;
+            debounce_.start();
+          }
+        },
+        Qt::QueuedConnection);
   });
   emit runningChanged();
   thread_->start();
@@ -260,7 +265,8 @@ void RunController::offerPreview(const Event& e, const std::string& port) {
   }
   if (notify) {
     const std::string node = e.node;
-    QMetaObject::invokeMethod(this, [this, node] { previewArrived(node); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, node] { previewArrived(node); }, Qt::QueuedConnection);
   }
 }
 
@@ -335,7 +341,8 @@ void RunController::handle(const Event& e) {
       for (auto it = e.data.begin(); it != e.data.end(); ++it) {
         const auto& v = it.value();
         if (v.is_object() && v.contains("shape")) parts << qs(it.key() + " " + v["shape"].dump());
-        else if (v.is_object() && v.contains("gaussians")) parts << qs(it.key()) + " " + QString::number(v["gaussians"].get<long long>()) + " gaussians";
+        else if (v.is_object() && v.contains("gaussians"))
+          parts << qs(it.key()) + " " + QString::number(v["gaussians"].get<long long>()) + " gaussians";
       }
       graph_->setNodeSummary(id, parts.join("  "));
       append(tr("%1 %2 (%3 s)").arg(id, s.state).arg(e.seconds, 0, 'f', 2));
@@ -356,12 +363,9 @@ void RunController::handle(const Event& e) {
     case EventKind::Warning:
       append(tr("warning: %1%2").arg(id.isEmpty() ? QString() : id + ": ", qs(e.message)));
       return;
-    case EventKind::RunStarted:
-      append(tr("device %1").arg(qs(e.data.value("device", std::string("cpu")))));
-      return;
+    case EventKind::RunStarted: append(tr("device %1").arg(qs(e.data.value("device", std::string("cpu"))))); return;
     case EventKind::RunFinished:
-    case EventKind::Preview:
-      return;
+    case EventKind::Preview: return;
   }
   if (!id.isEmpty()) graph_->setRunState(id, s);
 }
@@ -402,8 +406,8 @@ QVariantMap RunController::outputInfo(const QString& node, const QString& port) 
       m["preview"] = qs(pv->second.label);
     }
     for (const auto& [name, v] : shown)
-      ports.push_back(QVariantMap{{"name", qs(name)}, {"type", qs(std::string(to_string(v->type())))},
-                                  {"kind", kindOf(v)}});
+      ports.push_back(
+          QVariantMap{{"name", qs(name)}, {"type", qs(std::string(to_string(v->type())))}, {"kind", kindOf(v)}});
   }
   m["ports"] = ports;
   QString p = port;
@@ -511,8 +515,9 @@ SceneOverlays RunController::overlaysFor(const QString& sceneNode) const {
         }
       } else if (port->overlay.kind == "billboards") {
         const auto* rec = dynamic_cast<const RecordValue*>(v.get());
-        if (rec && rec->record.is_object() && rec->record.contains("billboards") && rec->record["billboards"].is_array() &&
-            it->second.count(port->overlay.images) && rec->record["billboards"].size() > o.billboards.size()) {
+        if (rec && rec->record.is_object() && rec->record.contains("billboards") &&
+            rec->record["billboards"].is_array() && it->second.count(port->overlay.images) &&
+            rec->record["billboards"].size() > o.billboards.size()) {
           o.billboards = rec->record["billboards"];
           o.billboardNode = qs(id);
           o.billboardImages = qs(port->overlay.images);
@@ -527,10 +532,10 @@ SceneOverlays RunController::overlaysFor(const QString& sceneNode) const {
 
 QVariantList RunController::frameSeriesOf(const nlohmann::json& record) {
   QVariantList out;
-  std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& j, const std::string& path) {
+  std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& j,
+                                                                            const std::string& path) {
     if (j.is_object()) {
-      for (auto it = j.begin(); it != j.end(); ++it)
-        walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
+      for (auto it = j.begin(); it != j.end(); ++it) walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
     } else if (j.is_array() && j.size() >= 2) {
       QVariantList values;
       bool numeric = true;

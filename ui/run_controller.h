@@ -48,9 +48,9 @@ class RunController : public QObject {
   Q_PROPERTY(camgraph::ui::GraphController* graph READ graph WRITE setGraph NOTIFY graphChanged)
   Q_PROPERTY(bool running READ running NOTIFY runningChanged)
   Q_PROPERTY(bool liveMode READ liveMode WRITE setLiveMode NOTIFY liveModeChanged)
-  Q_PROPERTY(QString status READ status NOTIFY runningChanged)   // last run: ok, failed, cancelled
+  Q_PROPERTY(QString status READ status NOTIFY runningChanged)  // last run: ok, failed, cancelled
   Q_PROPERTY(QStringList log READ log NOTIFY logChanged)
-  Q_PROPERTY(int revision READ revision NOTIFY outputsChanged)   // bumps when outputs change
+  Q_PROPERTY(int revision READ revision NOTIFY outputsChanged)  // bumps when outputs change
   Q_PROPERTY(QString outDir READ outDir WRITE setOutDir NOTIFY outDirChanged)
   Q_PROPERTY(double elapsed READ elapsed NOTIFY runningChanged)
 
@@ -75,7 +75,7 @@ class RunController : public QObject {
   void setOutDir(const QString& d);
   double elapsed() const { return elapsed_; }
 
-  Q_INVOKABLE void run();                // output nodes (or leaves)
+  Q_INVOKABLE void run();  // output nodes (or leaves)
   Q_INVOKABLE void runTo(const QStringList& targets);
   Q_INVOKABLE void runSelected();
   Q_INVOKABLE void cancel();

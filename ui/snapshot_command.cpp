@@ -8,7 +8,10 @@ constexpr int kSnapshotId = 0x6367;  // shared by all snapshots: QUndoStack merg
 
 SnapshotCommand::SnapshotCommand(Apply apply, const QString& text, GraphDocument before, GraphDocument after,
                                  QString mergeKey)
-    : QUndoCommand(text), apply_(std::move(apply)), before_(std::move(before)), after_(std::move(after)),
+    : QUndoCommand(text),
+      apply_(std::move(apply)),
+      before_(std::move(before)),
+      after_(std::move(after)),
       key_(std::move(mergeKey)) {}
 
 int SnapshotCommand::id() const { return key_.isEmpty() ? -1 : kSnapshotId; }
@@ -22,8 +25,7 @@ bool SnapshotCommand::mergeWith(const QUndoCommand* other) {
 
 void SnapshotCommand::closeCurrent(QUndoStack& stack) {
   if (stack.index() == 0) return;
-  if (auto* c = dynamic_cast<SnapshotCommand*>(const_cast<QUndoCommand*>(stack.command(stack.index() - 1))))
-    c->close();
+  if (auto* c = dynamic_cast<SnapshotCommand*>(const_cast<QUndoCommand*>(stack.command(stack.index() - 1)))) c->close();
 }
 
 }  // namespace camgraph::ui

@@ -14,8 +14,7 @@ namespace camgraph::ui {
 class SnapshotCommand : public QUndoCommand {
  public:
   using Apply = std::function<void(const GraphDocument&)>;  // installs a document (undo and redo)
-  SnapshotCommand(Apply apply, const QString& text, GraphDocument before, GraphDocument after,
-                  QString mergeKey = {});
+  SnapshotCommand(Apply apply, const QString& text, GraphDocument before, GraphDocument after, QString mergeKey = {});
   void undo() override { apply_(before_); }
   void redo() override { apply_(after_); }
   int id() const override;

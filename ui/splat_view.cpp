@@ -32,16 +32,13 @@ QImage toQImage(const PreviewImage& img) {
   return out;
 }
 
-bool cpuForced() {
-  return qEnvironmentVariable("CAMGRAPH_VIEWPORT_DEVICE").compare("cpu", Qt::CaseInsensitive) == 0;
-}
+bool cpuForced() { return qEnvironmentVariable("CAMGRAPH_VIEWPORT_DEVICE").compare("cpu", Qt::CaseInsensitive) == 0; }
 
 // Draws the overlays over a rendered frame, projected with the viewport's camera: frusta of
 // cameras (training cameras, a camera path with its track) and billboards in place with their cutouts.
 class OverlayPainter {
  public:
-  OverlayPainter(QImage& frame, const Camera& view, double frustumSize)
-      : p_(&frame), view_(view), size_(frustumSize) {
+  OverlayPainter(QImage& frame, const Camera& view, double frustumSize) : p_(&frame), view_(view), size_(frustumSize) {
     p_.setRenderHint(QPainter::Antialiasing);
     p_.setRenderHint(QPainter::SmoothPixmapTransform);
   }
@@ -107,17 +104,19 @@ class OverlayPainter {
   bool billboard(const nlohmann::json& b, const QVector3D& eye, const QVector3D& worldUp,
                  const std::function<QImage(int)>& cutoutImage) {
     if (!b.is_object() || !b.contains("foot") || !b.contains("content") || !b.contains("foot_px")) return false;
-    auto vec = [](const nlohmann::json& j) { return QVector3D(j[0].get<float>(), j[1].get<float>(), j[2].get<float>()); };
+    auto vec = [](const nlohmann::json& j) {
+      return QVector3D(j[0].get<float>(), j[1].get<float>(), j[2].get<float>());
+    };
     const QVector3D foot = vec(b["foot"]);
     const QVector3D up = b.contains("up") ? vec(b["up"]).normalized() : worldUp;
     const auto& box = b["content"];
-    const double u0 = box[0].get<double>(), v0 = box[1].get<double>(), u1 = box[2].get<double>(), v1 = box[3].get<double>();
+    const double u0 = box[0].get<double>(), v0 = box[1].get<double>(), u1 = box[2].get<double>(),
+                 v1 = box[3].get<double>();
     const double fu = b["foot_px"][0].get<double>(), fv = b["foot_px"][1].get<double>();
     const double s = b.value("height", 1.0) / std::max(1e-6, v1 - v0);
     // Facing the viewer (camera) or its fixed normal; the cutout's right is view-forward x up.
-    QVector3D towards = b.value("facing", std::string("camera")) == "fixed" && b.contains("normal")
-                            ? -vec(b["normal"])
-                            : foot - eye;
+    QVector3D towards = b.value("facing", std::string("camera")) == "fixed" && b.contains("normal") ? -vec(b["normal"])
+                                                                                                    : foot - eye;
     towards -= up * QVector3D::dotProduct(towards, up);
     if (towards.length() < 1e-6) return false;
     const QVector3D right = QVector3D::crossProduct(towards.normalized(), up).normalized();
@@ -134,7 +133,8 @@ class OverlayPainter {
     QTransform t;
     const QRectF src(u0, v0, u1 - u0, v1 - v0);
     if (!cutout.isNull() &&
-        QTransform::quadToQuad(QPolygonF({src.topLeft(), src.topRight(), src.bottomRight(), src.bottomLeft()}), quad, t)) {
+        QTransform::quadToQuad(QPolygonF({src.topLeft(), src.topRight(), src.bottomRight(), src.bottomLeft()}), quad,
+                               t)) {
       p_.save();
       p_.setTransform(t);
       p_.drawImage(src, cutout, src);
@@ -337,7 +337,11 @@ void SplatView::render(bool preview) {
   // The device first, and the training step while this is a live snapshot of a running trainer.
   const QString live = runner_->preview(node_).value("label").toString();
   stats_ = tr("%1  %2 Gaussians  %3x%4  %5 ms%6%7")
-               .arg(backend()).arg(scene->count()).arg(w).arg(h).arg(t.elapsed())
+               .arg(backend())
+               .arg(scene->count())
+               .arg(w)
+               .arg(h)
+               .arg(t.elapsed())
                .arg(preview ? tr("  (preview)") : QString())
                .arg(live.isEmpty() ? QString() : tr("  live: %1").arg(live));
   emit rendered();

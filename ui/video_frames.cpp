@@ -26,7 +26,8 @@ bool VideoFrames::open(const QString& file, QString* error, qint64 maxBytes) {
     return false;
   };
   AVFormatContext* fmt = nullptr;
-  if (avformat_open_input(&fmt, file.toUtf8().constData(), nullptr, nullptr) < 0) return failWith("cannot open the file");
+  if (avformat_open_input(&fmt, file.toUtf8().constData(), nullptr, nullptr) < 0)
+    return failWith("cannot open the file");
   struct Resources {
     AVFormatContext* fmt;
     AVCodecContext* codec = nullptr;
@@ -48,7 +49,8 @@ bool VideoFrames::open(const QString& file, QString* error, qint64 maxBytes) {
   const AVCodec* decoder = avcodec_find_decoder(st->codecpar->codec_id);
   if (!decoder) return failWith("no decoder for its codec in this FFmpeg");
   r.codec = avcodec_alloc_context3(decoder);
-  if (!r.codec || avcodec_parameters_to_context(r.codec, st->codecpar) < 0 || avcodec_open2(r.codec, decoder, nullptr) < 0)
+  if (!r.codec || avcodec_parameters_to_context(r.codec, st->codecpar) < 0 ||
+      avcodec_open2(r.codec, decoder, nullptr) < 0)
     return failWith("cannot open the decoder");
   const AVRational rate = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
   fps_ = rate.den ? av_q2d(rate) : 0;

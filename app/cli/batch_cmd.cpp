@@ -89,7 +89,9 @@ int cmd_gather(const std::vector<std::string>& args) {
   }
   if (sweep_file.empty()) return usage("batch gather needs a SWEEP file");
   const Sweep sweep = load_sweep(sweep_file, builtin_registry());
-  const fs::path out_dir = fs::absolute(!out.empty() ? fs::path(out) : !sweep.out.empty() ? sweep.out : fs::path("out") / sweep.name);
+  const fs::path out_dir = fs::absolute(!out.empty()         ? fs::path(out)
+                                        : !sweep.out.empty() ? sweep.out
+                                                             : fs::path("out") / sweep.name);
   const fs::path sd = state_dir.empty() ? default_state_dir(out_dir, sweep) : fs::absolute(state_dir);
   const GatherReport g = gather(sweep, out_dir, sd);
   if (as_json) {
@@ -109,7 +111,8 @@ int cmd_gather(const std::vector<std::string>& args) {
     }
     for (const auto& n : g.notes) std::printf("%s\n", n.c_str());
     if (!g.missing.empty())
-      std::printf("run the same `camgraph-cli batch ... --slurm` (or a local batch) again to run only the missing items\n");
+      std::printf(
+          "run the same `camgraph-cli batch ... --slurm` (or a local batch) again to run only the missing items\n");
   }
   return g.missing.empty() && g.files_complete ? 0 : 1;
 }
@@ -139,10 +142,10 @@ int parse_batch_args(const std::vector<std::string>& args, BatchArgs& b) {
         const std::string v = value();
         char* end = nullptr;
         b.run.cache_max_gb = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end || !std::isfinite(b.run.cache_max_gb) || b.run.cache_max_gb < 0 || b.run.cache_max_gb > 1e9)
+        if (v.empty() || *end || !std::isfinite(b.run.cache_max_gb) || b.run.cache_max_gb < 0 ||
+            b.run.cache_max_gb > 1e9)
           return usage("--cache-max-gb needs a size in GB between 0 and 1e9 (got '" + v + "')");
-      }
-      else if (a == "--no-share") b.run.share_upstream = false;
+      } else if (a == "--no-share") b.run.share_upstream = false;
       else if (a == "--gpu-mem") b.run.gpu_mem_mib = to_int(a, value(), 1);
       else if (a == "--state-dir") b.state_dir = value();
       else if (a == "--task-items") b.task_items = value();
@@ -182,7 +185,9 @@ struct BatchPaths {
 
 BatchPaths batch_paths(const BatchArgs& b, const Sweep& sweep) {
   BatchPaths p;
-  p.out_dir = fs::absolute(!b.out.empty() ? fs::path(b.out) : !sweep.out.empty() ? sweep.out : fs::path("out") / sweep.name)
+  p.out_dir = fs::absolute(!b.out.empty()       ? fs::path(b.out)
+                           : !sweep.out.empty() ? sweep.out
+                                                : fs::path("out") / sweep.name)
                   .lexically_normal();
   p.state_dir = b.state_dir.empty() ? default_state_dir(p.out_dir, sweep) : fs::absolute(b.state_dir);
   p.cache_dir = b.cache_dir.empty() ? p.out_dir / ".camgraph-batch" / "cache" : fs::absolute(b.cache_dir);
@@ -204,9 +209,10 @@ int print_dry_run_json(const Sweep& sweep, const BatchPaths& paths, const Manife
 
 // --dry-run: one line per item (index, id, state, overrides), stale manifest items, where outputs go.
 int print_dry_run(const Sweep& sweep, const BatchPaths& paths, const Manifest& manifest, const Registry& reg) {
-  std::printf("sweep %s: %zu item(s) over %s (graph hash %s)%s\n", sweep.name.c_str(), sweep.items.size(),
-              sweep.graph_path.c_str(), sweep.graph_hash.substr(0, 16).c_str(),
-              sweep.duplicates ? (", " + std::to_string(sweep.duplicates) + " duplicate variant(s) dropped").c_str() : "");
+  std::printf(
+      "sweep %s: %zu item(s) over %s (graph hash %s)%s\n", sweep.name.c_str(), sweep.items.size(),
+      sweep.graph_path.c_str(), sweep.graph_hash.substr(0, 16).c_str(),
+      sweep.duplicates ? (", " + std::to_string(sweep.duplicates) + " duplicate variant(s) dropped").c_str() : "");
   for (const auto& it : sweep.items) {
     auto r = manifest.items.find(it.id);
     std::string ov;
@@ -218,12 +224,12 @@ int print_dry_run(const Sweep& sweep, const BatchPaths& paths, const Manifest& m
   for (const auto& [id, r] : manifest.items)
     if (!sweep.find(id)) stale++;
   if (stale)
-    std::printf("%zu item(s) in the manifest are not part of this sweep any more (the sweep or its graph changed)\n", stale);
+    std::printf("%zu item(s) in the manifest are not part of this sweep any more (the sweep or its graph changed)\n",
+                stale);
   if (!sweep.items_have_own_outputs(reg))
     std::printf("outputs: each item writes under %s/items/<id>/ (no per_item output paths in the sweep)\n",
                 paths.out_dir.c_str());
-  else
-    std::printf("outputs: %s\n", paths.out_dir.c_str());
+  else std::printf("outputs: %s\n", paths.out_dir.c_str());
   return 0;
 }
 
@@ -255,7 +261,9 @@ int submit_to_slurm(const BatchArgs& b, const Sweep& sweep, const BatchPaths& pa
       std::printf("submitted job %s; when it ends: camgraph-cli batch gather %s --out %s\n", job.job_id.c_str(),
                   b.sweep.c_str(), paths.out_dir.c_str());
       if (b.as_json)
-        std::cout << json{{"job_id", job.job_id}, {"script", job.script}, {"tasks", job.tasks}, {"items", job.items}}.dump() << "\n";
+        std::cout
+            << json{{"job_id", job.job_id}, {"script", job.script}, {"tasks", job.tasks}, {"items", job.items}}.dump()
+            << "\n";
     } else {
       std::printf("not submitted (--no-submit): sbatch %s\n", job.script.c_str());
     }
@@ -322,7 +330,8 @@ int cmd_batch(const std::vector<std::string>& args) {
   }
   const BatchPaths paths = batch_paths(b, sweep);
   const Manifest manifest = load_manifest(paths.state_dir);
-  if (b.dry_run) return b.as_json ? print_dry_run_json(sweep, paths, manifest, reg) : print_dry_run(sweep, paths, manifest, reg);
+  if (b.dry_run)
+    return b.as_json ? print_dry_run_json(sweep, paths, manifest, reg) : print_dry_run(sweep, paths, manifest, reg);
   if (b.slurm) return submit_to_slurm(b, sweep, paths, manifest);
   return run_locally(b, sweep, paths, reg);
 }
@@ -347,8 +356,12 @@ int cmd_dataset(const std::vector<std::string>& args) {
   }
   const auto rep = camgraph::dataset::index_dataset_metadata(fs::path(dir), !keep);
   if (as_json) {
-    std::cout << json{{"items", rep.items}, {"shards", rep.shards}, {"replaced", rep.replaced},
-                      {"bad_lines", rep.bad_lines}, {"missing_files", rep.missing_files}, {"warnings", rep.warnings}}
+    std::cout << json{{"items", rep.items},
+                      {"shards", rep.shards},
+                      {"replaced", rep.replaced},
+                      {"bad_lines", rep.bad_lines},
+                      {"missing_files", rep.missing_files},
+                      {"warnings", rep.warnings}}
                      .dump(1)
               << "\n";
   } else {

@@ -118,8 +118,8 @@ void prune_cache(const fs::path& dir, double max_gb, bool quiet) {
     const auto removed = Cache::prune_disk(dir, std::uintmax_t(max_gb * 1e9));
     for (const auto& f : removed.failed) std::fprintf(stderr, "warning: cache: could not remove %s\n", f.c_str());
     if (removed.entries && !quiet)
-      std::fprintf(stderr, "cache: removed %zu least recently used entr%s (%s) to stay under %g GB\n",
-                   removed.entries, removed.entries == 1 ? "y" : "ies", format_bytes(removed.bytes).c_str(), max_gb);
+      std::fprintf(stderr, "cache: removed %zu least recently used entr%s (%s) to stay under %g GB\n", removed.entries,
+                   removed.entries == 1 ? "y" : "ies", format_bytes(removed.bytes).c_str(), max_gb);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "warning: cache %s: could not prune: %s\n", dir.c_str(), e.what());
   }
@@ -161,7 +161,8 @@ int cmd_cache(const std::vector<std::string>& args) {
     if (args[0] == "prune") j["removed"] = {{"entries", removed.entries}, {"bytes", removed.bytes}};
     std::cout << j.dump() << "\n";
   } else {
-    if (args[0] == "prune") std::printf("removed %zu entries (%s)\n", removed.entries, format_bytes(removed.bytes).c_str());
+    if (args[0] == "prune")
+      std::printf("removed %zu entries (%s)\n", removed.entries, format_bytes(removed.bytes).c_str());
     std::printf("%s: %zu entries, %s\n", dir.c_str(), now.entries, format_bytes(now.bytes).c_str());
   }
   return 0;

@@ -49,9 +49,7 @@ void ProgressPrinter::on_event(const Event& e) {
       index_ = position_[e.node];
       draw_bar(e.node, 0, -1, "");
       break;
-    case EventKind::Progress:
-      draw_bar(e.node, e.fraction, e.eta_s, e.message);
-      break;
+    case EventKind::Progress: draw_bar(e.node, e.fraction, e.eta_s, e.message); break;
     case EventKind::NodeDone:
       end_bar();
       std::fprintf(out_, "[%d/%d] %-16s done    %8.2f s\n", position_[e.node], total_, e.node.c_str(), e.seconds);
@@ -72,7 +70,8 @@ void ProgressPrinter::on_event(const Event& e) {
       break;
     case EventKind::Warning:
       end_bar();
-      std::fprintf(out_, "warning: %s%s\n", e.node.empty() ? "" : ("node '" + e.node + "': ").c_str(), e.message.c_str());
+      std::fprintf(out_, "warning: %s%s\n", e.node.empty() ? "" : ("node '" + e.node + "': ").c_str(),
+                   e.message.c_str());
       break;
     case EventKind::Preview:  // intermediate values are for the editor; the bar shows progress
       return;

@@ -34,7 +34,8 @@ constexpr const char* kRunOptions = R"(  --set NODE.PARAM=VALUE   override a par
   --quiet                  no progress output
 )";
 
-constexpr const char* kBatchOptions = R"(  --dry-run [--json]       list the items (id, overrides, state) without running
+constexpr const char* kBatchOptions =
+    R"(  --dry-run [--json]       list the items (id, overrides, state) without running
   --out DIR                output root (default: the sweep's "out", else out/<sweep name>)
   --jobs N                 items at once (default: one per GPU, 1 on the CPU)
   --retries K              extra attempts per failed item (default 1)
@@ -77,8 +78,9 @@ std::string main_usage() {
 
 std::string subcommand_usage(const std::string& name) {
   if (name == "run")
-    return std::string("usage: camgraph-cli run FILE [options]\n"
-                       "  validate a .cgraph file, then evaluate the nodes its outputs need\n\noptions:\n") +
+    return std::string(
+               "usage: camgraph-cli run FILE [options]\n"
+               "  validate a .cgraph file, then evaluate the nodes its outputs need\n\noptions:\n") +
            kRunOptions + "\n" + kExitCodes;
   if (name == "validate")
     return "usage: camgraph-cli validate FILE\n"
@@ -88,8 +90,9 @@ std::string subcommand_usage(const std::string& name) {
     return "usage: camgraph-cli nodes [--json]\n"
            "  list the node types of this build (--json: every spec with its ports and parameters)\n";
   if (name == "batch")
-    return std::string("usage: camgraph-cli batch SWEEP [options]\n"
-                       "  run a parameter sweep over a graph (docs/batch.md)\n\noptions:\n") +
+    return std::string(
+               "usage: camgraph-cli batch SWEEP [options]\n"
+               "  run a parameter sweep over a graph (docs/batch.md)\n\noptions:\n") +
            kBatchOptions +
            "  --state-dir DIR          manifest, logs and lock (default OUT/.camgraph-batch/<sweep name>)\n"
            "  --json                   print the summary (or the dry run, or the submitted job) as JSON\n"

@@ -22,8 +22,9 @@ int main(int argc, char** argv) {
 
   QQmlApplicationEngine engine;
   engine.addImportPath(QStringLiteral("qrc:/"));
-  QObject::connect(&engine, &QQmlApplicationEngine::objectCreationFailed, &app, [] { QCoreApplication::exit(1); },
-                   Qt::QueuedConnection);
+  QObject::connect(
+      &engine, &QQmlApplicationEngine::objectCreationFailed, &app, [] { QCoreApplication::exit(1); },
+      Qt::QueuedConnection);
   engine.load(QUrl(QStringLiteral("qrc:/CamGraph/qml/Main.qml")));
   if (engine.rootObjects().isEmpty()) return 1;
 

@@ -207,7 +207,8 @@ int main(int argc, char** argv) {
       std::printf("| %s | %.3f m | %s |", m.name.c_str(), double(lim.per_direction[dirs[di]]), dirs[di].c_str());
       for (size_t i = 0; i < dists.size(); ++i) {
         const RenderedView v = render_view(g, moved_camera(cam, dirs[di], dists[i]));
-        std::printf(" %.2f (%.3f) |", psnr(v.rgb, truths[di][i]), (v.alpha < 0.5).to(at::kDouble).mean().item<double>());
+        std::printf(" %.2f (%.3f) |", psnr(v.rgb, truths[di][i]),
+                    (v.alpha < 0.5).to(at::kDouble).mean().item<double>());
       }
       std::printf("\n");
     }

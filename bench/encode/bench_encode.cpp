@@ -97,13 +97,14 @@ int main(int argc, char** argv) {
     std::cerr << "bench_encode: encode.video is not registered\n";
     return 2;
   }
-  const std::string cli =
-      "ffmpeg -v error -y -f rawvideo -pix_fmt rgb24 -s " + std::to_string(w) + "x" + std::to_string(h) +
-      " -r 25 -i " + quote(raw) +
-      " -vf scale=out_color_matrix=bt709:out_range=tv:flags=bicubic+accurate_rnd+full_chroma_int"
-      " -c:v libx264 -preset " + preset + " -crf " + std::to_string(crf) +
-      " -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv"
-      " -movflags +faststart " + quote(dir / "cli.mp4");
+  const std::string cli = "ffmpeg -v error -y -f rawvideo -pix_fmt rgb24 -s " + std::to_string(w) + "x" +
+                          std::to_string(h) + " -r 25 -i " + quote(raw) +
+                          " -vf scale=out_color_matrix=bt709:out_range=tv:flags=bicubic+accurate_rnd+full_chroma_int"
+                          " -c:v libx264 -preset " +
+                          preset + " -crf " + std::to_string(crf) +
+                          " -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv"
+                          " -movflags +faststart " +
+                          quote(dir / "cli.mp4");
 
   std::vector<double> node_fps, cli_fps;
   using clock = std::chrono::steady_clock;
@@ -112,8 +113,7 @@ int main(int argc, char** argv) {
       NodeInstance node;
       node.id = "encode";
       node.type = "encode.video";
-      node.params = {{"codec", "h264"}, {"crf", crf}, {"preset", preset}, {"path", "node.mp4"},
-                     {"overwrite", true}};
+      node.params = {{"codec", "h264"}, {"crf", crf}, {"preset", preset}, {"path", "node.mp4"}, {"overwrite", true}};
       OutputFiles files(dir);
       NodeContext::Setup s;
       s.node = &node;
@@ -135,10 +135,19 @@ int main(int argc, char** argv) {
     cli_fps.push_back(frames / std::chrono::duration<double>(clock::now() - t0).count());
   }
   const double nm = median(node_fps), cm = median(cli_fps);
-  json out = {{"video", video.filename().string()}, {"width", w}, {"height", h}, {"frames", frames},
-              {"crf", crf}, {"preset", preset}, {"node_fps", node_fps}, {"cli_fps", cli_fps},
-              {"node_fps_median", nm}, {"cli_fps_median", cm}, {"ratio", nm / cm},
-              {"node_bytes", fs::file_size(dir / "node.mp4")}, {"cli_bytes", fs::file_size(dir / "cli.mp4")},
+  json out = {{"video", video.filename().string()},
+              {"width", w},
+              {"height", h},
+              {"frames", frames},
+              {"crf", crf},
+              {"preset", preset},
+              {"node_fps", node_fps},
+              {"cli_fps", cli_fps},
+              {"node_fps_median", nm},
+              {"cli_fps_median", cm},
+              {"ratio", nm / cm},
+              {"node_bytes", fs::file_size(dir / "node.mp4")},
+              {"cli_bytes", fs::file_size(dir / "cli.mp4")},
               {"cli_command", cli}};
   std::cout << out.dump() << std::endl;
   fs::remove_all(dir);

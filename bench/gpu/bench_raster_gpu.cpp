@@ -131,8 +131,8 @@ int main(int argc, char** argv) {
 
   using camgraph::bench::to_mib;
   std::printf("device %s, %lld Gaussians (%lld visible), %dx%d, SH 3, median of %d after %d warm-up\n",
-              device.is_cuda() ? "cuda" : "cpu", (long long)a.gaussians, (long long)visible, a.width, a.height,
-              a.iters, a.warmup);
+              device.is_cuda() ? "cuda" : "cpu", (long long)a.gaussians, (long long)visible, a.width, a.height, a.iters,
+              a.warmup);
   std::printf("  render (forward, no grad)  %9.3f ms  %8.1f fps  device memory %8.0f MiB\n", render_ms,
               1000.0 / render_ms, to_mib(mem_render));
   std::printf("  forward + backward         %9.3f ms               device memory %8.0f MiB\n", fwd_bwd_ms,

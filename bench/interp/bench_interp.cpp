@@ -266,7 +266,8 @@ int quality(const std::vector<std::string>& args) {
     }
     std::printf("| %s | %d (%d cut) | %.2f / %.5f | %.2f / %.5f | %.2f / %.5f |", clip.filename().string().c_str(),
                 int(frames.size()), cuts, dup.psnr(), dup.ssim(), blend.psnr(), blend.ssim(), flow.psnr(), flow.ssim());
-    if (with_ffmpeg) std::printf(" %.2f / %.5f | %.2f / %.5f |", s_mblend.psnr(), s_mblend.ssim(), s_mci.psnr(), s_mci.ssim());
+    if (with_ffmpeg)
+      std::printf(" %.2f / %.5f | %.2f / %.5f |", s_mblend.psnr(), s_mblend.ssim(), s_mci.psnr(), s_mci.ssim());
     if (rife) std::printf(" %.2f / %.5f |", net.psnr(), net.ssim());
     for (size_t v = 0; v < variants.size(); ++v)
       std::printf(" [%s] %.2f / %.5f |", variants[v].first.c_str(), var[v].psnr(), var[v].ssim());
@@ -303,7 +304,10 @@ int speed(const std::vector<std::string>& args) {
     for (int r = 0; r < reps; ++r) interpolate_flow(compute_flow_pair(a, b, o), 0.5f, o);
     const double s = seconds_since(t0), cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
     std::printf("flow fallback (DIS preset %s), 2x: %.2f fps wall (%.0f ms/frame), %.0f CPU-ms/frame\n",
-                preset == 2 ? "medium" : preset == 1 ? "fast" : "ultrafast", reps / s, 1000 * s / reps, 1000 * cpu / reps);
+                preset == 2   ? "medium"
+                : preset == 1 ? "fast"
+                              : "ultrafast",
+                reps / s, 1000 * s / reps, 1000 * cpu / reps);
   }
   const auto ta = at::from_blob(a.data, {a.rows, a.cols, 3}, at::kFloat).clone();
   const auto tb = at::from_blob(b.data, {b.rows, b.cols, 3}, at::kFloat).clone();
@@ -356,7 +360,8 @@ int speed(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || (args[0] != "quality" && args[0] != "speed")) {
-    std::fprintf(stderr, "usage: bench_interp quality [--rife W] [--frames N] [clips...] | speed [--frames N] [--rife W]\n");
+    std::fprintf(stderr,
+                 "usage: bench_interp quality [--rife W] [--frames N] [clips...] | speed [--frames N] [--rife W]\n");
     return 2;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());

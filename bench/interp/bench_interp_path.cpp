@@ -62,27 +62,49 @@ double ssim_luma(const cv::Mat& a, const cv::Mat& b) {
 // The orbit rendered by a splat trained on the courtyard views (the demo's training settings).
 std::vector<cv::Mat> splat_orbit(int frames, int w, int h, double step_deg, int steps) {
   using nlohmann::json;
-  const json doc = {
-      {"format", "camgraph"},
-      {"version", 1},
-      {"graph",
-       {{"nodes",
-         {{{"id", "views"}, {"type", "scene.procedural"}, {"version", 1},
-           {"params", {{"views", 32}, {"rings", 2}, {"width", 128}, {"height", 96}, {"samples", 2}}}},
-          {{"id", "train"}, {"type", "splat.train"}, {"version", 1},
-           {"params", {{"steps", steps}, {"random_points", 20000}, {"sh_degree", 1}, {"sh_degree_interval", 500},
-                       {"refine_start", std::min(300, steps)}, {"refine_every", 100},
-                       {"refine_stop", std::max(1, steps * 4 / 5)}, {"opacity_reset_every", 0},
-                       {"max_gaussians", 60000}, {"holdout_every", 8}, {"seed", 1}}}},
-          {{"id", "orbit"}, {"type", "camera.orbit"}, {"version", 2},
-           {"params", {{"frames", frames}, {"fps", 16}, {"width", w}, {"height", h}, {"fov", 60}, {"radius", 2.3},
-                       {"camera_height", 1.2}, {"target_z", 0.45}, {"start_angle", 0},
-                       {"end_angle", step_deg * (frames - 1)}, {"easing", "linear"}}}},
-          {{"id", "render"}, {"type", "splat.render"}, {"version", 1}, {"params", json::object()}}}},
-        {"links",
-         {{{"from", "views.views"}, {"to", "train.views"}},
-          {{"from", "train.scene"}, {"to", "render.scene"}},
-          {{"from", "orbit.path"}, {"to", "render.path"}}}}}}};
+  const json doc = {{"format", "camgraph"},
+                    {"version", 1},
+                    {"graph",
+                     {{"nodes",
+                       {{{"id", "views"},
+                         {"type", "scene.procedural"},
+                         {"version", 1},
+                         {"params", {{"views", 32}, {"rings", 2}, {"width", 128}, {"height", 96}, {"samples", 2}}}},
+                        {{"id", "train"},
+                         {"type", "splat.train"},
+                         {"version", 1},
+                         {"params",
+                          {{"steps", steps},
+                           {"random_points", 20000},
+                           {"sh_degree", 1},
+                           {"sh_degree_interval", 500},
+                           {"refine_start", std::min(300, steps)},
+                           {"refine_every", 100},
+                           {"refine_stop", std::max(1, steps * 4 / 5)},
+                           {"opacity_reset_every", 0},
+                           {"max_gaussians", 60000},
+                           {"holdout_every", 8},
+                           {"seed", 1}}}},
+                        {{"id", "orbit"},
+                         {"type", "camera.orbit"},
+                         {"version", 2},
+                         {"params",
+                          {{"frames", frames},
+                           {"fps", 16},
+                           {"width", w},
+                           {"height", h},
+                           {"fov", 60},
+                           {"radius", 2.3},
+                           {"camera_height", 1.2},
+                           {"target_z", 0.45},
+                           {"start_angle", 0},
+                           {"end_angle", step_deg * (frames - 1)},
+                           {"easing", "linear"}}}},
+                        {{"id", "render"}, {"type", "splat.render"}, {"version", 1}, {"params", json::object()}}}},
+                      {"links",
+                       {{{"from", "views.views"}, {"to", "train.views"}},
+                        {{"from", "train.scene"}, {"to", "render.scene"}},
+                        {{"from", "orbit.path"}, {"to", "render.path"}}}}}}};
   const GraphDocument g = load_cgraph_text(doc.dump(), builtin_registry());
   Evaluator ev(builtin_registry());
   RunOptions opt;
@@ -109,8 +131,7 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--renderer") renderer = argv[++i];
     else if (a == "--steps") steps = std::stoi(argv[++i]);
-    else
-    if (a == "--frames") frames = std::stoi(argv[++i]);
+    else if (a == "--frames") frames = std::stoi(argv[++i]);
     else if (a == "--size") std::sscanf(argv[++i], "%dx%d", &w, &h);
     else if (a == "--step-deg") step_deg = std::stod(argv[++i]);
     else if (a == "--rife") rife_path = argv[++i];

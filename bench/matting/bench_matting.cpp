@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
     else if (a == "--alpha-matting") alpha_matting = true;
     else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--shared DIR] [--models DIR] [--only GT01,GT05] [--alpha-matting] [--dump DIR]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--shared DIR] [--models DIR] [--only GT01,GT05] [--alpha-matting] [--dump DIR]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -94,7 +96,8 @@ int main(int argc, char** argv) {
   for (const auto& f : files) {
     const std::string name = f.stem().string();
     if (!only.empty() && ("," + only + ",").find("," + name + ",") == std::string::npos) continue;
-    cv::Mat bgr = cv::imread(f.string(), cv::IMREAD_COLOR), g = cv::imread((data / "gt" / f.filename()).string(), cv::IMREAD_GRAYSCALE);
+    cv::Mat bgr = cv::imread(f.string(), cv::IMREAD_COLOR),
+            g = cv::imread((data / "gt" / f.filename()).string(), cv::IMREAD_GRAYSCALE);
     if (bgr.empty() || g.empty()) {
       std::fprintf(stderr, "skipping %s: cannot read it or its ground truth\n", name.c_str());
       continue;

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   unet->eval();
   unet->to(dev, dt);
   std::printf("SD 1.5 UNet: %.1f M parameters (random), %s %s, %d torch threads, built in %.1f s\n",
-              double(count(*unet)) / 1e6, dev.str().c_str(), cuda ? "float16" : "float32", at::get_num_threads(), now() - t0);
+              double(count(*unet)) / 1e6, dev.str().c_str(), cuda ? "float16" : "float32", at::get_num_threads(),
+              now() - t0);
   const int64_t h = H / 8, w = W / 8;
   const at::Tensor context = at::randn({2, 77, 768}).to(dev, dt);  // uncond, cond
   const at::Tensor ac = sd15_alphas_cumprod();
@@ -75,7 +76,12 @@ int main(int argc, char** argv) {
   };
   at::Tensor x = at::randn({1, 4, h, w}).to(dev) * plan.init_noise_sigma;
   last = now();
-  x = run_sampler(SamplerKind::DpmPP2MKarras, plan, ac, x, model, [&](int) { return at::randn({1, 4, h, w}).to(dev); }, 0, on_step);
+  x = run_sampler(
+      SamplerKind::DpmPP2MKarras, plan, ac, x, model,
+      [&](int) {
+        return at::randn({1, 4, h, w}).to(dev);
+      },
+      0, on_step);
   double sum = 0;
   for (size_t i = 1; i < step_s.size(); ++i) sum += step_s[i];  // the first step includes warm-up
   const double per_step = step_s.size() > 1 ? sum / double(step_s.size() - 1) : step_s.front();

@@ -51,9 +51,13 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   std::map<std::string, at::Tensor> lora;
   for (int l = 0; l < 12; ++l)
-    for (const auto& [m, io] : std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>{
-             {"self_attn_q_proj", {768, 768}}, {"self_attn_k_proj", {768, 768}}, {"self_attn_v_proj", {768, 768}},
-             {"self_attn_out_proj", {768, 768}}, {"mlp_fc1", {3072, 768}}, {"mlp_fc2", {768, 3072}}}) {
+    for (const auto& [m, io] :
+         std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>{{"self_attn_q_proj", {768, 768}},
+                                                                          {"self_attn_k_proj", {768, 768}},
+                                                                          {"self_attn_v_proj", {768, 768}},
+                                                                          {"self_attn_out_proj", {768, 768}},
+                                                                          {"mlp_fc1", {3072, 768}},
+                                                                          {"mlp_fc2", {768, 3072}}}) {
       const std::string k = "lora_te_text_model_encoder_layers_" + std::to_string(l) + "_" + m;
       lora[k + ".lora_down.weight"] = at::randn({16, io.second}).to(at::kHalf);
       lora[k + ".lora_up.weight"] = at::randn({io.first, 16}).to(at::kHalf);

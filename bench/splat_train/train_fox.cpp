@@ -49,7 +49,7 @@ struct Args {
   int resolution_schedule = 3000;
   int holdout_every = 8;
   std::vector<std::string> holdout;  // names; when set, overrides holdout_every
-  int threads = 0;                    // 0: defaults (torch's, and the rasterizer's: all cores)
+  int threads = 0;                   // 0: defaults (torch's, and the rasterizer's: all cores)
   uint64_t seed = 0;
   std::string init = "auto";
   int max_images = 0;
@@ -58,13 +58,14 @@ struct Args {
 };
 
 [[noreturn]] void usage(int rc) {
-  std::fprintf(rc ? stderr : stdout,
-               "usage: camgraph-bench-splat-train [--data DIR|transforms.json] [--steps N] [--downscale D]\n"
-               "  [--num-downscales K] [--resolution-schedule S] [--holdout NAME[,NAME...] | --holdout-every N]\n"
-               "  [--threads T] [--seed S] [--init auto|points|random] [--max-images N] [--dump-dir DIR]\n"
-               "  [--options JSON]   TrainOptions overrides, e.g. '{\"prune_opacity\": 0.1}'\n"
-               "Default data: $CAMGRAPH_SHARED/data/fox, else <source>/../shared/data/fox.\n"
-               "Defaults: 500 steps, downscale 2, num-downscales 2, schedule 3000 (OpenSplat 1.1.5), holdout-every 8.\n");
+  std::fprintf(
+      rc ? stderr : stdout,
+      "usage: camgraph-bench-splat-train [--data DIR|transforms.json] [--steps N] [--downscale D]\n"
+      "  [--num-downscales K] [--resolution-schedule S] [--holdout NAME[,NAME...] | --holdout-every N]\n"
+      "  [--threads T] [--seed S] [--init auto|points|random] [--max-images N] [--dump-dir DIR]\n"
+      "  [--options JSON]   TrainOptions overrides, e.g. '{\"prune_opacity\": 0.1}'\n"
+      "Default data: $CAMGRAPH_SHARED/data/fox, else <source>/../shared/data/fox.\n"
+      "Defaults: 500 steps, downscale 2, num-downscales 2, schedule 3000 (OpenSplat 1.1.5), holdout-every 8.\n");
   std::exit(rc);
 }
 
@@ -122,7 +123,8 @@ Args parse(int argc, char** argv) {
   if (a.data.empty()) {
     const fs::path shared = shared_data_dir(CAMGRAPH_SOURCE_DIR);
     if (shared.empty()) {
-      std::fprintf(stderr, "no --data and no shared data folder ($CAMGRAPH_SHARED or %s/../shared)\n", CAMGRAPH_SOURCE_DIR);
+      std::fprintf(stderr, "no --data and no shared data folder ($CAMGRAPH_SHARED or %s/../shared)\n",
+                   CAMGRAPH_SOURCE_DIR);
       std::exit(2);
     }
     a.data = shared / "data" / "fox";
@@ -145,7 +147,10 @@ double peak_rss_mib() {
 // Area average to [h, w] (as the trainer does for its training targets).
 at::Tensor area_resize(const at::Tensor& img, int64_t h, int64_t w) {
   if (img.size(0) == h && img.size(1) == w) return img;
-  return at::adaptive_avg_pool2d(img.permute({2, 0, 1}).unsqueeze(0), {h, w}).squeeze(0).permute({1, 2, 0}).contiguous();
+  return at::adaptive_avg_pool2d(img.permute({2, 0, 1}).unsqueeze(0), {h, w})
+      .squeeze(0)
+      .permute({1, 2, 0})
+      .contiguous();
 }
 
 void write_ppm(const fs::path& p, const at::Tensor& img) {  // [H, W, 3] in [0, 1]
@@ -260,10 +265,10 @@ int main(int argc, char** argv) {
         const int w = std::max(1, v.camera.width / factor), h = std::max(1, v.camera.height / factor);
         const auto cam = v.camera.resized(w, h);
         const at::Tensor gt = area_resize(v.image.to(at::kFloat), h, w);
-        const at::Tensor rgb =
-            render(g.means, g.log_scales, g.quats, g.opacity_logits, g.sh.narrow(1, 0, (rs.sh_degree + 1) * (rs.sh_degree + 1)),
-                   to_render_camera(cam), rs)
-                .rgb.clamp(0, 1);
+        const at::Tensor rgb = render(g.means, g.log_scales, g.quats, g.opacity_logits,
+                                      g.sh.narrow(1, 0, (rs.sh_degree + 1) * (rs.sh_degree + 1)), to_render_camera(cam),
+                                      rs)
+                                   .rgb.clamp(0, 1);
         sp += psnr(rgb, gt);
         ss += ssim(rgb, gt).item<double>();
         eval_tr_res = size_str(w, h);

@@ -123,7 +123,7 @@ std::vector<DiskEntry> disk_entries(const fs::path& dir) {
     if (!entry && !temp) continue;
     const auto bytes = fs::file_size(it->path(), e1);
     const auto used = fs::last_write_time(it->path(), e2);
-    if (e1 || e2) continue;  // vanished under us
+    if (e1 || e2) continue;                                                         // vanished under us
     if (temp && fs::file_time_type::clock::now() - used < kStaleTempAge) continue;  // being written
     out.push_back({it->path(), bytes, used, temp});
   }
@@ -147,7 +147,7 @@ Cache::DiskUsage Cache::prune_disk(const fs::path& dir, std::uintmax_t max_bytes
   std::uintmax_t total = 0;
   for (const auto& e : entries) total += e.bytes;
   std::sort(entries.begin(), entries.end(), [](const DiskEntry& a, const DiskEntry& b) {
-    if (a.stale_temp != b.stale_temp) return a.stale_temp;  // dead writers' leftovers first
+    if (a.stale_temp != b.stale_temp) return a.stale_temp;        // dead writers' leftovers first
     return a.used != b.used ? a.used < b.used : a.path < b.path;  // then oldest first
   });
   DiskUsage removed;

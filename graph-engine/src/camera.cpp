@@ -98,17 +98,17 @@ Camera Camera::resized(int new_width, int new_height) const {
 }
 
 bool Camera::operator==(const Camera& o) const {
-  return width == o.width && height == o.height && fx == o.fx && fy == o.fy && cx == o.cx &&
-         cy == o.cy && world_to_camera == o.world_to_camera;
+  return width == o.width && height == o.height && fx == o.fx && fy == o.fy && cx == o.cx && cy == o.cy &&
+         world_to_camera == o.world_to_camera;
 }
 
 nlohmann::json Camera::to_json() const {
   nlohmann::json rows = nlohmann::json::array();
   for (int i = 0; i < 3; ++i)
-    rows.push_back({world_to_camera[i * 4 + 0], world_to_camera[i * 4 + 1],
-                    world_to_camera[i * 4 + 2], world_to_camera[i * 4 + 3]});
-  return {{"width", width}, {"height", height}, {"fx", fx}, {"fy", fy},
-          {"cx", cx},       {"cy", cy},         {"world_to_camera", rows}};
+    rows.push_back({world_to_camera[i * 4 + 0], world_to_camera[i * 4 + 1], world_to_camera[i * 4 + 2],
+                    world_to_camera[i * 4 + 3]});
+  return {{"width", width}, {"height", height},       {"fx", fx}, {"fy", fy}, {"cx", cx},
+          {"cy", cy},       {"world_to_camera", rows}};
 }
 
 Camera Camera::from_json(const nlohmann::json& j) {

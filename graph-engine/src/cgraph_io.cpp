@@ -31,7 +31,12 @@ const std::vector<std::function<void(json&)>>& format_migrations() {
 std::string line_col(const std::string& text, size_t byte) {
   size_t line = 1, col = 1;
   for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
   }
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
@@ -54,26 +59,28 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     const auto p = what.find("syntax error");
-    fail_at(source, "", "invalid JSON at " + line_col(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
-                            (p == std::string::npos ? what : what.substr(p)));
+    fail_at(source, "",
+            "invalid JSON at " + line_col(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
+                (p == std::string::npos ? what : what.substr(p)));
   }
   if (!root.is_object()) fail_at(source, "/", "a .cgraph file is a JSON object");
   if (!root.contains("format") || root["format"] != "camgraph")
-    fail_at(source, "/format", "not a CamGraph graph (\"format\" must be \"camgraph\"" +
-                                   std::string(root.contains("format") ? ", got " + root["format"].dump() : "") + ")");
+    fail_at(source, "/format",
+            "not a CamGraph graph (\"format\" must be \"camgraph\"" +
+                std::string(root.contains("format") ? ", got " + root["format"].dump() : "") + ")");
   if (!root.contains("version") || !root["version"].is_number_integer())
     fail_at(source, "/version", "missing integer schema \"version\"");
   const int version = root["version"].get<int>();
   if (version > kCgraphVersion)
-    fail_at(source, "/version", "written by a newer CamGraph (schema version " + std::to_string(version) +
-                                    "; this build reads up to " + std::to_string(kCgraphVersion) + ")");
+    fail_at(source, "/version",
+            "written by a newer CamGraph (schema version " + std::to_string(version) + "; this build reads up to " +
+                std::to_string(kCgraphVersion) + ")");
   if (version < 1) fail_at(source, "/version", "schema version must be >= 1");
   for (int v = version; v < kCgraphVersion; ++v) format_migrations().at(size_t(v - 1))(root);
   root["version"] = kCgraphVersion;
 
   GraphDocument doc;
-  if (!root.contains("graph") || !root["graph"].is_object())
-    fail_at(source, "/graph", "missing \"graph\" object");
+  if (!root.contains("graph") || !root["graph"].is_object()) fail_at(source, "/graph", "missing \"graph\" object");
   const json& g = root["graph"];
   if (!g.contains("nodes") || !g["nodes"].is_array()) fail_at(source, "/graph/nodes", "missing \"nodes\" array");
   for (size_t i = 0; i < g["nodes"].size(); ++i) {
@@ -97,7 +104,8 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
       n.params = jn["params"];
     }
     if (jn.contains("bypass")) {
-      if (!jn["bypass"].is_boolean()) fail_at(source, path + "/bypass", "node '" + n.id + "': bypass must be true or false");
+      if (!jn["bypass"].is_boolean())
+        fail_at(source, path + "/bypass", "node '" + n.id + "': bypass must be true or false");
       n.bypass = jn["bypass"];
     }
     for (auto it = jn.begin(); it != jn.end(); ++it)
@@ -116,8 +124,9 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
       Link l{parse_port_ref(jl["from"], source, path + "/from"), parse_port_ref(jl["to"], source, path + "/to")};
       for (size_t k = 0; k < doc.graph.links.size(); ++k)
         if (doc.graph.links[k] == l)
-          fail_at(source, path, "duplicate link " + l.from.to_string() + " -> " + l.to.to_string() +
-                                    " (same as /graph/links/" + std::to_string(k) + ")");
+          fail_at(source, path,
+                  "duplicate link " + l.from.to_string() + " -> " + l.to.to_string() + " (same as /graph/links/" +
+                      std::to_string(k) + ")");
       doc.graph.links.push_back(std::move(l));
     }
   }
@@ -152,8 +161,8 @@ GraphDocument load_cgraph_text(const std::string& text, const Registry& registry
     Problem p = problems.front();
     p.message = source + ": " + p.message;
     if (problems.size() > 1)
-      p.message += " (and " + std::to_string(problems.size() - 1) + " more problem" +
-                   (problems.size() > 2 ? "s" : "") + "; run `camgraph-cli validate` for all)";
+      p.message += " (and " + std::to_string(problems.size() - 1) + " more problem" + (problems.size() > 2 ? "s" : "") +
+                   "; run `camgraph-cli validate` for all)";
     throw GraphError(p);
   }
   return doc;

@@ -94,8 +94,11 @@ json run_provenance(const Graph& graph, const Registry& registry, const fs::path
     }
     nodes[n.id] = std::move(entry);
   }
-  return {{"camgraph", CAMGRAPH_VERSION}, {"graph_hash", hex128(nodes.dump())}, {"nodes", nodes},
-          {"files", files}, {"seeds", seeds}};
+  return {{"camgraph", CAMGRAPH_VERSION},
+          {"graph_hash", hex128(nodes.dump())},
+          {"nodes", nodes},
+          {"files", files},
+          {"seeds", seeds}};
 }
 
 std::string first_line(const std::string& s) {
@@ -134,8 +137,13 @@ class RunPass {
  public:
   RunPass(const Graph& graph, const RunOptions& opt, const Registry& registry, Cache& cache,
           std::map<std::string, Outputs>& last_outputs, std::map<std::string, int>& executions)
-      : graph_(graph), opt_(opt), registry_(registry), cache_(cache), last_outputs_(last_outputs),
-        executions_(executions), t0_(now_s()) {}
+      : graph_(graph),
+        opt_(opt),
+        registry_(registry),
+        cache_(cache),
+        last_outputs_(last_outputs),
+        executions_(executions),
+        t0_(now_s()) {}
 
   RunResult run() {
     if (!validate_run()) return finish("invalid");
@@ -190,8 +198,9 @@ class RunPass {
       if (!graph_.node(t)) result_.problems.push_back({t, "", "", "target node does not exist"});
     device_ = resolve_device(opt_.device);
     if (device_ == DeviceKind::Cuda && !cuda_available())
-      result_.problems.push_back({"", "", "", "device 'cuda' requested but no CUDA device is available "
-                                              "(this build's libtorch or the machine has none); use --device cpu"});
+      result_.problems.push_back({"", "", "",
+                                  "device 'cuda' requested but no CUDA device is available "
+                                  "(this build's libtorch or the machine has none); use --device cpu"});
     return result_.problems.empty();
   }
 
@@ -291,9 +300,8 @@ class RunPass {
         std::error_code ec;
         files[p.name] = fs::exists(f, ec) ? hash_file_hex(f) : "missing";
       }
-    json key_src = {{"type", node.type}, {"version", spec.version}, {"params", params},
-                    {"inputs", input_keys}, {"files", files}, {"device", to_string(device_)},
-                    {"bypass", node.bypass}};
+    json key_src = {{"type", node.type}, {"version", spec.version},      {"params", params},     {"inputs", input_keys},
+                    {"files", files},    {"device", to_string(device_)}, {"bypass", node.bypass}};
     if (spec.is_output) key_src["out_dir"] = fs::absolute(opt_.out_dir).lexically_normal().string();
     if (!spec.cacheable) key_src["nonce"] = run_nonce_;
     if (spec.cache_stamp) key_src["stamp"] = spec.cache_stamp(params, opt_.graph_dir);
@@ -317,8 +325,7 @@ class RunPass {
         }
       if (!out.count(o.name)) missing = o.name;
     }
-    if (!missing.empty())
-      return fail(id, "bypassed, but no connected input has the type of output '" + missing + "'");
+    if (!missing.empty()) return fail(id, "bypassed, but no connected input has the type of output '" + missing + "'");
     keep(id, out);
     result_.nodes[id].state = NodeState::Cached;
     emit_node(EventKind::NodeCached, id, {}, {{"tier", "bypass"}});

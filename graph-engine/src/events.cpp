@@ -28,9 +28,7 @@ nlohmann::json Event::to_json() const {
       break;
     case EventKind::NodeDone:
     case EventKind::NodeFailed:
-    case EventKind::RunFinished:
-      j["seconds"] = seconds;
-      break;
+    case EventKind::RunFinished: j["seconds"] = seconds; break;
     case EventKind::Preview:
       if (value) j["value"] = value->summary();
       break;

@@ -58,8 +58,7 @@ static std::vector<std::string> closure(const Graph& g, std::string_view start, 
 std::vector<std::string> Graph::ancestors(std::string_view id) const { return closure(*this, id, true); }
 std::vector<std::string> Graph::descendants(std::string_view id) const { return closure(*this, id, false); }
 
-std::optional<std::vector<std::string>> Graph::topological_order(
-    std::vector<std::string>* cycle_out) const {
+std::optional<std::vector<std::string>> Graph::topological_order(std::vector<std::string>* cycle_out) const {
   // Kahn's algorithm; ties broken by file order so the order is stable.
   std::map<std::string, int> index, indegree;
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -85,7 +84,10 @@ std::optional<std::vector<std::string>> Graph::topological_order(
     // Walk back from a node still blocked until a node repeats: that loop is a cycle.
     std::string cur;
     for (const auto& [id, d] : indegree)
-      if (d > 0) { cur = id; break; }
+      if (d > 0) {
+        cur = id;
+        break;
+      }
     std::vector<std::string> path;
     std::map<std::string, size_t> pos;
     while (!pos.count(cur)) {
@@ -117,8 +119,8 @@ bool Graph::operator==(const Graph& o) const {
   if (nodes.size() != o.nodes.size() || links.size() != o.links.size()) return false;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const auto &a = nodes[i], &b = o.nodes[i];
-    if (a.id != b.id || a.type != b.type || a.version != b.version || a.params != b.params ||
-        a.bypass != b.bypass || a.extra != b.extra)
+    if (a.id != b.id || a.type != b.type || a.version != b.version || a.params != b.params || a.bypass != b.bypass ||
+        a.extra != b.extra)
       return false;
   }
   return links == o.links;

@@ -32,9 +32,7 @@ const json& NodeContext::param(const std::string& name) const {
 int64_t NodeContext::param_int(const std::string& name) const { return param(name).get<int64_t>(); }
 double NodeContext::param_float(const std::string& name) const { return param(name).get<double>(); }
 bool NodeContext::param_bool(const std::string& name) const { return param(name).get<bool>(); }
-std::string NodeContext::param_string(const std::string& name) const {
-  return param(name).get<std::string>();
-}
+std::string NodeContext::param_string(const std::string& name) const { return param(name).get<std::string>(); }
 uint64_t NodeContext::param_seed(const std::string& name) const {
   return static_cast<uint64_t>(param(name).get<int64_t>());
 }
@@ -42,8 +40,7 @@ uint64_t NodeContext::param_seed(const std::string& name) const {
 std::array<double, 4> NodeContext::param_colour(const std::string& name) const {
   const std::string s = param_string(name);  // "#rrggbb" or "#rrggbbaa", checked before the run
   std::array<double, 4> c{0, 0, 0, 1};
-  for (size_t i = 0; i * 2 + 1 < s.size() && i < 4; ++i)
-    c[i] = std::stoi(s.substr(1 + 2 * i, 2), nullptr, 16) / 255.0;
+  for (size_t i = 0; i * 2 + 1 < s.size() && i < 4; ++i) c[i] = std::stoi(s.substr(1 + 2 * i, 2), nullptr, 16) / 255.0;
   return c;
 }
 
@@ -93,9 +90,7 @@ void NodeContext::set_record(const std::string& name, json record) {
   set_output(name, std::move(value));
 }
 
-void NodeContext::progress(double fraction, const std::string& message) {
-  progress(fraction, message, json::object());
-}
+void NodeContext::progress(double fraction, const std::string& message) { progress(fraction, message, json::object()); }
 
 void NodeContext::progress(double fraction, const std::string& message, const json& data) {
   if (!setup_.events) return;

@@ -28,8 +28,7 @@ std::string hex64(uint64_t v) {
 std::atomic<uint64_t> g_temp_counter{0};
 
 std::string temp_name(const fs::path& path) {
-  return "." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-         std::to_string(g_temp_counter++);
+  return "." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter++);
 }
 
 void fsync_path(const fs::path& p, bool directory) {
@@ -64,8 +63,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
   fs::rename(tmp, path, ec);
   if (ec) {
     fs::remove(tmp);
-    throw std::runtime_error("cannot move " + tmp.string() + " to " + path.string() + ": " +
-                             ec.message());
+    throw std::runtime_error("cannot move " + tmp.string() + " to " + path.string() + ": " + ec.message());
   }
   fsync_path(dir, true);
 }
@@ -94,7 +92,8 @@ nlohmann::json file_stamp(const fs::path& path) {
   if (!fs::exists(path, ec)) return "missing";
   if (!fs::is_directory(path, ec)) return one(path);
   nlohmann::json files = nlohmann::json::object();
-  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
     if (it->is_regular_file()) files[fs::relative(it->path(), path).string()] = one(it->path());
   return files;
 }
@@ -126,9 +125,9 @@ std::string hash_file_hex(const fs::path& path) {
       if (!e.is_regular_file()) continue;
       struct stat fst {};
       ::stat(e.path().c_str(), &fst);
-      entries[fs::relative(e.path(), path).string()] =
-          std::to_string(fst.st_size) + ":" + std::to_string(fst.st_mtim.tv_sec) + "." +
-          std::to_string(fst.st_mtim.tv_nsec);
+      entries[fs::relative(e.path(), path).string()] = std::to_string(fst.st_size) + ":" +
+                                                       std::to_string(fst.st_mtim.tv_sec) + "." +
+                                                       std::to_string(fst.st_mtim.tv_nsec);
     }
     XXH3_state_t* s = XXH3_createState();
     XXH3_64bits_reset(s);
@@ -235,10 +234,9 @@ void OutputFiles::check_writable(const fs::path& path, bool overwrite) const {
   std::error_code ec;
   if (overwrite || !fs::exists(path, ec)) return;
   if (!was_written_by_us(path))
-    throw std::runtime_error(
-        path.string() +
-        " already exists and was not written by this output folder's earlier runs (or was changed "
-        "since); remove it, choose another name, or set overwrite");
+    throw std::runtime_error(path.string() +
+                             " already exists and was not written by this output folder's earlier runs (or was changed "
+                             "since); remove it, choose another name, or set overwrite");
 }
 
 fs::path OutputFiles::temp_path_for(const fs::path& path) const {

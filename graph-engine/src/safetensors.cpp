@@ -25,9 +25,8 @@ struct DtypeName {
   const char* name;
 };
 constexpr DtypeName kDtypes[] = {
-    {at::kDouble, "F64"}, {at::kFloat, "F32"}, {at::kHalf, "F16"}, {at::kBFloat16, "BF16"},
-    {at::kLong, "I64"},   {at::kInt, "I32"},   {at::kShort, "I16"}, {at::kChar, "I8"},
-    {at::kByte, "U8"},    {at::kBool, "BOOL"},
+    {at::kDouble, "F64"}, {at::kFloat, "F32"}, {at::kHalf, "F16"}, {at::kBFloat16, "BF16"}, {at::kLong, "I64"},
+    {at::kInt, "I32"},    {at::kShort, "I16"}, {at::kChar, "I8"},  {at::kByte, "U8"},       {at::kBool, "BOOL"},
 };
 
 const char* dtype_name(at::ScalarType t) {
@@ -99,8 +98,8 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
   if (hlen > kMaxHeader) fail("header length " + std::to_string(hlen) + " exceeds 100 MB");
   if (hlen < 2) fail("header length " + std::to_string(hlen) + " is too short for a JSON object");
   if (8 + hlen > bytes.size())
-    fail("header length " + std::to_string(hlen) + " runs past the end of the file (" +
-         std::to_string(bytes.size()) + " bytes; truncated?)");
+    fail("header length " + std::to_string(hlen) + " runs past the end of the file (" + std::to_string(bytes.size()) +
+         " bytes; truncated?)");
   if (bytes[8] != '{') fail("header does not start with '{' (not JSON)");
   nlohmann::json header;
   try {
@@ -128,8 +127,7 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
       fail(where + " needs dtype, shape and data_offsets");
     SafetensorsTensorInfo info;
     if (!e["dtype"].is_string() || !dtype_from_name(e["dtype"].get<std::string>(), info.dtype))
-      fail(where + " has unsupported dtype " + e["dtype"].dump() +
-           " (known: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+      fail(where + " has unsupported dtype " + e["dtype"].dump() + " (known: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
     if (!e["shape"].is_array()) fail(where + " has a bad shape " + e["shape"].dump());
     uint64_t numel = 1;
     for (const auto& d : e["shape"]) {
@@ -146,11 +144,10 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
     info.end = off[1].get<uint64_t>();
     const uint64_t esize = c10::elementSize(info.dtype);
     uint64_t nbytes = 0;
-    if (__builtin_mul_overflow(numel, esize, &nbytes) || info.end < info.begin ||
-        info.end - info.begin != nbytes)
+    if (__builtin_mul_overflow(numel, esize, &nbytes) || info.end < info.begin || info.end - info.begin != nbytes)
       fail(where + ": data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-           ") do not match shape " + e["shape"].dump() + " and dtype " + e["dtype"].get<std::string>() +
-           " (" + std::to_string(nbytes) + " bytes)");
+           ") do not match shape " + e["shape"].dump() + " and dtype " + e["dtype"].get<std::string>() + " (" +
+           std::to_string(nbytes) + " bytes)");
     if (info.end > data_size)
       fail(where + " ends at byte " + std::to_string(info.end) + " of a " + std::to_string(data_size) +
            "-byte data buffer (truncated?)");
@@ -167,8 +164,7 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
     covered = r.second;
   }
   if (covered != data_size)
-    fail("the data buffer has " + std::to_string(data_size - covered) +
-         " trailing bytes that belong to no tensor");
+    fail("the data buffer has " + std::to_string(data_size - covered) + " trailing bytes that belong to no tensor");
   return out;
 }
 
@@ -199,8 +195,7 @@ SafetensorsFile safetensors_load(const std::filesystem::path& path) {
 
 SafetensorsReader::SafetensorsReader(const std::filesystem::path& path) : source_(path.string()) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw std::runtime_error(source_ + ": cannot open safetensors file: " + std::strerror(errno));
+  if (fd < 0) throw std::runtime_error(source_ + ": cannot open safetensors file: " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -242,8 +237,7 @@ at::Tensor SafetensorsReader::get_float(const std::string& name, at::ScalarType 
   return at::isFloatingType(t.scalar_type()) && t.scalar_type() != float_type ? t.to(float_type) : t;
 }
 
-void safetensors_save_atomic(const std::filesystem::path& path,
-                             const std::map<std::string, at::Tensor>& tensors,
+void safetensors_save_atomic(const std::filesystem::path& path, const std::map<std::string, at::Tensor>& tensors,
                              const std::map<std::string, std::string>& metadata) {
   write_file_atomic(path, safetensors_serialize(tensors, metadata));
 }

@@ -36,19 +36,16 @@ static json port_json(const PortSpec& p) {
 }
 
 json NodeSpec::to_json() const {
-  json j = {{"type", type},       {"version", version},     {"category", category},
-            {"title", title},     {"doc", doc},             {"is_output", is_output},
-            {"cacheable", cacheable}};
+  json j = {{"type", type}, {"version", version},     {"category", category},  {"title", title},
+            {"doc", doc},   {"is_output", is_output}, {"cacheable", cacheable}};
   j["inputs"] = json::array();
   for (const auto& p : inputs) j["inputs"].push_back(port_json(p));
   j["outputs"] = json::array();
   for (const auto& p : outputs) j["outputs"].push_back(port_json(p));
   j["params"] = json::array();
   for (const auto& p : params) {
-    json pj = {{"name", p.name},
-               {"type", std::string(to_string(p.type))},
-               {"default", p.default_value},
-               {"doc", p.doc}};
+    json pj = {
+        {"name", p.name}, {"type", std::string(to_string(p.type))}, {"default", p.default_value}, {"doc", p.doc}};
     if (p.min) pj["min"] = *p.min;
     if (p.max) pj["max"] = *p.max;
     if (!p.choices.empty()) pj["choices"] = p.choices;
@@ -113,9 +110,7 @@ static bool valid_identifier(const std::string& s) {
 }
 
 void Registry::add(NodeSpec spec) {
-  auto bad = [&](const std::string& what) {
-    throw std::logic_error("node spec '" + spec.type + "': " + what);
-  };
+  auto bad = [&](const std::string& what) { throw std::logic_error("node spec '" + spec.type + "': " + what); };
   static const std::regex type_re("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+");
   if (!std::regex_match(spec.type, type_re))
     bad("type must look like 'prefix.name' (lower case, dots; docs/architecture.md, Node type names)");
@@ -285,8 +280,7 @@ json parse_param_text(const std::string& node_id, const ParamSpec& spec, const s
       else if (text == "false" || text == "0" || text == "no" || text == "off") v = false;
       else return fail("'" + text + "' is not a boolean (true/false)");
       break;
-    default:
-      v = text;
+    default: v = text;
   }
   return check_param(node_id, spec, v);
 }

@@ -31,7 +31,7 @@ std::optional<PortType> port_type_from_string(std::string_view s) {
 
 namespace {
 constexpr std::pair<ParamType, std::string_view> kParamTypes[] = {
-    {ParamType::Int, "int"},       {ParamType::Float, "float"}, {ParamType::Bool, "bool"},
+    {ParamType::Int, "int"},       {ParamType::Float, "float"},   {ParamType::Bool, "bool"},
     {ParamType::Enum, "enum"},     {ParamType::String, "string"}, {ParamType::Path, "path"},
     {ParamType::Colour, "colour"}, {ParamType::Seed, "seed"},
 };

@@ -39,8 +39,8 @@ std::vector<Problem> validate(const Graph& graph, const Registry& registry) {
     }
     if (n.version > spec->version)
       add(n.id, "", path + "/version",
-          "saved by a newer version of '" + n.type + "' (v" + std::to_string(n.version) +
-              "; this build has v" + std::to_string(spec->version) + ")");
+          "saved by a newer version of '" + n.type + "' (v" + std::to_string(n.version) + "; this build has v" +
+              std::to_string(spec->version) + ")");
     if (!n.params.is_object()) {
       add(n.id, "", path + "/params", "params must be an object");
       continue;
@@ -65,23 +65,35 @@ std::vector<Problem> validate(const Graph& graph, const Registry& registry) {
     const std::string path = "/graph/links/" + std::to_string(i);
     const NodeInstance* from = graph.node(l.from.node);
     const NodeInstance* to = graph.node(l.to.node);
-    if (!from) { add("", "", path + "/from", "link from unknown node '" + l.from.node + "'"); continue; }
-    if (!to) { add("", "", path + "/to", "link to unknown node '" + l.to.node + "'"); continue; }
+    if (!from) {
+      add("", "", path + "/from", "link from unknown node '" + l.from.node + "'");
+      continue;
+    }
+    if (!to) {
+      add("", "", path + "/to", "link to unknown node '" + l.to.node + "'");
+      continue;
+    }
     const NodeSpec* fs = registry.find(from->type);
     const NodeSpec* ts = registry.find(to->type);
     if (!fs || !ts) continue;  // already reported
     const PortSpec* out = fs->output(l.from.port);
     const PortSpec* in = ts->input(l.to.port);
-    if (!out) { add(l.from.node, l.from.port, path + "/from", "'" + from->type + "' has no output '" + l.from.port + "'"); continue; }
-    if (!in) { add(l.to.node, l.to.port, path + "/to", "'" + to->type + "' has no input '" + l.to.port + "'"); continue; }
+    if (!out) {
+      add(l.from.node, l.from.port, path + "/from", "'" + from->type + "' has no output '" + l.from.port + "'");
+      continue;
+    }
+    if (!in) {
+      add(l.to.node, l.to.port, path + "/to", "'" + to->type + "' has no input '" + l.to.port + "'");
+      continue;
+    }
     if (!connected_inputs.insert({l.to.node, l.to.port}).second) {
       add(l.to.node, l.to.port, path, "input '" + l.to.port + "' is connected more than once");
       continue;
     }
     if (!port_types_compatible(out->type, in->type))
       add(l.to.node, l.to.port, path,
-          "type mismatch: " + l.from.to_string() + " is " + std::string(to_string(out->type)) +
-              " but input '" + l.to.port + "' takes " + std::string(to_string(in->type)));
+          "type mismatch: " + l.from.to_string() + " is " + std::string(to_string(out->type)) + " but input '" +
+              l.to.port + "' takes " + std::string(to_string(in->type)));
   }
 
   for (size_t i = 0; i < graph.nodes.size(); ++i) {

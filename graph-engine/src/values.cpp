@@ -39,9 +39,7 @@ ColourSpace colour_space_from_string(const std::string& s) {
 }
 
 namespace {
-std::size_t tensor_bytes(const at::Tensor& t) {
-  return t.defined() ? std::size_t(t.numel()) * t.element_size() : 0;
-}
+std::size_t tensor_bytes(const at::Tensor& t) { return t.defined() ? std::size_t(t.numel()) * t.element_size() : 0; }
 nlohmann::json shape_of(const at::Tensor& t) {
   return t.defined() ? nlohmann::json(t.sizes().vec()) : nlohmann::json(nullptr);
 }
@@ -87,8 +85,11 @@ std::size_t FrameSequenceValue::byte_size() const {
   return tensor_bytes(frames) + tensor_bytes(depth) + tensor_bytes(points) + tensor_bytes(point_colours);
 }
 nlohmann::json FrameSequenceValue::summary() const {
-  nlohmann::json s = {{"type", "FrameSequence"}, {"shape", shape_of(frames)}, {"fps", fps},
-                      {"cameras", cameras.size()}, {"has_depth", depth.defined()}};
+  nlohmann::json s = {{"type", "FrameSequence"},
+                      {"shape", shape_of(frames)},
+                      {"fps", fps},
+                      {"cameras", cameras.size()},
+                      {"has_depth", depth.defined()}};
   if (points.defined()) s["points"] = points.size(0);
   return s;
 }
@@ -111,11 +112,13 @@ int SplatSceneValue::sh_degree() const {
   return -1;
 }
 std::size_t SplatSceneValue::byte_size() const {
-  return tensor_bytes(means) + tensor_bytes(log_scales) + tensor_bytes(quats) +
-         tensor_bytes(opacity_logits) + tensor_bytes(sh);
+  return tensor_bytes(means) + tensor_bytes(log_scales) + tensor_bytes(quats) + tensor_bytes(opacity_logits) +
+         tensor_bytes(sh);
 }
 nlohmann::json SplatSceneValue::summary() const {
-  return {{"type", "SplatScene"}, {"gaussians", count()}, {"sh_degree", sh_degree()},
+  return {{"type", "SplatScene"},
+          {"gaussians", count()},
+          {"sh_degree", sh_degree()},
           {"training_cameras", training_cameras.size()}};
 }
 void SplatSceneValue::save(ValueArchive& a) const {

@@ -30,9 +30,8 @@ Mat3 axis_angle(const Vec3& axis, double a) {
   const Vec3 k = normalised(axis);
   const double c = std::cos(a), s = std::sin(a), t = 1 - c;
   const double x = k[0], y = k[1], z = k[2];
-  return {t * x * x + c,     t * x * y - s * z, t * x * z + s * y,
-          t * x * y + s * z, t * y * y + c,     t * y * z - s * x,
-          t * x * z - s * y, t * y * z + s * x, t * z * z + c};
+  return {t * x * x + c,     t * x * y - s * z, t * x * z + s * y, t * x * y + s * z, t * y * y + c,
+          t * y * z - s * x, t * x * z - s * y, t * y * z + s * x, t * z * z + c};
 }
 
 Quat quat_normalised(const Quat& q) {
@@ -215,11 +214,15 @@ Vec3 vec3_of(const nlohmann::json& j, const char* key) {
 }  // namespace
 
 nlohmann::json Billboard::to_json() const {
-  return {{"foot", foot},       {"up", up},
-          {"height", height},   {"facing", faces_camera ? "camera" : "fixed"},
-          {"normal", normal},   {"cutout", cutout},
+  return {{"foot", foot},
+          {"up", up},
+          {"height", height},
+          {"facing", faces_camera ? "camera" : "fixed"},
+          {"normal", normal},
+          {"cutout", cutout},
           {"cutout_size", {cutout_width, cutout_height}},
-          {"content", content}, {"foot_px", foot_px}};
+          {"content", content},
+          {"foot_px", foot_px}};
 }
 
 Billboard Billboard::from_json(const nlohmann::json& j) {

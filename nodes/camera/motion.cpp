@@ -15,10 +15,10 @@ constexpr double kDeg = M_PI / 180.0;
 struct TypeInfo {
   const char* type;
   std::vector<std::string> directions;
-  double full_scale;      // at intensity 1 (zoom: "in" factor - 1; see zoom_factor)
-  const char* unit;       // degrees, world_units, focal_factor
-  const char* relative;   // what a translation is a fraction of: scene_extent, target_distance, or ""
-  const char* speed_kind; // rotation, translation, zoom, none
+  double full_scale;       // at intensity 1 (zoom: "in" factor - 1; see zoom_factor)
+  const char* unit;        // degrees, world_units, focal_factor
+  const char* relative;    // what a translation is a fraction of: scene_extent, target_distance, or ""
+  const char* speed_kind;  // rotation, translation, zoom, none
 };
 
 const std::vector<TypeInfo>& type_table() {
@@ -47,7 +47,8 @@ const TypeInfo& type_info(const std::string& type, const std::string& field) {
 }
 
 std::string canonical_direction(const std::string& d) {
-  if (d == "counter_clockwise" || d == "counter-clockwise" || d == "anticlockwise" || d == "ccw") return "counterclockwise";
+  if (d == "counter_clockwise" || d == "counter-clockwise" || d == "anticlockwise" || d == "ccw")
+    return "counterclockwise";
   if (d == "cw") return "clockwise";
   return d;
 }
@@ -96,9 +97,9 @@ int round_up_4n1(int frames) { return frames <= 5 ? 5 : 4 * ((frames - 1 + 3) / 
 std::string speed_label(const std::string& type, double per_second) {
   const std::string kind = type_info(type, "type").speed_kind;
   double slow = 0, medium = 0;
-  if (kind == "rotation") slow = 15, medium = 40;          // degrees per second
-  else if (kind == "translation") slow = 0.1, medium = 0.3; // fraction of extent / distance per second
-  else if (kind == "zoom") slow = 0.2, medium = 0.5;        // log2 focal factor per second
+  if (kind == "rotation") slow = 15, medium = 40;            // degrees per second
+  else if (kind == "translation") slow = 0.1, medium = 0.3;  // fraction of extent / distance per second
+  else if (kind == "zoom") slow = 0.2, medium = 0.5;         // log2 focal factor per second
   else return "none";
   per_second = std::abs(per_second);
   return per_second < slow ? "slow" : per_second < medium ? "medium" : "fast";
@@ -147,16 +148,19 @@ PathResult motion_path(const Pose& start, const ShotIntrinsics& k, const MotionS
     if (r.p.end < 0) r.p.end = frames - 1;
     if (r.p.start < 0 || r.p.start > frames - 1 || r.p.end > frames - 1 || r.p.end < r.p.start)
       throw MotionError(field, field + ": frame range [" + std::to_string(r.p.start) + ", " + std::to_string(r.p.end) +
-                                   "] is not inside the shot's frames [0, " + std::to_string(frames - 1) + "] or not ordered");
+                                   "] is not inside the shot's frames [0, " + std::to_string(frames - 1) +
+                                   "] or not ordered");
     if (std::find(easing_choices().begin(), easing_choices().end(), r.p.easing) == easing_choices().end())
-      throw MotionError(field, field + ": unknown easing '" + r.p.easing + "' (linear, ease_in, ease_out, ease_in_out)");
+      throw MotionError(field,
+                        field + ": unknown easing '" + r.p.easing + "' (linear, ease_in, ease_out, ease_in_out)");
     const auto& dirs = r.info->directions;
     if (r.p.direction.empty() || r.p.type == "static") r.p.direction = dirs[0];
     const auto it = std::find(dirs.begin(), dirs.end(), r.p.direction);
     if (it == dirs.end()) {
       std::string list;
       for (const auto& d : dirs) list += (list.empty() ? "" : ", ") + d;
-      throw MotionError(field, field + ": '" + r.p.direction + "' is not a direction of " + r.p.type + " (" + list + ")");
+      throw MotionError(field,
+                        field + ": '" + r.p.direction + "' is not a direction of " + r.p.type + " (" + list + ")");
     }
     r.sign = it == dirs.begin() ? 1 : -1;
     if (!(r.p.intensity >= 0 && r.p.intensity <= 1))
@@ -168,7 +172,8 @@ PathResult motion_path(const Pose& start, const ShotIntrinsics& k, const MotionS
                                           : 1 + r.p.intensity * (r.p.direction == "in" ? r.info->full_scale : 1.0);
       if (!(factor >= 1)) throw MotionError(field, field + ": a zoom magnitude is a focal factor >= 1");
       r.magnitude = factor;
-      if (r.p.magnitude) r.p.intensity = std::min(1.0, (factor - 1) / (r.p.direction == "in" ? r.info->full_scale : 1.0));
+      if (r.p.magnitude)
+        r.p.intensity = std::min(1.0, (factor - 1) / (r.p.direction == "in" ? r.info->full_scale : 1.0));
     } else if (r.p.magnitude) {
       r.magnitude = *r.p.magnitude;
       if (r.magnitude < 0) throw MotionError(field, field + ": magnitude must be >= 0 (the direction gives the sign)");
@@ -203,9 +208,9 @@ PathResult motion_path(const Pose& start, const ShotIntrinsics& k, const MotionS
       const double t = span <= 0 ? (i >= r.p.end ? 1.0 : 0.0) : ease(r.p.easing, (i - r.p.start) / span);
       const double m = r.magnitude * t, s = r.sign;
       const std::string& ty = r.p.type;
-      if (ty == "pan") pan += s * m * kDeg;                  // left: counter-clockwise about up
-      else if (ty == "tilt") tilt += s * m * kDeg;           // up: forward turns towards up
-      else if (ty == "roll") roll += s * m * kDeg;           // clockwise: +z (forward) rotation
+      if (ty == "pan") pan += s * m * kDeg;                                  // left: counter-clockwise about up
+      else if (ty == "tilt") tilt += s * m * kDeg;                           // up: forward turns towards up
+      else if (ty == "roll") roll += s * m * kDeg;                           // clockwise: +z (forward) rotation
       else if (ty == "truck") translation = translation - (s * m) * right0;  // left: -right
       else if (ty == "pedestal") translation = translation + (s * m) * up;
       else if (ty == "dolly") translation = translation + (s * m) * fwd0;
@@ -229,8 +234,11 @@ PathResult motion_path(const Pose& start, const ShotIntrinsics& k, const MotionS
 
   for (const Resolved& r : rs) {
     const double seconds = std::max(1.0, double(r.p.end - r.p.start)) / fps;
-    json m = {{"type", r.p.type}, {"direction", r.p.direction}, {"intensity", r.p.intensity},
-              {"frames", {r.p.start, r.p.end}}, {"seconds", {r.p.start / fps, r.p.end / fps}},
+    json m = {{"type", r.p.type},
+              {"direction", r.p.direction},
+              {"intensity", r.p.intensity},
+              {"frames", {r.p.start, r.p.end}},
+              {"seconds", {r.p.start / fps, r.p.end / fps}},
               {"easing", r.p.easing}};
     if (r.p.type == "static") {
       m.erase("direction");
@@ -242,7 +250,8 @@ PathResult motion_path(const Pose& start, const ShotIntrinsics& k, const MotionS
       std::string per_unit;
       const std::string kind = r.info->speed_kind;
       if (kind == "rotation") per_s = r.magnitude / seconds, per_unit = "degrees_per_second";
-      else if (kind == "translation") per_s = r.relative / seconds, per_unit = std::string(r.info->relative) + "_per_second";
+      else if (kind == "translation")
+        per_s = r.relative / seconds, per_unit = std::string(r.info->relative) + "_per_second";
       else per_s = std::log2(r.magnitude) / seconds, per_unit = "log2_focal_factor_per_second";
       m["speed"] = speed_label(r.p.type, per_s);
       m["speed_value"] = {{"value", per_s}, {"unit", per_unit}};
@@ -254,8 +263,12 @@ PathResult motion_path(const Pose& start, const ShotIntrinsics& k, const MotionS
     out.motion.push_back(m);
   }
   if (rs.empty())
-    out.motion.push_back({{"type", "static"}, {"intensity", 0}, {"frames", {0, frames - 1}},
-                          {"seconds", {0, (frames - 1) / fps}}, {"easing", "linear"}, {"speed", "none"}});
+    out.motion.push_back({{"type", "static"},
+                          {"intensity", 0},
+                          {"frames", {0, frames - 1}},
+                          {"seconds", {0, (frames - 1) / fps}},
+                          {"easing", "linear"},
+                          {"speed", "none"}});
   return out;
 }
 
@@ -275,15 +288,18 @@ std::vector<Keyframe> keyframes_from_json(const json& j, int frames, int height)
       throw MotionError("keyframes", f + ": frame " + std::to_string(k.frame) + " is outside the shot's frames [0, " +
                                          std::to_string(frames - 1) + "]");
     if (!keys.empty() && k.frame <= keys.back().frame)
-      throw MotionError("keyframes", f + ": frame " + std::to_string(k.frame) + " does not come after the previous keyframe's frame " +
-                                         std::to_string(keys.back().frame) + " (keyframes must be strictly increasing)");
+      throw MotionError("keyframes", f + ": frame " + std::to_string(k.frame) +
+                                         " does not come after the previous keyframe's frame " +
+                                         std::to_string(keys.back().frame) +
+                                         " (keyframes must be strictly increasing)");
     if (!e.contains("position")) throw MotionError("keyframes", f + ": needs \"position\": [x, y, z]");
     k.position = json_vec3(e["position"], f + ".position");
     if (e.contains("quaternion")) {
       const json& q = e["quaternion"];
       if (!q.is_array() || q.size() != 4) throw MotionError("keyframes", f + ".quaternion must be [w, x, y, z]");
       try {
-        k.orientation = quat_normalised({q[0].get<double>(), q[1].get<double>(), q[2].get<double>(), q[3].get<double>()});
+        k.orientation = quat_normalised(
+            {q[0].get<double>(), q[1].get<double>(), q[2].get<double>(), q[3].get<double>()});
       } catch (const std::exception& ex) {
         throw MotionError("keyframes", f + ".quaternion: " + ex.what());
       }
@@ -309,7 +325,8 @@ Vec3 centripetal_catmull_rom(const Vec3& p0, const Vec3& p1, const Vec3& p2, con
   const double d12 = std::sqrt(norm(p2 - p1));
   if (d12 < 1e-9) return p1;
   // Knot intervals sqrt(|Pi+1 - Pi|); a coincident neighbour gets a small interval instead of zero.
-  const double d01 = std::max(std::sqrt(norm(p1 - p0)), 1e-3 * d12), d23 = std::max(std::sqrt(norm(p3 - p2)), 1e-3 * d12);
+  const double d01 = std::max(std::sqrt(norm(p1 - p0)), 1e-3 * d12),
+               d23 = std::max(std::sqrt(norm(p3 - p2)), 1e-3 * d12);
   const double t0 = 0, t1 = d01, t2 = t1 + d12, t3 = t2 + d23, t = t1 + u * d12;
   const Vec3 a1 = lerp(p0, p1, (t - t0) / (t1 - t0)), a2 = lerp(p1, p2, (t - t1) / (t2 - t1)),
              a3 = lerp(p2, p3, (t - t2) / (t3 - t2));
@@ -385,8 +402,9 @@ PathResult keyframe_path(const std::vector<Keyframe>& keys, const ShotIntrinsics
         throw MotionError("keyframes", "keyframes[" + std::to_string(i) + "].look_at: " + e.what());
       }
     } else {
-      throw MotionError("keyframes", "keyframes[" + std::to_string(i) +
-                                         "]: needs \"quaternion\" or \"look_at\" (or set a look-at target for the whole path)");
+      throw MotionError("keyframes",
+                        "keyframes[" + std::to_string(i) +
+                            "]: needs \"quaternion\" or \"look_at\" (or set a look-at target for the whole path)");
     }
     if (!qs.empty() && quat_dot(qs.back(), q) < 0) q = {-q[0], -q[1], -q[2], -q[3]};  // one hemisphere
     qs.push_back(q);
@@ -407,7 +425,8 @@ PathResult keyframe_path(const std::vector<Keyframe>& keys, const ShotIntrinsics
       try {
         p = Pose::look_at(p.C, *o.target, o.up);
       } catch (const std::exception& e) {
-        throw MotionError("target", "frame " + std::to_string(i) + ": the camera is at the look-at target or looks along up");
+        throw MotionError("target",
+                          "frame " + std::to_string(i) + ": the camera is at the look-at target or looks along up");
       }
     } else {
       Quat q = qs.front();
@@ -434,8 +453,11 @@ PathResult keyframe_path(const std::vector<Keyframe>& keys, const ShotIntrinsics
   }
   json kf = json::array();
   for (const auto& key : keys) kf.push_back(key.frame);
-  out.motion.push_back({{"type", "keyframes"}, {"frames", {0, frames - 1}}, {"seconds", {0, (frames - 1) / fps}},
-                        {"keyframes", kf}, {"position_spline", o.position_spline},
+  out.motion.push_back({{"type", "keyframes"},
+                        {"frames", {0, frames - 1}},
+                        {"seconds", {0, (frames - 1) / fps}},
+                        {"keyframes", kf},
+                        {"position_spline", o.position_spline},
                         {"rotation", o.target ? "look_at" : o.rotation}});
   return out;
 }

@@ -18,16 +18,17 @@ struct MotionError : std::runtime_error {
   MotionError(std::string f, const std::string& what) : std::runtime_error(what), field(std::move(f)) {}
 };
 
-const std::vector<std::string>& motion_types();   // static, pan, tilt, roll, truck, pedestal, dolly, zoom, orbit, crane, dolly_zoom
+const std::vector<std::string>&
+motion_types();  // static, pan, tilt, roll, truck, pedestal, dolly, zoom, orbit, crane, dolly_zoom
 const std::vector<std::string>& easing_choices();  // linear, ease_in, ease_out, ease_in_out
 double ease(const std::string& easing, double t);  // t in [0, 1] -> [0, 1], monotone
 
 struct MotionPrimitive {
   std::string type = "static";
-  std::string direction;     // empty: the type's first direction
-  double intensity = 0.5;    // 0..1, mapped to a magnitude (docs/camera-motion.md)
+  std::string direction;            // empty: the type's first direction
+  double intensity = 0.5;           // 0..1, mapped to a magnitude (docs/camera-motion.md)
   std::optional<double> magnitude;  // overrides intensity, in the type's unit
-  int start = 0, end = -1;   // frame range (end -1: last frame)
+  int start = 0, end = -1;          // frame range (end -1: last frame)
   std::string easing = "ease_in_out";
   // From {"type", "direction", "intensity" | "magnitude", "frames": [a, b], "easing"}.
   static MotionPrimitive from_json(const nlohmann::json& j, const std::string& field);
@@ -36,7 +37,7 @@ struct MotionPrimitive {
 // The scene quantities that intensities are relative to.
 struct MotionScene {
   Vec3 up{0, 0, 1};
-  double extent = 1.0;  // scene radius, world units
+  double extent = 1.0;   // scene radius, world units
   Vec3 target{0, 0, 0};  // orbit / crane / dolly / dolly-zoom target (on the start view axis or given)
 };
 

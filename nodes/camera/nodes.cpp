@@ -37,16 +37,18 @@ void orbit_execute(NodeContext& ctx) {
   // The same record as camera.path's orbit (docs/camera-motion.md).
   const std::string direction = a1 >= a0 ? "right" : "left";
   const double degrees = std::abs(a1 - a0) * 180 / M_PI, seconds = std::max(1, frames - 1) / path->fps;
-  path->motion = json::array({{{"type", "orbit"}, {"direction", direction},
+  path->motion = json::array({{{"type", "orbit"},
+                               {"direction", direction},
                                {"intensity", std::min(1.0, degrees / 90)},
                                {"magnitude", {{"value", degrees}, {"unit", "degrees"}}},
                                {"speed", cam::speed_label("orbit", degrees / seconds)},
                                {"speed_value", {{"value", degrees / seconds}, {"unit", "degrees_per_second"}}},
-                               {"frames", {0, frames - 1}}, {"seconds", {0.0, (frames - 1) / path->fps}},
-                               {"easing", easing}, {"target", target}}});
+                               {"frames", {0, frames - 1}},
+                               {"seconds", {0.0, (frames - 1) / path->fps}},
+                               {"easing", easing},
+                               {"target", target}}});
   ctx.set_output("path", path);
 }
-
 
 // ---- camera.path ----------------------------------------------------------------------------
 
@@ -74,12 +76,13 @@ std::pair<Vec3, double> scene_centre_extent(const SplatSceneValue& s) {
 }
 
 Pose explicit_pose(NodeContext& ctx) {
-  const json j = ctx.guard<json::exception>("start_pose", "not valid JSON: ",
-                                             [&] { return json::parse(ctx.param_string("start_pose")); });
+  const json j = ctx.guard<json::exception>(
+      "start_pose", "not valid JSON: ", [&] { return json::parse(ctx.param_string("start_pose")); });
   try {
     if (j.contains("world_to_camera")) {
       const json& rows = j["world_to_camera"];
-      if (!rows.is_array() || rows.size() < 3) ctx.fail("start_pose", "world_to_camera must be 3 or 4 rows of 4 numbers");
+      if (!rows.is_array() || rows.size() < 3)
+        ctx.fail("start_pose", "world_to_camera must be 3 or 4 rows of 4 numbers");
       Mat4 m = mat4_identity();
       for (int r = 0; r < 3; ++r)
         for (int c = 0; c < 4; ++c) m[size_t(r * 4 + c)] = rows.at(size_t(r)).at(size_t(c)).get<double>();
@@ -89,14 +92,16 @@ Pose explicit_pose(NodeContext& ctx) {
       Pose p;
       p.C = {j["position"].at(0).get<double>(), j["position"].at(1).get<double>(), j["position"].at(2).get<double>()};
       const json& q = j["quaternion"];
-      p.R = mat3_from_quat({q.at(0).get<double>(), q.at(1).get<double>(), q.at(2).get<double>(), q.at(3).get<double>()});
+      p.R = mat3_from_quat(
+          {q.at(0).get<double>(), q.at(1).get<double>(), q.at(2).get<double>(), q.at(3).get<double>()});
       return p;
     }
   } catch (const std::exception& e) {
     ctx.fail("start_pose", e.what());
   }
-  ctx.fail("start_pose", "expected {\"position\": [x, y, z], \"quaternion\": [w, x, y, z]} (camera-to-world, OpenCV axes) "
-                         "or {\"world_to_camera\": [[...], [...], [...]]}");
+  ctx.fail("start_pose",
+           "expected {\"position\": [x, y, z], \"quaternion\": [w, x, y, z]} (camera-to-world, OpenCV axes) "
+           "or {\"world_to_camera\": [[...], [...], [...]]}");
 }
 
 std::vector<MotionPrimitive> primitives_from_params(NodeContext& ctx) {
@@ -215,8 +220,8 @@ void path_execute(NodeContext& ctx) {
   auto framing = std::make_shared<RecordValue>();
   framing->record = {{"checked", false}};
   if (ctx.has_input("billboards")) {
-    const std::vector<Billboard> bbs =
-        ctx.guard("billboards", [&] { return billboards_from_record(ctx.input<RecordValue>("billboards")->record); });
+    const std::vector<Billboard> bbs = ctx.guard(
+        "billboards", [&] { return billboards_from_record(ctx.input<RecordValue>("billboards")->record); });
     json inside = json::array(), outside = json::array();
     for (size_t i = 0; i < res.cameras.size(); ++i) {
       bool ok = true;
@@ -224,14 +229,16 @@ void path_execute(NodeContext& ctx) {
       inside.push_back(ok);
       if (!ok) outside.push_back(i);
     }
-    framing->record = {{"checked", true}, {"billboards", bbs.size()}, {"inside", inside},
-                       {"all_inside", outside.empty()}, {"frames_outside", outside}};
+    framing->record = {{"checked", true},
+                       {"billboards", bbs.size()},
+                       {"inside", inside},
+                       {"all_inside", outside.empty()},
+                       {"frames_outside", outside}};
     if (!outside.empty() && ctx.param_string("framing") == "fail")
       ctx.fail("framing", "the character leaves the frame at " + std::to_string(outside.size()) + " of " +
                               std::to_string(res.cameras.size()) + " frames (first: frame " +
                               std::to_string(outside[0].get<int>()) + ")");
-    if (!outside.empty())
-      ctx.warn("the character leaves the frame at " + std::to_string(outside.size()) + " frames");
+    if (!outside.empty()) ctx.warn("the character leaves the frame at " + std::to_string(outside.size()) + " frames");
   }
 
   auto path = std::make_shared<CameraPathValue>();
@@ -251,69 +258,76 @@ void register_camera_nodes(Registry& r) {
          .title = "Orbit Path",
          .doc = "A camera arc around a target point at a fixed height (+Z up), always looking at the target.",
          .outputs = {with_overlay({"path", PortType::CameraPath, "one camera per frame"}, "camera_path")},
-         .params = {p_int("frames", 49, 1, 100000, "number of frames"),
-                    p_float("fps", 16, 0.1, 1000, "frame rate"),
-                    p_int("width", 320, 8, 16384, "image width"),
-                    p_int("height", 240, 8, 16384, "image height"),
+         .params = {p_int("frames", 49, 1, 100000, "number of frames"), p_float("fps", 16, 0.1, 1000, "frame rate"),
+                    p_int("width", 320, 8, 16384, "image width"), p_int("height", 240, 8, 16384, "image height"),
                     p_float("fov", 60, 5, 150, "vertical field of view, degrees"),
                     p_float("radius", 2.0, 0.01, 1e6, "distance from the target in the ground plane"),
                     p_float("camera_height", 1.2, -1e6, 1e6, "camera height (z)"),
-                    p_float("target_x", 0, -1e6, 1e6, "target x"),
-                    p_float("target_y", 0, -1e6, 1e6, "target y"),
+                    p_float("target_x", 0, -1e6, 1e6, "target x"), p_float("target_y", 0, -1e6, 1e6, "target y"),
                     p_float("target_z", 0.4, -1e6, 1e6, "target z"),
                     p_float("start_angle", 0, -3600, 3600, "start angle around +Z, degrees"),
                     p_float("end_angle", 60, -3600, 3600, "end angle, degrees"),
                     p_enum("easing", "ease_in_out", {"linear", "ease_in", "ease_out", "ease_in_out"}, "speed profile")},
          .execute = orbit_execute,
          .migrate = [](json&, int) {}});  // parameters unchanged
-  r.add({.type = "camera.path",
-         .category = "Camera",
-         .title = "Camera Path",
-         .doc = "A shot's camera: CameraBench motion primitives (static, pan, tilt, roll, truck, pedestal, dolly, "
-                "zoom, orbit, crane, dolly zoom) with direction, intensity 0..1 scaled to the scene, easing and frame "
-                "ranges, or keyframes (spline positions, slerp/squad orientations, focal lengths). One camera per "
-                "frame and a structured motion description; optional framing check for billboards. See docs/camera-motion.md.",
-         .inputs = {{"scene", PortType::SplatScene, "splat scene: training cameras (start pose, up) and extent (intensity scale)", true},
-                    {"billboards", PortType::Record, "billboards from shot.billboard, for the framing check", true}},
-         .outputs = {with_overlay({"path", PortType::CameraPath, "one camera per frame, motion description"}, "camera_path"),
-                     {"framing", PortType::Record, "per frame: is every billboard fully inside the image"}},
-         .params = {p_enum("mode", "motion", {"motion", "keyframes"}, "motion primitives or keyframes"),
-                    p_int("frames", 49, 1, 100000, "number of frames"),
-                    p_float("duration", 0, 0, 3600, "shot length in seconds (0: use frames)"),
-                    p_enum("frame_count", "exact", {"exact", "4n+1"}, "4n+1: round the frame count up to 4N+1 (video models)"),
-                    p_float("fps", 16, 0.1, 1000, "frame rate"),
-                    p_int("width", 320, 8, 16384, "image width"),
-                    p_int("height", 240, 8, 16384, "image height"),
-                    p_float("fov", 60, 0, 170, "vertical field of view at the start, degrees (0: the training camera's)"),
-                    p_enum("up", "+z", up_choices(), "world up (cameras: mean of the training cameras' -y axes)"),
-                    p_enum("start", "look_at", {"look_at", "training_camera", "explicit"}, "start pose"),
-                    p_int("start_camera", 0, 0, 100000, "start = training_camera: index into the scene's training cameras"),
-                    p_float("eye_x", 2.0, -1e6, 1e6, "start = look_at: camera position x"),
-                    p_float("eye_y", 0.0, -1e6, 1e6, "start = look_at: camera position y"),
-                    p_float("eye_z", 1.3, -1e6, 1e6, "start = look_at: camera position z"),
-                    p_float("target_x", 0, -1e6, 1e6, "look-at / motion target x"),
-                    p_float("target_y", 0, -1e6, 1e6, "look-at / motion target y"),
-                    p_float("target_z", 0.4, -1e6, 1e6, "look-at / motion target z"),
-                    p_string("start_pose", "", "start = explicit: {\"position\": [x,y,z], \"quaternion\": [w,x,y,z]} (camera-to-world, OpenCV axes) or {\"world_to_camera\": [[...],[...],[...]]}"),
-                    p_enum("target", "view_axis", {"view_axis", "point"},
-                           "motion target (orbit, crane, dolly, dolly zoom): on the start view axis, or target_x/y/z"),
-                    p_float("target_distance", 0, 0, 1e6, "view_axis target: distance (0: depth of the scene centre)"),
-                    p_float("extent", 0, 0, 1e6, "scene radius for intensities (0: the scene's, else 1)"),
-                    p_enum("motion", "pan", motion_types(), "single motion (when 'motions' is empty)"),
-                    p_enum("direction", "auto", {"auto", "left", "right", "up", "down", "in", "out", "clockwise", "counterclockwise"},
-                           "direction of the single motion (auto: the type's first)"),
-                    p_float("intensity", 0.5, 0, 1, "single motion: 0..1, scaled to the scene (docs/camera-motion.md)"),
-                    p_enum("easing", "ease_in_out", easing_choices(), "single motion: speed profile"),
-                    p_text("motions", "", "several motions, JSON: [{\"type\": \"pan\", \"direction\": \"left\", \"intensity\": 0.5, "
-                                          "\"frames\": [0, 24], \"easing\": \"linear\"}, ...]; overlapping ranges compose"),
-                    p_text("keyframes", "", "mode = keyframes, JSON: [{\"frame\": 0, \"position\": [x,y,z], \"quaternion\": [w,x,y,z] "
-                                            "| \"look_at\": [x,y,z], \"fov\": degrees | \"focal\": pixels}, ...]"),
-                    p_enum("position_spline", "catmull_rom", {"catmull_rom", "cubic", "linear"},
-                           "keyframe positions: centripetal Catmull-Rom, natural cubic spline, or linear"),
-                    p_enum("rotation", "slerp", {"slerp", "squad"}, "keyframe orientations"),
-                    p_bool("look_at_target", false, "keyframes: every frame looks at target_x/y/z"),
-                    p_enum("framing", "report", {"report", "fail"}, "billboard leaves the frame: report it, or fail the node")},
-         .execute = path_execute});
+  r.add(
+      {.type = "camera.path",
+       .category = "Camera",
+       .title = "Camera Path",
+       .doc = "A shot's camera: CameraBench motion primitives (static, pan, tilt, roll, truck, pedestal, dolly, "
+              "zoom, orbit, crane, dolly zoom) with direction, intensity 0..1 scaled to the scene, easing and frame "
+              "ranges, or keyframes (spline positions, slerp/squad orientations, focal lengths). One camera per "
+              "frame and a structured motion description; optional framing check for billboards. See "
+              "docs/camera-motion.md.",
+       .inputs = {{"scene", PortType::SplatScene,
+                   "splat scene: training cameras (start pose, up) and extent (intensity scale)", true},
+                  {"billboards", PortType::Record, "billboards from shot.billboard, for the framing check", true}},
+       .outputs = {with_overlay({"path", PortType::CameraPath, "one camera per frame, motion description"},
+                                "camera_path"),
+                   {"framing", PortType::Record, "per frame: is every billboard fully inside the image"}},
+       .params =
+           {p_enum("mode", "motion", {"motion", "keyframes"}, "motion primitives or keyframes"),
+            p_int("frames", 49, 1, 100000, "number of frames"),
+            p_float("duration", 0, 0, 3600, "shot length in seconds (0: use frames)"),
+            p_enum("frame_count", "exact", {"exact", "4n+1"}, "4n+1: round the frame count up to 4N+1 (video models)"),
+            p_float("fps", 16, 0.1, 1000, "frame rate"),
+            p_int("width", 320, 8, 16384, "image width"),
+            p_int("height", 240, 8, 16384, "image height"),
+            p_float("fov", 60, 0, 170, "vertical field of view at the start, degrees (0: the training camera's)"),
+            p_enum("up", "+z", up_choices(), "world up (cameras: mean of the training cameras' -y axes)"),
+            p_enum("start", "look_at", {"look_at", "training_camera", "explicit"}, "start pose"),
+            p_int("start_camera", 0, 0, 100000, "start = training_camera: index into the scene's training cameras"),
+            p_float("eye_x", 2.0, -1e6, 1e6, "start = look_at: camera position x"),
+            p_float("eye_y", 0.0, -1e6, 1e6, "start = look_at: camera position y"),
+            p_float("eye_z", 1.3, -1e6, 1e6, "start = look_at: camera position z"),
+            p_float("target_x", 0, -1e6, 1e6, "look-at / motion target x"),
+            p_float("target_y", 0, -1e6, 1e6, "look-at / motion target y"),
+            p_float("target_z", 0.4, -1e6, 1e6, "look-at / motion target z"),
+            p_string("start_pose", "",
+                     "start = explicit: {\"position\": [x,y,z], \"quaternion\": [w,x,y,z]} (camera-to-world, OpenCV "
+                     "axes) or {\"world_to_camera\": [[...],[...],[...]]}"),
+            p_enum("target", "view_axis", {"view_axis", "point"},
+                   "motion target (orbit, crane, dolly, dolly zoom): on the start view axis, or target_x/y/z"),
+            p_float("target_distance", 0, 0, 1e6, "view_axis target: distance (0: depth of the scene centre)"),
+            p_float("extent", 0, 0, 1e6, "scene radius for intensities (0: the scene's, else 1)"),
+            p_enum("motion", "pan", motion_types(), "single motion (when 'motions' is empty)"),
+            p_enum("direction", "auto",
+                   {"auto", "left", "right", "up", "down", "in", "out", "clockwise", "counterclockwise"},
+                   "direction of the single motion (auto: the type's first)"),
+            p_float("intensity", 0.5, 0, 1, "single motion: 0..1, scaled to the scene (docs/camera-motion.md)"),
+            p_enum("easing", "ease_in_out", easing_choices(), "single motion: speed profile"),
+            p_text("motions", "",
+                   "several motions, JSON: [{\"type\": \"pan\", \"direction\": \"left\", \"intensity\": 0.5, "
+                   "\"frames\": [0, 24], \"easing\": \"linear\"}, ...]; overlapping ranges compose"),
+            p_text("keyframes", "",
+                   "mode = keyframes, JSON: [{\"frame\": 0, \"position\": [x,y,z], \"quaternion\": [w,x,y,z] "
+                   "| \"look_at\": [x,y,z], \"fov\": degrees | \"focal\": pixels}, ...]"),
+            p_enum("position_spline", "catmull_rom", {"catmull_rom", "cubic", "linear"},
+                   "keyframe positions: centripetal Catmull-Rom, natural cubic spline, or linear"),
+            p_enum("rotation", "slerp", {"slerp", "squad"}, "keyframe orientations"),
+            p_bool("look_at_target", false, "keyframes: every frame looks at target_x/y/z"),
+            p_enum("framing", "report", {"report", "fail"}, "billboard leaves the frame: report it, or fail the node")},
+       .execute = path_execute});
 }
 
 }  // namespace camgraph

@@ -18,7 +18,7 @@ void pattern_execute(NodeContext& ctx) {
   const int c = alpha ? 4 : 3;
   const at::Tensor a = colour_tensor(ctx.param_colour("colour_a"), c);  // [C]
   const at::Tensor b = colour_tensor(ctx.param_colour("colour_b"), c);  // [C]
-  at::Tensor t;  // [H, W, 1] blend weight of colour_b
+  at::Tensor t;                                                         // [H, W, 1] blend weight of colour_b
   const auto opts = at::TensorOptions().dtype(at::kFloat);
   if (kind == "solid") {
     t = at::zeros({h, w, 1}, opts);
@@ -74,28 +74,25 @@ void record_save_execute(NodeContext& ctx) {
 }  // namespace
 
 void register_core_nodes(Registry& r) {
-  r.add({.type = "image.pattern",
-         .category = "Image",
-         .title = "Pattern",
-         .doc = "Generates an image: solid colour, checkerboard, horizontal gradient or seeded value noise.",
-         .outputs = {{"image", PortType::Image, "the generated image"}},
-         .params = {p_int("width", 512, 1, 16384, "width in pixels"),
-                    p_int("height", 512, 1, 16384, "height in pixels"),
-                    p_enum("pattern", "checker", {"solid", "checker", "gradient", "noise"}, "what to draw"),
-                    p_colour("colour_a", "#202020", "first colour"),
-                    p_colour("colour_b", "#e0e0e0", "second colour"),
-                    p_int("cell_size", 32, 1, 4096, "checker cell / noise feature size in pixels"),
-                    p_bool("alpha", false, "output RGBA (alpha from the colours)"),
-                    p_seed("seed", 0, "noise seed")},
-         .execute = pattern_execute});
+  r.add(
+      {.type = "image.pattern",
+       .category = "Image",
+       .title = "Pattern",
+       .doc = "Generates an image: solid colour, checkerboard, horizontal gradient or seeded value noise.",
+       .outputs = {{"image", PortType::Image, "the generated image"}},
+       .params = {p_int("width", 512, 1, 16384, "width in pixels"), p_int("height", 512, 1, 16384, "height in pixels"),
+                  p_enum("pattern", "checker", {"solid", "checker", "gradient", "noise"}, "what to draw"),
+                  p_colour("colour_a", "#202020", "first colour"), p_colour("colour_b", "#e0e0e0", "second colour"),
+                  p_int("cell_size", 32, 1, 4096, "checker cell / noise feature size in pixels"),
+                  p_bool("alpha", false, "output RGBA (alpha from the colours)"), p_seed("seed", 0, "noise seed")},
+       .execute = pattern_execute});
   r.add({.type = "image.resize",
          .category = "Image",
          .title = "Resize",
          .doc = "Resamples an image to a new size.",
          .inputs = {{"image", PortType::Image, "image to resize"}},
          .outputs = {{"image", PortType::Image, "resized image"}},
-         .params = {p_int("width", 512, 1, 16384, "new width"),
-                    p_int("height", 512, 1, 16384, "new height"),
+         .params = {p_int("width", 512, 1, 16384, "new width"), p_int("height", 512, 1, 16384, "new height"),
                     p_enum("filter", "area", {"nearest", "bilinear", "bicubic", "area"},
                            "resampling filter (area: box average, best for shrinking)")},
          .execute = resize_execute});

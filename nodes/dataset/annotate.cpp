@@ -28,14 +28,18 @@ struct Verb {
   const char* third;   // "pans"
   const char* gerund;  // "panning"
 };
-constexpr Verb kVerbs[] = {
-    {"pan", "pans", "panning"},         {"tilt", "tilts", "tilting"},
-    {"roll", "rolls", "rolling"},       {"truck", "trucks", "trucking"},
-    {"pedestal", "pedestals", "pedestaling"}, {"dolly", "dollies", "dollying"},
-    {"zoom", "zooms", "zooming"},       {"orbit", "orbits", "orbiting"},
-    {"arc", "arcs", "arcing"},          {"crane", "cranes", "craning"},
-    {"dolly_zoom", "dolly-zooms", "dolly-zooming"},
-    {"keyframes", "moves along a keyframed path", "moving along a keyframed path"}};
+constexpr Verb kVerbs[] = {{"pan", "pans", "panning"},
+                           {"tilt", "tilts", "tilting"},
+                           {"roll", "rolls", "rolling"},
+                           {"truck", "trucks", "trucking"},
+                           {"pedestal", "pedestals", "pedestaling"},
+                           {"dolly", "dollies", "dollying"},
+                           {"zoom", "zooms", "zooming"},
+                           {"orbit", "orbits", "orbiting"},
+                           {"arc", "arcs", "arcing"},
+                           {"crane", "cranes", "craning"},
+                           {"dolly_zoom", "dolly-zooms", "dolly-zooming"},
+                           {"keyframes", "moves along a keyframed path", "moving along a keyframed path"}};
 
 std::string phrase(const json& m, bool gerund) {
   const std::string type = m.value("type", "");
@@ -65,8 +69,9 @@ std::string id_from_hash(uint64_t h) {
 
 bool valid_id(const std::string& id) {
   if (id.empty() || id == "." || id == "..") return false;
-  return std::all_of(id.begin(), id.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; });
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
 }
 
 }  // namespace
@@ -94,7 +99,8 @@ std::string format_caption(const std::string& tmpl, const std::string& scene, co
                            const std::string& motion) {
   std::string s = tmpl;
   auto replace_all = [&s](const std::string& key, const std::string& value) {
-    for (size_t p = s.find(key); p != std::string::npos; p = s.find(key, p + value.size())) s.replace(p, key.size(), value);
+    for (size_t p = s.find(key); p != std::string::npos; p = s.find(key, p + value.size()))
+      s.replace(p, key.size(), value);
   };
   replace_all("{scene}", scene);
   replace_all("{subject}", subject);
@@ -120,7 +126,8 @@ std::string realestate10k_poses(const std::string& id, const std::vector<Camera>
     const Camera& c = cameras[i];
     const auto ts = static_cast<long long>(std::llround(double(i) * 1e6 / fps));
     s += std::to_string(ts);
-    for (double v : {c.fx / c.width, c.fy / c.height, c.cx / c.width, c.cy / c.height, 0.0, 0.0}) s += " " + shortest(v);
+    for (double v : {c.fx / c.width, c.fy / c.height, c.cx / c.width, c.cy / c.height, 0.0, 0.0})
+      s += " " + shortest(v);
     for (int k = 0; k < 12; ++k) s += " " + shortest(c.world_to_camera[size_t(k)]);
     s += "\n";
   }
@@ -193,9 +200,11 @@ json cameras_json(const std::vector<Camera>& cameras) {
   json cams_json = json::array();
   for (const auto& c : cameras) {
     const auto& m = c.world_to_camera;
-    cams_json.push_back({{"K", {{c.fx, 0.0, c.cx}, {0.0, c.fy, c.cy}, {0.0, 0.0, 1.0}}},
-                         {"world_to_camera", {{m[0], m[1], m[2], m[3]}, {m[4], m[5], m[6], m[7]}, {m[8], m[9], m[10], m[11]}}},
-                         {"width", c.width}, {"height", c.height}});
+    cams_json.push_back(
+        {{"K", {{c.fx, 0.0, c.cx}, {0.0, c.fy, c.cy}, {0.0, 0.0, 1.0}}},
+         {"world_to_camera", {{m[0], m[1], m[2], m[3]}, {m[4], m[5], m[6], m[7]}, {m[8], m[9], m[10], m[11]}}},
+         {"width", c.width},
+         {"height", c.height}});
   }
   return cams_json;
 }
@@ -204,9 +213,9 @@ json cameras_json(const std::vector<Camera>& cameras) {
 struct ItemFiles {
   fs::path folder, meta, poses, cameras, caption;
   std::string writer;
-  fs::path video_src;        // the encoded video, when connected
-  std::string file_name;     // videos/<id>.<ext>, relative to the folder
-  fs::path video;            // folder / file_name
+  fs::path video_src;     // the encoded video, when connected
+  std::string file_name;  // videos/<id>.<ext>, relative to the folder
+  fs::path video;         // folder / file_name
   bool overwrite = false;
 
   // The video is copied unless it already is the item's file.
@@ -280,8 +289,8 @@ void remove_item_line(NodeContext& ctx, const ItemFiles& f) {
 
 // Poses, cameras, caption, the video and the item's metadata line (replaced or appended, written
 // atomically).
-void write_item(NodeContext& ctx, const ItemFiles& f, const json& item, const std::string& poses,
-                const json& cams_doc, const std::string& caption) {
+void write_item(NodeContext& ctx, const ItemFiles& f, const json& item, const std::string& poses, const json& cams_doc,
+                const std::string& caption) {
   std::error_code ec;
   for (const char* sub : {"poses", "cameras", "videos"}) fs::create_directories(f.folder / sub, ec);
   ctx.guard("folder", [&] {
@@ -319,16 +328,28 @@ void annotate_execute(NodeContext& ctx) {
 
   const json cams_json = cameras_json(cameras);
   std::string id = ctx.param_string("item_id");
-  if (id.empty()) id = id_from_hash(hash_bytes(cams_json.dump() + "|" + shortest(fps) + "|" + caption + "|" + motion.dump()));
+  if (id.empty())
+    id = id_from_hash(hash_bytes(cams_json.dump() + "|" + shortest(fps) + "|" + caption + "|" + motion.dump()));
   if (!valid_id(id)) ctx.fail("item_id", "'" + id + "' is not a file-name-safe id (letters, digits, _ - .)");
   const ItemFiles files = item_files(ctx, id, clip.video_rec);
 
-  const json cams_doc = {{"id", id}, {"width", clip.width}, {"height", clip.height}, {"fps", fps},
-                         {"convention", "OpenCV axes (x right, y down, z forward); world_to_camera row-major; K in pixels"},
-                         {"frames", cams_json}};
-  json item = {{"file_name", files.file_name}, {"text", caption}, {"id", id}, {"motion", motion},
-               {"width", clip.width}, {"height", clip.height}, {"fps", fps}, {"frames", cameras.size()},
-               {"poses", "poses/" + id + ".txt"}, {"cameras", "cameras/" + id + ".json"}};
+  const json cams_doc = {
+      {"id", id},
+      {"width", clip.width},
+      {"height", clip.height},
+      {"fps", fps},
+      {"convention", "OpenCV axes (x right, y down, z forward); world_to_camera row-major; K in pixels"},
+      {"frames", cams_json}};
+  json item = {{"file_name", files.file_name},
+               {"text", caption},
+               {"id", id},
+               {"motion", motion},
+               {"width", clip.width},
+               {"height", clip.height},
+               {"fps", fps},
+               {"frames", cameras.size()},
+               {"poses", "poses/" + id + ".txt"},
+               {"cameras", "cameras/" + id + ".json"}};
   add_provenance(item, ctx.provenance(), ctx.node_id(), fps, clip.video_rec);
   if (!scene.empty()) item["scene"] = scene;
   if (!subject.empty()) item["subject"] = subject;

@@ -273,9 +273,16 @@ void encode_video_execute(NodeContext& ctx) {
   std::string even_done = "none";
   if (s.w != s.in_w || s.h != s.in_h) even_done = s.even_mode == "pad" ? "padded" : "cropped";
   if (seq->frames.size(3) == 4) ctx.warn("alpha channel dropped");
-  ctx.set_record("video", {{"file", s.path.string()}, {"codec", s.codec_name}, {"encoder", s.encoder_name},
-                           {"width", s.w}, {"height", s.h}, {"input_width", s.in_w}, {"input_height", s.in_h},
-                           {"even", even_done}, {"fps", s.fps}, {"frames", n},
+  ctx.set_record("video", {{"file", s.path.string()},
+                           {"codec", s.codec_name},
+                           {"encoder", s.encoder_name},
+                           {"width", s.w},
+                           {"height", s.h},
+                           {"input_width", s.in_w},
+                           {"input_height", s.in_h},
+                           {"even", even_done},
+                           {"fps", s.fps},
+                           {"frames", n},
                            {"crf", s.codec_name == "ffv1" ? json(nullptr) : json(s.crf)},
                            {"pix_fmt", s.codec_name == "ffv1" ? "yuv444p" : "yuv420p"},
                            {"colour", "bt709 limited range"}});

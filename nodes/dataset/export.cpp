@@ -36,12 +36,12 @@ std::string ustar_header(const std::string& name, uint64_t size) {
   char h[512];
   std::memset(h, 0, sizeof h);
   std::memcpy(h, name.data(), name.size());
-  octal(h + 100, 8, 0644);   // mode
-  octal(h + 108, 8, 0);      // uid
-  octal(h + 116, 8, 0);      // gid
-  octal(h + 124, 12, size);  // size
-  octal(h + 136, 12, 0);     // mtime: 0, so shards are reproducible
-  h[156] = '0';              // regular file
+  octal(h + 100, 8, 0644);           // mode
+  octal(h + 108, 8, 0);              // uid
+  octal(h + 116, 8, 0);              // gid
+  octal(h + 124, 12, size);          // size
+  octal(h + 136, 12, 0);             // mtime: 0, so shards are reproducible
+  h[156] = '0';                      // regular file
   std::memcpy(h + 257, "ustar", 6);  // magic "ustar\0"
   std::memcpy(h + 263, "00", 2);     // version
   std::memcpy(h + 265, "camgraph", 8);
@@ -65,8 +65,9 @@ void export_execute(NodeContext& ctx) {
   const fs::path folder = ctx.output_path("folder");
   const fs::path meta = folder / "metadata.jsonl";
   if (!fs::exists(meta))
-    ctx.fail("folder", "'" + meta.string() + "' does not exist (run dataset.annotate, or `camgraph-cli dataset index` "
-                       "for a sharded dataset)");
+    ctx.fail("folder", "'" + meta.string() +
+                           "' does not exist (run dataset.annotate, or `camgraph-cli dataset index` "
+                           "for a sharded dataset)");
   const std::string format = ctx.param_string("format");
   const bool keep_failed = ctx.param_bool("include_qc_failed");
   const bool overwrite = ctx.param_bool("overwrite");
@@ -148,7 +149,9 @@ void export_execute(NodeContext& ctx) {
       }
     }
   });
-  ctx.set_record("export", {{"items", items.size()}, {"skipped_qc_failed", skipped_qc}, {"skipped_missing_video", missing},
+  ctx.set_record("export", {{"items", items.size()},
+                            {"skipped_qc_failed", skipped_qc},
+                            {"skipped_missing_video", missing},
                             {"files", written}});
 }
 

@@ -47,9 +47,9 @@ std::string subgraph_id(const json& nodes, const std::vector<std::string>& ids) 
     const json n_inputs = n.value("inputs", json::object());
     for (const auto& [port, from] : n_inputs.items()) {
       const std::string f = from.get<std::string>();
-      inputs[port] = nodes.contains(f.substr(0, f.rfind('.'))) ? nodes[f.substr(0, f.rfind('.'))].value("type", "") +
-                                                                     f.substr(f.rfind('.'))
-                                                               : f;
+      inputs[port] = nodes.contains(f.substr(0, f.rfind('.')))
+                         ? nodes[f.substr(0, f.rfind('.'))].value("type", "") + f.substr(f.rfind('.'))
+                         : f;
     }
     doc.push_back({n.value("type", ""), n.value("version", 1), n.value("params", json::object()), inputs});
   }

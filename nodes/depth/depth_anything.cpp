@@ -79,7 +79,8 @@ void DepthAnythingV2::init(std::map<std::string, at::Tensor> weights, const std:
     for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || t.size(int64_t(i)) == shape[i];
     if (!ok) {
       std::string want = "[";
-      for (size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + (shape[i] < 0 ? std::string("*") : std::to_string(shape[i]));
+      for (size_t i = 0; i < shape.size(); ++i)
+        want += (i ? ", " : "") + (shape[i] < 0 ? std::string("*") : std::to_string(shape[i]));
       fail("'" + key + "' has shape " + shape_str(t) + ", expected " + want + "]");
     }
     used.insert(key);
@@ -95,7 +96,8 @@ void DepthAnythingV2::init(std::map<std::string, at::Tensor> weights, const std:
   if (blocks_ < 1) fail("no 'pretrained.blocks.0.*' tensors (DINOv2 blocks, block_chunks = 0 as in Depth Anything V2)");
   heads_ = options_.num_heads > 0 ? options_.num_heads : (C % 64 == 0 ? C / 64 : 0);
   if (heads_ <= 0 || C % heads_ != 0)
-    fail("cannot split hidden size " + std::to_string(C) + " into attention heads (published models use 64-wide heads; "
+    fail("cannot split hidden size " + std::to_string(C) +
+         " into attention heads (published models use 64-wide heads; "
          "give the head count)");
   switch (C) {
     case 384: variant_ = "vits"; break;
@@ -110,7 +112,8 @@ void DepthAnythingV2::init(std::map<std::string, at::Tensor> weights, const std:
   need("pretrained.cls_token", {1, 1, C});
   const at::Tensor pos = need("pretrained.pos_embed", {1, -1, C});
   const int64_t M = int64_t(std::lround(std::sqrt(double(pos.size(1) - 1))));
-  if (M * M + 1 != pos.size(1)) fail("'pretrained.pos_embed' has " + std::to_string(pos.size(1)) + " positions, not 1 + a square grid");
+  if (M * M + 1 != pos.size(1))
+    fail("'pretrained.pos_embed' has " + std::to_string(pos.size(1)) + " positions, not 1 + a square grid");
   if (weights.count("pretrained.mask_token")) used.insert("pretrained.mask_token");  // training only
   for (int64_t i = 0; i < blocks_; ++i) {
     const std::string b = "pretrained.blocks." + std::to_string(i) + ".";
@@ -146,7 +149,8 @@ void DepthAnythingV2::init(std::map<std::string, at::Tensor> weights, const std:
   need(h + "resize_layers.3.weight", {oc[3], oc[3], 3, 3});
   need(h + "resize_layers.3.bias", {oc[3]});
   const int64_t F = need(h + "scratch.layer1_rn.weight", {-1, oc[0], 3, 3}).size(0);
-  for (int i = 1; i < 4; ++i) need(h + "scratch.layer" + std::to_string(i + 1) + "_rn.weight", {F, oc[size_t(i)], 3, 3});
+  for (int i = 1; i < 4; ++i)
+    need(h + "scratch.layer" + std::to_string(i + 1) + "_rn.weight", {F, oc[size_t(i)], 3, 3});
   for (int r = 1; r <= 4; ++r) {
     const std::string p = h + "scratch.refinenet" + std::to_string(r) + ".";
     need(p + "out_conv.weight", {F, F, 1, 1});
@@ -168,7 +172,8 @@ void DepthAnythingV2::init(std::map<std::string, at::Tensor> weights, const std:
   for (const auto& [k, t] : weights)
     if (!used.count(k)) {
       std::string hint;
-      if (k.find("readout_projects") != std::string::npos) hint = " (a DPT head with class-token readout: not in Depth Anything V2)";
+      if (k.find("readout_projects") != std::string::npos)
+        hint = " (a DPT head with class-token readout: not in Depth Anything V2)";
       if (k.find(".bn") != std::string::npos) hint = " (a DPT head with batch norm: not in Depth Anything V2)";
       fail("unexpected tensor '" + k + "'" + hint + ": not a Depth Anything V2 checkpoint in the original layout");
     }
@@ -196,8 +201,8 @@ at::Tensor DepthAnythingV2::forward(const at::Tensor& input) const {
 
   // ---- DINOv2 ----
   at::Tensor t = at::conv2d(x, w("pretrained.patch_embed.proj.weight"), w("pretrained.patch_embed.proj.bias"), 14);
-  t = t.flatten(2).transpose(1, 2);                                         // [B, ph*pw, C]
-  t = at::cat({w("pretrained.cls_token").expand({B, 1, C}), t}, 1);        // [B, 1+ph*pw, C]
+  t = t.flatten(2).transpose(1, 2);                                  // [B, ph*pw, C]
+  t = at::cat({w("pretrained.cls_token").expand({B, 1, C}), t}, 1);  // [B, 1+ph*pw, C]
   t = t + position_embedding(ph, pw);
   const int64_t T = t.size(1), D = C / heads_;
   const double scale = 1.0 / std::sqrt(double(D));
@@ -206,7 +211,7 @@ at::Tensor DepthAnythingV2::forward(const at::Tensor& input) const {
     const std::string b = "pretrained.blocks." + std::to_string(i) + ".";
     at::Tensor y = at::layer_norm(t, {C}, w(b + "norm1.weight"), w(b + "norm1.bias"), 1e-6);
     at::Tensor qkv = at::linear(y, w(b + "attn.qkv.weight"), w(b + "attn.qkv.bias"));
-    qkv = qkv.reshape({B, T, 3, heads_, D}).permute({2, 0, 3, 1, 4});    // [3, B, heads, T, D]
+    qkv = qkv.reshape({B, T, 3, heads_, D}).permute({2, 0, 3, 1, 4});  // [3, B, heads, T, D]
     const at::Tensor q = qkv[0] * scale, k = qkv[1], v = qkv[2];
     at::Tensor a = at::softmax(at::matmul(q, k.transpose(-2, -1)), -1);  // [B, heads, T, T]
     y = at::matmul(a, v).transpose(1, 2).reshape({B, T, C});

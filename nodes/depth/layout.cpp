@@ -37,8 +37,8 @@ void for_each_layout_pixel(cv::Size size, const Intrinsics& k, const LayoutParam
   const double cp = std::cos(pitch), sp = std::sin(pitch);
   for (int y = 0; y < size.height; ++y) {
     const double dy = (y + 0.5 - k.cy) / k.fy;  // ray d = (dx, dy, 1): z = t
-    const double down = cp * dy + sp;          // -(d . up): how fast the ray descends per unit z
-    const double level = cp - sp * dy;         // d . horizontal forward
+    const double down = cp * dy + sp;           // -(d . up): how fast the ray descends per unit z
+    const double level = cp - sp * dy;          // d . horizontal forward
     const double ground = down > 1e-9 ? p.camera_height / down : INFINITY;
     const double backdrop = level > 1e-9 ? p.backdrop_distance / level : INFINITY;
     for (int x = 0; x < size.width; ++x) f(y, x, ground, backdrop);

@@ -13,9 +13,9 @@ struct Intrinsics {
 };
 
 struct LayoutParams {
-  double camera_height = 1.6;        // metres above the ground plane
-  double horizon = 0.45;             // horizon row as a fraction of the image height (0 top, 1 bottom)
-  double backdrop_distance = 30.0;   // metres, horizontal distance of the vertical backdrop
+  double camera_height = 1.6;       // metres above the ground plane
+  double horizon = 0.45;            // horizon row as a fraction of the image height (0 top, 1 bottom)
+  double backdrop_distance = 30.0;  // metres, horizontal distance of the vertical backdrop
 };
 
 // Camera pitch (radians, > 0 looking down) that puts the horizon at `horizon_row` (pixels).

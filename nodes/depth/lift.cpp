@@ -27,10 +27,14 @@ at::Tensor quat_from_rotation(const at::Tensor& R) {
   auto sq = [](const at::Tensor& v) { return (v.clamp_min(1e-12)).sqrt() * 2; };
   const at::Tensor sw = sq(1 + tr), sx = sq(1 + m00 - m11 - m22), sy = sq(1 + m11 - m00 - m22),
                    sz = sq(1 + m22 - m00 - m11);
-  const at::Tensor qw = at::stack({sw / 4, (m(2, 1) - m(1, 2)) / sw, (m(0, 2) - m(2, 0)) / sw, (m(1, 0) - m(0, 1)) / sw}, 1);
-  const at::Tensor qx = at::stack({(m(2, 1) - m(1, 2)) / sx, sx / 4, (m(0, 1) + m(1, 0)) / sx, (m(0, 2) + m(2, 0)) / sx}, 1);
-  const at::Tensor qy = at::stack({(m(0, 2) - m(2, 0)) / sy, (m(0, 1) + m(1, 0)) / sy, sy / 4, (m(1, 2) + m(2, 1)) / sy}, 1);
-  const at::Tensor qz = at::stack({(m(1, 0) - m(0, 1)) / sz, (m(0, 2) + m(2, 0)) / sz, (m(1, 2) + m(2, 1)) / sz, sz / 4}, 1);
+  const at::Tensor qw = at::stack(
+      {sw / 4, (m(2, 1) - m(1, 2)) / sw, (m(0, 2) - m(2, 0)) / sw, (m(1, 0) - m(0, 1)) / sw}, 1);
+  const at::Tensor qx = at::stack(
+      {(m(2, 1) - m(1, 2)) / sx, sx / 4, (m(0, 1) + m(1, 0)) / sx, (m(0, 2) + m(2, 0)) / sx}, 1);
+  const at::Tensor qy = at::stack(
+      {(m(0, 2) - m(2, 0)) / sy, (m(0, 1) + m(1, 0)) / sy, sy / 4, (m(1, 2) + m(2, 1)) / sy}, 1);
+  const at::Tensor qz = at::stack(
+      {(m(1, 0) - m(0, 1)) / sz, (m(0, 2) + m(2, 0)) / sz, (m(1, 2) + m(2, 1)) / sz, sz / 4}, 1);
   const at::Tensor which = at::stack({tr, m00, m11, m22}, 1).argmax(1);  // [N]
   at::Tensor q = at::where((which == 0).unsqueeze(1), qw,
                            at::where((which == 1).unsqueeze(1), qx, at::where((which == 2).unsqueeze(1), qy, qz)));
@@ -39,8 +43,8 @@ at::Tensor quat_from_rotation(const at::Tensor& R) {
 
 }  // namespace
 
-splat::GaussianSet lift(const at::Tensor& rgb_in, const at::Tensor& depth_in, const Camera& cam,
-                        const LiftOptions& o, const at::Tensor& valid_in, LiftStats* stats) {
+splat::GaussianSet lift(const at::Tensor& rgb_in, const at::Tensor& depth_in, const Camera& cam, const LiftOptions& o,
+                        const at::Tensor& valid_in, LiftStats* stats) {
   TORCH_CHECK(rgb_in.dim() == 3 && rgb_in.size(2) >= 3, "lift: rgb must be [H, W, 3]");
   TORCH_CHECK(depth_in.dim() == 2 && depth_in.size(0) == rgb_in.size(0) && depth_in.size(1) == rgb_in.size(1),
               "lift: depth must be [H, W] like the image");
@@ -109,8 +113,7 @@ splat::GaussianSet lift(const at::Tensor& rgb_in, const at::Tensor& depth_in, co
     n_split = (bv.any(2) & ~smooth).sum().item<int64_t>();
     // Pixels of smooth blocks are covered by their block's Gaussian.
     at::Tensor covered = at::zeros_like(valid);
-    covered.slice(0, 0, Hb * b).slice(1, 0, Wb * b).copy_(
-        smooth.repeat_interleave(b, 0).repeat_interleave(b, 1));
+    covered.slice(0, 0, Hb * b).slice(1, 0, Wb * b).copy_(smooth.repeat_interleave(b, 0).repeat_interleave(b, 1));
     per_pixel = valid & ~covered;
     {
       const at::Tensor idx = smooth.flatten().nonzero().squeeze(1);
@@ -140,8 +143,7 @@ splat::GaussianSet lift(const at::Tensor& rgb_in, const at::Tensor& depth_in, co
                          1e-14 * at::eye(3, at::kDouble).unsqueeze(0);
   auto [evals, evecs] = at::linalg_eigh(cov);  // ascending; columns are axes
   const at::Tensor det = at::linalg_det(evecs);
-  evecs = at::where((det < 0).view({N, 1, 1}),
-                    at::cat({-evecs.slice(2, 0, 1), evecs.slice(2, 1, 3)}, 2), evecs);
+  evecs = at::where((det < 0).view({N, 1, 1}), at::cat({-evecs.slice(2, 0, 1), evecs.slice(2, 1, 3)}, 2), evecs);
 
   // To world coordinates.
   const Mat4 c2w = cam.camera_to_world();
@@ -201,8 +203,8 @@ RenderedView render_view(const splat::GaussianSet& g, const Camera& camera) {
   splat::RenderSettings s;
   s.sh_degree = g.sh_degree();
   at::NoGradGuard no_grad;
-  const splat::RenderOutput out =
-      splat::render(g.means, g.log_scales, g.quats, g.opacity_logits, g.sh, splat::to_render_camera(camera), s);
+  const splat::RenderOutput out = splat::render(g.means, g.log_scales, g.quats, g.opacity_logits, g.sh,
+                                                splat::to_render_camera(camera), s);
   return {out.rgb.clamp(0, 1).contiguous(), out.alpha.contiguous(), out.depth.contiguous()};
 }
 
@@ -224,7 +226,9 @@ DisplacementLimit displacement_limit(const splat::GaussianSet& g, const Camera& 
     small = source.resized(render_width, h);
   }
   const double base = hole_fraction(g, small);  // holes already at the source (masked pixels)
-  auto over = [&](const std::string& dir, double d) { return hole_fraction(g, moved_camera(small, dir, d)) - base > hole_threshold; };
+  auto over = [&](const std::string& dir, double d) {
+    return hole_fraction(g, moved_camera(small, dir, d)) - base > hole_threshold;
+  };
   r.limit = max_distance;
   for (const auto& dir : move_directions()) {
     double lo = 0, hi = std::min(std::max(1e-3 * median_depth, 1e-6), max_distance);
@@ -305,9 +309,8 @@ double refine(splat::GaussianSet& g, const std::vector<RefineView>& views, int s
     if (cancelled && cancelled()) break;
     const RefineView& v = views[size_t(i) % views.size()];
     adam.zero_grad();
-    const splat::RenderOutput out =
-        splat::render(adam.param(0), adam.param(1), adam.param(2), adam.param(3), adam.param(4),
-                      splat::to_render_camera(v.camera), s);
+    const splat::RenderOutput out = splat::render(adam.param(0), adam.param(1), adam.param(2), adam.param(3),
+                                                  adam.param(4), splat::to_render_camera(v.camera), s);
     at::Tensor err = (out.rgb - v.target).abs().mean(2);  // [H, W]
     at::Tensor loss = v.weight.defined() ? (err * v.weight).sum() / v.weight.sum().clamp_min(1) : err.mean();
     loss.backward();

@@ -16,13 +16,13 @@
 namespace camgraph::depth {
 
 struct LiftOptions {
-  int block = 1;               // pixels per Gaussian side (1: one Gaussian per pixel)
-  double discontinuity = 0.04; // relative depth jump between neighbours that counts as an edge
-  double footprint = 0.6;      // Gaussian std. dev. along the surface, in pixel footprints
-  double thickness = 0.1;      // std. dev. along the surface normal, relative to the footprint
-  double grazing_cap = 8.0;    // the footprint on grazing surfaces is capped at this x the frontal one
+  int block = 1;                // pixels per Gaussian side (1: one Gaussian per pixel)
+  double discontinuity = 0.04;  // relative depth jump between neighbours that counts as an edge
+  double footprint = 0.6;       // Gaussian std. dev. along the surface, in pixel footprints
+  double thickness = 0.1;       // std. dev. along the surface normal, relative to the footprint
+  double grazing_cap = 8.0;     // the footprint on grazing surfaces is capped at this x the frontal one
   double opacity = 0.98;
-  double max_depth = 0;        // > 0: pixels deeper than this are dropped
+  double max_depth = 0;  // > 0: pixels deeper than this are dropped
 };
 
 struct LiftStats {
@@ -30,7 +30,7 @@ struct LiftStats {
   int64_t block_gaussians = 0;  // from smooth blocks
   int64_t pixel_gaussians = 0;  // from blocks split at a discontinuity (and the image's remainder strips)
   int64_t split_blocks = 0;
-  int64_t edge_pixels = 0;      // pixels whose surface frame used a one-sided or frontal difference
+  int64_t edge_pixels = 0;  // pixels whose surface frame used a one-sided or frontal difference
 };
 
 // rgb [H, W, 3] float in [0, 1]; depth [H, W] camera-space z (<= 0: no surface); valid [H, W] bool

@@ -103,9 +103,11 @@ std::string where_to_download(const fs::path& file, const std::string& kind_name
   if (n.find("vitl") != std::string::npos) size = "Large", enc = "vitl";
   std::string repo = "depth-anything/Depth-Anything-V2-" + size, name = "depth_anything_v2_" + enc + ".pth";
   if (kind_name == "depth_anything_v2_metric_indoor")
-    repo = "depth-anything/Depth-Anything-V2-Metric-Hypersim-" + size, name = "depth_anything_v2_metric_hypersim_" + enc + ".pth";
+    repo = "depth-anything/Depth-Anything-V2-Metric-Hypersim-" + size,
+    name = "depth_anything_v2_metric_hypersim_" + enc + ".pth";
   if (kind_name == "depth_anything_v2_metric_outdoor")
-    repo = "depth-anything/Depth-Anything-V2-Metric-VKITTI-" + size, name = "depth_anything_v2_metric_vkitti_" + enc + ".pth";
+    repo = "depth-anything/Depth-Anything-V2-Metric-VKITTI-" + size,
+    name = "depth_anything_v2_metric_vkitti_" + enc + ".pth";
   return "download " + name + " from https://huggingface.co/" + repo + " (vits = Small, vitb = Base, vitl = Large)";
 }
 
@@ -123,8 +125,10 @@ DepthModel::DepthModel(const fs::path& file, ModelKind kind, int input_override,
   if (fs::file_size(file, ec) < 16) throw ModelError(file.string() + " is empty or truncated; download it again");
   if (is_torch_checkpoint_name(file)) {
     if (kind_.name.rfind("depth_anything", 0) != 0)
-      throw ModelError(file.filename().string() + ": only Depth Anything V2 checkpoints run from a .pth; MiDaS needs its "
-                       "ONNX file (" + where_to_download(file, kind_.name) + ")");
+      throw ModelError(file.filename().string() +
+                       ": only Depth Anything V2 checkpoints run from a .pth; MiDaS needs its "
+                       "ONNX file (" +
+                       where_to_download(file, kind_.name) + ")");
     DepthAnythingOptions o;
     o.metric = !kind_.disparity;
     o.max_depth = kind_.max_depth > 0 ? kind_.max_depth : 20;
@@ -212,15 +216,15 @@ cv::Mat DepthModel::predict(const cv::Mat& rgb) const {
 }
 
 std::shared_ptr<const DepthModel> load_model_cached(const fs::path& file, const ModelKind& kind, int input_override,
-                                                   bool use_cuda, int vit_heads) {
+                                                    bool use_cuda, int vit_heads) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<const DepthModel>> cache;
   std::error_code ec;
   const auto size = fs::file_size(file, ec);
   const auto mtime = fs::last_write_time(file, ec).time_since_epoch().count();
-  const std::string key = fs::absolute(file).string() + "|" + std::to_string(size) + "|" + std::to_string(mtime) +
-                          "|" + kind.name + "|" + std::to_string(input_override) + "|" + (use_cuda ? "cuda" : "cpu") +
-                          "|" + std::to_string(vit_heads);
+  const std::string key = fs::absolute(file).string() + "|" + std::to_string(size) + "|" + std::to_string(mtime) + "|" +
+                          kind.name + "|" + std::to_string(input_override) + "|" + (use_cuda ? "cuda" : "cpu") + "|" +
+                          std::to_string(vit_heads);
   std::lock_guard<std::mutex> lock(mutex);
   if (auto m = cache[key].lock()) return m;
   auto m = std::make_shared<const DepthModel>(file, kind, input_override, use_cuda, vit_heads);

@@ -15,12 +15,12 @@ namespace camgraph::depth {
 
 // What a network's output means and how its input is prepared.
 struct ModelKind {
-  std::string name;          // e.g. "midas_v21_small"
-  int input = 256;           // MiDaS: square side; Depth Anything: short side (multiple of 14)
-  bool square = true;        // MiDaS: resize to input x input; Depth Anything: keep the aspect ratio
+  std::string name;            // e.g. "midas_v21_small"
+  int input = 256;             // MiDaS: square side; Depth Anything: short side (multiple of 14)
+  bool square = true;          // MiDaS: resize to input x input; Depth Anything: keep the aspect ratio
   bool imagenet_norm = false;  // Depth Anything: (x - mean) / std; MiDaS: RGB [0, 1], normalised inside
-  bool disparity = true;     // relative inverse depth (MiDaS, DA-V2 relative); false: metres
-  double max_depth = 0;      // metric DA-V2: sigmoid x max_depth inside the network (20 indoor, 80 outdoor)
+  bool disparity = true;       // relative inverse depth (MiDaS, DA-V2 relative); false: metres
+  double max_depth = 0;        // metric DA-V2: sigmoid x max_depth inside the network (20 indoor, 80 outdoor)
 };
 
 // midas_v21_small, midas_v21_384, depth_anything_v2_relative, depth_anything_v2_metric_indoor,
@@ -79,6 +79,6 @@ class DepthModel {
 
 // Loaded models kept by (path, size, mtime, kind, input, backend, heads).
 std::shared_ptr<const DepthModel> load_model_cached(const std::filesystem::path& file, const ModelKind& kind,
-                                                   int input_override, bool use_cuda, int vit_heads = 0);
+                                                    int input_override, bool use_cuda, int vit_heads = 0);
 
 }  // namespace camgraph::depth

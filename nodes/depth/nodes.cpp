@@ -57,14 +57,16 @@ void estimate_execute(NodeContext& ctx) {
   lp.horizon = ctx.param_float("horizon");
   lp.backdrop_distance = ctx.param_float("backdrop_distance");
   const double pitch = pitch_from_horizon(k, lp.horizon * H);
-  if (std::abs(pitch) > 80 * M_PI / 180) ctx.fail("horizon", "puts the camera pitch beyond 80 degrees; move it towards the middle");
+  if (std::abs(pitch) > 80 * M_PI / 180)
+    ctx.fail("horizon", "puts the camera pitch beyond 80 degrees; move it towards the middle");
 
   std::string method = ctx.param_string("method");
   const std::string model_param = ctx.param_string("model_path");
   if (method == "model" && model_param.empty())
-    ctx.fail("model_path", "method = model needs a depth network file: MiDaS v2.1 model-small.onnx or "
-                           "model-f6b98070.onnx (github.com/isl-org/MiDaS releases v2_1), a Depth Anything V2 .pth "
-                           "(huggingface.co/depth-anything) or its ONNX export (opset <= 16)");
+    ctx.fail("model_path",
+             "method = model needs a depth network file: MiDaS v2.1 model-small.onnx or "
+             "model-f6b98070.onnx (github.com/isl-org/MiDaS releases v2_1), a Depth Anything V2 .pth "
+             "(huggingface.co/depth-anything) or its ONNX export (opset <= 16)");
   if (method == "auto") method = model_param.empty() ? "layout_prior" : "model";
 
   json rec = json::object();
@@ -110,13 +112,14 @@ void estimate_execute(NodeContext& ctx) {
       cv::Mat mask = layout_ground_mask(rgb.size(), k, lp);
       const int band_top = int(std::lround(H * (1 - ctx.param_float("ground_band"))));
       mask.rowRange(0, std::clamp(band_top, 0, H)).setTo(0);
-      const ScaleShift s =
-          ctx.guard("scale_mode", "ground fit: ", [&] { return fit_to_ground(raw, kind.disparity, layout, mask); });
+      const ScaleShift s = ctx.guard("scale_mode",
+                                     "ground fit: ", [&] { return fit_to_ground(raw, kind.disparity, layout, mask); });
       scale = s.scale;
       shift = s.shift;
       rec["ground_fit"] = {{"samples", s.samples}, {"rms_relative", s.rms_relative}};
     } else if (fit == "none") {
-      if (kind.disparity) ctx.fail("scale_mode", kind.name + " predicts relative disparity; metres need ground_fit or manual");
+      if (kind.disparity)
+        ctx.fail("scale_mode", kind.name + " predicts relative disparity; metres need ground_fit or manual");
       scale = 1;
       shift = 0;
     }
@@ -144,7 +147,8 @@ void estimate_execute(NodeContext& ctx) {
   rec["depth_median"] = v[v.size() / 2];
   rec["camera"] = cam.to_json();
   rec["pitch_degrees"] = pitch * 180 / M_PI;
-  rec["layout"] = {{"camera_height", lp.camera_height}, {"horizon", lp.horizon}, {"backdrop_distance", lp.backdrop_distance}};
+  rec["layout"] = {
+      {"camera_height", lp.camera_height}, {"horizon", lp.horizon}, {"backdrop_distance", lp.backdrop_distance}};
 
   // Preview: disparity normalised to [0, 1] (near bright).
   cv::Mat disp(depth.size(), CV_32F);
@@ -179,7 +183,8 @@ void lift_execute(NodeContext& ctx) {
   const int frame = int(ctx.param_int("frame"));
   if (seq->count() == 0) ctx.fail_port("view", "no frames");
   if (frame >= seq->count())
-    ctx.fail("frame", "frame " + std::to_string(frame) + " does not exist (the input has " + std::to_string(seq->count()) + ")");
+    ctx.fail("frame",
+             "frame " + std::to_string(frame) + " does not exist (the input has " + std::to_string(seq->count()) + ")");
   if (!seq->depth.defined())
     ctx.fail_port("view", "the frames carry no depth; connect depth.estimate, scene.procedural or splat.render");
   Camera cam;
@@ -227,9 +232,11 @@ void lift_execute(NodeContext& ctx) {
   const bool sd_fill = ctx.param_string("fill_method") == "sd";
   SdFillOptions sdo;
   if (fill_views > 0 && sd_fill) {
-    if (!sd_fill_available()) ctx.fail("fill_method", "sd: this build has no Stable Diffusion (the sd family was not built)");
+    if (!sd_fill_available())
+      ctx.fail("fill_method", "sd: this build has no Stable Diffusion (the sd family was not built)");
     if (ctx.param_string("sd_checkpoint").empty())
-      ctx.fail("sd_checkpoint", "fill_method = sd needs an SD 1.5 checkpoint (single .safetensors/.ckpt or a diffusers folder)");
+      ctx.fail("sd_checkpoint",
+               "fill_method = sd needs an SD 1.5 checkpoint (single .safetensors/.ckpt or a diffusers folder)");
     sdo.checkpoint = ctx.input_path("sd_checkpoint");
     if (!ctx.param_string("sd_merges").empty()) sdo.merges = ctx.input_path("sd_merges");
     sdo.prompt = ctx.param_string("sd_prompt");
@@ -264,7 +271,9 @@ void lift_execute(NodeContext& ctx) {
           const std::string msg = e.what();
           const bool merges = msg.find("merges") != std::string::npos;
           const bool loading = merges || msg.find(sdo.checkpoint.string()) != std::string::npos;
-          ctx.fail(merges ? "sd_merges" : loading ? "sd_checkpoint" : "",
+          ctx.fail(merges    ? "sd_merges"
+                   : loading ? "sd_checkpoint"
+                             : "",
                    "SD inpainting of fill view " + std::to_string(i + 1) + ": " + msg);
         }
       }
@@ -272,7 +281,10 @@ void lift_execute(NodeContext& ctx) {
       splat::GaussianSet add = lift(rgb, depth, vc, ho, holes);
       g = concat(g, add);
       views.push_back({vc, rgb, at::Tensor()});
-      fill.push_back({{"direction", dirs[i]}, {"distance", d}, {"hole_fraction", frac}, {"added", add.size()},
+      fill.push_back({{"direction", dirs[i]},
+                      {"distance", d},
+                      {"hole_fraction", frac},
+                      {"added", add.size()},
                       {"method", sd_fill ? "sd" : "telea"}});
       ctx.progress(0.3 + 0.3 * (i + 1) / fill_views, "filled view " + std::to_string(i + 1));
     }
@@ -293,9 +305,9 @@ void lift_execute(NodeContext& ctx) {
 
   const Mat4 c2w = cam.camera_to_world();
   const Vec3 C = cam.position(), fwd{c2w[2], c2w[6], c2w[10]};
-  const json lift_info = {{"max_displacement", lim.limit},   {"hole_threshold", threshold},
-                          {"per_direction", lim.per_direction}, {"source_camera", cam.to_json()},
-                          {"median_depth", median},           {"source_psnr", psnr}};
+  const json lift_info = {
+      {"max_displacement", lim.limit},  {"hole_threshold", threshold}, {"per_direction", lim.per_direction},
+      {"source_camera", cam.to_json()}, {"median_depth", median},      {"source_psnr", psnr}};
   auto scene = std::make_shared<SplatSceneValue>();
   const c10::Device dev = ctx.torch_device();
   scene->means = g.means.to(dev);
@@ -339,7 +351,8 @@ void check_path_execute(NodeContext& ctx) {
     const Vec3 C = path->cameras[i].position();
     const double d[3] = {C[0] - C0[0], C[1] - C0[1], C[2] - C0[2]};
     double a[3];  // displacement in source camera axes
-    for (int r = 0; r < 3; ++r) a[r] = w2c[size_t(r * 4)] * d[0] + w2c[size_t(r * 4 + 1)] * d[1] + w2c[size_t(r * 4 + 2)] * d[2];
+    for (int r = 0; r < 3; ++r)
+      a[r] = w2c[size_t(r * 4)] * d[0] + w2c[size_t(r * 4 + 1)] * d[1] + w2c[size_t(r * 4 + 2)] * d[2];
     const double lx = a[0] >= 0 ? lim("right") : lim("left");
     const double ly = a[1] >= 0 ? lim("down") : lim("up");
     const double lz = a[2] >= 0 ? lim("forward") : lim("back");
@@ -348,7 +361,10 @@ void check_path_execute(NodeContext& ctx) {
     worst = std::max(worst, ratio);
     if (ratio > 1) over.push_back(i);
   }
-  json rec = {{"max_ratio", worst}, {"ratios", ratios}, {"frames_over", over}, {"ok", over.empty()},
+  json rec = {{"max_ratio", worst},
+              {"ratios", ratios},
+              {"frames_over", over},
+              {"ok", over.empty()},
               {"hole_threshold", info["lift"].value("hole_threshold", 0.0)}};
   if (!over.empty()) {
     const std::string msg = "the camera moves past the lift's hole limit at " + std::to_string(over.size()) + " of " +
@@ -364,77 +380,96 @@ void check_path_execute(NodeContext& ctx) {
 }  // namespace
 
 void register_depth_nodes(Registry& r) {
-  r.add({.type = "depth.estimate",
-         .category = "3D",
-         .title = "Estimate Depth",
-         .doc = "Monocular depth in metres: MiDaS v2.1 or Depth Anything V2 ONNX through OpenCV dnn, Depth Anything V2 "
-                ".pth through libtorch (relative output "
-                "scaled by a ground-plane fit or by hand), or, without a model, the layout prior (ground plane up to "
-                "the horizon, a backdrop beyond). The view carries the image, its depth and the camera.",
-         .inputs = {{"image", PortType::Image, "RGB or RGBA image"}},
-         .outputs = {{"view", PortType::FrameSequence, "one frame: the image, depth (camera z, metres) and camera"},
-                     {"preview", PortType::Image, "normalised disparity (near is bright)"},
-                     {"record", PortType::Record, "method, model file and hash, scale/shift, fit quality, depth range"}},
-         .params = {p_enum("method", "auto", {"auto", "layout_prior", "model"},
-                           "auto: the model when model_path is set, else the layout prior"),
-                    p_input_path("model_path", "", "Depth models (*.onnx *.pth)", "MiDaS v2.1 ONNX, Depth Anything V2 .pth (libtorch) or ONNX export"),
-                    p_enum("model_kind", "auto", kind_choices(), "network contract (auto: from the file name)"),
-                    p_int("input_size", 0, 0, 4096, "network input (MiDaS side, Depth Anything short side; 0: 256/384/518)"),
-                    p_int("vit_heads", 0, 0, 64, "Depth Anything .pth: attention heads of its ViT (0: hidden / 64, as every published model)"),
-                    p_enum("scale_mode", "ground_fit", {"ground_fit", "manual", "none"},
-                           "relative output to metres: fit to the layout's ground plane, scale/shift by hand, or none (metric models)"),
-                    p_float("scale", 1, -1e6, 1e6, "manual: depth = 1 / (scale r + shift) for disparity, scale r + shift for metric"),
-                    p_float("shift", 0, -1e6, 1e6, "manual: see scale"),
-                    p_float("ground_band", 0.25, 0.02, 1, "ground fit: bottom fraction of the image assumed to show the ground"),
-                    p_float("fov", 60, 5, 150, "vertical field of view, degrees"),
-                    p_float("camera_height", 1.6, 0.01, 1000, "camera height above the ground, metres"),
-                    p_float("horizon", 0.45, -2, 3, "horizon row as a fraction of the image height (0 top, 1 bottom)"),
-                    p_float("backdrop_distance", 30, 0.1, 1e5, "layout prior: horizontal distance of the backdrop, metres")},
-         .execute = estimate_execute});
-  r.add({.type = "depth.lift",
-         .category = "3D",
-         .title = "Lift to Splats",
-         .doc = "Image + depth + camera -> Gaussian splats: one per pixel or block, sized to the pixel footprint, "
-                "flat along the depth surface, split at depth discontinuities. Reports how far the camera can move "
-                "before disoccluded holes exceed hole_threshold of the frame (scene.info.lift, checked by "
-                "depth.check_path); optional hole filling (rendered extra views + OpenCV inpainting) and refinement.",
-         .inputs = {{"view", PortType::FrameSequence, "frames with depth and cameras (depth.estimate, scene.procedural)"},
-                    {"camera", PortType::Camera, "overrides the frame's camera", true}},
-         .outputs = {{"scene", PortType::SplatScene, "Gaussians (world coordinates), the source camera as training camera"},
-                     {"record", PortType::Record, "Gaussian counts, displacement limit per direction, source PSNR"}},
-         .params = {p_int("frame", 0, 0, 1000000, "which frame of the input to lift"),
-                    p_int("block", 1, 1, 64, "pixels per Gaussian side (blocks with an edge are split to pixels)"),
-                    p_float("discontinuity", 0.04, 0.001, 10, "relative depth jump between neighbours that is an edge"),
-                    p_float("footprint", 0.6, 0.1, 4, "Gaussian std. dev. along the surface, in pixel footprints"),
-                    p_float("thickness", 0.1, 0.001, 1, "std. dev. across the surface relative to the footprint"),
-                    p_float("opacity", 0.98, 0.01, 0.9999, "opacity of each Gaussian"),
-                    p_float("max_depth", 0, 0, 1e6, "drop pixels deeper than this (0: keep all)"),
-                    p_float("empty_depth", 0, 0, 1e6, "pixels without depth (sky: depth 0) go to this distance (0: dropped)"),
-                    p_float("hole_threshold", 0.02, 0.0001, 1, "hole fraction of the frame that defines the displacement limit"),
-                    p_float("limit_search", 0.5, 0.001, 100, "search the limit up to this x the median depth"),
-                    p_int("fill_views", 0, 0, 8, "extra views beyond the limit whose holes are inpainted and lifted"),
-                    p_float("fill_distance", 1.5, 0.1, 20, "extra views at this x the limit (views 7-8 at twice that)"),
-                    p_enum("fill_method", "telea", {"telea", "sd"},
-                           "hole colours: OpenCV Telea inpainting, or Stable Diffusion inpainting (sd_checkpoint) over Telea's"),
-                    // Not content-hashed (gigabytes): the cache stamp below keys it on size + mtime.
-                    ParamSpec{"sd_checkpoint", ParamType::Path, "", {}, {}, {},
-                              "fill_method = sd: SD 1.5 single file or diffusers folder",
-                              "SD checkpoints (*.safetensors *.ckpt);;dir"},
-                    p_input_path("sd_merges", "", "CLIP merges (*.txt *.gz)", "fill_method = sd, single files: CLIP's BPE merges"),
-                    p_text("sd_prompt", "", "fill_method = sd: what the revealed background shows"),
-                    p_text("sd_negative_prompt", "", "fill_method = sd: negative prompt"),
-                    p_int("sd_steps", 20, 1, 200, "fill_method = sd: sampler steps"),
-                    p_float("sd_strength", 1.0, 0.05, 1.0, "fill_method = sd: img2img strength inside the holes"),
-                    p_seed("sd_seed", 0, "fill_method = sd: seed (fill view i uses seed + i)"),
-                    p_float("inpaint_radius", 5, 1, 50, "OpenCV inpainting radius, pixels"),
-                    p_int("refine_steps", 0, 0, 100000, "photometric refinement steps on the source (and filled) views")},
-         .execute = lift_execute,
-         .cache_stamp = [](const json& params, const fs::path& graph_dir) -> json {
-           const std::string ckpt = params.value("sd_checkpoint", "");
-           if (params.value("fill_method", "") != "sd" || ckpt.empty()) return nullptr;
-           const fs::path p = fs::path(ckpt).is_relative() ? graph_dir / ckpt : fs::path(ckpt);
-           return {{"sd_checkpoint", file_stamp(p)}};
-         }});
+  r.add(
+      {.type = "depth.estimate",
+       .category = "3D",
+       .title = "Estimate Depth",
+       .doc = "Monocular depth in metres: MiDaS v2.1 or Depth Anything V2 ONNX through OpenCV dnn, Depth Anything V2 "
+              ".pth through libtorch (relative output "
+              "scaled by a ground-plane fit or by hand), or, without a model, the layout prior (ground plane up to "
+              "the horizon, a backdrop beyond). The view carries the image, its depth and the camera.",
+       .inputs = {{"image", PortType::Image, "RGB or RGBA image"}},
+       .outputs = {{"view", PortType::FrameSequence, "one frame: the image, depth (camera z, metres) and camera"},
+                   {"preview", PortType::Image, "normalised disparity (near is bright)"},
+                   {"record", PortType::Record, "method, model file and hash, scale/shift, fit quality, depth range"}},
+       .params = {p_enum("method", "auto", {"auto", "layout_prior", "model"},
+                         "auto: the model when model_path is set, else the layout prior"),
+                  p_input_path("model_path", "", "Depth models (*.onnx *.pth)",
+                               "MiDaS v2.1 ONNX, Depth Anything V2 .pth (libtorch) or ONNX export"),
+                  p_enum("model_kind", "auto", kind_choices(), "network contract (auto: from the file name)"),
+                  p_int("input_size", 0, 0, 4096,
+                        "network input (MiDaS side, Depth Anything short side; 0: 256/384/518)"),
+                  p_int("vit_heads", 0, 0, 64,
+                        "Depth Anything .pth: attention heads of its ViT (0: hidden / 64, as every published model)"),
+                  p_enum("scale_mode", "ground_fit", {"ground_fit", "manual", "none"},
+                         "relative output to metres: fit to the layout's ground plane, scale/shift by hand, or none "
+                         "(metric models)"),
+                  p_float("scale", 1, -1e6, 1e6,
+                          "manual: depth = 1 / (scale r + shift) for disparity, scale r + shift for metric"),
+                  p_float("shift", 0, -1e6, 1e6, "manual: see scale"),
+                  p_float("ground_band", 0.25, 0.02, 1,
+                          "ground fit: bottom fraction of the image assumed to show the ground"),
+                  p_float("fov", 60, 5, 150, "vertical field of view, degrees"),
+                  p_float("camera_height", 1.6, 0.01, 1000, "camera height above the ground, metres"),
+                  p_float("horizon", 0.45, -2, 3, "horizon row as a fraction of the image height (0 top, 1 bottom)"),
+                  p_float("backdrop_distance", 30, 0.1, 1e5,
+                          "layout prior: horizontal distance of the backdrop, metres")},
+       .execute = estimate_execute});
+  r.add(
+      {.type = "depth.lift",
+       .category = "3D",
+       .title = "Lift to Splats",
+       .doc = "Image + depth + camera -> Gaussian splats: one per pixel or block, sized to the pixel footprint, "
+              "flat along the depth surface, split at depth discontinuities. Reports how far the camera can move "
+              "before disoccluded holes exceed hole_threshold of the frame (scene.info.lift, checked by "
+              "depth.check_path); optional hole filling (rendered extra views + OpenCV inpainting) and refinement.",
+       .inputs = {{"view", PortType::FrameSequence, "frames with depth and cameras (depth.estimate, scene.procedural)"},
+                  {"camera", PortType::Camera, "overrides the frame's camera", true}},
+       .outputs = {{"scene", PortType::SplatScene,
+                    "Gaussians (world coordinates), the source camera as training camera"},
+                   {"record", PortType::Record, "Gaussian counts, displacement limit per direction, source PSNR"}},
+       .params =
+           {p_int("frame", 0, 0, 1000000, "which frame of the input to lift"),
+            p_int("block", 1, 1, 64, "pixels per Gaussian side (blocks with an edge are split to pixels)"),
+            p_float("discontinuity", 0.04, 0.001, 10, "relative depth jump between neighbours that is an edge"),
+            p_float("footprint", 0.6, 0.1, 4, "Gaussian std. dev. along the surface, in pixel footprints"),
+            p_float("thickness", 0.1, 0.001, 1, "std. dev. across the surface relative to the footprint"),
+            p_float("opacity", 0.98, 0.01, 0.9999, "opacity of each Gaussian"),
+            p_float("max_depth", 0, 0, 1e6, "drop pixels deeper than this (0: keep all)"),
+            p_float("empty_depth", 0, 0, 1e6, "pixels without depth (sky: depth 0) go to this distance (0: dropped)"),
+            p_float("hole_threshold", 0.02, 0.0001, 1,
+                    "hole fraction of the frame that defines the displacement limit"),
+            p_float("limit_search", 0.5, 0.001, 100, "search the limit up to this x the median depth"),
+            p_int("fill_views", 0, 0, 8, "extra views beyond the limit whose holes are inpainted and lifted"),
+            p_float("fill_distance", 1.5, 0.1, 20, "extra views at this x the limit (views 7-8 at twice that)"),
+            p_enum(
+                "fill_method", "telea", {"telea", "sd"},
+                "hole colours: OpenCV Telea inpainting, or Stable Diffusion inpainting (sd_checkpoint) over Telea's"),
+            // Not content-hashed (gigabytes): the cache stamp below keys it on size + mtime.
+            ParamSpec{"sd_checkpoint",
+                      ParamType::Path,
+                      "",
+                      {},
+                      {},
+                      {},
+                      "fill_method = sd: SD 1.5 single file or diffusers folder",
+                      "SD checkpoints (*.safetensors *.ckpt);;dir"},
+            p_input_path("sd_merges", "", "CLIP merges (*.txt *.gz)",
+                         "fill_method = sd, single files: CLIP's BPE merges"),
+            p_text("sd_prompt", "", "fill_method = sd: what the revealed background shows"),
+            p_text("sd_negative_prompt", "", "fill_method = sd: negative prompt"),
+            p_int("sd_steps", 20, 1, 200, "fill_method = sd: sampler steps"),
+            p_float("sd_strength", 1.0, 0.05, 1.0, "fill_method = sd: img2img strength inside the holes"),
+            p_seed("sd_seed", 0, "fill_method = sd: seed (fill view i uses seed + i)"),
+            p_float("inpaint_radius", 5, 1, 50, "OpenCV inpainting radius, pixels"),
+            p_int("refine_steps", 0, 0, 100000, "photometric refinement steps on the source (and filled) views")},
+       .execute = lift_execute,
+       .cache_stamp = [](const json& params, const fs::path& graph_dir) -> json {
+         const std::string ckpt = params.value("sd_checkpoint", "");
+         if (params.value("fill_method", "") != "sd" || ckpt.empty()) return nullptr;
+         const fs::path p = fs::path(ckpt).is_relative() ? graph_dir / ckpt : fs::path(ckpt);
+         return {{"sd_checkpoint", file_stamp(p)}};
+       }});
   r.add({.type = "depth.check_path",
          .category = "Camera",
          .title = "Check Path Against Lift",
@@ -444,7 +479,8 @@ void register_depth_nodes(Registry& r) {
                     {"path", PortType::CameraPath, "camera path to check"}},
          .outputs = {with_overlay({"path", PortType::CameraPath, "the same path"}, "camera_path"),
                      {"record", PortType::Record, "per frame ratio to the limit (> 1: holes above the threshold)"}},
-         .params = {p_enum("on_exceed", "report", {"report", "fail"}, "a frame beyond the limit: warn, or fail the node")},
+         .params = {p_enum("on_exceed", "report", {"report", "fail"},
+                           "a frame beyond the limit: warn, or fail the node")},
          .execute = check_path_execute});
 }
 

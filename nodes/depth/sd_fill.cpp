@@ -40,7 +40,7 @@ at::Tensor sd_inpaint(const at::Tensor& rgb_in, const at::Tensor& holes, const S
   r.height = int(H8);
   r.init_image = init[0].permute({1, 2, 0}).contiguous();  // [H8, W8, 3]
   r.strength = o.strength;
-  r.mask = mask[0][0].contiguous();  // [H8, W8], 1 = regenerate
+  r.mask = mask[0][0].contiguous();                                              // [H8, W8], 1 = regenerate
   at::Tensor out = pipe->generate(r).images[0].permute({2, 0, 1}).unsqueeze(0);  // [1, 3, H8, W8]
   if (H8 != H || W8 != W) out = at::upsample_bilinear2d(out, {H, W}, false);
   out = out[0].permute({1, 2, 0}).clamp(0, 1);

@@ -34,8 +34,8 @@ at::Tensor grade_frames(const at::Tensor& frames, const GradeParams& p, const Cu
   if (p.brightness != 0) rgb = rgb + float(p.brightness);
   if (p.contrast != 1) rgb = (rgb - 0.5f) * float(p.contrast) + 0.5f;
   if (p.saturation != 1) {
-    const at::Tensor y = (rgb.select(-1, 0) * 0.2126f + rgb.select(-1, 1) * 0.7152f + rgb.select(-1, 2) * 0.0722f)
-                             .unsqueeze(-1);
+    const at::Tensor y =
+        (rgb.select(-1, 0) * 0.2126f + rgb.select(-1, 1) * 0.7152f + rgb.select(-1, 2) * 0.0722f).unsqueeze(-1);
     rgb = y + (rgb - y) * float(p.saturation);
   }
   rgb = rgb.clamp(0, 1).contiguous();
@@ -53,8 +53,8 @@ at::Tensor grade_frames(const at::Tensor& frames, const GradeParams& p, const Cu
 at::Tensor blur_from_subframes(const at::Tensor& frames, int subframes, double shutter_angle) {
   const int64_t n = frames.size(0) / subframes;
   const int open = std::max(1, int(std::lround(subframes * shutter_angle / 360.0)));
-  const at::Tensor groups = frames.slice(0, 0, n * subframes).view({n, subframes, frames.size(1), frames.size(2),
-                                                                     frames.size(3)});
+  const at::Tensor groups =
+      frames.slice(0, 0, n * subframes).view({n, subframes, frames.size(1), frames.size(2), frames.size(3)});
   return groups.slice(1, 0, open).mean(1).contiguous();
 }
 

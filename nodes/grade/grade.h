@@ -12,12 +12,12 @@ class NodeContext;
 namespace camgraph::grade {
 
 struct GradeParams {
-  double brightness = 0;   // added to display values, -1..1
-  double contrast = 1;     // about mid grey 0.5
-  double saturation = 1;   // 0 = BT.709 luma grey
-  double temperature = 0;  // -1 (cool) .. 1 (warm): linear-light gains R 1+0.25 t, B 1-0.25 t
-  double tint = 0;         // -1 (green) .. 1 (magenta): linear-light gain G 1-0.25 m
-  double lut_strength = 1; // mix of the LUT's result with its input
+  double brightness = 0;    // added to display values, -1..1
+  double contrast = 1;      // about mid grey 0.5
+  double saturation = 1;    // 0 = BT.709 luma grey
+  double temperature = 0;   // -1 (cool) .. 1 (warm): linear-light gains R 1+0.25 t, B 1-0.25 t
+  double tint = 0;          // -1 (green) .. 1 (magenta): linear-light gain G 1-0.25 m
+  double lut_strength = 1;  // mix of the LUT's result with its input
 };
 
 // The same transform for every pixel of every frame: white balance (in linear light, gains normalised

@@ -80,8 +80,7 @@ CubeLut CubeLut::parse(const std::string& text) {
     }
   }
   if (lut.size1d == 0 && lut.size3d == 0) bad(line_no, "no LUT_1D_SIZE or LUT_3D_SIZE");
-  if (domain_given && (range1d_given || range3d_given))
-    bad(line_no, "DOMAIN_MIN/MAX and LUT_*_INPUT_RANGE together");
+  if (domain_given && (range1d_given || range3d_given)) bad(line_no, "DOMAIN_MIN/MAX and LUT_*_INPUT_RANGE together");
   for (int c = 0; c < 3; ++c)
     if (!(lut.max1d[size_t(c)] > lut.min1d[size_t(c)]) || !(lut.max3d[size_t(c)] > lut.min3d[size_t(c)]))
       bad(line_no, "the domain maximum must exceed the minimum");
@@ -110,8 +109,9 @@ std::array<float, 3> tetrahedral(const CubeLut& lut, std::array<float, 3> rgb) {
   int i[3];
   float f[3];
   for (int c = 0; c < 3; ++c) {
-    const float x = clampf(float((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])), 0, 1) *
-                    float(n - 1);
+    const float x =
+        clampf(float((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])), 0, 1) *
+        float(n - 1);
     i[c] = std::min(int(x), n - 2);
     f[c] = x - float(i[c]);
   }
@@ -149,8 +149,9 @@ std::array<float, 3> trilinear(const CubeLut& lut, std::array<float, 3> rgb) {
   int i[3];
   float f[3];
   for (int c = 0; c < 3; ++c) {
-    const float x = clampf(float((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])), 0, 1) *
-                    float(n - 1);
+    const float x =
+        clampf(float((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])), 0, 1) *
+        float(n - 1);
     i[c] = std::min(int(x), n - 2);
     f[c] = x - float(i[c]);
   }

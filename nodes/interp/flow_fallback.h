@@ -21,13 +21,13 @@
 namespace camgraph::interp {
 
 struct FlowOptions {
-  int preset = 2;              // cv::DISOpticalFlow preset: 0 ultrafast, 1 fast, 2 medium
+  int preset = 2;                 // cv::DISOpticalFlow preset: 0 ultrafast, 1 fast, 2 medium
   float occlusion_sigma = 0.25f;  // pixels of forward-backward error at which trust falls to 1/e
-  int finest_scale = 0;        // DIS finest scale (-1: the preset's; medium's is 1 = half size); 0 = full size
+  int finest_scale = 0;           // DIS finest scale (-1: the preset's; medium's is 1 = half size); 0 = full size
   bool variational_refinement = true;
-  int patch_stride = -1;       // DIS patch stride (-1: the preset's, 3 for medium; smaller = denser, slower)
+  int patch_stride = -1;           // DIS patch stride (-1: the preset's, 3 for medium; smaller = denser, slower)
   int refinement_iterations = -1;  // variational refinement iterations (-1: the preset's)
-  bool splat = true;           // intermediate flows by forward splatting (else the linear guess only)
+  bool splat = true;               // intermediate flows by forward splatting (else the linear guess only)
   // Brightness-constancy error |I_a(x) - I_b(x + F_ab(x))| (mean over channels, [0, 1] units) at
   // which trust in a source pixel falls to 1/e, on top of the forward-backward weight (0: off).
   float photometric_sigma = 0.03f;

@@ -30,17 +30,18 @@ void interpolate_execute(NodeContext& ctx) {
   auto in = ctx.input<FrameSequenceValue>("frames");
   const int n = in->count();
   if (n < 1) ctx.fail_port("frames", "the sequence is empty");
-  if (in->frames.dim() != 4 || in->frames.size(3) < 3)
-    ctx.fail_port("frames", "expected frames [N, H, W, 3 or 4]");
+  if (in->frames.dim() != 4 || in->frames.size(3) < 3) ctx.fail_port("frames", "expected frames [N, H, W, 3 or 4]");
   if (!in->cameras.empty() && static_cast<int>(in->cameras.size()) != n)
-    ctx.fail_port("frames", "has " + std::to_string(in->cameras.size()) + " cameras for " + std::to_string(n) + " frames");
+    ctx.fail_port("frames",
+                  "has " + std::to_string(in->cameras.size()) + " cameras for " + std::to_string(n) + " frames");
 
   const std::string mode = ctx.param_string("mode");
   const interp::Schedule sched = ctx.guard(mode == "target_fps" ? "target_fps" : "multiplier", [&] {
     return mode == "target_fps" ? interp::make_schedule(n, in->fps, 1, ctx.param_float("target_fps"))
                                 : interp::make_schedule(n, in->fps, int(ctx.param_int("multiplier")), 0);
   });
-  if (mode == "target_fps" && !(ctx.param_float("target_fps") > 0)) ctx.fail("target_fps", "must be > 0 in target_fps mode");
+  if (mode == "target_fps" && !(ctx.param_float("target_fps") > 0))
+    ctx.fail("target_fps", "must be > 0 in target_fps mode");
 
   // Method.
   std::string method = ctx.param_string("method");
@@ -59,7 +60,8 @@ void interpolate_execute(NodeContext& ctx) {
     if (std::find(allowed.begin(), allowed.end(), scale) == allowed.end())
       ctx.fail("scale", "must be one of 0.25, 0.5, 1, 2, 4 (0.5 for 4K frames)");
     ctx.progress(0.01, "loading " + weights.filename().string());
-    rife = ctx.guard("model_path", [&] { return interp::load_rife_cached(weights, ctx.torch_device(), ctx.param_bool("fp16")); });
+    rife = ctx.guard("model_path",
+                     [&] { return interp::load_rife_cached(weights, ctx.torch_device(), ctx.param_bool("fp16")); });
     rec["model_file"] = fs::absolute(weights).lexically_normal().string();
     rec["rife_version"] = rife->version();
     rec["fp16"] = rife->half();
@@ -101,8 +103,14 @@ void interpolate_execute(NodeContext& ctx) {
     if (!cut && method == "flow") flows = interp::compute_flow_pair(m0, m1, fopt);
     for (int j = k; j < end; ++j) {
       const double t = sched.t[j];
-      if (t == 0) { out[j] = f0; continue; }
-      if (cut || method == "duplicate") { out[j] = t <= 0.5 ? f0 : f1; continue; }
+      if (t == 0) {
+        out[j] = f0;
+        continue;
+      }
+      if (cut || method == "duplicate") {
+        out[j] = t <= 0.5 ? f0 : f1;
+        continue;
+      }
       at::Tensor rgb;
       if (method == "blend") rgb = f0.slice(2, 0, 3) * (1 - t) + f1.slice(2, 0, 3) * t;
       else if (method == "flow") rgb = from_mat3(interp::interpolate_flow(flows, float(t), fopt));
@@ -142,30 +150,32 @@ void interpolate_execute(NodeContext& ctx) {
 }  // namespace
 
 void register_interp_nodes(Registry& r) {
-  r.add({.type = "frames.interpolate",
-         .category = "Video",
-         .title = "Interpolate Frames",
-         .doc = "Adds in-between frames: RIFE (Practical-RIFE 4.x IFNet, version read from the weight file: "
-                "flownet.pkl, .pth or .safetensors) or, without weights, DIS optical flow both ways with "
-                "occlusion-aware blending. Multiplier or target fps; cameras are interpolated (slerp); a scene "
-                "cut (SSIM below the threshold) duplicates instead of morphing. RIFE runs on the run's device; "
-                "the optical-flow fallback runs on the CPU by design (OpenCV).",
-         .inputs = {{"frames", PortType::FrameSequence, "frames [N, H, W, 3|4], fps, optional cameras/depth"}},
-         .outputs = {{"frames", PortType::FrameSequence, "interpolated frames at the new fps"},
-                     {"record", PortType::Record, "method, RIFE version, frame counts, scene cuts"}},
-         .params = {p_enum("method", "auto", {"auto", "rife", "flow", "blend", "duplicate"},
-                           "auto: RIFE when model_path is set, else optical flow"),
-                    p_input_path("model_path", "", "RIFE weights (*.pkl *.pth *.ckpt *.safetensors)",
-                                 "Practical-RIFE train_log/flownet.pkl (4.6, 4.14, 4.22, 4.25 layouts)"),
-                    p_enum("mode", "multiplier", {"multiplier", "target_fps"}, "how many frames to make"),
-                    p_int("multiplier", 2, 1, 64, "multiplier mode: frames per input interval (2 = double the fps)"),
-                    p_float("target_fps", 60, 0, 1000, "target_fps mode: output frame rate"),
-                    p_float("scale", 1.0, 0.25, 4.0, "RIFE: flow scale (0.25, 0.5, 1, 2, 4; 0.5 for 4K)"),
-                    p_bool("fp16", true, "RIFE on CUDA: half precision"),
-                    p_enum("flow_preset", "medium", {"medium", "fast", "ultrafast"},
-                           "flow: DIS preset (medium refines to full resolution; fast/ultrafast are ~2x quicker, less exact)"),
-                    p_float("scene_cut_ssim", 0.35, 0, 1, "pairs less similar than this (SSIM) are duplicated; 0 = off")},
-         .execute = interpolate_execute});
+  r.add(
+      {.type = "frames.interpolate",
+       .category = "Video",
+       .title = "Interpolate Frames",
+       .doc = "Adds in-between frames: RIFE (Practical-RIFE 4.x IFNet, version read from the weight file: "
+              "flownet.pkl, .pth or .safetensors) or, without weights, DIS optical flow both ways with "
+              "occlusion-aware blending. Multiplier or target fps; cameras are interpolated (slerp); a scene "
+              "cut (SSIM below the threshold) duplicates instead of morphing. RIFE runs on the run's device; "
+              "the optical-flow fallback runs on the CPU by design (OpenCV).",
+       .inputs = {{"frames", PortType::FrameSequence, "frames [N, H, W, 3|4], fps, optional cameras/depth"}},
+       .outputs = {{"frames", PortType::FrameSequence, "interpolated frames at the new fps"},
+                   {"record", PortType::Record, "method, RIFE version, frame counts, scene cuts"}},
+       .params =
+           {p_enum("method", "auto", {"auto", "rife", "flow", "blend", "duplicate"},
+                   "auto: RIFE when model_path is set, else optical flow"),
+            p_input_path("model_path", "", "RIFE weights (*.pkl *.pth *.ckpt *.safetensors)",
+                         "Practical-RIFE train_log/flownet.pkl (4.6, 4.14, 4.22, 4.25 layouts)"),
+            p_enum("mode", "multiplier", {"multiplier", "target_fps"}, "how many frames to make"),
+            p_int("multiplier", 2, 1, 64, "multiplier mode: frames per input interval (2 = double the fps)"),
+            p_float("target_fps", 60, 0, 1000, "target_fps mode: output frame rate"),
+            p_float("scale", 1.0, 0.25, 4.0, "RIFE: flow scale (0.25, 0.5, 1, 2, 4; 0.5 for 4K)"),
+            p_bool("fp16", true, "RIFE on CUDA: half precision"),
+            p_enum("flow_preset", "medium", {"medium", "fast", "ultrafast"},
+                   "flow: DIS preset (medium refines to full resolution; fast/ultrafast are ~2x quicker, less exact)"),
+            p_float("scene_cut_ssim", 0.35, 0, 1, "pairs less similar than this (SSIM) are duplicated; 0 = off")},
+       .execute = interpolate_execute});
 }
 
 }  // namespace camgraph

@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 bool is_image_file(const fs::path& p) {
   std::string e = p.extension().string();
   std::transform(e.begin(), e.end(), e.begin(), ::tolower);
-  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".tif" || e == ".tiff" || e == ".bmp" ||
-         e == ".webp" || e == ".exr";
+  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".tif" || e == ".tiff" || e == ".bmp" || e == ".webp" ||
+         e == ".exr";
 }
 
 at::Tensor read_image(const fs::path& path) {
@@ -47,7 +47,8 @@ std::string encode_image(const at::Tensor& pixels, const std::string& extension,
   at::Tensor p = pixels.detach().to(at::kCPU, at::kFloat).clamp(0, 1).contiguous();  // [H, W, C]
   if (p.dim() == 2) p = p.unsqueeze(2);
   const int h = int(p.size(0)), w = int(p.size(1)), c = int(p.size(2));
-  if (c != 1 && c != 3 && c != 4) throw std::runtime_error("cannot encode an image with " + std::to_string(c) + " channels");
+  if (c != 1 && c != 3 && c != 4)
+    throw std::runtime_error("cannot encode an image with " + std::to_string(c) + " channels");
   cv::Mat f(h, w, CV_32FC(c), p.data_ptr<float>());
   cv::Mat bgr;
   if (c == 3) cv::cvtColor(f, bgr, cv::COLOR_RGB2BGR);

@@ -85,8 +85,8 @@ void frames_save(NodeContext& ctx) {
   json written = json::array();
   for (int i = 0; i < n; ++i) {
     ctx.check_cancelled();
-    ctx.files().write(dir / names[size_t(i)], io::encode_image(seq->frames[i], ext, std::stoi(ctx.param_string("bit_depth"))),
-                      overwrite);
+    ctx.files().write(dir / names[size_t(i)],
+                      io::encode_image(seq->frames[i], ext, std::stoi(ctx.param_string("bit_depth"))), overwrite);
     written.push_back((dir / names[size_t(i)]).string());
     ctx.progress(double(i + 1) / n);
   }

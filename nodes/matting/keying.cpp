@@ -16,7 +16,8 @@ cv::Mat border_pixels(const cv::Mat& rgb, int b) {
   cv::Mat rows;
   for (int y = 0; y < rgb.rows; ++y)
     for (int x = 0; x < rgb.cols; ++x)
-      if (y < b || y >= rgb.rows - b || x < b || x >= rgb.cols - b) rows.push_back(cv::Mat(rgb.at<cv::Vec3f>(y, x)).t());
+      if (y < b || y >= rgb.rows - b || x < b || x >= rgb.cols - b)
+        rows.push_back(cv::Mat(rgb.at<cv::Vec3f>(y, x)).t());
   return rows;
 }
 
@@ -97,8 +98,8 @@ KeyingResult key_plain_background(const cv::Mat& rgb, const KeyingOptions& opt) 
     for (int x = 0; x < W; ++x) dist.at<float>(y, x) = dist_to_bg(rgb.at<cv::Vec3f>(y, x));
   if (cv::countNonZero(dist > t_hi) == 0) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "no foreground: every pixel is within %.3f (RGB distance) of the background colour(s) ",
-                  t_hi);
+    std::snprintf(buf, sizeof buf,
+                  "no foreground: every pixel is within %.3f (RGB distance) of the background colour(s) ", t_hi);
     throw NoForeground(buf + colour_text(res.background_colours) + " sampled from the border");
   }
 
@@ -134,7 +135,8 @@ KeyingResult key_plain_background(const cv::Mat& rgb, const KeyingOptions& opt) 
     cv::minMaxLoc(dsmall, nullptr, nullptr, nullptr, &p);
     gc.at<unsigned char>(p) = cv::GC_PR_FGD;
   }
-  if (n_bg == 0) throw NoForeground("no background: no pixel matches the border colours " + colour_text(res.background_colours));
+  if (n_bg == 0)
+    throw NoForeground("no background: no pixel matches the border colours " + colour_text(res.background_colours));
   cv::Mat bgd_model, fgd_model;
   cv::grabCut(small8, gc, cv::Rect(), bgd_model, fgd_model, opt.grabcut_iterations, cv::GC_INIT_WITH_MASK);
   cv::Mat hard_small;

@@ -84,9 +84,9 @@ void remove_background(NodeContext& ctx) {
                                     ctx.param_float("cleanup_threshold"));
     if (ctx.param_bool("alpha_matting")) {
       ctx.progress(0.7, "alpha matting");
-      const cv::Mat trimap =
-          matting::trimap_from_alpha(alpha, ctx.param_int("am_fg_threshold") / 255.0,
-                                     ctx.param_int("am_bg_threshold") / 255.0, int(ctx.param_int("am_erode_size")));
+      const cv::Mat trimap = matting::trimap_from_alpha(alpha, ctx.param_int("am_fg_threshold") / 255.0,
+                                                        ctx.param_int("am_bg_threshold") / 255.0,
+                                                        int(ctx.param_int("am_erode_size")));
       alpha = matting::refine_alpha(rgb, trimap, alpha);
     }
     fg = ctx.param_bool("decontaminate") ? matting::decontaminate(rgb, alpha) : rgb;
@@ -157,7 +157,7 @@ void remove_background(NodeContext& ctx) {
   rec["source_size"] = {rgb.cols, rgb.rows};
   rec["bbox"] = {{"x", box.x}, {"y", box.y}, {"width", box.width}, {"height", box.height}};
   rec["offset"] = {box.x, box.y};
-  rec["feet"] = {feet_x, feet_y};                      // source pixels
+  rec["feet"] = {feet_x, feet_y};  // source pixels
   rec["feet_in_cutout"] = {feet_x - box.x, feet_y - box.y};
   rec["coverage"] = cv::mean(alpha)[0];
 
@@ -175,36 +175,42 @@ void remove_background(NodeContext& ctx) {
 }  // namespace
 
 void register_matting_nodes(Registry& r) {
-  r.add({.type = "matting.remove_background",
-         .category = "Image",
-         .title = "Remove Background",
-         .doc = "Cuts the subject out as RGBA: rembg's ONNX models (u2net, isnet...) through OpenCV dnn, or, "
-                "without weights, plain-background keying (border colours, GrabCut, soft edges, colour "
-                "decontamination). Trims to the subject and records the offset and the feet position.",
-         .inputs = {{"image", PortType::Image, "image with a subject, ideally on a plain background"}},
-         .outputs = {{"image", PortType::Image, "RGBA cutout (trimmed when trim is on)"},
-                     {"mask", PortType::Mask, "full-frame alpha"},
-                     {"record", PortType::Record, "bbox, offset, feet, method, model file and its hash"}},
-         .params = {p_enum("method", "auto", {"auto", "model", "keying"},
-                           "auto: the model when its file is found, else keying (with a warning)"),
-                    p_enum("model", "u2net", model_names(), "rembg model: <model>.onnx in $U2NET_HOME, "
-                           "$XDG_DATA_HOME/.u2net or ~/.u2net; also sets the pre-processing"),
-                    p_input_path("model_path", "", "ONNX models (*.onnx)", "explicit model file (overrides the search)"),
-                    p_bool("cleanup", false, "rembg's mask cleanup: opening, blur, threshold (hard edges)"),
-                    p_int("cleanup_kernel", 3, 1, 63, "cleanup: opening kernel size (pixels)"),
-                    p_float("cleanup_blur", 2.0, 0, 50, "cleanup: Gaussian blur sigma (pixels)"),
-                    p_float("cleanup_threshold", 0.5, 0, 1, "cleanup: alpha threshold"),
-                    p_bool("alpha_matting", false, "model: refine the edges (trimap + closed-form colour-line alpha + guided filter)"),
-                    p_int("am_fg_threshold", 240, 0, 255, "alpha matting: model alpha (0-255) above which is foreground"),
-                    p_int("am_bg_threshold", 10, 0, 255, "alpha matting: model alpha (0-255) below which is background"),
-                    p_int("am_erode_size", 10, 0, 255, "alpha matting: erosion of the sure regions (pixels)"),
-                    p_float("key_tolerance", 0, 0, 1.8, "keying: RGB distance to the border colours that is surely background (0: from the border noise)"),
-                    p_int("key_band", 0, 0, 256, "keying: soft-edge band each side of the GrabCut boundary in pixels (0: automatic)"),
-                    p_bool("decontaminate", true, "remove background colour spill from edge pixels"),
-                    p_bool("premultiplied", false, "output premultiplied colour (else straight alpha)"),
-                    p_bool("trim", true, "crop to the subject's bounding box (offset in the record)"),
-                    p_int("padding", 0, 0, 4096, "trim: pixels kept around the bounding box")},
-         .execute = remove_background});
+  r.add(
+      {.type = "matting.remove_background",
+       .category = "Image",
+       .title = "Remove Background",
+       .doc = "Cuts the subject out as RGBA: rembg's ONNX models (u2net, isnet...) through OpenCV dnn, or, "
+              "without weights, plain-background keying (border colours, GrabCut, soft edges, colour "
+              "decontamination). Trims to the subject and records the offset and the feet position.",
+       .inputs = {{"image", PortType::Image, "image with a subject, ideally on a plain background"}},
+       .outputs = {{"image", PortType::Image, "RGBA cutout (trimmed when trim is on)"},
+                   {"mask", PortType::Mask, "full-frame alpha"},
+                   {"record", PortType::Record, "bbox, offset, feet, method, model file and its hash"}},
+       .params =
+           {p_enum("method", "auto", {"auto", "model", "keying"},
+                   "auto: the model when its file is found, else keying (with a warning)"),
+            p_enum("model", "u2net", model_names(),
+                   "rembg model: <model>.onnx in $U2NET_HOME, "
+                   "$XDG_DATA_HOME/.u2net or ~/.u2net; also sets the pre-processing"),
+            p_input_path("model_path", "", "ONNX models (*.onnx)", "explicit model file (overrides the search)"),
+            p_bool("cleanup", false, "rembg's mask cleanup: opening, blur, threshold (hard edges)"),
+            p_int("cleanup_kernel", 3, 1, 63, "cleanup: opening kernel size (pixels)"),
+            p_float("cleanup_blur", 2.0, 0, 50, "cleanup: Gaussian blur sigma (pixels)"),
+            p_float("cleanup_threshold", 0.5, 0, 1, "cleanup: alpha threshold"),
+            p_bool("alpha_matting", false,
+                   "model: refine the edges (trimap + closed-form colour-line alpha + guided filter)"),
+            p_int("am_fg_threshold", 240, 0, 255, "alpha matting: model alpha (0-255) above which is foreground"),
+            p_int("am_bg_threshold", 10, 0, 255, "alpha matting: model alpha (0-255) below which is background"),
+            p_int("am_erode_size", 10, 0, 255, "alpha matting: erosion of the sure regions (pixels)"),
+            p_float("key_tolerance", 0, 0, 1.8,
+                    "keying: RGB distance to the border colours that is surely background (0: from the border noise)"),
+            p_int("key_band", 0, 0, 256,
+                  "keying: soft-edge band each side of the GrabCut boundary in pixels (0: automatic)"),
+            p_bool("decontaminate", true, "remove background colour spill from edge pixels"),
+            p_bool("premultiplied", false, "output premultiplied colour (else straight alpha)"),
+            p_bool("trim", true, "crop to the subject's bounding box (offset in the record)"),
+            p_int("padding", 0, 0, 4096, "trim: pixels kept around the bounding box")},
+       .execute = remove_background});
 }
 
 }  // namespace camgraph

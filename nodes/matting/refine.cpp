@@ -62,7 +62,8 @@ cv::Mat guided_filter(const cv::Mat& guide, const cv::Mat& src, int r, double ep
     for (int x = 0; x < src.cols; ++x) {
       // Sigma + eps I, inverted by cofactors (symmetric 3x3).
       const double s00 = c[0][0].at<float>(y, x) + eps, s01 = c[0][1].at<float>(y, x), s02 = c[0][2].at<float>(y, x);
-      const double s11 = c[1][1].at<float>(y, x) + eps, s12 = c[1][2].at<float>(y, x), s22 = c[2][2].at<float>(y, x) + eps;
+      const double s11 = c[1][1].at<float>(y, x) + eps, s12 = c[1][2].at<float>(y, x),
+                   s22 = c[2][2].at<float>(y, x) + eps;
       const double i00 = s11 * s22 - s12 * s12, i01 = s02 * s12 - s01 * s22, i02 = s01 * s12 - s02 * s11;
       const double i11 = s00 * s22 - s02 * s02, i12 = s01 * s02 - s00 * s12, i22 = s00 * s11 - s01 * s01;
       const double det = s00 * i00 + s01 * i01 + s02 * i02;
@@ -83,14 +84,16 @@ cv::Mat guided_filter(const cv::Mat& guide, const cv::Mat& src, int r, double ep
 
 cv::Mat trimap_from_alpha(const cv::Mat& alpha, double fg_threshold, double bg_threshold, int erode_size) {
   CV_Assert(alpha.type() == CV_32FC1);
-  return make_trimap(alpha >= fg_threshold, alpha <= bg_threshold,
-                     erode_size > 0 ? cv::getStructuringElement(cv::MORPH_RECT, cv::Size(erode_size, erode_size)) : cv::Mat());
+  return make_trimap(
+      alpha >= fg_threshold, alpha <= bg_threshold,
+      erode_size > 0 ? cv::getStructuringElement(cv::MORPH_RECT, cv::Size(erode_size, erode_size)) : cv::Mat());
 }
 
 cv::Mat trimap_from_mask(const cv::Mat& mask, int band) {
   CV_Assert(mask.type() == CV_8UC1);
-  return make_trimap(mask != 0, mask == 0,
-                     band > 0 ? cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * band + 1, 2 * band + 1)) : cv::Mat());
+  return make_trimap(
+      mask != 0, mask == 0,
+      band > 0 ? cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * band + 1, 2 * band + 1)) : cv::Mat());
 }
 
 cv::Mat propagate_colours(const cv::Mat& image, const cv::Mat& weight) {

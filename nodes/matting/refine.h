@@ -36,8 +36,8 @@ struct RefineOptions {
 // closed-form solution of I = alpha F + (1 - alpha) B for known F, B), then smoothed with the
 // guided filter. `prior` (CV_32FC1) is used where F and B are too alike. Known regions keep 0 / 1.
 // `background` (optional, CV_32FC3): a known background image (plain-background keying).
-cv::Mat refine_alpha(const cv::Mat& image, const cv::Mat& trimap, const cv::Mat& prior,
-                     const RefineOptions& opt = {}, const cv::Mat& background = cv::Mat());
+cv::Mat refine_alpha(const cv::Mat& image, const cv::Mat& trimap, const cv::Mat& prior, const RefineOptions& opt = {},
+                     const cv::Mat& background = cv::Mat());
 
 // Foreground colour with the background spill removed: F = (I - (1 - alpha) B) / alpha where
 // alpha is large enough, blended towards the propagated foreground colour where alpha is small.

@@ -72,7 +72,7 @@ namespace {
 struct Field {
   uint32_t number = 0;
   uint32_t wire = 0;
-  uint64_t value = 0;             // varint fields
+  uint64_t value = 0;                   // varint fields
   const unsigned char* data = nullptr;  // length-delimited fields
   size_t size = 0;
 };
@@ -118,8 +118,7 @@ bool for_each_field(const unsigned char* p, const unsigned char* end, F&& f) {
         if (end - p < 4) return false;
         p += 4;
         break;
-      default:
-        return false;
+      default: return false;
     }
     if (!f(fd)) return false;
   }
@@ -171,8 +170,9 @@ OnnxSummary inspect_onnx(const std::vector<unsigned char>& bytes, const std::str
   });
   if (!ok || !has_ir || !has_graph || nodes == 0 || s.outputs.empty())
     throw ModelError(file_name + " is not a valid ONNX model (" +
-                     (!ok ? std::string("the protobuf data is corrupt or truncated")
-                          : !has_graph ? std::string("no graph") : std::string("no operators or no outputs")) +
+                     (!ok          ? std::string("the protobuf data is corrupt or truncated")
+                      : !has_graph ? std::string("no graph")
+                                   : std::string("no operators or no outputs")) +
                      "); download it again");
   s.op_types.assign(ops.begin(), ops.end());
   return s;
@@ -195,7 +195,8 @@ cv::Mat preprocess(const cv::Mat& rgb, const ModelInfo& info) {
     float* plane = blob.ptr<float>(0, c);
     for (int y = 0; y < S; ++y) {
       const auto* row = r.ptr<cv::Vec3f>(y);
-      for (int x = 0; x < S; ++x) plane[y * S + x] = float((row[x][c] / mx - info.mean[size_t(c)]) / info.std[size_t(c)]);
+      for (int x = 0; x < S; ++x)
+        plane[y * S + x] = float((row[x][c] / mx - info.mean[size_t(c)]) / info.std[size_t(c)]);
     }
   }
   return blob;

@@ -29,8 +29,8 @@ const ModelInfo& model_info(const std::string& name);  // throws std::invalid_ar
 std::vector<std::filesystem::path> model_search_dirs();
 
 struct ModelLookup {
-  std::filesystem::path found;                 // empty when not found
-  std::vector<std::filesystem::path> tried;    // every file looked for, in order
+  std::filesystem::path found;               // empty when not found
+  std::vector<std::filesystem::path> tried;  // every file looked for, in order
 };
 ModelLookup find_model_file(const std::string& name);
 // "u2net.onnx not found; looked for: ...; download ... into ~/.u2net, or set U2NET_HOME or model_path".
@@ -43,9 +43,9 @@ struct ModelError : std::runtime_error {
 
 // What a small protobuf walk finds in an ONNX file (no ONNX runtime needed); throws ModelError.
 struct OnnxSummary {
-  std::vector<std::string> outputs;  // graph outputs, in order
-  std::vector<std::string> op_types; // distinct operator types
-  int64_t opset = 0;                 // default-domain opset version
+  std::vector<std::string> outputs;   // graph outputs, in order
+  std::vector<std::string> op_types;  // distinct operator types
+  int64_t opset = 0;                  // default-domain opset version
 };
 OnnxSummary inspect_onnx(const std::vector<unsigned char>& bytes, const std::string& file_name);
 
@@ -77,7 +77,7 @@ class RembgModel {
   std::filesystem::path file_;
   ModelInfo info_;
   std::string output_, backend_;
-  struct Net;                 // the cv::dnn::Net, kept out of this header
+  struct Net;  // the cv::dnn::Net, kept out of this header
   std::unique_ptr<Net> net_;
   mutable std::mutex mutex_;  // a Net runs one forward at a time
 };

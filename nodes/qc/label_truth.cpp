@@ -30,9 +30,10 @@ double median(std::vector<double> v) {
 }  // namespace
 
 nlohmann::json MotionEstimate::to_json() const {
-  nlohmann::json j = {{"type", type}, {"direction", direction}, {"frame", frame}, {"shift_x_px", shift_x},
-                      {"shift_y_px", shift_y}, {"roll_deg", roll_deg}, {"log_scale", log_scale},
-                      {"parallax", parallax}, {"pairs", pairs}, {"tracked_pairs", tracked_pairs}};
+  nlohmann::json j = {
+      {"type", type},          {"direction", direction},        {"frame", frame},         {"shift_x_px", shift_x},
+      {"shift_y_px", shift_y}, {"roll_deg", roll_deg},          {"log_scale", log_scale}, {"parallax", parallax},
+      {"pairs", pairs},        {"tracked_pairs", tracked_pairs}};
   if (frame == "gravity") {
     j["rotation_deg"] = {{"pan", pan_deg}, {"tilt", tilt_deg}, {"roll", roll_axis_deg}};
     j["translation_px"] = {{"right", move_right_px}, {"up", move_up_px}, {"forward", move_forward_px}};
@@ -346,8 +347,8 @@ MotionEstimate estimate_camera_motion_gravity(const std::vector<cv::Mat>& gray, 
 
   // Static: the image-plane motion (as in estimate_camera_motion) stays under static_px.
   const double radius = 0.5 * std::hypot(cx, cy);
-  const double image_top = std::max({std::abs(e.shift_x), std::abs(e.shift_y), std::abs(theta_sum) * radius,
-                                     std::abs(e.log_scale) * radius});
+  const double image_top = std::max(
+      {std::abs(e.shift_x), std::abs(e.shift_y), std::abs(theta_sum) * radius, std::abs(e.log_scale) * radius});
   if (image_top < th.static_px) {
     e.type = "static";
     e.direction = "";

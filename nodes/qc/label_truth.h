@@ -16,10 +16,11 @@ struct MotionEstimate {
   // "gravity": rotation axis and translation direction expressed in a gravity-aligned frame built from
   // the first camera's orientation (see estimate_camera_motion_gravity).
   std::string frame = "image";
-  double shift_x = 0, shift_y = 0;  // image shift of the principal point, summed over pairs (px; + = scene moves right / down)
-  double roll_deg = 0;              // in-image rotation summed (degrees; + = content turns clockwise on screen)
-  double log_scale = 0;             // log of the similarity scale, summed (+ = content grows)
-  double parallax = 0;              // median over moving pairs: best global model's residual / median flow
+  double shift_x = 0,
+         shift_y = 0;    // image shift of the principal point, summed over pairs (px; + = scene moves right / down)
+  double roll_deg = 0;   // in-image rotation summed (degrees; + = content turns clockwise on screen)
+  double log_scale = 0;  // log of the similarity scale, summed (+ = content grows)
+  double parallax = 0;   // median over moving pairs: best global model's residual / median flow
   int pairs = 0, tracked_pairs = 0;
   // Gravity frame only: camera rotation summed over the clip, decomposed on (world up, horizontal right,
   // optical axis): pan (+ = left, about world up), tilt (+ = up, about the horizontal right axis), roll
@@ -33,9 +34,9 @@ struct MotionEstimate {
 };
 
 struct MotionThresholds {
-  double static_px = 2.0;   // below this total image motion (px equivalents) the clip is static
-  double parallax = 0.08;   // above: translation (truck/pedestal/dolly), below: rotation/zoom
-  double arc_deg = 3.0;     // gravity frame: a translation with at least this much opposite turn is an orbit / crane
+  double static_px = 2.0;  // below this total image motion (px equivalents) the clip is static
+  double parallax = 0.08;  // above: translation (truck/pedestal/dolly), below: rotation/zoom
+  double arc_deg = 3.0;    // gravity frame: a translation with at least this much opposite turn is an orbit / crane
 };
 
 // Gray 8-bit frames of one clip; K in pixels of those frames.

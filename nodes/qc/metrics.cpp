@@ -63,8 +63,8 @@ double vbench_temporal_flicker(const at::Tensor& frames) {
   return (255.0 - mae) / 255.0;
 }
 
-Reprojection reprojection_flicker(const at::Tensor& frames, const at::Tensor& depth,
-                                  const std::vector<Camera>& cameras, double depth_tolerance) {
+Reprojection reprojection_flicker(const at::Tensor& frames, const at::Tensor& depth, const std::vector<Camera>& cameras,
+                                  double depth_tolerance) {
   const int64_t n = frames.size(0), h = frames.size(1), w = frames.size(2);
   Reprojection out;
   out.error.assign(size_t(n), 0.0);
@@ -82,8 +82,8 @@ Reprojection reprojection_flicker(const at::Tensor& frames, const at::Tensor& de
     at::Tensor rt, tt, rp, tp;
     split_rt(ct.world_to_camera, rt, tt);
     split_rt(cp.world_to_camera, rp, tp);
-    const at::Tensor xw = at::matmul(xc - tt, rt);                   // R^T (x - t), row vectors
-    const at::Tensor xp = at::matmul(xw, rp.t()) + tp;               // into camera t-1
+    const at::Tensor xw = at::matmul(xc - tt, rt);      // R^T (x - t), row vectors
+    const at::Tensor xp = at::matmul(xw, rp.t()) + tp;  // into camera t-1
     const at::Tensor zp = xp.select(-1, 2);
     const at::Tensor up = xp.select(-1, 0) / zp * cp.fx + cp.cx;
     const at::Tensor vp = xp.select(-1, 1) / zp * cp.fy + cp.cy;
@@ -91,7 +91,9 @@ Reprojection reprojection_flicker(const at::Tensor& frames, const at::Tensor& de
                       (vp <= double(h));
     // Bilinear sample of frame t-1 (and its depth) at (up, vp): pixel centres at i + 0.5.
     const at::Tensor grid = at::stack({up / double(w) * 2.0 - 1.0, vp / double(h) * 2.0 - 1.0}, -1)
-                                .nan_to_num(-2.0, -2.0, -2.0).to(at::kFloat).unsqueeze(0);
+                                .nan_to_num(-2.0, -2.0, -2.0)
+                                .to(at::kFloat)
+                                .unsqueeze(0);
     const at::Tensor prev = rgb[t - 1].permute({2, 0, 1}).unsqueeze(0).contiguous();
     const at::Tensor warped = at::grid_sampler_2d(prev, grid, 0, 1, false)[0].permute({1, 2, 0});  // border
     const at::Tensor prev_d = dep[t - 1].to(at::kFloat).view({1, 1, h, w});
@@ -133,7 +135,8 @@ double ssim(const at::Tensor& a, const at::Tensor& b) {
   const at::Tensor mu_a = f(A), mu_b = f(B);
   const at::Tensor saa = f(A * A) - mu_a * mu_a, sbb = f(B * B) - mu_b * mu_b, sab = f(A * B) - mu_a * mu_b;
   const double c1 = 1e-4, c2 = 9e-4;
-  const at::Tensor map = (2 * mu_a * mu_b + c1) * (2 * sab + c2) / ((mu_a * mu_a + mu_b * mu_b + c1) * (saa + sbb + c2));
+  const at::Tensor map = (2 * mu_a * mu_b + c1) * (2 * sab + c2) /
+                         ((mu_a * mu_a + mu_b * mu_b + c1) * (saa + sbb + c2));
   return map.mean().item<double>();
 }
 

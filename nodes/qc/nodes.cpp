@@ -43,8 +43,11 @@ struct ShotChecks {
     const auto worst = std::min_element(ratio.begin(), ratio.end()) - ratio.begin();
     const double sharp_min_param = ctx.param_float("sharpness_min");
     const double ratio_min_param = ctx.param_float("sharpness_ratio_min");
-    rec["sharpness"] = {{"mean", mean_of(sharp)}, {"min", *std::min_element(sharp.begin(), sharp.end())},
-                        {"min_ratio", ratio[size_t(worst)]}, {"min_ratio_frame", worst}, {"per_frame", sharp}};
+    rec["sharpness"] = {{"mean", mean_of(sharp)},
+                        {"min", *std::min_element(sharp.begin(), sharp.end())},
+                        {"min_ratio", ratio[size_t(worst)]},
+                        {"min_ratio_frame", worst},
+                        {"per_frame", sharp}};
     fail_if(mean_of(sharp) < sharp_min_param, "sharpness: mean Laplacian variance " + std::to_string(mean_of(sharp)) +
                                                   " < sharpness_min " + std::to_string(sharp_min_param));
     fail_if(ratio[size_t(worst)] < ratio_min_param,
@@ -57,8 +60,8 @@ struct ShotChecks {
     const double flicker = vbench_temporal_flicker(frames);
     rec["temporal_flicker"] = flicker;
     const double flicker_min = ctx.param_float("flicker_min");
-    fail_if(flicker < flicker_min, "temporal_flicker " + std::to_string(flicker) + " < flicker_min " +
-                                       std::to_string(flicker_min));
+    fail_if(flicker < flicker_min,
+            "temporal_flicker " + std::to_string(flicker) + " < flicker_min " + std::to_string(flicker_min));
   }
 
   // Motion-compensated flicker from the renderer's depth and cameras.
@@ -75,12 +78,17 @@ struct ShotChecks {
     const std::vector<double> err(r.error.begin() + 1, r.error.end()), val(r.valid.begin() + 1, r.valid.end());
     const double max_err = err.empty() ? 0.0 : *std::max_element(err.begin(), err.end());
     const auto worst_t = err.empty() ? 0 : std::max_element(err.begin(), err.end()) - err.begin() + 1;
-    rec["reprojection"] = {{"mean_error", mean_of(err)}, {"max_error", max_err}, {"worst_frame", worst_t},
-                           {"valid_fraction", mean_of(val)}, {"per_frame", r.error}};
+    rec["reprojection"] = {{"mean_error", mean_of(err)},
+                           {"max_error", max_err},
+                           {"worst_frame", worst_t},
+                           {"valid_fraction", mean_of(val)},
+                           {"per_frame", r.error}};
     const double max_param = ctx.param_float("reprojection_error_max");
     fail_if(max_err > max_param, "reprojection: frame " + std::to_string(worst_t) + " differs by " +
-                                     std::to_string(max_err) + "/255 from the previous frame moved into it (> "
-                                     "reprojection_error_max " + std::to_string(max_param) + ")");
+                                     std::to_string(max_err) +
+                                     "/255 from the previous frame moved into it (> "
+                                     "reprojection_error_max " +
+                                     std::to_string(max_param) + ")");
   }
 
   // Interpolation error against full-rate ground truth.
@@ -106,7 +114,8 @@ struct ShotChecks {
     const double min_psnr = *std::min_element(ps.begin(), ps.end());
     const double mean_ssim = mean_of(ss);
     rec["interpolation"] = {{"psnr", finite.empty() ? json(nullptr) : json(mean_of(finite))},
-                            {"min_psnr", finite_or_null(min_psnr)}, {"ssim", mean_ssim},
+                            {"min_psnr", finite_or_null(min_psnr)},
+                            {"ssim", mean_ssim},
                             {"min_ssim", *std::min_element(ss.begin(), ss.end())}};
     const double psnr_min = ctx.param_float("psnr_min"), ssim_min = ctx.param_float("ssim_min");
     fail_if(min_psnr < psnr_min, "interpolation: a frame has PSNR " + std::to_string(min_psnr) + " dB < psnr_min " +
@@ -118,7 +127,8 @@ struct ShotChecks {
   // Subject in frame from a mask sequence (its alpha channel, else its first).
   void subject_mask(json& subject, double min_area) {
     auto m = ctx.input<FrameSequenceValue>("mask");
-    if (m->count() != n) ctx.fail_port("mask", std::to_string(m->count()) + " masks for " + std::to_string(n) + " frames");
+    if (m->count() != n)
+      ctx.fail_port("mask", std::to_string(m->count()) + " masks for " + std::to_string(n) + " frames");
     const at::Tensor a = m->frames.select(-1, m->frames.size(3) == 4 ? 3 : 0).to(at::kCPU, at::kDouble);
     const at::Tensor area = (a > 0.5).to(at::kDouble).flatten(1).mean(1);
     int missing = 0;
@@ -144,8 +154,7 @@ struct ShotChecks {
       double b = 0;
       if (frame.is_array())
         for (const auto& x : frame) b = std::max(b, x.is_number() ? x.get<double>() : 0.0);
-      else if (frame.is_number())
-        b = frame.get<double>();
+      else if (frame.is_number()) b = frame.get<double>();
       best.push_back(b);
       if (b < min_visible) ++missing;
     }
@@ -243,7 +252,8 @@ void register_qc_nodes(Registry& r) {
   r.add({.type = "dataset.qc",
          .category = "Dataset",
          .title = "Quality Check",
-         .doc = "Scores one shot: label truth (the camera motion the encoded video shows against the path's label), sharpness (variance of the Laplacian of luma, and each frame against its "
+         .doc = "Scores one shot: label truth (the camera motion the encoded video shows against the path's label), "
+                "sharpness (variance of the Laplacian of luma, and each frame against its "
                 "neighbours), VBench temporal flickering, motion-compensated flicker (frame t-1 moved into t "
                 "through the rendered depth and cameras), PSNR/SSIM against full-rate ground truth, and the "
                 "subject in frame (mask or shot.render info). Thresholds decide pass/fail; connect the record "
@@ -254,13 +264,16 @@ void register_qc_nodes(Registry& r) {
                     {"shot_info", PortType::Record, "shot.render's info (billboard_visible_fraction)", true},
                     {"video", PortType::Record, "encode.video's record: the label check decodes this file", true},
                     {"path", PortType::CameraPath, "the camera path whose motion records made the caption", true}},
-         .outputs = {{"qc", PortType::Record, "{sharpness, temporal_flicker, reprojection, interpolation, subject, "
-                                               "pass, failures}"}},
+         .outputs = {{"qc", PortType::Record,
+                      "{sharpness, temporal_flicker, reprojection, interpolation, subject, "
+                      "pass, failures}"}},
          .params = {p_float("sharpness_min", 0, 0, 1e9, "minimum mean Laplacian variance (0..255 luma); 0 = off"),
-                    p_float("sharpness_ratio_min", 0.5, 0, 1, "a frame below this fraction of its neighbours' "
-                                                               "sharpness fails"),
-                    p_float("flicker_min", 0, 0, 1, "minimum VBench temporal-flickering score; 0 = off (set e.g. "
-                                                    "0.95 for static shots)"),
+                    p_float("sharpness_ratio_min", 0.5, 0, 1,
+                            "a frame below this fraction of its neighbours' "
+                            "sharpness fails"),
+                    p_float("flicker_min", 0, 0, 1,
+                            "minimum VBench temporal-flickering score; 0 = off (set e.g. "
+                            "0.95 for static shots)"),
                     p_float("reprojection_error_max", 8, 0, 255,
                             "largest mean |frame t - frame t-1 moved into t| (0..255) of any frame"),
                     p_float("depth_tolerance", 0.02, 0, 1, "relative depth difference that counts as occlusion"),
@@ -272,8 +285,9 @@ void register_qc_nodes(Registry& r) {
                     p_enum("label_check", "report", {"off", "report", "reject"},
                            "video + path connected: estimate the motion from the video and compare it with the "
                            "label; reject = fail the item when they differ"),
-                    p_float("label_static_px", 2, 0, 1000, "label check: total image motion (px) below which "
-                                                           "the video counts as static"),
+                    p_float("label_static_px", 2, 0, 1000,
+                            "label check: total image motion (px) below which "
+                            "the video counts as static"),
                     p_float("label_parallax", 0.08, 0, 10,
                             "label check: residual/flow above which motion counts as translation"),
                     p_enum("label_up", "auto", {"auto", "+z", "-z", "+y", "-y", "+x", "-x", "none"},

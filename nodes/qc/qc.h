@@ -34,8 +34,8 @@ double vbench_temporal_flicker(const at::Tensor& frames);
 struct Reprojection {
   std::vector<double> error, valid;
 };
-Reprojection reprojection_flicker(const at::Tensor& frames, const at::Tensor& depth,
-                                  const std::vector<Camera>& cameras, double depth_tolerance);
+Reprojection reprojection_flicker(const at::Tensor& frames, const at::Tensor& depth, const std::vector<Camera>& cameras,
+                                  double depth_tolerance);
 
 // PSNR (dB, data range 1, RGB) of one image pair [H, W, C]; +inf when identical.
 double psnr(const at::Tensor& a, const at::Tensor& b);

@@ -37,7 +37,7 @@ ClipMlpImpl::ClipMlpImpl(const ClipTextConfig& c) : quick_gelu(c.quick_gelu) {
 }
 
 at::Tensor ClipMlpImpl::forward(const at::Tensor& x) {
-  at::Tensor h = fc1(x);                                                // [B, L, mlp]
+  at::Tensor h = fc1(x);  // [B, L, mlp]
   h = quick_gelu ? h * at::sigmoid(1.702 * h) : at::gelu(h);
   return fc2(h);
 }
@@ -88,10 +88,10 @@ at::Tensor ClipTextEncoderImpl::forward(const at::Tensor& ids, int clip_skip) {
   const auto& p = text_model->embeddings->token_embedding->weight;
   at::Tensor x = text_model->embeddings(ids.to(p.device(), at::kLong));  // [B, L, D]
   const int64_t L = ids.size(1);
-  const at::Tensor mask =
-      at::full({L, L}, -std::numeric_limits<float>::infinity(), x.options()).triu(1);  // [L, L]
+  const at::Tensor mask = at::full({L, L}, -std::numeric_limits<float>::infinity(), x.options()).triu(1);  // [L, L]
   const int64_t run = config_.layers - (clip_skip - 1);
-  for (int64_t i = 0; i < run; ++i) x = text_model->encoder->layers->at<ClipEncoderLayerImpl>(size_t(i)).forward(x, mask);
+  for (int64_t i = 0; i < run; ++i)
+    x = text_model->encoder->layers->at<ClipEncoderLayerImpl>(size_t(i)).forward(x, mask);
   return text_model->final_layer_norm(x);
 }
 
@@ -168,8 +168,9 @@ ClipTextEncoder load_clip_text_encoder(const WeightFile& file, int64_t heads, Lo
         name.find("position_ids") == std::string::npos)
       rep.unused.push_back(name);
   if (!rep.missing.empty())
-    throw std::runtime_error(file.source() + ": CLIP text encoder tensors missing: " + rep.missing.front() +
-                             (rep.missing.size() > 1 ? " and " + std::to_string(rep.missing.size() - 1) + " more" : ""));
+    throw std::runtime_error(
+        file.source() + ": CLIP text encoder tensors missing: " + rep.missing.front() +
+        (rep.missing.size() > 1 ? " and " + std::to_string(rep.missing.size() - 1) + " more" : ""));
   te->eval();
   if (report) *report = std::move(rep);
   return te;
@@ -180,8 +181,8 @@ at::Tensor encode_tokenized_prompt(ClipTextEncoder& te, const TokenizedPrompt& p
   const auto device = te->text_model->embeddings->token_embedding->weight.device();
   for (size_t w = 0; w < prompt.ids.size(); ++w) {
     std::vector<int64_t> ids(prompt.ids[w].begin(), prompt.ids[w].end());
-    const at::Tensor t = at::tensor(ids, at::kLong).unsqueeze(0);       // [1, 77]
-    at::Tensor z = te->forward(t, clip_skip);                             // [1, 77, D]
+    const at::Tensor t = at::tensor(ids, at::kLong).unsqueeze(0);  // [1, 77]
+    at::Tensor z = te->forward(t, clip_skip);                      // [1, 77, D]
     const at::Tensor weights = at::tensor(prompt.weights[w], at::kFloat).to(device).view({1, -1, 1});
     const at::Tensor mean_before = z.mean();
     z = z * weights.to(z.dtype());

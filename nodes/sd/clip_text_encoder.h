@@ -52,7 +52,7 @@ TORCH_MODULE(ClipEncoderLayer);
 
 struct ClipEmbeddingsImpl : torch::nn::Module {
   explicit ClipEmbeddingsImpl(const ClipTextConfig& c);
-  at::Tensor forward(const at::Tensor& ids);  // [B, L] int64 -> [B, L, D]
+  at::Tensor forward(const at::Tensor& ids);         // [B, L] int64 -> [B, L, D]
   torch::nn::Embedding token_embedding{nullptr};     // [vocab, D]
   torch::nn::Embedding position_embedding{nullptr};  // [positions, D]
 };
@@ -100,8 +100,7 @@ struct LoadReport {
 // it in float32 (F16/BF16 upcast). `heads` is not recorded in the tensors: pass the config.json
 // value when there is one (diffusers folders), else 0 for SD 1.5's 64-wide heads (width / 64).
 // Throws naming the file when tensors are missing or shaped wrongly.
-ClipTextEncoder load_clip_text_encoder(const WeightFile& file, int64_t heads = 0,
-                                       LoadReport* report = nullptr);
+ClipTextEncoder load_clip_text_encoder(const WeightFile& file, int64_t heads = 0, LoadReport* report = nullptr);
 
 // A1111's prompt weighting on the encoder output: each window [1, 77, D] is encoded, its tokens
 // scaled by their weights and the window rescaled to its unweighted mean; windows are

@@ -76,8 +76,8 @@ std::string encode_utf8(const std::u32string& s) {
 
 bool is_letter(char32_t c) {
   const int t = u_charType(UChar32(c));
-  return t == U_UPPERCASE_LETTER || t == U_LOWERCASE_LETTER || t == U_TITLECASE_LETTER ||
-         t == U_MODIFIER_LETTER || t == U_OTHER_LETTER;
+  return t == U_UPPERCASE_LETTER || t == U_LOWERCASE_LETTER || t == U_TITLECASE_LETTER || t == U_MODIFIER_LETTER ||
+         t == U_OTHER_LETTER;
 }
 bool is_number(char32_t c) {
   const int t = u_charType(UChar32(c));
@@ -93,8 +93,7 @@ bool bert_whitespace(char32_t c) {
 bool bert_control(char32_t c) {
   if (c == '\t' || c == '\n' || c == '\r') return false;
   const int t = u_charType(UChar32(c));
-  return t == U_CONTROL_CHAR || t == U_FORMAT_CHAR || t == U_UNASSIGNED || t == U_PRIVATE_USE_CHAR ||
-         t == U_SURROGATE;
+  return t == U_CONTROL_CHAR || t == U_FORMAT_CHAR || t == U_UNASSIGNED || t == U_PRIVATE_USE_CHAR || t == U_SURROGATE;
 }
 std::string read_text(const fs::path& p, const std::string& what) {
   const std::string name = p.filename().string();
@@ -256,8 +255,8 @@ std::string clip_clean_text(const std::string& text) {
   std::vector<UChar> u16(in.size() * 2 + 1), nfc;
   int32_t n16 = 0;
   UErrorCode err = U_ZERO_ERROR;
-  u_strFromUTF32(u16.data(), int32_t(u16.size()), &n16, reinterpret_cast<const UChar32*>(in.data()),
-                 int32_t(in.size()), &err);
+  u_strFromUTF32(u16.data(), int32_t(u16.size()), &n16, reinterpret_cast<const UChar32*>(in.data()), int32_t(in.size()),
+                 &err);
   const UNormalizer2* norm = unorm2_getNFCInstance(&err);
   if (U_SUCCESS(err)) {
     nfc.resize(size_t(n16) * 3 + 1);
@@ -303,8 +302,7 @@ std::vector<std::string> clip_pre_tokenize(const std::string& cleaned) {
       while (i + len < s.size() && is_letter(s[i + len])) ++len;
     if (!len && is_number(s[i])) len = 1;
     if (!len && !is_space(s[i]))
-      while (i + len < s.size() && !is_space(s[i + len]) && !is_letter(s[i + len]) && !is_number(s[i + len]))
-        ++len;
+      while (i + len < s.size() && !is_space(s[i + len]) && !is_letter(s[i + len]) && !is_number(s[i + len])) ++len;
     if (!len) {
       ++i;  // whitespace: findall skips it
       continue;
@@ -431,10 +429,8 @@ std::vector<WeightedText> parse_prompt_weights(const std::string& text) {
   if (res.empty()) return {{"", 1.0f}};
   std::vector<WeightedText> merged;
   for (auto& r : res) {
-    if (!merged.empty() && merged.back().weight == r.weight)
-      merged.back().text += r.text;
-    else
-      merged.push_back(r);
+    if (!merged.empty() && merged.back().weight == r.weight) merged.back().text += r.text;
+    else merged.push_back(r);
   }
   return merged;
 }

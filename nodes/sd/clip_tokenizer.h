@@ -24,8 +24,7 @@ class ClipTokenizer {
   static constexpr int kChunk = 75;    // prompt tokens per window
 
   // From a diffusers folder's tokenizer/vocab.json + merges.txt.
-  static ClipTokenizer from_files(const std::filesystem::path& vocab_json,
-                                  const std::filesystem::path& merges_txt);
+  static ClipTokenizer from_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt);
   // From the merges file alone (openai's bpe_simple_vocab_16e6.txt[.gz] or a merges.txt): the
   // vocabulary is rebuilt as CLIP does (256 byte symbols, the same with "</w>", one token per
   // merge, then <|startoftext|> and <|endoftext|>), using the first 48,894 merges as CLIP does.

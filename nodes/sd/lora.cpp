@@ -29,15 +29,28 @@ using LoraModule = std::map<std::string, std::string>;
 // Splits a file key into (module key, role); role "" when not a key of a kind merged here.
 std::pair<std::string, std::string> split_key(const std::string& key) {
   static const std::pair<const char*, const char*> kRoles[] = {
-      {".lora_down.weight", "down"}, {".lora_up.weight", "up"},       {".lora_A.weight", "down"},
-      {".lora_B.weight", "up"},      {".lora_A.default.weight", "down"}, {".lora_B.default.weight", "up"},
+      {".lora_down.weight", "down"},
+      {".lora_up.weight", "up"},
+      {".lora_A.weight", "down"},
+      {".lora_B.weight", "up"},
+      {".lora_A.default.weight", "down"},
+      {".lora_B.default.weight", "up"},
       {".alpha", "alpha"},
       // LyCORIS LoHa (Hadamard product) and LoKr (Kronecker product); Tucker parts are recognised to be refused.
-      {".hada_w1_a", "hada_w1_a"}, {".hada_w1_b", "hada_w1_b"}, {".hada_w2_a", "hada_w2_a"},
-      {".hada_w2_b", "hada_w2_b"}, {".hada_t1", "hada_t1"},     {".hada_t2", "hada_t2"},
-      {".lokr_w1", "lokr_w1"},     {".lokr_w1_a", "lokr_w1_a"}, {".lokr_w1_b", "lokr_w1_b"},
-      {".lokr_w2", "lokr_w2"},     {".lokr_w2_a", "lokr_w2_a"}, {".lokr_w2_b", "lokr_w2_b"},
-      {".lokr_t1", "lokr_t1"},     {".lokr_t2", "lokr_t2"},
+      {".hada_w1_a", "hada_w1_a"},
+      {".hada_w1_b", "hada_w1_b"},
+      {".hada_w2_a", "hada_w2_a"},
+      {".hada_w2_b", "hada_w2_b"},
+      {".hada_t1", "hada_t1"},
+      {".hada_t2", "hada_t2"},
+      {".lokr_w1", "lokr_w1"},
+      {".lokr_w1_a", "lokr_w1_a"},
+      {".lokr_w1_b", "lokr_w1_b"},
+      {".lokr_w2", "lokr_w2"},
+      {".lokr_w2_a", "lokr_w2_a"},
+      {".lokr_w2_b", "lokr_w2_b"},
+      {".lokr_t1", "lokr_t1"},
+      {".lokr_t2", "lokr_t2"},
   };
   for (const auto& [suffix, role] : kRoles)
     if (ends_with(key, suffix)) return {key.substr(0, key.size() - std::string(suffix).size()), role};
@@ -97,7 +110,8 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
       LoraFileReport rep;
       rep.path = spec.path.string();
       std::map<std::string, LoraModule> modules;
-      std::map<std::string, std::string> other_kinds;  // kohya-named module -> a tensor kind not merged here (IA3, OFT...)
+      std::map<std::string, std::string>
+          other_kinds;  // kohya-named module -> a tensor kind not merged here (IA3, OFT...)
       for (const auto& [key, info] : file.tensors()) {
         const auto [mod, role] = split_key(key);
         if (role.empty()) {
@@ -145,7 +159,8 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
         if (!missing.empty()) {
           std::string list;
           for (const auto& r : missing) list += (list.empty() ? "" : ", ") + r;
-          rep.unmatched.push_back(mod + " (incomplete " + std::string(loha ? "LoHa" : "LoKr") + " module, lacks " + list + ")");
+          rep.unmatched.push_back(mod + " (incomplete " + std::string(loha ? "LoHa" : "LoKr") + " module, lacks " +
+                                  list + ")");
           continue;
         }
         // Which model weight, and which strength.
@@ -175,7 +190,7 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
           rep.unmatched.push_back(mod + " (no such weight in the loaded model)");
           continue;
         }
-        const at::Tensor& w = target->weight;  // [out, in] or [out, in, kh, kw]
+        const at::Tensor& w = target->weight;                                         // [out, in] or [out, in, kh, kw]
         const int64_t out = w.size(0), cols = w.numel() / std::max<int64_t>(out, 1);  // in * kh * kw
         auto get = [&](const char* role) { return file.get_float(m.at(role)); };
         auto shape_error = [&](const std::string& kind, const std::string& shapes) {
@@ -186,7 +201,8 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
         auto product = [&](const char* kind, const char* a_role, const char* b_role, int64_t* rank) {
           const at::Tensor a = get(a_role).flatten(1), b = get(b_role).flatten(1);
           if (a.size(1) != b.size(0))
-            throw shape_error(kind, std::string(a_role) + " " + c10::str(a.sizes()) + " " + b_role + " " + c10::str(b.sizes()));
+            throw shape_error(
+                kind, std::string(a_role) + " " + c10::str(a.sizes()) + " " + b_role + " " + c10::str(b.sizes()));
           if (rank) *rank = b.size(0);
           return at::matmul(a, b);
         };
@@ -194,7 +210,8 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
         double scale = 1.0;
         if (loha) {
           int64_t rank = 0;
-          const at::Tensor p1 = product("LoHa", "hada_w1_a", "hada_w1_b", &rank), p2 = product("LoHa", "hada_w2_a", "hada_w2_b", nullptr);
+          const at::Tensor p1 = product("LoHa", "hada_w1_a", "hada_w1_b", &rank),
+                           p2 = product("LoHa", "hada_w2_a", "hada_w2_b", nullptr);
           if (p1.size(0) != out || p1.size(1) != cols || !p1.sizes().equals(p2.sizes()))
             throw shape_error("LoHa", "w1_a@w1_b " + c10::str(p1.sizes()) + " w2_a@w2_b " + c10::str(p2.sizes()));
           delta = p1 * p2;
@@ -203,8 +220,10 @@ std::vector<LoraFileReport> LoraMerger::apply(const std::vector<LoraSpec>& loras
           // LyCORIS: alpha / r applies only when a factor is decomposed (r = its inner dim, w2's winning);
           // full w1 and w2 merge at scale 1.
           int64_t rank = 0;
-          const at::Tensor w1 = has(m, "lokr_w1") ? get("lokr_w1").flatten(1) : product("LoKr", "lokr_w1_a", "lokr_w1_b", &rank);
-          const at::Tensor w2 = has(m, "lokr_w2") ? get("lokr_w2").flatten(1) : product("LoKr", "lokr_w2_a", "lokr_w2_b", &rank);
+          const at::Tensor w1 = has(m, "lokr_w1") ? get("lokr_w1").flatten(1)
+                                                  : product("LoKr", "lokr_w1_a", "lokr_w1_b", &rank);
+          const at::Tensor w2 = has(m, "lokr_w2") ? get("lokr_w2").flatten(1)
+                                                  : product("LoKr", "lokr_w2_a", "lokr_w2_b", &rank);
           // A conv's w2 is [o2, i2 * kh * kw] (or [o2, i2, kh, kw], flattened); kron(w1 [o1, i1], w2) then has the
           // layout of [o1 * o2, i1 * i2, kh, kw] flattened, as kron(w1[..., None, None], w2 4-D) would.
           if (w1.dim() != 2 || w1.size(0) * w2.size(0) != out || w1.size(1) * w2.size(1) != cols)

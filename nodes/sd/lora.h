@@ -39,9 +39,9 @@ struct LoraSpec {
 
 struct LoraFileReport {
   std::string path;
-  size_t modules = 0;                   // LoRA modules (down/up pairs, LoHa, LoKr...) in the file
-  size_t matched = 0;                   // merged into a model weight
-  std::vector<std::string> unmatched;   // module keys as written in the file, with the reason
+  size_t modules = 0;                  // LoRA modules (down/up pairs, LoHa, LoKr...) in the file
+  size_t matched = 0;                  // merged into a model weight
+  std::vector<std::string> unmatched;  // module keys as written in the file, with the reason
 };
 
 class LoraMerger {
@@ -63,9 +63,9 @@ class LoraMerger {
   struct Target {
     at::Tensor weight;  // the live parameter
   };
-  std::map<std::string, Target> te_, unet_;         // module path -> target
+  std::map<std::string, Target> te_, unet_;                 // module path -> target
   std::map<std::string, std::string> te_flat_, unet_flat_;  // kohya flat name -> module path
-  std::map<std::string, at::Tensor> originals_;     // "te:" / "unet:" + path -> original weight
+  std::map<std::string, at::Tensor> originals_;             // "te:" / "unet:" + path -> original weight
 };
 
 }  // namespace camgraph::sd

@@ -58,7 +58,8 @@ const std::vector<fs::path>& ModelFolders::of(ModelKind k) const {
 }
 
 void ModelFolders::add_root(const fs::path& root) {
-  for (ModelKind k : {ModelKind::Checkpoint, ModelKind::Lora, ModelKind::Vae}) of(k).push_back(root / model_kind_folder(k));
+  for (ModelKind k : {ModelKind::Checkpoint, ModelKind::Lora, ModelKind::Vae})
+    of(k).push_back(root / model_kind_folder(k));
 }
 
 void ModelFolders::add_extra_model_paths(const fs::path& yaml) {
@@ -94,7 +95,8 @@ void ModelFolders::add_extra_model_paths(const fs::path& yaml) {
     const std::string t = trim(line);
     const size_t colon = t.find(':');
     if (colon == std::string::npos)
-      throw std::runtime_error(yaml.string() + ":" + std::to_string(lineno) + ": expected \"key: value\", got \"" + t + "\"");
+      throw std::runtime_error(yaml.string() + ":" + std::to_string(lineno) + ": expected \"key: value\", got \"" + t +
+                               "\"");
     Entry e{trim(t.substr(0, colon)), {}};
     const std::string v = trim(t.substr(colon + 1));
     block_indent = -1;
@@ -130,8 +132,9 @@ fs::path find_model(ModelKind kind, const std::string& name, const ModelFolders&
     if (fs::exists(direct))
       throw MissingModelError(direct.string() + " is not a " + std::string(model_kind_folder(kind)) +
                               " model (expected .safetensors/.ckpt" +
-                              (kind == ModelKind::Checkpoint ? std::string(" or a diffusers folder with model_index.json)")
-                                                             : std::string(")")));
+                              (kind == ModelKind::Checkpoint
+                                   ? std::string(" or a diffusers folder with model_index.json)")
+                                   : std::string(")")));
   }
   std::vector<std::string> searched;
   for (const fs::path& dir : folders.of(kind)) {
@@ -147,9 +150,10 @@ fs::path find_model(ModelKind kind, const std::string& name, const ModelFolders&
   msg += ". ";
   switch (kind) {
     case ModelKind::Checkpoint:
-      msg += "Put a Stable Diffusion 1.5 single-file checkpoint (.safetensors or .ckpt, e.g. "
-             "v1-5-pruned-emaonly.safetensors) or a diffusers folder (model_index.json, unet/, vae/, text_encoder/, "
-             "tokenizer/) into <models root>/checkpoints/";
+      msg +=
+          "Put a Stable Diffusion 1.5 single-file checkpoint (.safetensors or .ckpt, e.g. "
+          "v1-5-pruned-emaonly.safetensors) or a diffusers folder (model_index.json, unet/, vae/, text_encoder/, "
+          "tokenizer/) into <models root>/checkpoints/";
       break;
     case ModelKind::Lora:
       msg += "Put LoRA files (.safetensors, kohya or diffusers/PEFT keys) into <models root>/loras/";

@@ -32,7 +32,8 @@ ModelFolders model_folders(NodeContext& ctx) {
     f.add_root(ctx.param_string("models_root").empty() ? fs::path(root) : ctx.input_path("models_root"));
   }
   const std::string extra = ctx.param_string("extra_model_paths");
-  if (!extra.empty()) ctx.guard("extra_model_paths", [&] { f.add_extra_model_paths(ctx.input_path("extra_model_paths")); });
+  if (!extra.empty())
+    ctx.guard("extra_model_paths", [&] { f.add_extra_model_paths(ctx.input_path("extra_model_paths")); });
   return f;
 }
 
@@ -95,7 +96,9 @@ std::vector<std::pair<std::string, std::pair<double, double>>> parse_lora_list(c
 // merges, LoRAs): size and modification time, so a LoRA retrained under the same name re-runs
 // the node. Names that do not resolve stamp as "missing" (execute reports them).
 json model_files_stamp(const json& params, const fs::path& graph_dir) {
-  auto str = [&](const char* k) { return params.contains(k) && params[k].is_string() ? params[k].get<std::string>() : ""; };
+  auto str = [&](const char* k) {
+    return params.contains(k) && params[k].is_string() ? params[k].get<std::string>() : "";
+  };
   auto local = [&](const std::string& name) {
     fs::path p = name;
     std::error_code ec;
@@ -118,7 +121,8 @@ json model_files_stamp(const json& params, const fs::path& graph_dir) {
       return "missing";
     }
   };
-  json s = {{"checkpoint", stamp(ModelKind::Checkpoint, str("checkpoint"))}, {"vae", stamp(ModelKind::Vae, str("vae"))}};
+  json s = {{"checkpoint", stamp(ModelKind::Checkpoint, str("checkpoint"))},
+            {"vae", stamp(ModelKind::Vae, str("vae"))}};
   json loras = json::array();
   try {
     for (const auto& [name, strengths] : parse_lora_list(str("loras"))) loras.push_back(stamp(ModelKind::Lora, name));
@@ -133,8 +137,9 @@ void generate_execute(NodeContext& ctx) {
   PipelineSources src;
   src.checkpoint = resolve_model(ctx, "checkpoint", ModelKind::Checkpoint, folders);
   if (src.checkpoint.empty())
-    ctx.fail("checkpoint", "no checkpoint set: name an SD 1.5 single file (.safetensors/.ckpt) or diffusers folder, "
-                           "a path or a name inside <models root>/checkpoints/");
+    ctx.fail("checkpoint",
+             "no checkpoint set: name an SD 1.5 single file (.safetensors/.ckpt) or diffusers folder, "
+             "a path or a name inside <models root>/checkpoints/");
   src.vae = resolve_model(ctx, "vae", ModelKind::Vae, folders);
   if (!ctx.param_string("merges").empty()) src.merges = ctx.input_path("merges");
 
@@ -154,7 +159,8 @@ void generate_execute(NodeContext& ctx) {
     for (const auto& [name, s] : parse_lora_list(ctx.param_string("loras"))) {
       LoraSpec spec;
       const fs::path p = name;
-      spec.path = ctx.guard<MissingModelError>("loras", [&] { return find_model(ModelKind::Lora, p.string(), folders); });
+      spec.path = ctx.guard<MissingModelError>("loras",
+                                               [&] { return find_model(ModelKind::Lora, p.string(), folders); });
       spec.unet_strength = s.first;
       spec.te_strength = s.second;
       r.loras.push_back(spec);
@@ -172,7 +178,8 @@ void generate_execute(NodeContext& ctx) {
   } catch (const std::invalid_argument& e) {
     const std::string msg = e.what();
     const auto colon = msg.find(':');
-    ctx.fail(colon == std::string::npos ? "" : msg.substr(0, colon), msg.substr(colon == std::string::npos ? 0 : colon + 2));
+    ctx.fail(colon == std::string::npos ? "" : msg.substr(0, colon),
+             msg.substr(colon == std::string::npos ? 0 : colon + 2));
   }
 
   const c10::Device device = ctx.torch_device();
@@ -182,8 +189,9 @@ void generate_execute(NodeContext& ctx) {
   try {
     pipe = cached_pipeline(src, device, &reused);
   } catch (const std::exception& e) {
-    ctx.fail(src.vae.empty() || std::string(e.what()).find(src.vae.string()) == std::string::npos ? "checkpoint" : "vae",
-             e.what());
+    ctx.fail(
+        src.vae.empty() || std::string(e.what()).find(src.vae.string()) == std::string::npos ? "checkpoint" : "vae",
+        e.what());
   }
   const int every = int(ctx.param_int("preview_every"));
   r.cancelled = [&] { return ctx.cancelled(); };
@@ -192,8 +200,10 @@ void generate_execute(NodeContext& ctx) {
     if (every > 0 && ctx.wants_previews() && (step % every == 0 || step == steps)) {
       auto img = std::make_shared<ImageValue>();
       at::Tensor rgb = latent_preview_rgb(x0.slice(0, 0, 1)).permute({0, 3, 1, 2});  // [1, 3, h, w]
-      img->pixels = at::upsample_bilinear2d(rgb, {r.height, r.width}, false)[0].permute({1, 2, 0}).to(at::kCPU).contiguous();
-      ctx.preview(img, "step " + std::to_string(step) + "/" + std::to_string(steps), {{"step", step}, {"steps", steps}});
+      img->pixels =
+          at::upsample_bilinear2d(rgb, {r.height, r.width}, false)[0].permute({1, 2, 0}).to(at::kCPU).contiguous();
+      ctx.preview(img, "step " + std::to_string(step) + "/" + std::to_string(steps),
+                  {{"step", step}, {"steps", steps}});
     }
   };
   GenerateResult res;
@@ -216,7 +226,8 @@ void generate_execute(NodeContext& ctx) {
   // LoRA report: the top complaint about SD runtimes is LoRAs silently applying nothing.
   json lora_json = json::array();
   for (const auto& rep : res.loras) {
-    lora_json.push_back({{"file", rep.path}, {"modules", rep.modules}, {"matched", rep.matched}, {"unmatched", rep.unmatched}});
+    lora_json.push_back(
+        {{"file", rep.path}, {"modules", rep.modules}, {"matched", rep.matched}, {"unmatched", rep.unmatched}});
     if (!rep.unmatched.empty()) {
       std::string names;
       for (size_t i = 0; i < rep.unmatched.size() && i < 10; ++i) names += (i ? ", " : "") + rep.unmatched[i];
@@ -245,42 +256,47 @@ void generate_execute(NodeContext& ctx) {
 }  // namespace
 
 void register_sd_nodes(Registry& r) {
-  r.add({.type = "sd.generate",
-         .category = "Generate",
-         .title = "Stable Diffusion",
-         .doc = "Stable Diffusion 1.5 with LoRAs: txt2img, img2img (init_image + strength) and inpainting "
-                "(init_image + mask, an ordinary checkpoint). Needs your own weights: a single-file checkpoint "
-                "(.safetensors/.ckpt) or a diffusers folder in <models root>/checkpoints/, LoRAs in loras/. "
-                "Image b of a batch uses seed + b. Progress per step, a latent preview every preview_every steps.",
-         .inputs = {{"init_image", PortType::Image, "img2img: the image to start from (resized to width x height)", true},
-                    {"mask", PortType::Mask, "inpainting (with init_image): 1 = regenerate, 0 = keep", true}},
-         .outputs = {{"image", PortType::Image, "the first image of the batch"},
-                     {"images", PortType::FrameSequence, "every image of the batch, in seed order"},
-                     {"record", PortType::Record, "sampler, steps, seeds, timings, model, LoRA matched/total counts"}},
-         .params = {p_model_path("checkpoint", "Checkpoints (*.safetensors *.ckpt);;dir",
-                                 "SD 1.5 single file or diffusers folder: a path or a name in <models root>/checkpoints/"),
-                    p_model_path("vae", "VAE (*.safetensors *.ckpt *.pt)", "optional separate VAE (path or name in vae/)"),
-                    p_string("loras", "", "LoRAs: \"file.safetensors:unet_strength[:te_strength]; other:0.5\" (names in loras/ "
-                                          "or paths; te_strength defaults to unet_strength)"),
-                    p_text("prompt", "", "prompt; A1111 syntax: (word:1.2), [word], BREAK, longer than 75 tokens"),
-                    p_text("negative_prompt", "", "negative prompt (used when cfg > 1)"),
-                    p_enum("sampler", "dpmpp_2m_karras", {"ddim", "euler_a", "dpmpp_2m_karras"}, "sampler"),
-                    p_int("steps", 20, 1, 1000, "denoising steps"),
-                    p_float("cfg", 7.0, 0, 30, "classifier-free guidance scale (<= 1: off)"),
-                    p_seed("seed", 0, "noise seed; image b of the batch uses seed + b"),
-                    p_int("width", 512, 8, 8192, "image width, a multiple of 8"),
-                    p_int("height", 512, 8, 8192, "image height, a multiple of 8"),
-                    p_int("batch", 1, 1, 64, "images per run"),
-                    p_int("clip_skip", 1, 1, 12, "1: last text encoder layer; 2: penultimate (A1111/ComfyUI clip skip)"),
-                    p_float("strength", 0.75, 0.01, 1, "img2img: how much of the init image is re-noised (steps * strength run)"),
-                    outputs_unaffected(p_int("preview_every", 5, 0, 1000, "a decoded latent preview every N steps (0: none)")),
-                    p_input_path("merges", "", "CLIP merges (*.txt *.gz)",
-                                 "single-file checkpoints: CLIP's BPE merges (bpe_simple_vocab_16e6.txt.gz or merges.txt)"),
-                    p_model_path("models_root", "dir", "models root with checkpoints/ loras/ vae/ (default $CAMGRAPH_MODELS; "
-                                                       "a ComfyUI models/ folder works)"),
-                    p_input_path("extra_model_paths", "", "YAML (*.yaml *.yml)", "ComfyUI's extra_model_paths.yaml for more folders")},
-         .execute = generate_execute,
-         .cache_stamp = model_files_stamp});
+  r.add(
+      {.type = "sd.generate",
+       .category = "Generate",
+       .title = "Stable Diffusion",
+       .doc = "Stable Diffusion 1.5 with LoRAs: txt2img, img2img (init_image + strength) and inpainting "
+              "(init_image + mask, an ordinary checkpoint). Needs your own weights: a single-file checkpoint "
+              "(.safetensors/.ckpt) or a diffusers folder in <models root>/checkpoints/, LoRAs in loras/. "
+              "Image b of a batch uses seed + b. Progress per step, a latent preview every preview_every steps.",
+       .inputs = {{"init_image", PortType::Image, "img2img: the image to start from (resized to width x height)", true},
+                  {"mask", PortType::Mask, "inpainting (with init_image): 1 = regenerate, 0 = keep", true}},
+       .outputs = {{"image", PortType::Image, "the first image of the batch"},
+                   {"images", PortType::FrameSequence, "every image of the batch, in seed order"},
+                   {"record", PortType::Record, "sampler, steps, seeds, timings, model, LoRA matched/total counts"}},
+       .params =
+           {p_model_path("checkpoint", "Checkpoints (*.safetensors *.ckpt);;dir",
+                         "SD 1.5 single file or diffusers folder: a path or a name in <models root>/checkpoints/"),
+            p_model_path("vae", "VAE (*.safetensors *.ckpt *.pt)", "optional separate VAE (path or name in vae/)"),
+            p_string("loras", "",
+                     "LoRAs: \"file.safetensors:unet_strength[:te_strength]; other:0.5\" (names in loras/ "
+                     "or paths; te_strength defaults to unet_strength)"),
+            p_text("prompt", "", "prompt; A1111 syntax: (word:1.2), [word], BREAK, longer than 75 tokens"),
+            p_text("negative_prompt", "", "negative prompt (used when cfg > 1)"),
+            p_enum("sampler", "dpmpp_2m_karras", {"ddim", "euler_a", "dpmpp_2m_karras"}, "sampler"),
+            p_int("steps", 20, 1, 1000, "denoising steps"),
+            p_float("cfg", 7.0, 0, 30, "classifier-free guidance scale (<= 1: off)"),
+            p_seed("seed", 0, "noise seed; image b of the batch uses seed + b"),
+            p_int("width", 512, 8, 8192, "image width, a multiple of 8"),
+            p_int("height", 512, 8, 8192, "image height, a multiple of 8"), p_int("batch", 1, 1, 64, "images per run"),
+            p_int("clip_skip", 1, 1, 12, "1: last text encoder layer; 2: penultimate (A1111/ComfyUI clip skip)"),
+            p_float("strength", 0.75, 0.01, 1,
+                    "img2img: how much of the init image is re-noised (steps * strength run)"),
+            outputs_unaffected(p_int("preview_every", 5, 0, 1000, "a decoded latent preview every N steps (0: none)")),
+            p_input_path("merges", "", "CLIP merges (*.txt *.gz)",
+                         "single-file checkpoints: CLIP's BPE merges (bpe_simple_vocab_16e6.txt.gz or merges.txt)"),
+            p_model_path("models_root", "dir",
+                         "models root with checkpoints/ loras/ vae/ (default $CAMGRAPH_MODELS; "
+                         "a ComfyUI models/ folder works)"),
+            p_input_path("extra_model_paths", "", "YAML (*.yaml *.yml)",
+                         "ComfyUI's extra_model_paths.yaml for more folders")},
+       .execute = generate_execute,
+       .cache_stamp = model_files_stamp});
 }
 
 }  // namespace camgraph

@@ -73,18 +73,20 @@ bool same_loras(const std::vector<LoraSpec>& a, const std::vector<LoraSpec>& b) 
 
 // [H, W, C] in [0, 1] -> [1, 3, height, width] in [-1, 1] (bilinear resize when the size differs).
 at::Tensor image_to_vae_input(const at::Tensor& img, int width, int height) {
-  if (img.dim() != 3 || img.size(2) < 3) throw std::invalid_argument("init_image: expected [H, W, 3 or 4], got " + c10::str(img.sizes()));
+  if (img.dim() != 3 || img.size(2) < 3)
+    throw std::invalid_argument("init_image: expected [H, W, 3 or 4], got " + c10::str(img.sizes()));
   at::Tensor x = img.to(at::kCPU, at::kFloat).slice(2, 0, 3).permute({2, 0, 1}).unsqueeze(0).contiguous();
-  if (x.size(2) != height || x.size(3) != width)
-    x = at::upsample_bilinear2d(x, {height, width}, false);
+  if (x.size(2) != height || x.size(3) != width) x = at::upsample_bilinear2d(x, {height, width}, false);
   return x.clamp(0, 1) * 2 - 1;
 }
 
 }  // namespace
 
 at::Tensor latent_preview_rgb(const at::Tensor& latents) {
-  static const float kFactors[4][3] = {
-      {0.3512f, 0.2297f, 0.3227f}, {0.3250f, 0.4974f, 0.2350f}, {-0.2829f, 0.1762f, 0.2721f}, {-0.2120f, -0.2616f, -0.7177f}};
+  static const float kFactors[4][3] = {{0.3512f, 0.2297f, 0.3227f},
+                                       {0.3250f, 0.4974f, 0.2350f},
+                                       {-0.2829f, 0.1762f, 0.2721f},
+                                       {-0.2120f, -0.2616f, -0.7177f}};
   const at::Tensor f = at::from_blob(const_cast<float*>(&kFactors[0][0]), {4, 3}, at::kFloat).to(latents.device());
   const at::Tensor rgb = at::matmul(latents.to(at::kFloat).permute({0, 2, 3, 1}), f);  // [B, h, w, 3]
   return ((rgb + 1) * 0.5).clamp(0, 1);
@@ -103,11 +105,13 @@ void validate_request(const GenerateRequest& r) {
   if (!(r.cfg >= 0 && r.cfg <= 100)) bad("cfg", "must be in 0..100");
   if (r.clip_skip < 1) bad("clip_skip", "must be >= 1 (1 = last layer)");
   if (r.init_image.defined() && !(r.strength > 0 && r.strength <= 1)) bad("strength", "must be in (0, 1]");
-  if (r.mask.defined() && !r.init_image.defined()) bad("mask", "needs an init image (inpainting regenerates part of it)");
+  if (r.mask.defined() && !r.init_image.defined())
+    bad("mask", "needs an init image (inpainting regenerates part of it)");
   if (r.mask.defined() && r.mask.dim() != 2) bad("mask", "expected [H, W], got " + c10::str(r.mask.sizes()));
 }
 
-Pipeline::Pipeline(PipelineSources s, c10::Device d) : sources_(std::move(s)), device_(d), parts_(std::make_unique<Parts>()) {}
+Pipeline::Pipeline(PipelineSources s, c10::Device d)
+    : sources_(std::move(s)), device_(d), parts_(std::make_unique<Parts>()) {}
 Pipeline::~Pipeline() = default;
 
 int Pipeline::vae_scale() const { return 1 << (int(parts_->vae_decoder->config().up_channels.size()) - 1); }
@@ -125,8 +129,9 @@ std::shared_ptr<Pipeline> Pipeline::load(const PipelineSources& src, c10::Device
     parts.info["layout"] = "diffusers";
     for (const char* sub : {"text_encoder", "unet", "vae", "tokenizer"})
       if (!fs::is_directory(ckpt / sub))
-        throw std::runtime_error(ckpt.string() + ": diffusers folder without " + sub +
-                                 "/ (expected text_encoder/, unet/, vae/, tokenizer/ as diffusers' save_pretrained writes them)");
+        throw std::runtime_error(
+            ckpt.string() + ": diffusers folder without " + sub +
+            "/ (expected text_encoder/, unet/, vae/, tokenizer/ as diffusers' save_pretrained writes them)");
     parts.tokenizer = std::make_unique<ClipTokenizer>(
         ClipTokenizer::from_files(ckpt / "tokenizer/vocab.json", ckpt / "tokenizer/merges.txt"));
     const json te_cfg = read_json(ckpt / "text_encoder/config.json");
@@ -144,7 +149,8 @@ std::shared_ptr<Pipeline> Pipeline::load(const PipelineSources& src, c10::Device
     parts.tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer::from_merges(src.merges));
     single = std::make_unique<WeightFile>(ckpt);
     if (!src.text_encoder_config.empty()) {
-      if (!fs::exists(src.text_encoder_config)) throw std::runtime_error(src.text_encoder_config.string() + ": not found");
+      if (!fs::exists(src.text_encoder_config))
+        throw std::runtime_error(src.text_encoder_config.string() + ": not found");
       te_heads = read_json(src.text_encoder_config).value("num_attention_heads", int64_t(0));
     }
   }
@@ -156,8 +162,9 @@ std::shared_ptr<Pipeline> Pipeline::load(const PipelineSources& src, c10::Device
 
   LoadReport te_report;
   parts.text_encoder = load_clip_text_encoder(te_w, te_heads, &te_report);
-  parts.unet = (!unet_file && !src.unet_config.empty()) ? load_unet(unet_w, unet_hints_from_config(src.unet_config.string()))
-                                                          : load_unet(unet_w);
+  parts.unet = (!unet_file && !src.unet_config.empty())
+                   ? load_unet(unet_w, unet_hints_from_config(src.unet_config.string()))
+                   : load_unet(unet_w);
   parts.vae_decoder = load_vae_decoder(vae_w);
   try {
     parts.vae_encoder = load_vae_encoder(vae_w);
@@ -185,13 +192,15 @@ std::shared_ptr<Pipeline> Pipeline::load(const PipelineSources& src, c10::Device
   }
   const UNetConfig& uc = parts.unet->config();
   if (uc.context_dim != parts.text_encoder->config().width)
-    throw std::runtime_error(ckpt.string() + ": the UNet expects text embeddings of width " + std::to_string(uc.context_dim) +
-                             " but the text encoder makes " + std::to_string(parts.text_encoder->config().width) +
+    throw std::runtime_error(ckpt.string() + ": the UNet expects text embeddings of width " +
+                             std::to_string(uc.context_dim) + " but the text encoder makes " +
+                             std::to_string(parts.text_encoder->config().width) +
                              " (an SD 2.x/XL UNet with an SD 1.x text encoder?)");
   parts.info["checkpoint"] = ckpt.string();
   if (separate_vae) parts.info["vae"] = src.vae.string();
   parts.info["unet_channels"] = uc.block_channels;
-  parts.info["text_encoder"] = {{"layers", parts.text_encoder->config().layers}, {"width", parts.text_encoder->config().width}};
+  parts.info["text_encoder"] = {{"layers", parts.text_encoder->config().layers},
+                                {"width", parts.text_encoder->config().width}};
   parts.info["vae_channels"] = parts.vae_decoder->config().up_channels;
   parts.info["vae_encoder"] = bool(parts.vae_encoder);
   parts.info["device"] = device.str();
@@ -272,7 +281,8 @@ GenerateResult Pipeline::generate(const GenerateRequest& r) {
   at::Tensor x, init_latents, keep;  // keep: [B, 1, h, w], 1 where the init image is kept (inpainting)
   if (r.init_image.defined()) {
     if (!parts.vae_encoder)
-      throw std::runtime_error("init_image: img2img needs the VAE encoder, which the weights lack (" + parts.vae_encoder_error + ")");
+      throw std::runtime_error("init_image: img2img needs the VAE encoder, which the weights lack (" +
+                               parts.vae_encoder_error + ")");
     const at::Tensor img = image_to_vae_input(r.init_image, r.width, r.height).to(device_);
     init_latents = parts.vae_encoder->forward(img).expand({B, 4, h, w}).contiguous();  // mean * 0.18215
     first_step = img2img_first_step(r.steps, r.strength);
@@ -338,12 +348,24 @@ GenerateResult Pipeline::generate(const GenerateRequest& r) {
     modules += rep.modules;
     matched += rep.matched;
   }
-  out.summary = {{"sampler", sampler_name(r.sampler)}, {"steps", r.steps}, {"steps_run", run_steps},
-                 {"cfg", r.cfg}, {"seed", r.seed}, {"width", r.width}, {"height", r.height}, {"batch", r.batch},
-                 {"clip_skip", r.clip_skip}, {"mode", r.mask.defined() ? "inpaint" : r.init_image.defined() ? "img2img" : "txt2img"},
-                 {"prompt_windows", pos.ids.size()}, {"lora_modules", modules}, {"lora_matched", matched},
-                 {"seconds", {{"text", t_text}, {"unet", unet_seconds}, {"sampling", t_sample}, {"total", seconds_since(t0)}}},
-                 {"seconds_per_step", run_steps > 0 ? unet_seconds / run_steps : 0.0}};
+  out.summary = {
+      {"sampler", sampler_name(r.sampler)},
+      {"steps", r.steps},
+      {"steps_run", run_steps},
+      {"cfg", r.cfg},
+      {"seed", r.seed},
+      {"width", r.width},
+      {"height", r.height},
+      {"batch", r.batch},
+      {"clip_skip", r.clip_skip},
+      {"mode", r.mask.defined()         ? "inpaint"
+               : r.init_image.defined() ? "img2img"
+                                        : "txt2img"},
+      {"prompt_windows", pos.ids.size()},
+      {"lora_modules", modules},
+      {"lora_matched", matched},
+      {"seconds", {{"text", t_text}, {"unet", unet_seconds}, {"sampling", t_sample}, {"total", seconds_since(t0)}}},
+      {"seconds_per_step", run_steps > 0 ? unet_seconds / run_steps : 0.0}};
   if (r.init_image.defined()) out.summary["strength"] = r.strength;
   return out;
 }

@@ -66,7 +66,7 @@ struct GenerateRequest {
   // Inpainting (with init_image): [H, W] in [0, 1], 1 = regenerate, 0 = keep the init image.
   at::Tensor mask;
 
-  GenerateStepFn on_step;  // progress / previews
+  GenerateStepFn on_step;           // progress / previews
   std::function<bool()> cancelled;  // polled between steps; true aborts with std::runtime_error("cancelled")
 
   // Reproduction hooks (tests against diffusers, whose pipelines draw noise their own way): unit
@@ -76,8 +76,8 @@ struct GenerateRequest {
 };
 
 struct GenerateResult {
-  at::Tensor images;   // [B, height, width, 3] float32 in [0, 1], CPU
-  at::Tensor latents;  // [B, 4, h, w] float32, CPU (scaled, as sampled)
+  at::Tensor images;                  // [B, height, width, 3] float32 in [0, 1], CPU
+  at::Tensor latents;                 // [B, 4, h, w] float32, CPU (scaled, as sampled)
   std::vector<LoraFileReport> loras;  // what the current LoRA set matched
   nlohmann::json summary;             // sampler, steps, seed, sizes, lora counts, timings
 };
@@ -99,7 +99,7 @@ class Pipeline {
 
   const PipelineSources& sources() const { return sources_; }
   c10::Device device() const { return device_; }
-  int vae_scale() const;      // image pixels per latent pixel (8 for SD 1.5)
+  int vae_scale() const;        // image pixels per latent pixel (8 for SD 1.5)
   nlohmann::json info() const;  // what was loaded from where (layouts, configs)
 
   struct Parts;

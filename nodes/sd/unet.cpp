@@ -28,7 +28,9 @@ nn::GroupNorm group_norm(int64_t groups, int64_t c, double eps) {
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2));
 }
-nn::Linear linear(int64_t in, int64_t out, bool bias = true) { return nn::Linear(nn::LinearOptions(in, out).bias(bias)); }
+nn::Linear linear(int64_t in, int64_t out, bool bias = true) {
+  return nn::Linear(nn::LinearOptions(in, out).bias(bias));
+}
 
 // Applies a proj_in/proj_out module, Conv2d 1x1 on [B, C, H, W] or Linear on [B, N, C].
 at::Tensor apply_proj(const std::shared_ptr<nn::Module>& m, const at::Tensor& x) {
@@ -47,7 +49,7 @@ UNetResnetImpl::UNetResnetImpl(int64_t in, int64_t out, int64_t temb, int64_t gr
 }
 
 at::Tensor UNetResnetImpl::forward(const at::Tensor& x, const at::Tensor& temb) {
-  at::Tensor h = conv1(at::silu(norm1(x)));                             // [B, out, H, W]
+  at::Tensor h = conv1(at::silu(norm1(x)));                           // [B, out, H, W]
   h = h + time_emb_proj(at::silu(temb)).unsqueeze(-1).unsqueeze(-1);  // + [B, out, 1, 1]
   h = conv2(at::silu(norm2(h)));
   return (conv_shortcut ? conv_shortcut(x) : x) + h;
@@ -80,7 +82,8 @@ at::Tensor UNetAttentionImpl::forward(const at::Tensor& x, const at::Tensor& con
   const at::Tensor kt = k.transpose(-1, -2);  // [B, heads, d, L]
   for (int64_t s = 0; s < N; s += chunk) {
     const int64_t e = std::min(N, s + chunk);
-    const at::Tensor w = at::matmul(q.slice(2, s, e), kt).mul_(1.0 / std::sqrt(double(d))).softmax(-1);  // [B, heads, n, L]
+    const at::Tensor w =
+        at::matmul(q.slice(2, s, e), kt).mul_(1.0 / std::sqrt(double(d))).softmax(-1);  // [B, heads, n, L]
     if (chunk >= N) o = at::matmul(w, v);
     else o.slice(2, s, e).copy_(at::matmul(w, v));
   }
@@ -149,7 +152,9 @@ at::Tensor UNetTransformerImpl::forward(const at::Tensor& x, const at::Tensor& c
   return h + x;
 }
 
-UNetSamplerImpl::UNetSamplerImpl(int64_t c, bool down) { conv = register_module("conv", sd::conv(c, c, 3, down ? 2 : 1)); }
+UNetSamplerImpl::UNetSamplerImpl(int64_t c, bool down) {
+  conv = register_module("conv", sd::conv(c, c, 3, down ? 2 : 1));
+}
 
 UNetTimeEmbeddingImpl::UNetTimeEmbeddingImpl(int64_t in, int64_t out) {
   linear_1 = register_module("linear_1", linear(in, out));
@@ -212,7 +217,7 @@ UNetImpl::UNetImpl(const UNetConfig& c) : config_(c) {
 at::Tensor unet_timestep_features(const at::Tensor& timesteps, int64_t dim) {
   const int64_t half = dim / 2;
   const at::Tensor k = at::arange(half, timesteps.options().dtype(at::kFloat));
-  const at::Tensor freqs = at::exp(k * (-std::log(10000.0) / double(half)));        // [half]
+  const at::Tensor freqs = at::exp(k * (-std::log(10000.0) / double(half)));           // [half]
   const at::Tensor args = timesteps.to(at::kFloat).unsqueeze(1) * freqs.unsqueeze(0);  // [B, half]
   at::Tensor emb = at::cat({at::cos(args), at::sin(args)}, 1);                         // [B, 2 half]
   if (dim % 2) emb = at::constant_pad_nd(emb, {0, 1});
@@ -227,9 +232,10 @@ at::Tensor UNetImpl::forward(const at::Tensor& latents, const at::Tensor& timest
   at::Tensor t = timesteps.to(device).reshape({-1});
   if (t.size(0) == 1 && B > 1) t = t.expand({B});
   if (t.size(0) != B)
-    throw std::invalid_argument("UNet: " + std::to_string(t.size(0)) + " timesteps for a batch of " + std::to_string(B));
-  const at::Tensor ctx = context.to(device, dtype);  // [B, L, D]
-  const at::Tensor tf = unet_timestep_features(t, config_.block_channels[0]).to(dtype);  // [B, 320]
+    throw std::invalid_argument("UNet: " + std::to_string(t.size(0)) + " timesteps for a batch of " +
+                                std::to_string(B));
+  const at::Tensor ctx = context.to(device, dtype);                                          // [B, L, D]
+  const at::Tensor tf = unet_timestep_features(t, config_.block_channels[0]).to(dtype);      // [B, 320]
   const at::Tensor temb = time_embedding->linear_2(at::silu(time_embedding->linear_1(tf)));  // [B, 1280]
 
   at::Tensor h = conv_in(latents.to(device, dtype));  // [B, 320, h, w]
@@ -284,7 +290,8 @@ std::string unet_ldm_key(const std::string& diffusers_key, const UNetConfig& c) 
     }
     return rest;
   };
-  static const std::regex fixed_re("^(time_embedding\\.linear_1|time_embedding\\.linear_2|conv_in|conv_norm_out|conv_out)(\\..*)?$");
+  static const std::regex fixed_re(
+      "^(time_embedding\\.linear_1|time_embedding\\.linear_2|conv_in|conv_norm_out|conv_out)(\\..*)?$");
   static const std::regex down_re("^down_blocks\\.(\\d+)\\.(resnets|attentions)\\.(\\d+)(\\.(.*))?$");
   static const std::regex downs_re("^down_blocks\\.(\\d+)\\.downsamplers\\.0\\.conv(\\..*)?$");
   static const std::regex mid_re("^mid_block\\.(resnets|attentions)\\.(\\d+)(\\.(.*))?$");
@@ -296,8 +303,10 @@ std::string unet_ldm_key(const std::string& diffusers_key, const UNetConfig& c) 
   };
   if (std::regex_match(diffusers_key, m, fixed_re)) {
     static const std::map<std::string, std::string> kFixed = {
-        {"time_embedding.linear_1", "time_embed.0"}, {"time_embedding.linear_2", "time_embed.2"},
-        {"conv_in", "input_blocks.0.0"},             {"conv_norm_out", "out.0"},
+        {"time_embedding.linear_1", "time_embed.0"},
+        {"time_embedding.linear_2", "time_embed.2"},
+        {"conv_in", "input_blocks.0.0"},
+        {"conv_norm_out", "out.0"},
         {"conv_out", "out.2"},
     };
     return P + kFixed.at(m[1].str()) + m[2].str();
@@ -323,7 +332,8 @@ std::string unet_ldm_key(const std::string& diffusers_key, const UNetConfig& c) 
     const int64_t i = std::stoll(m[1]);
     const size_t level = c.block_channels.size() - 1 - size_t(i);
     const bool attn = level < c.cross_attention.size() && c.cross_attention[level];
-    return P + "output_blocks." + std::to_string(i * per + c.layers_per_block) + (attn ? ".2" : ".1") + ".conv" + m[2].str();
+    return P + "output_blocks." + std::to_string(i * per + c.layers_per_block) + (attn ? ".2" : ".1") + ".conv" +
+           m[2].str();
   }
   return P + diffusers_key;
 }
@@ -347,14 +357,16 @@ UNetHints unet_hints_from_config(const std::string& path) {
   if (heads.is_number_integer()) h.heads = heads.get<int64_t>();
   else if (heads.is_array() && !heads.empty() && widths.is_array() && !widths.empty() && heads[0].get<int64_t>() > 0)
     h.head_dim = widths[0].get<int64_t>() / heads[0].get<int64_t>();
-  if (j.contains("norm_num_groups") && j["norm_num_groups"].is_number_integer()) h.norm_groups = j["norm_num_groups"].get<int64_t>();
+  if (j.contains("norm_num_groups") && j["norm_num_groups"].is_number_integer())
+    h.norm_groups = j["norm_num_groups"].get<int64_t>();
   return h;
 }
 
 UNet load_unet(const WeightFile& file) {
   const std::filesystem::path config = std::filesystem::path(file.source()).parent_path() / "config.json";
   std::error_code ec;
-  return load_unet(file, std::filesystem::is_regular_file(config, ec) ? unet_hints_from_config(config.string()) : UNetHints{});
+  return load_unet(
+      file, std::filesystem::is_regular_file(config, ec) ? unet_hints_from_config(config.string()) : UNetHints{});
 }
 
 UNet load_unet(const WeightFile& file, const UNetHints& hints) {
@@ -374,7 +386,8 @@ UNet load_unet(const WeightFile& file, const UNetHints& hints) {
                              (ldm ? "label_emb.0.0.weight" : "add_embedding.linear_1.weight") +
                              "); only SD 1.x/2.x UNets are supported");
   auto shape = [&](const std::string& key) {
-    if (!file.contains(prefix + key)) throw std::runtime_error(file.source() + ": UNet tensor missing: " + prefix + key);
+    if (!file.contains(prefix + key))
+      throw std::runtime_error(file.source() + ": UNet tensor missing: " + prefix + key);
     return file.shape(prefix + key);
   };
   UNetConfig c;
@@ -425,7 +438,8 @@ UNet load_unet(const WeightFile& file, const UNetHints& hints) {
       }
       const bool end = ldm_op.count(k) || k == last;
       if (end) {
-        if (level_res == 0) throw std::runtime_error(file.source() + ": UNet input block " + std::to_string(k) + " has no resnet");
+        if (level_res == 0)
+          throw std::runtime_error(file.source() + ": UNet input block " + std::to_string(k) + " has no resnet");
         if (!c.block_channels.empty() && level_res != c.layers_per_block)
           throw std::runtime_error(file.source() + ": UNet levels have different resnet counts");
         c.layers_per_block = level_res;
@@ -439,11 +453,13 @@ UNet load_unet(const WeightFile& file, const UNetHints& hints) {
   } else {
     for (const auto& [i, rs] : resnets) {
       if (i != int64_t(c.block_channels.size()))
-        throw std::runtime_error(file.source() + ": UNet down_blocks are not numbered 0..N-1 (found " + std::to_string(i) + ")");
+        throw std::runtime_error(file.source() + ": UNet down_blocks are not numbered 0..N-1 (found " +
+                                 std::to_string(i) + ")");
       c.layers_per_block = int64_t(rs.size());
       c.block_channels.push_back(shape("down_blocks." + std::to_string(i) + ".resnets.0.conv1.weight")[0]);
       c.cross_attention.push_back(attn.count(i) > 0);
-      if (attn.count(i) && attn_key.empty()) attn_key = "down_blocks." + std::to_string(i) + ".attentions.0.proj_in.weight";
+      if (attn.count(i) && attn_key.empty())
+        attn_key = "down_blocks." + std::to_string(i) + ".attentions.0.proj_in.weight";
     }
   }
   if (c.block_channels.empty()) throw std::runtime_error(file.source() + ": UNet has no down blocks");
@@ -472,9 +488,9 @@ UNet load_unet(const WeightFile& file, const UNetHints& hints) {
     const bool attention = c.cross_attention[i] || i + 1 == c.block_channels.size();  // the mid block has one
     const int64_t heads = c.heads_for(ch);
     if (ch % c.norm_groups != 0 || (attention && (heads <= 0 || ch % heads != 0)))
-      throw std::runtime_error(file.source() + ": UNet level of " + std::to_string(ch) + " channels does not split into " +
-                               std::to_string(c.norm_groups) + " norm groups and " + std::to_string(heads) +
-                               " attention heads (pass UNetHints or a config.json)");
+      throw std::runtime_error(file.source() + ": UNet level of " + std::to_string(ch) +
+                               " channels does not split into " + std::to_string(c.norm_groups) + " norm groups and " +
+                               std::to_string(heads) + " attention heads (pass UNetHints or a config.json)");
   }
   UNet unet(c);
   at::NoGradGuard no_grad;
@@ -486,8 +502,8 @@ UNet load_unet(const WeightFile& file, const UNetHints& hints) {
     for (int64_t d : s) numel *= d;
     // A 1x1 conv and a Linear of the same size are interchangeable (proj_in/proj_out across versions).
     if (numel != kv.value().numel() || s.empty() || s[0] != kv.value().size(0))
-      throw std::runtime_error(file.source() + ": tensor " + key + " has shape " + c10::str(s) +
-                               ", the UNet expects " + c10::str(kv.value().sizes()));
+      throw std::runtime_error(file.source() + ": tensor " + key + " has shape " + c10::str(s) + ", the UNet expects " +
+                               c10::str(kv.value().sizes()));
     kv.value().copy_(file.get_float(key).view(kv.value().sizes()));
   }
   unet->eval();

@@ -25,12 +25,12 @@ class WeightFile;
 
 struct UNetConfig {
   int64_t in_channels = 4, out_channels = 4;
-  std::vector<int64_t> block_channels{320, 640, 1280, 1280};  // output channels of down_blocks.0..N-1
+  std::vector<int64_t> block_channels{320, 640, 1280, 1280};   // output channels of down_blocks.0..N-1
   int64_t layers_per_block = 2;                                // resnets per down block (up: +1)
   std::vector<bool> cross_attention{true, true, true, false};  // transformer after each resnet, per level
-  int64_t heads = 8;            // attention heads of every transformer (SD 1.x), used when head_dim == 0
-  int64_t head_dim = 0;         // > 0: heads = channels / head_dim per level (SD 2.x: 64)
-  int64_t context_dim = 768;    // text embedding width (SD 2.x: 1024)
+  int64_t heads = 8;          // attention heads of every transformer (SD 1.x), used when head_dim == 0
+  int64_t head_dim = 0;       // > 0: heads = channels / head_dim per level (SD 2.x: 64)
+  int64_t context_dim = 768;  // text embedding width (SD 2.x: 1024)
   int64_t norm_groups = 32;
   int64_t transformer_depth = 1;   // BasicTransformerBlocks per Transformer2DModel
   bool linear_projection = false;  // proj_in/proj_out as Linear (SD 2.x) instead of 1x1 conv
@@ -63,7 +63,7 @@ TORCH_MODULE(UNetAttention);
 struct UNetFeedForwardImpl : torch::nn::Module {
   explicit UNetFeedForwardImpl(int64_t channels);
   at::Tensor forward(const at::Tensor& x);  // [B, N, C]
-  torch::nn::ModuleList net;  // [0]: GEGLU (module "proj"), [1]: dropout (no weights), [2]: Linear
+  torch::nn::ModuleList net;                // [0]: GEGLU (module "proj"), [1]: dropout (no weights), [2]: Linear
 };
 TORCH_MODULE(UNetFeedForward);
 

@@ -17,9 +17,7 @@ namespace nn = torch::nn;
 
 namespace {
 nn::GroupNorm group_norm(int64_t c) { return nn::GroupNorm(nn::GroupNormOptions(32, c).eps(1e-6)); }
-nn::Conv2d conv(int64_t in, int64_t out, int64_t k) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, k).padding(k / 2));
-}
+nn::Conv2d conv(int64_t in, int64_t out, int64_t k) { return nn::Conv2d(nn::Conv2dOptions(in, out, k).padding(k / 2)); }
 }  // namespace
 
 VaeResnetImpl::VaeResnetImpl(int64_t in, int64_t out) {
@@ -50,7 +48,7 @@ at::Tensor VaeAttentionImpl::forward(const at::Tensor& x) {
   const at::Tensor h = group_norm(x).view({B, C, H * W}).transpose(1, 2);  // [B, HW, C]
   const at::Tensor q = to_q(h), k = to_k(h), v = to_v(h);
   const at::Tensor w = at::softmax(at::matmul(q, k.transpose(1, 2)) / std::sqrt(double(C)), -1);  // [B, HW, HW]
-  const at::Tensor o = to_out->at<nn::LinearImpl>(0).forward(at::matmul(w, v));                    // [B, HW, C]
+  const at::Tensor o = to_out->at<nn::LinearImpl>(0).forward(at::matmul(w, v));                   // [B, HW, C]
   return x + o.transpose(1, 2).reshape({B, C, H, W});
 }
 
@@ -102,7 +100,8 @@ VaeDecoderStackImpl::VaeDecoderStackImpl(const VaeDecoderConfig& c) {
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const VaeDecoderConfig& c) : config_(c) {
-  post_quant_conv = register_module("post_quant_conv", nn::Conv2d(nn::Conv2dOptions(c.latent_channels, c.latent_channels, 1)));
+  post_quant_conv = register_module("post_quant_conv",
+                                    nn::Conv2d(nn::Conv2dOptions(c.latent_channels, c.latent_channels, 1)));
   decoder = register_module("decoder", VaeDecoderStack(c));
 }
 
@@ -139,7 +138,8 @@ std::string vae_decoder_ldm_key(const std::string& key, int64_t up_blocks) {
     k = "decoder.up." + std::to_string(ldm_block) + "." + inner + "." + m[4].str();
   }
   const std::string sc = "conv_shortcut.";
-  if (const size_t at = k.find(sc); at != std::string::npos) k = k.substr(0, at) + "nin_shortcut." + k.substr(at + sc.size());
+  if (const size_t at = k.find(sc); at != std::string::npos)
+    k = k.substr(0, at) + "nin_shortcut." + k.substr(at + sc.size());
   return "first_stage_model." + k;
 }
 
@@ -173,14 +173,15 @@ VaeDecoder load_vae_decoder(const WeightFile& file) {
   c.up_channels.clear();
   const int64_t n = int64_t(blocks.size());
   for (int64_t i = 0; i < n; ++i)  // LDM numbers the up blocks from the output side
-    c.up_channels.push_back(file.shape(prefix + (ldm ? "decoder.up." + std::to_string(n - 1 - i) + ".block.0.conv1.weight"
-                                                     : "decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"))[0]);
+    c.up_channels.push_back(
+        file.shape(prefix + (ldm ? "decoder.up." + std::to_string(n - 1 - i) + ".block.0.conv1.weight"
+                                 : "decoder.up_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"))[0]);
   c.resnets_per_block = int64_t(blocks.begin()->second.size());
   VaeDecoder vae(c);
   at::NoGradGuard no_grad;
   for (auto& kv : vae->named_parameters()) {
-    const std::string key =
-        ldm ? prefix + vae_decoder_ldm_key(kv.key(), n).substr(std::strlen("first_stage_model.")) : prefix + kv.key();
+    const std::string key = ldm ? prefix + vae_decoder_ldm_key(kv.key(), n).substr(std::strlen("first_stage_model."))
+                                : prefix + kv.key();
     if (!file.contains(key)) throw std::runtime_error(file.source() + ": VAE decoder tensor missing: " + key);
     const at::Tensor t = file.get_float(key);
     if (t.numel() != kv.value().numel())

@@ -56,7 +56,8 @@ VaeEncoderStackImpl::VaeEncoderStackImpl(const VaeEncoderConfig& c) {
 
 VaeEncoderImpl::VaeEncoderImpl(const VaeEncoderConfig& c) : config_(c) {
   encoder = register_module("encoder", VaeEncoderStack(c));
-  quant_conv = register_module("quant_conv", nn::Conv2d(nn::Conv2dOptions(2 * c.latent_channels, 2 * c.latent_channels, 1)));
+  quant_conv = register_module("quant_conv",
+                               nn::Conv2d(nn::Conv2dOptions(2 * c.latent_channels, 2 * c.latent_channels, 1)));
 }
 
 VaeLatentDistribution VaeEncoderImpl::distribution(const at::Tensor& image) {
@@ -72,7 +73,9 @@ VaeLatentDistribution VaeEncoderImpl::distribution(const at::Tensor& image) {
   return {parts[0], at::exp(0.5 * parts[1].clamp(-30.0, 20.0))};
 }
 
-at::Tensor VaeEncoderImpl::forward(const at::Tensor& image) { return distribution(image).mean * config_.scaling_factor; }
+at::Tensor VaeEncoderImpl::forward(const at::Tensor& image) {
+  return distribution(image).mean * config_.scaling_factor;
+}
 
 at::Tensor VaeEncoderImpl::sample(const at::Tensor& image, at::Generator generator) {
   const VaeLatentDistribution d = distribution(image);
@@ -104,7 +107,8 @@ std::string vae_encoder_ldm_key(const std::string& key) {
     k = "encoder.down." + m[1].str() + "." + inner + "." + m[4].str();
   }
   const std::string sc = "conv_shortcut.";
-  if (const size_t at = k.find(sc); at != std::string::npos) k = k.substr(0, at) + "nin_shortcut." + k.substr(at + sc.size());
+  if (const size_t at = k.find(sc); at != std::string::npos)
+    k = k.substr(0, at) + "nin_shortcut." + k.substr(at + sc.size());
   return "first_stage_model." + k;
 }
 
@@ -137,13 +141,15 @@ VaeEncoder load_vae_encoder(const WeightFile& file) {
   if (blocks.empty()) throw std::runtime_error(file.source() + ": VAE encoder has no down blocks");
   c.down_channels.clear();
   for (int64_t i = 0; i < int64_t(blocks.size()); ++i)
-    c.down_channels.push_back(file.shape(prefix + (ldm ? "encoder.down." + std::to_string(i) + ".block.0.conv1.weight"
-                                                       : "encoder.down_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"))[0]);
+    c.down_channels.push_back(
+        file.shape(prefix + (ldm ? "encoder.down." + std::to_string(i) + ".block.0.conv1.weight"
+                                 : "encoder.down_blocks." + std::to_string(i) + ".resnets.0.conv1.weight"))[0]);
   c.resnets_per_block = int64_t(blocks.begin()->second.size());
   VaeEncoder vae(c);
   at::NoGradGuard no_grad;
   for (auto& kv : vae->named_parameters()) {
-    const std::string key = ldm ? prefix + vae_encoder_ldm_key(kv.key()).substr(std::strlen("first_stage_model.")) : prefix + kv.key();
+    const std::string key = ldm ? prefix + vae_encoder_ldm_key(kv.key()).substr(std::strlen("first_stage_model."))
+                                : prefix + kv.key();
     if (!file.contains(key)) throw std::runtime_error(file.source() + ": VAE encoder tensor missing: " + key);
     const at::Tensor t = file.get_float(key);
     if (t.numel() != kv.value().numel())

@@ -25,9 +25,7 @@ WeightFile::WeightFile(const std::filesystem::path& path) : source_(path.string(
 
 WeightFile::~WeightFile() = default;
 
-bool WeightFile::contains(const std::string& name) const {
-  return st_ ? st_->contains(name) : ckpt_.count(name) != 0;
-}
+bool WeightFile::contains(const std::string& name) const { return st_ ? st_->contains(name) : ckpt_.count(name) != 0; }
 
 std::vector<int64_t> WeightFile::shape(const std::string& name) const {
   if (!contains(name)) throw std::runtime_error(source_ + ": missing tensor " + name);

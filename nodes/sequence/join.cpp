@@ -26,8 +26,8 @@ Joined join_shots(const std::vector<Shot>& shots, const std::string& transition,
       const int64_t tt = std::min<int64_t>(t, n);
       for (int64_t j = 0; j < tt; ++j) {
         const float w = float(j + 1) / float(tt + 1);
-        if (k > 0) f[j].slice(-1, 0, 3).mul_(w);                   // fade in
-        if (has_next) f[n - 1 - j].slice(-1, 0, 3).mul_(w);        // fade out
+        if (k > 0) f[j].slice(-1, 0, 3).mul_(w);             // fade in
+        if (has_next) f[n - 1 - j].slice(-1, 0, 3).mul_(w);  // fade out
       }
     }
     if (transition == "dissolve" && k > 0) {
@@ -50,10 +50,13 @@ Joined join_shots(const std::vector<Shot>& shots, const std::string& transition,
       at_frame += n - tt;
     } else {
       if (k > 0)
-        out.transitions.push_back({{"type", transition}, {"after_shot", k - 1},
-                                   {"frames", transition == "cut" ? nlohmann::json({at_frame, at_frame})
-                                                                  : nlohmann::json({at_frame - std::min<int64_t>(t, shots[k - 1].frames.size(0)),
-                                                                                    at_frame + std::min<int64_t>(t, n) - 1})}});
+        out.transitions.push_back(
+            {{"type", transition},
+             {"after_shot", k - 1},
+             {"frames", transition == "cut"
+                            ? nlohmann::json({at_frame, at_frame})
+                            : nlohmann::json({at_frame - std::min<int64_t>(t, shots[k - 1].frames.size(0)),
+                                              at_frame + std::min<int64_t>(t, n) - 1})}});
       for (int64_t j = 0; j < n; ++j) {
         frames.push_back(f[j]);
         out.cameras.push_back(cams[size_t(j)]);
@@ -84,7 +87,8 @@ void join_execute(NodeContext& ctx) {
       if (seq->frames.size(1) != h || seq->frames.size(2) != w || seq->frames.size(3) != c)
         ctx.fail_port(port, "frame size or channels differ from the first shot's (resize the shots first)");
       if (std::abs(seq->fps - fps) > 1e-6 * fps)
-        ctx.fail_port(port, "frame rate " + std::to_string(seq->fps) + " differs from the first shot's " + std::to_string(fps));
+        ctx.fail_port(
+            port, "frame rate " + std::to_string(seq->fps) + " differs from the first shot's " + std::to_string(fps));
     }
     if (!seq->cameras.empty() && seq->cameras.size() != size_t(seq->count()))
       ctx.fail_port(port, "cameras and frames differ in count");
@@ -110,7 +114,8 @@ void join_execute(NodeContext& ctx) {
   for (const auto& cam : j.cameras) any_camera = any_camera || cam.width > 0;
   if (any_camera) seq->cameras = j.cameras;
   ctx.set_output("frames", seq);
-  ctx.set_record("shots", {{"shots", j.shots}, {"transitions", j.transitions}, {"frames", j.frames.size(0)}, {"fps", fps}});
+  ctx.set_record("shots",
+                 {{"shots", j.shots}, {"transitions", j.transitions}, {"frames", j.frames.size(0)}, {"fps", fps}});
 }
 
 }  // namespace camgraph::sequence

@@ -113,9 +113,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::funct
 }
 
 std::optional<ColmapProgress> parse_colmap_progress(const std::string& line) {
-  static const std::regex file(R"(Processed file \[(\d+)/(\d+)\])"), block(R"(Matching block \[(\d+)/(\d+), (\d+)/(\d+)\])"),
-      image(R"(Matching image \[(\d+)/(\d+)\])"), reg(R"(Registering image #\d+ \((\d+)\))"),
-      undist(R"(Undistorting image \[(\d+)/(\d+)\])");
+  static const std::regex file(R"(Processed file \[(\d+)/(\d+)\])"),
+      block(R"(Matching block \[(\d+)/(\d+), (\d+)/(\d+)\])"), image(R"(Matching image \[(\d+)/(\d+)\])"),
+      reg(R"(Registering image #\d+ \((\d+)\))"), undist(R"(Undistorting image \[(\d+)/(\d+)\])");
   std::smatch m;
   if (std::regex_search(line, m, file)) return ColmapProgress{ColmapProgress::kFile, std::stoi(m[1]), std::stoi(m[2])};
   if (std::regex_search(line, m, block)) {
@@ -123,7 +123,8 @@ std::optional<ColmapProgress> parse_colmap_progress(const std::string& line) {
     const int i = std::stoi(m[1]), n = std::stoi(m[2]), j = std::stoi(m[3]), mm = std::stoi(m[4]);
     return ColmapProgress{ColmapProgress::kBlock, (i - 1) * mm + j, n * mm};
   }
-  if (std::regex_search(line, m, image)) return ColmapProgress{ColmapProgress::kImage, std::stoi(m[1]), std::stoi(m[2])};
+  if (std::regex_search(line, m, image))
+    return ColmapProgress{ColmapProgress::kImage, std::stoi(m[1]), std::stoi(m[2])};
   if (std::regex_search(line, m, reg)) return ColmapProgress{ColmapProgress::kRegister, std::stoi(m[1]), 0};
   if (std::regex_search(line, m, undist))
     return ColmapProgress{ColmapProgress::kUndistort, std::stoi(m[1]), std::stoi(m[2])};

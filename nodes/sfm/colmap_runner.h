@@ -12,10 +12,11 @@ namespace camgraph::sfm {
 
 // The executable for `name_or_path`: a path with a '/' is used as given; a bare name is searched in
 // $PATH. Empty when not found; `tried` gets every file looked at.
-std::filesystem::path find_executable(const std::string& name_or_path, std::vector<std::filesystem::path>* tried = nullptr);
+std::filesystem::path find_executable(const std::string& name_or_path,
+                                      std::vector<std::filesystem::path>* tried = nullptr);
 
 struct ProcessResult {
-  int exit_code = -1;         // -1: killed by a signal
+  int exit_code = -1;  // -1: killed by a signal
   bool cancelled = false;
   std::vector<std::string> tail;  // the last lines of output (stdout and stderr together)
 };

@@ -84,15 +84,12 @@ fs::path find_colmap(NodeContext& ctx) {
 
 // What a finished workspace was made from: a workspace with other settings is rebuilt.
 json workspace_settings(NodeContext& ctx, const fs::path& images, const std::vector<fs::path>& files) {
-  return {{"matcher", ctx.param_string("matcher")},
-          {"camera_model", ctx.param_string("camera_model")},
-          {"single_camera", ctx.param_bool("single_camera")},
-          {"max_image_size", ctx.param_int("max_image_size")},
-          {"max_features", ctx.param_int("max_features")},
-          {"overlap", ctx.param_int("sequential_overlap")},
-          {"undistort", ctx.param_bool("undistort")},
-          {"images", fs::absolute(images).lexically_normal().string()},
-          {"fingerprint", images_fingerprint(files)}};
+  return {
+      {"matcher", ctx.param_string("matcher")},           {"camera_model", ctx.param_string("camera_model")},
+      {"single_camera", ctx.param_bool("single_camera")}, {"max_image_size", ctx.param_int("max_image_size")},
+      {"max_features", ctx.param_int("max_features")},    {"overlap", ctx.param_int("sequential_overlap")},
+      {"undistort", ctx.param_bool("undistort")},         {"images", fs::absolute(images).lexically_normal().string()},
+      {"fingerprint", images_fingerprint(files)}};
 }
 
 // Whether the workspace `ws` is a finished one made from the same photos and settings; fails when
@@ -108,7 +105,8 @@ bool can_reuse_workspace(NodeContext& ctx, const fs::path& ws, const fs::path& m
       }
       if (!reuse) ctx.warn("re-running COLMAP: " + ws.string() + " was made from other photos or settings");
     } else if (!fs::is_empty(ws, ec) && !ctx.param_bool("overwrite")) {
-      ctx.fail("workspace", ws.string() + " exists and was not written by sfm.colmap; choose another folder or set overwrite");
+      ctx.fail("workspace",
+               ws.string() + " exists and was not written by sfm.colmap; choose another folder or set overwrite");
     }
   }
   return reuse;
@@ -161,7 +159,8 @@ struct ColmapJob {
       fs::remove_all(tmp, ec);
       std::string tail;
       for (size_t i = r.tail.size() > 6 ? r.tail.size() - 6 : 0; i < r.tail.size(); ++i) tail += "\n  " + r.tail[i];
-      ctx.fail("images", "colmap " + stage + " failed (exit code " + std::to_string(r.exit_code) + "); its last output:" + tail);
+      ctx.fail("images",
+               "colmap " + stage + " failed (exit code " + std::to_string(r.exit_code) + "); its last output:" + tail);
     }
   }
 
@@ -181,8 +180,8 @@ struct ColmapJob {
            "--SequentialMatching.overlap", std::to_string(ctx.param_int("sequential_overlap"))},
           0.3, 0.55);
     else
-      run("exhaustive_matcher", {"--database_path", db, "--SiftMatching.use_gpu", gpu, "--SiftMatching.num_threads", threads},
-          0.3, 0.55);
+      run("exhaustive_matcher",
+          {"--database_path", db, "--SiftMatching.use_gpu", gpu, "--SiftMatching.num_threads", threads}, 0.3, 0.55);
     run("mapper",
         {"--database_path", db, "--image_path", images.string(), "--output_path", (tmp / "sparse").string(),
          "--Mapper.num_threads", threads},
@@ -198,10 +197,11 @@ struct ColmapJob {
     if (registered < need) {
       std::error_code ec;
       fs::remove_all(tmp, ec);
-      ctx.fail("images", "COLMAP registered " + std::to_string(registered) + " of " + std::to_string(n) +
-                             " photos (at least " + std::to_string(need) +
-                             " needed: min_registered, min_registered_fraction). The photos need more overlap and "
-                             "texture; for video frames use matcher = sequential; a larger max_image_size finds more features");
+      ctx.fail("images",
+               "COLMAP registered " + std::to_string(registered) + " of " + std::to_string(n) + " photos (at least " +
+                   std::to_string(need) +
+                   " needed: min_registered, min_registered_fraction). The photos need more overlap and "
+                   "texture; for video frames use matcher = sequential; a larger max_image_size finds more features");
     }
     return models[0];
   }
@@ -318,9 +318,14 @@ void colmap_execute(NodeContext& ctx) {
     rec = json::parse(read_file(marker)).value("record", json::object());
     ctx.progress(0.95, "reusing the finished COLMAP workspace " + ws.string());
   } else {
-    ColmapJob job{ctx, colmap, images, ws.parent_path() / (ws.filename().string() + ".partial"), files,
+    ColmapJob job{ctx,
+                  colmap,
+                  images,
+                  ws.parent_path() / (ws.filename().string() + ".partial"),
+                  files,
                   std::to_string(threads <= 0 ? -1 : threads),
-                  ctx.param_bool("use_gpu") && ctx.device() == DeviceKind::Cuda ? "1" : "0", {}};
+                  ctx.param_bool("use_gpu") && ctx.device() == DeviceKind::Cuda ? "1" : "0",
+                  {}};
     rec = build_workspace(ctx, job, ws, settings, undistort);
   }
   rec["workspace"] = ws.string();
@@ -336,36 +341,38 @@ void colmap_execute(NodeContext& ctx) {
 }  // namespace
 
 void register_sfm_nodes(Registry& r) {
-  r.add({.type = "sfm.colmap",
-         .category = "3D",
-         .title = "Structure from Motion (COLMAP)",
-         .doc = "Runs COLMAP on a folder of photos: SIFT features, exhaustive or sequential matching, incremental "
-                "mapping, undistortion. Gives the registered views with their cameras (for splat.train's 'views') and "
-                "the model folder (for splat.train's 'dataset', which also uses the sparse points). Progress follows "
-                "COLMAP's output; a finished workspace is reused when the photos and settings are unchanged.",
-         .outputs = {{"views", PortType::FrameSequence,
-                      "registered, undistorted views with one camera each and the sparse points (positions, colours)"},
-                     {"model", PortType::Record, "dataset folder, registered / unregistered images, points, timings"}},
-         .params = {p_input_path("images", "", "dir", "folder of overlapping photos"),
-                    p_output_path("workspace", "sfm", "COLMAP workspace folder (relative: under the output folder)"),
-                    p_enum("matcher", "exhaustive", {"exhaustive", "sequential"},
-                           "exhaustive: every pair (photos, up to a few hundred); sequential: neighbours in name order (video frames)"),
-                    p_int("sequential_overlap", 10, 1, 1000, "sequential: neighbours matched on each side"),
-                    p_enum("camera_model", "SIMPLE_RADIAL", {"SIMPLE_PINHOLE", "PINHOLE", "SIMPLE_RADIAL", "RADIAL", "OPENCV"},
-                           "COLMAP camera model"),
-                    p_bool("single_camera", true, "all photos share one camera (same lens and size)"),
-                    p_int("max_image_size", 1600, 100, 10000, "SIFT on images at most this large (pixels)"),
-                    p_int("max_features", 8192, 100, 100000, "SIFT features per image"),
-                    p_int("threads", 0, 0, 256, "CPU threads (0: all)"),
-                    p_bool("use_gpu", false, "COLMAP's GPU SIFT (only in CUDA builds of COLMAP and on CUDA runs)"),
-                    p_int("min_registered", 3, 2, 100000, "fail when fewer photos register"),
-                    p_float("min_registered_fraction", 0.5, 0, 1, "fail when a smaller fraction of the photos registers"),
-                    p_bool("undistort", true, "undistort to pinhole views (COLMAP image_undistorter)"),
-                    p_int("downscale", 1, 1, 64, "views output: integer downscale"),
-                    p_string("colmap_binary", "colmap", "COLMAP executable (a name on PATH or a path)"),
-                    p_bool("overwrite", false, "replace a workspace folder that sfm.colmap did not write")},
-         .is_output = true,
-         .execute = colmap_execute});
+  r.add(
+      {.type = "sfm.colmap",
+       .category = "3D",
+       .title = "Structure from Motion (COLMAP)",
+       .doc = "Runs COLMAP on a folder of photos: SIFT features, exhaustive or sequential matching, incremental "
+              "mapping, undistortion. Gives the registered views with their cameras (for splat.train's 'views') and "
+              "the model folder (for splat.train's 'dataset', which also uses the sparse points). Progress follows "
+              "COLMAP's output; a finished workspace is reused when the photos and settings are unchanged.",
+       .outputs = {{"views", PortType::FrameSequence,
+                    "registered, undistorted views with one camera each and the sparse points (positions, colours)"},
+                   {"model", PortType::Record, "dataset folder, registered / unregistered images, points, timings"}},
+       .params = {p_input_path("images", "", "dir", "folder of overlapping photos"),
+                  p_output_path("workspace", "sfm", "COLMAP workspace folder (relative: under the output folder)"),
+                  p_enum("matcher", "exhaustive", {"exhaustive", "sequential"},
+                         "exhaustive: every pair (photos, up to a few hundred); sequential: neighbours in name order "
+                         "(video frames)"),
+                  p_int("sequential_overlap", 10, 1, 1000, "sequential: neighbours matched on each side"),
+                  p_enum("camera_model", "SIMPLE_RADIAL",
+                         {"SIMPLE_PINHOLE", "PINHOLE", "SIMPLE_RADIAL", "RADIAL", "OPENCV"}, "COLMAP camera model"),
+                  p_bool("single_camera", true, "all photos share one camera (same lens and size)"),
+                  p_int("max_image_size", 1600, 100, 10000, "SIFT on images at most this large (pixels)"),
+                  p_int("max_features", 8192, 100, 100000, "SIFT features per image"),
+                  p_int("threads", 0, 0, 256, "CPU threads (0: all)"),
+                  p_bool("use_gpu", false, "COLMAP's GPU SIFT (only in CUDA builds of COLMAP and on CUDA runs)"),
+                  p_int("min_registered", 3, 2, 100000, "fail when fewer photos register"),
+                  p_float("min_registered_fraction", 0.5, 0, 1, "fail when a smaller fraction of the photos registers"),
+                  p_bool("undistort", true, "undistort to pinhole views (COLMAP image_undistorter)"),
+                  p_int("downscale", 1, 1, 64, "views output: integer downscale"),
+                  p_string("colmap_binary", "colmap", "COLMAP executable (a name on PATH or a path)"),
+                  p_bool("overwrite", false, "replace a workspace folder that sfm.colmap did not write")},
+       .is_output = true,
+       .execute = colmap_execute});
 }
 
 }  // namespace camgraph

@@ -43,20 +43,22 @@ Layer render_billboard(const Billboard& b, const at::Tensor& cutout_rgba, const 
   const Rays rays = camera_rays(c, ss);
   const auto [right, normal] = b.axes(rays.centre);
   const double s = b.world_per_pixel();
-  const at::Tensor d = rays.dir;                                   // [S, H, W, 3]
+  const at::Tensor d = rays.dir;  // [S, H, W, 3]
   const at::Tensor n = vec(normal), r = vec(right), up = vec(b.up);
   const double plane = dot(b.foot - rays.centre, normal);
-  const at::Tensor denom = at::matmul(d, n);                        // [S, H, W]
+  const at::Tensor denom = at::matmul(d, n);  // [S, H, W]
   const at::Tensor valid_dir = denom.abs() > 1e-9;
   const at::Tensor t = at::where(valid_dir, plane / denom, at::zeros_like(denom));  // camera z of the hit
   const at::Tensor rel = d * t.unsqueeze(-1) + (vec(rays.centre) - vec(b.foot));    // [S, H, W, 3] hit - foot
-  const at::Tensor u = at::matmul(rel, r) / s + b.foot_px[0];       // cutout pixel coordinates
+  const at::Tensor u = at::matmul(rel, r) / s + b.foot_px[0];                       // cutout pixel coordinates
   const at::Tensor v = b.foot_px[1] - at::matmul(rel, up) / s;
   const at::Tensor in_front = valid_dir & (t > 1e-4);
 
   // Premultiplied cutout, pre-filtered when one screen pixel covers several cutout pixels.
   at::Tensor img = cutout_rgba.to(at::kFloat).contiguous();  // [h, w, 4]
-  img = at::cat({img.slice(2, 0, 3) * img.slice(2, 3, 4), img.slice(2, 3, 4)}, 2).permute({2, 0, 1}).unsqueeze(0);  // [1, 4, h, w]
+  img = at::cat({img.slice(2, 0, 3) * img.slice(2, 3, 4), img.slice(2, 3, 4)}, 2)
+            .permute({2, 0, 1})
+            .unsqueeze(0);  // [1, 4, h, w]
   const Projection foot = project(c, b.foot);
   int shrink = 1;
   if (foot.z > 0) {
@@ -64,7 +66,9 @@ Layer render_billboard(const Billboard& b, const at::Tensor& cutout_rgba, const 
     shrink = std::max(1, int(std::floor(1.0 / std::max(1e-6, screen_px_per_cutout_px))));
     shrink = std::min(shrink, int(std::min(img.size(2), img.size(3))));
   }
-  if (shrink > 1) img = at::avg_pool2d(img, {shrink, shrink}, {shrink, shrink}, {0, 0}, /*ceil_mode=*/true, /*count_include_pad=*/false);
+  if (shrink > 1)
+    img = at::avg_pool2d(img, {shrink, shrink}, {shrink, shrink}, {0, 0}, /*ceil_mode=*/true,
+                         /*count_include_pad=*/false);
   // grid_sample, align_corners = false: -1 and 1 are the outer edges of the (original) cutout;
   // pooling with ceil_mode keeps that mapping up to the last partial block.
   const double W = double(cutout_rgba.size(1)), H = double(cutout_rgba.size(0));
@@ -72,7 +76,8 @@ Layer render_billboard(const Billboard& b, const at::Tensor& cutout_rgba, const 
   const at::Tensor gx = (u / Wp * 2 - 1).to(at::kFloat), gy = (v / Hp * 2 - 1).to(at::kFloat);
   const int S = ss * ss;
   const at::Tensor grid = at::stack({gx, gy}, -1).view({1, S * c.height, c.width, 2});
-  at::Tensor samples = at::grid_sampler(img, grid, /*bilinear*/ 0, /*zeros*/ 0, /*align_corners=*/false);  // [1, 4, S*H, W]
+  at::Tensor samples = at::grid_sampler(img, grid, /*bilinear*/ 0, /*zeros*/ 0,
+                                        /*align_corners=*/false);           // [1, 4, S*H, W]
   samples = samples.view({4, S, c.height, c.width}).permute({1, 2, 3, 0});  // [S, H, W, 4]
   // Outside the cutout's own rectangle (padding from pooling) nothing is drawn.
   const at::Tensor inside = in_front & (u >= 0) & (u <= W) & (v >= 0) & (v <= H);
@@ -82,7 +87,7 @@ Layer render_billboard(const Billboard& b, const at::Tensor& cutout_rgba, const 
   out.rgb = mean.slice(2, 0, 3).contiguous();
   out.alpha = mean.select(2, 3).contiguous();
   // Depth: alpha-weighted mean over the samples.
-  const at::Tensor a = samples.select(3, 3);                         // [S, H, W]
+  const at::Tensor a = samples.select(3, 3);  // [S, H, W]
   const at::Tensor tz = t.to(at::kFloat);
   const at::Tensor asum = a.sum(0);
   out.depth = at::where(asum > 0, (a * tz).sum(0) / asum.clamp_min(1e-12), at::zeros_like(asum)).contiguous();
@@ -113,7 +118,7 @@ at::Tensor behind_plane(const at::Tensor& means, const Billboard& b, const Vec3&
   const at::Tensor foot = at::tensor({float(b.foot[0]), float(b.foot[1]), float(b.foot[2])});
   const at::Tensor nt = at::tensor({float(n[0]), float(n[1]), float(n[2])});
   const at::Tensor up = at::tensor({float(b.up[0]), float(b.up[1]), float(b.up[2])});
-  const at::Tensor rel = means.to(at::kFloat) - foot;  // [N, 3]
+  const at::Tensor rel = means.to(at::kFloat) - foot;                         // [N, 3]
   const at::Tensor ahead = at::matmul(rel, nt), above = at::matmul(rel, up);  // [N]
   // The ground the character stands on: Gaussians just in front of the feet and below them are
   // drawn behind it (else their extent would cut off the feet).
@@ -124,9 +129,10 @@ at::Tensor behind_plane(const at::Tensor& means, const Billboard& b, const Vec3&
 void apply_contact_shadow(Layer& base, const Billboard& b, const Camera& c, double strength, double radius) {
   if (strength <= 0 || radius <= 0) return;
   const Rays rays = camera_rays(c, 1);
-  const at::Tensor d = rays.dir.select(0, 0);                                          // [H, W, 3]
-  const at::Tensor p = d * base.depth.to(at::kDouble).unsqueeze(-1) + (vec(rays.centre) - vec(b.foot));  // surface - foot
-  const at::Tensor h = at::matmul(p, vec(b.up));                                       // [H, W]
+  const at::Tensor d = rays.dir.select(0, 0);  // [H, W, 3]
+  const at::Tensor p = d * base.depth.to(at::kDouble).unsqueeze(-1) +
+                       (vec(rays.centre) - vec(b.foot));  // surface - foot
+  const at::Tensor h = at::matmul(p, vec(b.up));          // [H, W]
   const at::Tensor horiz = (p - h.unsqueeze(-1) * vec(b.up)).norm(2, -1);
   const double hs = 0.25 * b.height;
   at::Tensor shade = strength * at::exp(-2 * (horiz / radius).pow(2)) * at::exp(-(h / hs).pow(2));
@@ -138,18 +144,23 @@ std::array<double, 3> colour_match_gains(const at::Tensor& cutout_rgba, const at
                                          const at::Tensor& scene_alpha, double u, double v, double radius_px,
                                          bool per_channel, double strength) {
   const int64_t H = scene_rgb.size(0), W = scene_rgb.size(1);
-  const at::Tensor ys = at::arange(H, at::kFloat).view({-1, 1}) + 0.5f, xs = at::arange(W, at::kFloat).view({1, -1}) + 0.5f;
-  const at::Tensor near = ((xs - float(u)).pow(2) + (ys - float(v)).pow(2) <= float(radius_px * radius_px)) & (scene_alpha > 0.5f);
+  const at::Tensor ys = at::arange(H, at::kFloat).view({-1, 1}) + 0.5f,
+                   xs = at::arange(W, at::kFloat).view({1, -1}) + 0.5f;
+  const at::Tensor near = ((xs - float(u)).pow(2) + (ys - float(v)).pow(2) <= float(radius_px * radius_px)) &
+                          (scene_alpha > 0.5f);
   const double count = near.sum().item<double>();
   if (count < 4) return {1, 1, 1};
   const at::Tensor m = near.unsqueeze(2).to(at::kFloat);
-  const at::Tensor scene_mean = (scene_rgb / scene_alpha.clamp_min(1e-6).unsqueeze(2) * m).sum(0).sum(0) / count;  // [3]
+  const at::Tensor scene_mean = (scene_rgb / scene_alpha.clamp_min(1e-6).unsqueeze(2) * m).sum(0).sum(0) /
+                                count;  // [3]
   const at::Tensor ca = cutout_rgba.select(2, 3).unsqueeze(2);
   const double asum = ca.sum().item<double>();
   if (asum <= 0) return {1, 1, 1};
   const at::Tensor cut_mean = (cutout_rgba.slice(2, 0, 3) * ca).sum(0).sum(0) / asum;  // [3]
-  const double ls = 0.2126 * scene_mean[0].item<double>() + 0.7152 * scene_mean[1].item<double>() + 0.0722 * scene_mean[2].item<double>();
-  const double lc = 0.2126 * cut_mean[0].item<double>() + 0.7152 * cut_mean[1].item<double>() + 0.0722 * cut_mean[2].item<double>();
+  const double ls = 0.2126 * scene_mean[0].item<double>() + 0.7152 * scene_mean[1].item<double>() +
+                    0.0722 * scene_mean[2].item<double>();
+  const double lc = 0.2126 * cut_mean[0].item<double>() + 0.7152 * cut_mean[1].item<double>() +
+                    0.0722 * cut_mean[2].item<double>();
   std::array<double, 3> g{1, 1, 1};
   for (int i = 0; i < 3; ++i) {
     const double ratio = per_channel ? (scene_mean[i].item<double>() + 1e-3) / (cut_mean[i].item<double>() + 1e-3)
@@ -173,7 +184,8 @@ ContentBox content_box(const at::Tensor& alpha, double threshold) {
   const at::Tensor low = alpha.slice(0, v1 - band, v1).to(at::kDouble) * mask.slice(0, v1 - band, v1).to(at::kDouble);
   const at::Tensor w = low.sum(0);  // [w]
   const double total = w.sum().item<double>();
-  const double uc = total > 0 ? ((at::arange(alpha.size(1), at::kDouble) + 0.5) * w).sum().item<double>() / total : 0.5 * (u0 + u1);
+  const double uc = total > 0 ? ((at::arange(alpha.size(1), at::kDouble) + 0.5) * w).sum().item<double>() / total
+                              : 0.5 * (u0 + u1);
   cb.foot = {uc, double(v1)};
   cb.empty = false;
   return cb;

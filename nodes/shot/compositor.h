@@ -21,7 +21,8 @@ struct Layer {
 
 // The cutout (straight RGBA [h, w, 4], exactly the billboard's cutout_size) seen through `camera`.
 // `supersample` x `supersample` samples per pixel.
-Layer render_billboard(const cam::Billboard& b, const at::Tensor& cutout_rgba, const Camera& camera, int supersample = 2);
+Layer render_billboard(const cam::Billboard& b, const at::Tensor& cutout_rgba, const Camera& camera,
+                       int supersample = 2);
 
 // `front` over `back` (premultiplied): colour and alpha C_f + (1 - a_f) C_b; depth the
 // alpha-weighted mean of the two depths.

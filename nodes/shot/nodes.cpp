@@ -26,8 +26,11 @@ struct Gaussians {
   at::Tensor means, log_scales, quats, opacity_logits, sh;  // [N, 3], [N, 3], [N, 4], [N], [N, K, 3]
   int sh_degree = 0;
   Gaussians(const SplatSceneValue& s, int degree)
-      : means(s.means.to(at::kCPU)), log_scales(s.log_scales.to(at::kCPU)), quats(s.quats.to(at::kCPU)),
-        opacity_logits(s.opacity_logits.to(at::kCPU)), sh(s.sh.to(at::kCPU)),
+      : means(s.means.to(at::kCPU)),
+        log_scales(s.log_scales.to(at::kCPU)),
+        quats(s.quats.to(at::kCPU)),
+        opacity_logits(s.opacity_logits.to(at::kCPU)),
+        sh(s.sh.to(at::kCPU)),
         sh_degree(degree < 0 ? s.sh_degree() : std::min(degree, s.sh_degree())) {}
 };
 
@@ -44,7 +47,8 @@ Layer render_splats(const Gaussians& g, const Camera& c, const at::Tensor& subse
       const at::Tensor idx = at::nonzero(subset).view(-1);  // [M]
       if (idx.numel() == 0) return empty_layer(c.height, c.width);
       out = splat::render(g.means.index_select(0, idx), g.log_scales.index_select(0, idx), g.quats.index_select(0, idx),
-                          g.opacity_logits.index_select(0, idx), g.sh.index_select(0, idx), splat::to_render_camera(c), s);
+                          g.opacity_logits.index_select(0, idx), g.sh.index_select(0, idx), splat::to_render_camera(c),
+                          s);
     } else {
       out = splat::render(g.means, g.log_scales, g.quats, g.opacity_logits, g.sh, splat::to_render_camera(c), s);
     }
@@ -65,8 +69,9 @@ void billboard_execute(NodeContext& ctx) {
   if (ctx.has_input("mask")) {
     auto mask = ctx.input<MaskValue>("mask");
     if (mask->mask.size(0) != image->height() || mask->mask.size(1) != image->width())
-      ctx.fail_port("mask", "the mask is " + std::to_string(mask->mask.size(1)) + "x" + std::to_string(mask->mask.size(0)) +
-                                " but the image is " + std::to_string(image->width()) + "x" + std::to_string(image->height()));
+      ctx.fail_port("mask", "the mask is " + std::to_string(mask->mask.size(1)) + "x" +
+                                std::to_string(mask->mask.size(0)) + " but the image is " +
+                                std::to_string(image->width()) + "x" + std::to_string(image->height()));
     rgba = at::cat({rgba.slice(2, 0, 3), mask->mask.to(at::kCPU, at::kFloat).unsqueeze(2)}, 2);
   } else if (!image->has_alpha()) {
     ctx.fail_port("image", "the cutout has no alpha channel; connect an RGBA image (matting) or a mask");
@@ -138,7 +143,8 @@ void billboard_execute(NodeContext& ctx) {
   }
   b.cutout = int(cutouts.size());
   json entry = b.to_json();
-  entry["shadow"] = {{"enabled", ctx.param_bool("shadow")}, {"strength", ctx.param_float("shadow_strength")},
+  entry["shadow"] = {{"enabled", ctx.param_bool("shadow")},
+                     {"strength", ctx.param_float("shadow_strength")},
                      {"radius", ctx.param_float("shadow_radius") * b.height}};
   entry["colour_match"] = {{"mode", ctx.param_string("colour_match")}, {"strength", ctx.param_float("match_strength")}};
   entry["name"] = ctx.node_id();
@@ -174,17 +180,23 @@ struct PlacedBillboard {
 std::vector<PlacedBillboard> placed_billboards(NodeContext& ctx) {
   std::vector<PlacedBillboard> placed;
   if (!ctx.has_input("billboards")) return placed;
-  if (!ctx.has_input("cutouts")) ctx.fail_port("cutouts", "billboards need their cutouts (connect shot.billboard's 'cutouts')");
+  if (!ctx.has_input("cutouts"))
+    ctx.fail_port("cutouts", "billboards need their cutouts (connect shot.billboard's 'cutouts')");
   const json& rec = ctx.input<RecordValue>("billboards")->record;
   auto cut = ctx.input<FrameSequenceValue>("cutouts");
   const std::vector<Billboard> bbs = ctx.guard("billboards", [&] { return billboards_from_record(rec); });
   for (size_t i = 0; i < bbs.size(); ++i) {
     const Billboard& b = bbs[i];
-    if (b.cutout < 0 || b.cutout >= cut->count() || b.cutout_height > cut->frames.size(1) || b.cutout_width > cut->frames.size(2))
+    if (b.cutout < 0 || b.cutout >= cut->count() || b.cutout_height > cut->frames.size(1) ||
+        b.cutout_width > cut->frames.size(2))
       ctx.fail_port("cutouts", "billboard " + std::to_string(i) + " refers to a cutout that is not in 'cutouts'");
     PlacedBillboard p;
     p.b = b;
-    p.cutout = cut->frames[b.cutout].slice(0, 0, b.cutout_height).slice(1, 0, b.cutout_width).to(at::kCPU, at::kFloat).contiguous();
+    p.cutout = cut->frames[b.cutout]
+                   .slice(0, 0, b.cutout_height)
+                   .slice(1, 0, b.cutout_width)
+                   .to(at::kCPU, at::kFloat)
+                   .contiguous();
     if (p.cutout.size(2) != 4) ctx.fail_port("cutouts", "cutouts must be RGBA");
     p.settings = rec["billboards"][i];
     placed.push_back(p);
@@ -197,7 +209,8 @@ std::vector<PlacedBillboard> placed_billboards(NodeContext& ctx) {
 json match_colours(std::vector<PlacedBillboard>& placed, const Gaussians& gaussians, const Camera& c) {
   json matched = json::array();
   bool any_match = false;
-  for (const auto& p : placed) any_match = any_match || p.settings.value("colour_match", json::object()).value("mode", "off") != "off";
+  for (const auto& p : placed)
+    any_match = any_match || p.settings.value("colour_match", json::object()).value("mode", "off") != "off";
   if (!any_match) return matched;
   const Layer l = render_splats(gaussians, c);
   for (auto& p : placed) {
@@ -230,20 +243,20 @@ ShotFrame render_shot_frame(const Gaussians& gaussians, const std::vector<Placed
   std::vector<size_t> order(placed.size());
   for (size_t q = 0; q < order.size(); ++q) order[q] = q;
   const Vec3 eye = c.position();
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return norm(placed[a].b.foot - eye) > norm(placed[b].b.foot - eye);
-  });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return norm(placed[a].b.foot - eye) > norm(placed[b].b.foot - eye); });
   auto shade = [&](Layer& l) {
     for (const auto& p : placed) {
       const json& sh = p.settings.value("shadow", json::object());
-      if (sh.value("enabled", false)) apply_contact_shadow(l, p.b, c, sh.value("strength", 0.5), sh.value("radius", 0.3));
+      if (sh.value("enabled", false))
+        apply_contact_shadow(l, p.b, c, sh.value("strength", 0.5), sh.value("radius", 0.3));
     }
   };
   ShotFrame out;
   Layer& layer = out.layer;
   layer = empty_layer(c.height, c.width);
   std::vector<at::Tensor> seen(placed.size());  // per billboard: its alpha times the transmittance in front
-  std::vector<double> own(placed.size(), 0.0);   // per billboard: its own coverage (alpha sum)
+  std::vector<double> own(placed.size(), 0.0);  // per billboard: its own coverage (alpha sum)
   at::Tensor remaining = at::ones({gaussians.means.size(0)}, at::kBool);
   auto put_in_front = [&](const Layer& l) {
     layer = over(l, layer);
@@ -265,7 +278,8 @@ ShotFrame render_shot_frame(const Gaussians& gaussians, const std::vector<Placed
   shade(front);
   put_in_front(front);
   // Visible fraction: how much of each billboard's coverage is not hidden by what lies in front.
-  for (size_t q = 0; q < placed.size(); ++q) out.visible.push_back(own[q] > 0 ? seen[q].sum().item<double>() / own[q] : 0.0);
+  for (size_t q = 0; q < placed.size(); ++q)
+    out.visible.push_back(own[q] > 0 ? seen[q].sum().item<double>() / own[q] : 0.0);
   return out;
 }
 
@@ -313,10 +327,13 @@ void shot_render_execute(NodeContext& ctx) {
     ctx.warn("the path has " + std::to_string(n) + " frames: with every = " + std::to_string(k) +
              " the last frame is not rendered (use 4n+1 frames with every = 4)");
   std::vector<int> todo;
-  if (keep_gt) for (int i = 0; i < n; ++i) todo.push_back(i);
+  if (keep_gt)
+    for (int i = 0; i < n; ++i) todo.push_back(i);
   else todo = indices;
 
-  auto frame_camera = [&](int i) { return width > 0 ? path->cameras[size_t(i)].resized(width, height) : path->cameras[size_t(i)]; };
+  auto frame_camera = [&](int i) {
+    return width > 0 ? path->cameras[size_t(i)].resized(width, height) : path->cameras[size_t(i)];
+  };
   const json matched = match_colours(placed, gaussians, frame_camera(todo[0]));
 
   const size_t total = static_cast<size_t>(n);
@@ -347,10 +364,17 @@ void shot_render_execute(NodeContext& ctx) {
     empty->fps = path->fps;
     ctx.set_output("ground_truth", empty);
   }
-  ctx.set_record("info", {{"frames", indices}, {"every", k}, {"path_frames", n}, {"ground_truth", keep_gt},
-                          {"fps", path->fps / k}, {"billboards", placed.size()}, {"colour_match", matched},
-                          {"billboard_visible_fraction", visible}, {"motion", path->motion},
-                          {"seconds", seconds_since(t0)}, {"seconds_per_frame", seconds_since(t0) / todo.size()}});
+  ctx.set_record("info", {{"frames", indices},
+                          {"every", k},
+                          {"path_frames", n},
+                          {"ground_truth", keep_gt},
+                          {"fps", path->fps / k},
+                          {"billboards", placed.size()},
+                          {"colour_match", matched},
+                          {"billboard_visible_fraction", visible},
+                          {"motion", path->motion},
+                          {"seconds", seconds_since(t0)},
+                          {"seconds_per_frame", seconds_since(t0) / todo.size()}});
 }
 
 }  // namespace
@@ -368,10 +392,12 @@ void register_shot_nodes(Registry& r) {
                     {"scene", PortType::SplatScene, "splat scene: for foot_mode = pick and up = cameras", true},
                     {"billboards", PortType::Record, "billboards of a previous placer (chain)", true},
                     {"cutouts", PortType::FrameSequence, "cutouts of a previous placer (chain)", true}},
-         .outputs = {with_overlay({"billboards", PortType::Record, "placements: {\"billboards\": [...]} (see docs/camera-motion.md)"},
+         .outputs = {with_overlay({"billboards", PortType::Record,
+                                   "placements: {\"billboards\": [...]} (see docs/camera-motion.md)"},
                                   "billboards", "cutouts"),
                      {"cutouts", PortType::FrameSequence, "the cutout images, one frame per billboard (RGBA, padded)"}},
-         .params = {p_enum("foot_mode", "world", {"world", "pick"}, "foot point: world coordinates, or picked in a training view"),
+         .params = {p_enum("foot_mode", "world", {"world", "pick"},
+                           "foot point: world coordinates, or picked in a training view"),
                     p_float("foot_x", 0, -1e6, 1e6, "world foot point x"),
                     p_float("foot_y", 0, -1e6, 1e6, "world foot point y"),
                     p_float("foot_z", 0, -1e6, 1e6, "world foot point z"),
@@ -379,8 +405,10 @@ void register_shot_nodes(Registry& r) {
                     p_float("pick_u", 0.5, 0, 1, "pick: horizontal image position, 0 (left) .. 1 (right)"),
                     p_float("pick_v", 0.8, 0, 1, "pick: vertical image position, 0 (top) .. 1 (bottom)"),
                     p_float("height", 0.6, 1e-4, 1e6, "character height in world units (the cutout's opaque part)"),
-                    p_enum("facing", "camera", {"camera", "fixed"}, "camera: upright billboard turning to the camera; fixed: yaw"),
-                    p_float("yaw", 0, -360, 360, "fixed facing: normal direction about up, degrees from world x (y when up is x)"),
+                    p_enum("facing", "camera", {"camera", "fixed"},
+                           "camera: upright billboard turning to the camera; fixed: yaw"),
+                    p_float("yaw", 0, -360, 360,
+                            "fixed facing: normal direction about up, degrees from world x (y when up is x)"),
                     p_enum("up", "+z", up_choices(), "world up (cameras: mean of the training cameras' -y axes)"),
                     p_float("alpha_threshold", 0.05, 0, 1, "alpha above which a cutout pixel is part of the character"),
                     p_bool("shadow", true, "soft contact shadow on the ground around the foot"),
@@ -395,7 +423,8 @@ void register_shot_nodes(Registry& r) {
          .title = "Frame Render",
          .doc = "Renders splats and billboards along a camera path: RGB (or RGBA), depth, one camera per frame. "
                 "Billboards are placed at their depth per pixel (the Gaussians are split by each billboard's plane and "
-                "composited back to front, so nearer splats hide the character), premultiplied, with anti-aliased edges. every = k renders frames 0, k, 2k, ... (keyframes for interpolation); "
+                "composited back to front, so nearer splats hide the character), premultiplied, with anti-aliased "
+                "edges. every = k renders frames 0, k, 2k, ... (keyframes for interpolation); "
                 "ground_truth keeps all frames as a second output.",
          .inputs = {{"scene", PortType::SplatScene, "Gaussians to render"},
                     {"path", PortType::CameraPath, "one camera per frame"},
@@ -403,7 +432,8 @@ void register_shot_nodes(Registry& r) {
                     {"cutouts", PortType::FrameSequence, "cutouts from shot.billboard", true}},
          .outputs = {{"frames", PortType::FrameSequence, "rendered frames (every k-th), cameras and depth"},
                      {"ground_truth", PortType::FrameSequence, "all frames when ground_truth is on (else empty)"},
-                     {"info", PortType::Record, "rendered frame indices, billboard visibility, colour-match gains, timing"}},
+                     {"info", PortType::Record,
+                      "rendered frame indices, billboard visibility, colour-match gains, timing"}},
          .params = {p_int("width", 0, 0, 16384, "output width (0: the path's size)"),
                     p_int("height", 0, 0, 16384, "output height (0: the path's size)"),
                     p_colour("background", "#000000", "background colour"),

@@ -72,11 +72,10 @@ SplatDataset dataset_from_views(NodeContext& ctx, const FrameSequenceValue& seq,
   if (seq.points.defined() && seq.points.numel() > 0) {
     // Sparse points on the wire (sfm.colmap): the initial Gaussians for init = auto / points.
     if (seq.points.dim() != 2 || seq.points.size(1) != 3)
-      ctx.fail_port("views", "the views' sparse points must be [P, 3], got " +
-                                 c10::str(seq.points.sizes()));
+      ctx.fail_port("views", "the views' sparse points must be [P, 3], got " + c10::str(seq.points.sizes()));
     if (seq.point_colours.defined() && !seq.point_colours.sizes().equals(seq.points.sizes()))
-      ctx.fail_port("views", "the views' point colours " + c10::str(seq.point_colours.sizes()) + " do not match the points " +
-                                 c10::str(seq.points.sizes()));
+      ctx.fail_port("views", "the views' point colours " + c10::str(seq.point_colours.sizes()) +
+                                 " do not match the points " + c10::str(seq.points.sizes()));
     const auto& n = d.normalisation;
     const at::Tensor centre = at::tensor({float(n.centre[0]), float(n.centre[1]), float(n.centre[2])});
     d.points = ((seq.points.to(at::kCPU, at::kFloat) - centre) * float(n.scale)).contiguous();  // [P, 3]
@@ -95,8 +94,8 @@ TrainOptions train_options(NodeContext& ctx) {
   o.background = {float(bg[0]), float(bg[1]), float(bg[2])};
   const std::string init = ctx.param_string("init");
   o.init = init == "points" || init == "ply" ? InitMode::kPoints
-          : init == "random"                  ? InitMode::kRandom
-                                              : InitMode::kAuto;
+           : init == "random"                ? InitMode::kRandom
+                                             : InitMode::kAuto;
   o.random_points = ctx.param_int("random_points");
   o.sh_degree = int(ctx.param_int("sh_degree"));
   o.sh_degree_interval = int(ctx.param_int("sh_degree_interval"));
@@ -124,9 +123,10 @@ c10::Device train_device(const NodeContext& ctx) {
   DeviceKind kind = ctx.device();
   if (kind == DeviceKind::Auto) kind = cuda_available() ? DeviceKind::Cuda : DeviceKind::Cpu;
   if (kind == DeviceKind::Cuda && !cuda_available())
-    ctx.fail("", "splat.train was asked to train on CUDA, but this libtorch or this machine has no CUDA device; "
-                 "run with --device cpu (or auto, which uses the CPU when there is no GPU), or build against a "
-                 "CUDA libtorch on a machine with an NVIDIA GPU (see README)");
+    ctx.fail("",
+             "splat.train was asked to train on CUDA, but this libtorch or this machine has no CUDA device; "
+             "run with --device cpu (or auto, which uses the CPU when there is no GPU), or build against a "
+             "CUDA libtorch on a machine with an NVIDIA GPU (see README)");
   return to_torch_device(kind);
 }
 
@@ -186,7 +186,8 @@ void train_execute(NodeContext& ctx) {
       ctx.fail("checkpoint", std::string("cannot resume: ") + e.what());
     }
     if (trainer->options().to_json() != options.to_json())
-      ctx.fail("checkpoint", ckpt.string() + " was written with other training options; remove it or choose another path");
+      ctx.fail("checkpoint",
+               ckpt.string() + " was written with other training options; remove it or choose another path");
     ctx.warn("resuming from " + ckpt.string() + " at step " + std::to_string(trainer->step_count()));
   } else {
     trainer = std::make_unique<Trainer>(data, options, device);
@@ -235,8 +236,9 @@ void train_execute(NodeContext& ctx) {
                   {{"step", p.step}, {"total", p.total}, {"gaussians", p.gaussians}});
     }
     if (p.step % progress_every != 0 && p.step != p.total) return;
-    json point = {{"step", p.step}, {"loss", p.loss}, {"gaussians", p.gaussians},
-                  {"seconds_per_step", p.seconds_per_step}, {"sh_degree", p.sh_degree}, {"width", p.width},
+    json point = {{"step", p.step},           {"loss", p.loss},
+                  {"gaussians", p.gaussians}, {"seconds_per_step", p.seconds_per_step},
+                  {"sh_degree", p.sh_degree}, {"width", p.width},
                   {"height", p.height}};
     if (std::isfinite(p.psnr)) point["psnr"] = p.psnr;
     curve.push_back(point);
@@ -248,9 +250,13 @@ void train_execute(NodeContext& ctx) {
   const TrainProgress final_progress = trainer->run(cb);
   ctx.check_cancelled();
 
-  json metrics = {{"steps", final_progress.step}, {"gaussians", trainer->num_gaussians()},
-                  {"seconds_per_step", final_progress.seconds_per_step}, {"train_views", data.train.size()},
-                  {"test_views", data.test.size()}, {"curve", curve}, {"options", options.to_json()}};
+  json metrics = {{"steps", final_progress.step},
+                  {"gaussians", trainer->num_gaussians()},
+                  {"seconds_per_step", final_progress.seconds_per_step},
+                  {"train_views", data.train.size()},
+                  {"test_views", data.test.size()},
+                  {"curve", curve},
+                  {"options", options.to_json()}};
   if (!data.test.empty()) {
     const EvalResult ev = trainer->evaluate();
     metrics["test_psnr"] = ev.psnr;
@@ -258,7 +264,9 @@ void train_execute(NodeContext& ctx) {
     metrics["test_l1"] = ev.l1;
   }
 
-  auto scene = current_scene({{"extent", data.extent / n.scale}, {"centre", n.centre}, {"trainer", metrics["options"]},
+  auto scene = current_scene({{"extent", data.extent / n.scale},
+                              {"centre", n.centre},
+                              {"trainer", metrics["options"]},
                               {"test_psnr", metrics.value("test_psnr", json(nullptr))}});
   auto rec = std::make_shared<RecordValue>();
   rec->record = metrics;
@@ -335,7 +343,8 @@ void save_ply_execute(NodeContext& ctx) {
   auto scene = ctx.input<SplatSceneValue>("scene");
   const fs::path p = ctx.output_path("path");
   if (p.extension() != ".ply") ctx.fail("path", "'" + p.filename().string() + "' should end in .ply");
-  ctx.guard("path", [&] { ctx.files().write(p, gaussian_ply_bytes(to_gaussians(*scene)), ctx.param_bool("overwrite")); });
+  ctx.guard("path",
+            [&] { ctx.files().write(p, gaussian_ply_bytes(to_gaussians(*scene)), ctx.param_bool("overwrite")); });
   ctx.set_record("files", {{"files", {p.string()}}, {"gaussians", scene->count()}});
 }
 
@@ -351,52 +360,56 @@ void register_splat_nodes(Registry& r) {
          .outputs = {{"views", PortType::FrameSequence, "rendered views with one camera each, and depth"}},
          .params = {p_int("views", 24, 2, 1000, "number of cameras on the ring"),
                     p_int("rings", 2, 1, 8, "camera heights, spread between min_height and max_height"),
-                    p_int("width", 128, 8, 4096, "image width"),
-                    p_int("height", 96, 8, 4096, "image height"),
+                    p_int("width", 128, 8, 4096, "image width"), p_int("height", 96, 8, 4096, "image height"),
                     p_float("fov", 60, 5, 150, "vertical field of view, degrees"),
                     p_float("radius", 2.3, 0.2, 2.9, "ring radius (walls at 3 m)"),
                     p_float("min_height", 0.8, 0.05, 2.1, "lowest camera height"),
                     p_float("max_height", 1.8, 0.05, 2.1, "highest camera height"),
                     p_int("samples", 2, 1, 8, "supersampling per axis (anti-aliasing)")},
          .execute = procedural_execute});
-  r.add({.type = "splat.train",
-         .category = "3D",
-         .title = "Splat Trainer",
-         .doc = "Trains a 3D Gaussian Splatting scene (L1 + 0.2 D-SSIM, Adam, SH warm-up, adaptive density "
-                "control or MCMC) from views with cameras, a COLMAP folder or a transforms.json. Every "
-                "holdout_every-th view is held out for PSNR/SSIM.",
-         .inputs = {{"views", PortType::FrameSequence, "training images with one camera per frame", true}},
-         .outputs = {{"scene", PortType::SplatScene, "trained Gaussians (world coordinates)"},
-                     {"metrics", PortType::Record, "loss curve, held-out PSNR/SSIM, timing"}},
-         .params = {p_input_path("dataset", "", "COLMAP folder or transforms.json (*.json)",
-                                 "COLMAP folder or transforms.json, when 'views' is not connected"),
-                    p_int("downscale", 1, 1, 64, "dataset images: integer downscale factor"),
-                    p_int("max_images", 0, 0, 100000, "dataset images: use at most this many (0: all)"),
-                    p_int("holdout_every", 8, 0, 1000, "hold out every n-th view for evaluation (0: none)"),
-                    p_int("steps", 2000, 1, 1000000, "training steps"),
-                    p_seed("seed", 0, "seed for initialisation, view order and densification"),
-                    p_colour("background", "#000000", "background colour behind the Gaussians"),
-                    p_enum("init", "auto", {"auto", "points", "ply", "random"},
-                           "initial Gaussians: auto = the dataset's sparse points when it has them, else random in the scene bounds; ply = the point cloud in init_ply"),
-                    p_input_path("init_ply", "", "Point clouds (*.ply)", "point cloud for init = ply (dataset training only)"),
-                    p_int("random_points", 20000, 1, 10000000, "random initialisation: number of Gaussians"),
-                    p_int("sh_degree", 3, 0, 3, "spherical-harmonics degree"),
-                    p_int("sh_degree_interval", 1000, 1, 1000000, "raise the SH degree every n steps"),
-                    p_int("num_downscales", 0, 0, 6, "train at 1/2^n resolution first"),
-                    p_int("resolution_schedule", 3000, 1, 1000000, "halve the downscale every n steps"),
-                    p_enum("strategy", "adc", {"adc", "mcmc"}, "densification: adaptive density control (3DGS) or MCMC"),
-                    p_int("max_gaussians", 1000000, 1, 100000000, "cap on the number of Gaussians"),
-                    p_int("refine_start", 500, 0, 1000000, "densify from this step"),
-                    p_int("refine_stop", 15000, 0, 1000000, "densify until this step"),
-                    p_int("refine_every", 100, 1, 100000, "densify every n steps"),
-                    p_int("opacity_reset_every", 3000, 0, 1000000, "reset opacities every n steps (0: never)"),
-                    p_float("grad_threshold", 0.0002, 0, 1, "view-space gradient threshold for densification"),
-                    p_int("eval_every", 0, 0, 1000000, "evaluate held-out views every n steps (0: at the end)"),
-                    p_output_path("checkpoint", "", "checkpoint file (relative: under the output folder); resumes when it exists"),
-                    p_int("checkpoint_every", 1000, 1, 1000000, "save the checkpoint every n steps"),
-                    outputs_unaffected(p_int("preview_every", 100, 0, 1000000,
-                          "editor: send a snapshot of the scene for the live viewport every n steps (0: never; headless runs send none)"))},
-         .execute = train_execute});
+  r.add(
+      {.type = "splat.train",
+       .category = "3D",
+       .title = "Splat Trainer",
+       .doc = "Trains a 3D Gaussian Splatting scene (L1 + 0.2 D-SSIM, Adam, SH warm-up, adaptive density "
+              "control or MCMC) from views with cameras, a COLMAP folder or a transforms.json. Every "
+              "holdout_every-th view is held out for PSNR/SSIM.",
+       .inputs = {{"views", PortType::FrameSequence, "training images with one camera per frame", true}},
+       .outputs = {{"scene", PortType::SplatScene, "trained Gaussians (world coordinates)"},
+                   {"metrics", PortType::Record, "loss curve, held-out PSNR/SSIM, timing"}},
+       .params = {p_input_path("dataset", "", "COLMAP folder or transforms.json (*.json)",
+                               "COLMAP folder or transforms.json, when 'views' is not connected"),
+                  p_int("downscale", 1, 1, 64, "dataset images: integer downscale factor"),
+                  p_int("max_images", 0, 0, 100000, "dataset images: use at most this many (0: all)"),
+                  p_int("holdout_every", 8, 0, 1000, "hold out every n-th view for evaluation (0: none)"),
+                  p_int("steps", 2000, 1, 1000000, "training steps"),
+                  p_seed("seed", 0, "seed for initialisation, view order and densification"),
+                  p_colour("background", "#000000", "background colour behind the Gaussians"),
+                  p_enum("init", "auto", {"auto", "points", "ply", "random"},
+                         "initial Gaussians: auto = the dataset's sparse points when it has them, else random in the "
+                         "scene bounds; ply = the point cloud in init_ply"),
+                  p_input_path("init_ply", "", "Point clouds (*.ply)",
+                               "point cloud for init = ply (dataset training only)"),
+                  p_int("random_points", 20000, 1, 10000000, "random initialisation: number of Gaussians"),
+                  p_int("sh_degree", 3, 0, 3, "spherical-harmonics degree"),
+                  p_int("sh_degree_interval", 1000, 1, 1000000, "raise the SH degree every n steps"),
+                  p_int("num_downscales", 0, 0, 6, "train at 1/2^n resolution first"),
+                  p_int("resolution_schedule", 3000, 1, 1000000, "halve the downscale every n steps"),
+                  p_enum("strategy", "adc", {"adc", "mcmc"}, "densification: adaptive density control (3DGS) or MCMC"),
+                  p_int("max_gaussians", 1000000, 1, 100000000, "cap on the number of Gaussians"),
+                  p_int("refine_start", 500, 0, 1000000, "densify from this step"),
+                  p_int("refine_stop", 15000, 0, 1000000, "densify until this step"),
+                  p_int("refine_every", 100, 1, 100000, "densify every n steps"),
+                  p_int("opacity_reset_every", 3000, 0, 1000000, "reset opacities every n steps (0: never)"),
+                  p_float("grad_threshold", 0.0002, 0, 1, "view-space gradient threshold for densification"),
+                  p_int("eval_every", 0, 0, 1000000, "evaluate held-out views every n steps (0: at the end)"),
+                  p_output_path("checkpoint", "",
+                                "checkpoint file (relative: under the output folder); resumes when it exists"),
+                  p_int("checkpoint_every", 1000, 1, 1000000, "save the checkpoint every n steps"),
+                  outputs_unaffected(p_int("preview_every", 100, 0, 1000000,
+                                           "editor: send a snapshot of the scene for the live viewport every n steps "
+                                           "(0: never; headless runs send none)"))},
+       .execute = train_execute});
   r.add({.type = "splat.render",
          .category = "3D",
          .title = "Splat Render",
@@ -420,7 +433,8 @@ void register_splat_nodes(Registry& r) {
   r.add({.type = "splat.save_ply",
          .category = "Output",
          .title = "Save Splat PLY",
-         .doc = "Writes the standard 3DGS PLY (x y z, nx ny nz, f_dc, f_rest, opacity, scale, rot) that common viewers open.",
+         .doc = "Writes the standard 3DGS PLY (x y z, nx ny nz, f_dc, f_rest, opacity, scale, rot) that common viewers "
+                "open.",
          .inputs = {{"scene", PortType::SplatScene, "Gaussians to write"}},
          .outputs = {{"files", PortType::Record, "the file written"}},
          .params = {p_output_path("path", "scene.ply", "file to write (relative: under the run's output folder)"),

@@ -18,7 +18,10 @@ struct V3 {
   V3 operator*(double s) const { return {x * s, y * s, z * s}; }
   V3 mul(const V3& o) const { return {x * o.x, y * o.y, z * o.z}; }
   double dot(const V3& o) const { return x * o.x + y * o.y + z * o.z; }
-  V3 normalised() const { const double n = std::sqrt(dot(*this)); return {x / n, y / n, z / n}; }
+  V3 normalised() const {
+    const double n = std::sqrt(dot(*this));
+    return {x / n, y / n, z / n};
+  }
 };
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -30,7 +33,10 @@ struct Hit {
   int material = -1;  // 0 floor, 1 walls, 2 sphere, 3 blue box, 4 green box, 5 pillar
 };
 
-struct Box { V3 lo, hi; int material; };
+struct Box {
+  V3 lo, hi;
+  int material;
+};
 const Box kBoxes[] = {
     {{-1.3, 0.3, 0.0}, {-0.7, 0.9, 0.8}, 3},
     {{0.65, -0.95, 0.0}, {1.15, -0.45, 0.5}, 4},
@@ -61,8 +67,15 @@ void intersect_box(const V3& o, const V3& d, const Box& b, Hit& hit) {
     }
     double ta = (lo[a] - os[a]) / ds[a], tb = (hi[a] - os[a]) / ds[a];
     double s = -1;
-    if (ta > tb) { std::swap(ta, tb); s = 1; }
-    if (ta > t0) { t0 = ta; axis = a; sign = s; }
+    if (ta > tb) {
+      std::swap(ta, tb);
+      s = 1;
+    }
+    if (ta > t0) {
+      t0 = ta;
+      axis = a;
+      sign = s;
+    }
     t1 = std::min(t1, tb);
     if (t0 > t1) return;
   }
@@ -76,7 +89,11 @@ Hit trace(const V3& o, const V3& d) {
   Hit hit;
   if (d.z < 0) {  // floor
     const double t = -o.z / d.z;
-    if (t > 1e-6 && t < hit.t) { hit.t = t; hit.normal = {0, 0, 1}; hit.material = 0; }
+    if (t > 1e-6 && t < hit.t) {
+      hit.t = t;
+      hit.normal = {0, 0, 1};
+      hit.material = 0;
+    }
   }
   // Walls: the inside faces of the courtyard's four walls.
   const double os[2] = {o.x, o.y}, ds[2] = {d.x, d.y};
@@ -207,8 +224,8 @@ ProceduralRender render_courtyard(const Camera& cam, int samples) {
   return {rgb, depth};
 }
 
-std::vector<Camera> courtyard_ring(int views, int rings, int width, int height, double fov_y_degrees,
-                                   double radius, double min_height, double max_height) {
+std::vector<Camera> courtyard_ring(int views, int rings, int width, int height, double fov_y_degrees, double radius,
+                                   double min_height, double max_height) {
   std::vector<Camera> cams;
   const Vec3 target{0.0, 0.0, 0.45};
   for (int i = 0; i < views; ++i) {

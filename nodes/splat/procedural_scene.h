@@ -20,7 +20,7 @@ ProceduralRender render_courtyard(const Camera& camera, int samples = 2);
 
 // A ring of views around the set: `views` cameras spread over `rings` heights, all looking at
 // the centre of the courtyard.
-std::vector<Camera> courtyard_ring(int views, int rings, int width, int height, double fov_y_degrees,
-                                   double radius, double min_height, double max_height);
+std::vector<Camera> courtyard_ring(int views, int rings, int width, int height, double fov_y_degrees, double radius,
+                                   double min_height, double max_height);
 
 }  // namespace camgraph::splat

@@ -14,8 +14,8 @@ namespace camgraph::testing {
 
 // An empty folder of its own for one test: <tmp>/camgraph-<name>-<pid>, cleared first.
 inline std::filesystem::path temp_dir(const std::string& name) {
-  std::filesystem::path p =
-      std::filesystem::temp_directory_path() / ("camgraph-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::path p = std::filesystem::temp_directory_path() /
+                            ("camgraph-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p;

@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
   qputenv("CAMGRAPH_AUTOSAVE_DIR", tmp.filePath("autosave").toUtf8());
   const QStringList args = app.arguments();
   if (args.size() < 3) {
-    std::fprintf(stderr, "usage: %s GRAPH.cgraph OUT.png [--set node.param=value]... [--select node] [--out-dir DIR] [--size WxH]\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s GRAPH.cgraph OUT.png [--set node.param=value]... [--select node] [--out-dir DIR] [--size WxH]\n",
+        argv[0]);
     return 2;
   }
   QStringList sets;
@@ -34,7 +36,8 @@ int main(int argc, char** argv) {
     if (args[i] == "--set") sets << args[i + 1];
     else if (args[i] == "--select") select = args[i + 1];
     else if (args[i] == "--out-dir") outDir = args[i + 1];
-    else if (args[i] == "--size") size = QSize(args[i + 1].section('x', 0, 0).toInt(), args[i + 1].section('x', 1, 1).toInt());
+    else if (args[i] == "--size")
+      size = QSize(args[i + 1].section('x', 0, 0).toInt(), args[i + 1].section('x', 1, 1).toInt());
   }
 
   camgraph::ui::testing::Editor ed;
@@ -55,10 +58,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     QVariant v = value;
-    if (ps->type == camgraph::ParamType::Int || ps->type == camgraph::ParamType::Seed || ps->type == camgraph::ParamType::Float)
+    if (ps->type == camgraph::ParamType::Int || ps->type == camgraph::ParamType::Seed ||
+        ps->type == camgraph::ParamType::Float)
       v = value.toDouble();
-    else if (ps->type == camgraph::ParamType::Bool)
-      v = value == "true";
+    else if (ps->type == camgraph::ParamType::Bool) v = value == "true";
     const QString why = ed.graph->setParam(node, param, v);
     if (!why.isEmpty()) {
       std::fprintf(stderr, "error: %s\n", qPrintable(why));

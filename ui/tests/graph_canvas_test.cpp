@@ -162,12 +162,11 @@ class GraphCanvasTest : public QObject {
 
   void frameSeriesFromRecordsAndTheirPlot() {
     // A dataset.qc-shaped record: per-frame lists at any depth, scalars and strings ignored.
-    const nlohmann::json rec = {
-        {"sharpness", {{"mean", 3.0}, {"per_frame", {1.0, 2.0, 6.0}}}},
-        {"reprojection", {{"per_frame", {nullptr, 0.5, 0.25}}}},
-        {"subject", {{"mask_area", {0.1, 0.2, 0.3}}, {"frames_hidden", 0}}},
-        {"failures", {"a", "b"}},
-        {"frames", 3}};
+    const nlohmann::json rec = {{"sharpness", {{"mean", 3.0}, {"per_frame", {1.0, 2.0, 6.0}}}},
+                                {"reprojection", {{"per_frame", {nullptr, 0.5, 0.25}}}},
+                                {"subject", {{"mask_area", {0.1, 0.2, 0.3}}, {"frames_hidden", 0}}},
+                                {"failures", {"a", "b"}},
+                                {"frames", 3}};
     const QVariantList s = camgraph::ui::RunController::frameSeriesOf(rec);
     QCOMPARE(s.size(), 3);
     QMap<QString, QVariantList> byName;
@@ -207,7 +206,8 @@ class GraphCanvasTest : public QObject {
     }
     QVERIFY(forImage.size() < g.palette().size());
     const QVariantList resize = g.searchNodes("resize image");
-    QVERIFY(std::any_of(resize.begin(), resize.end(), [](const QVariant& v) { return v.toMap()["type"] == "image.resize"; }));
+    QVERIFY(std::any_of(resize.begin(), resize.end(),
+                        [](const QVariant& v) { return v.toMap()["type"] == "image.resize"; }));
     QVERIFY(resize.size() < g.palette().size());
     // addNodeConnected wires the new node in one undo step.
     const int steps = g.undoStack()->count();
@@ -223,9 +223,9 @@ class GraphCanvasTest : public QObject {
     // Wider than the view: zoomed out so the width fits inside the margins, centred vertically.
     auto t = fitTransform(QRectF(100, 50, 1000, 200), QSizeF(800, 600), 40, 0.1, 1);
     QCOMPARE(t.zoom, 0.72);
-    QCOMPARE(100 * t.zoom + t.panX, 40.0);              // left edge at the margin
-    QCOMPARE(1100 * t.zoom + t.panX, 760.0);            // right edge at the other margin
-    QCOMPARE(150 * t.zoom + t.panY, 300.0);             // centred vertically
+    QCOMPARE(100 * t.zoom + t.panX, 40.0);    // left edge at the margin
+    QCOMPARE(1100 * t.zoom + t.panX, 760.0);  // right edge at the other margin
+    QCOMPARE(150 * t.zoom + t.panY, 300.0);   // centred vertically
     // Small content: 100%, centred.
     t = fitTransform(QRectF(-300, -100, 200, 100), QSizeF(800, 600), 40, 0.1, 1);
     QCOMPARE(t.zoom, 1.0);

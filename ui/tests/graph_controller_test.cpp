@@ -42,7 +42,8 @@ class GraphControllerTest : public QObject {
     QCOMPARE(b, QString("resize"));
     QCOMPARE(g.nodes()->rowCount(), 2);
     // Defaults from the spec are written into the new node.
-    QCOMPARE(g.paramValue(a, "width").toInt(), int(g.registry().find("image.pattern")->param("width")->default_value.get<int64_t>()));
+    QCOMPARE(g.paramValue(a, "width").toInt(),
+             int(g.registry().find("image.pattern")->param("width")->default_value.get<int64_t>()));
     QVERIFY(g.connectPorts(a, "image", b, "image").isEmpty());
     QVERIFY(hasLink(g, "pattern.image", "resize.image"));
     QCOMPARE(g.links()->rowCount(), 1);
@@ -292,7 +293,8 @@ class GraphControllerTest : public QObject {
     // A broken file is refused with the reason; the open document stays.
     QFile bad(dir.filePath("bad.cgraph"));
     QVERIFY(bad.open(QIODevice::WriteOnly));
-    bad.write(R"({"format": "camgraph", "version": 1, "graph": {"nodes": [{"id": "x", "type": "image.blurr"}], "links": []}})");
+    bad.write(
+        R"({"format": "camgraph", "version": 1, "graph": {"nodes": [{"id": "x", "type": "image.blurr"}], "links": []}})");
     bad.close();
     QVERIFY(!h.open(bad.fileName()));
     QVERIFY2(h.lastError().contains("image.blurr"), qPrintable(h.lastError()));
@@ -397,7 +399,6 @@ class GraphControllerTest : public QObject {
     h.removeNodes({a});
     QVERIFY(!h.document().ui.contains("params"));
   }
-
 };
 
 QTEST_MAIN(GraphControllerTest)

@@ -116,8 +116,10 @@ class MainWindowTest : public QObject {
     QTRY_VERIFY(ed.item("node_save") != nullptr);
     auto toWindow = [&](QPointF p) {  // canvas (content) coordinates -> window pixels
       const double z = canvas->property("zoom").toDouble();
-      return canvas->mapToScene(QPointF(p.x() * z + canvas->property("panX").toDouble(),
-                                        p.y() * z + canvas->property("panY").toDouble())).toPoint();
+      return canvas
+          ->mapToScene(
+              QPointF(p.x() * z + canvas->property("panX").toDouble(), p.y() * z + canvas->property("panY").toDouble()))
+          .toPoint();
     };
     ed.graph->disconnectInput("save", "image");
     QVERIFY(ed.graph->inputSource("save", "image").isEmpty());
@@ -164,8 +166,10 @@ class MainWindowTest : public QObject {
     QTRY_VERIFY(ed.item("node_save") != nullptr);
     auto toWindow = [&](QPointF p) {
       const double z = canvas->property("zoom").toDouble();
-      return canvas->mapToScene(QPointF(p.x() * z + canvas->property("panX").toDouble(),
-                                        p.y() * z + canvas->property("panY").toDouble())).toPoint();
+      return canvas
+          ->mapToScene(
+              QPointF(p.x() * z + canvas->property("panX").toDouble(), p.y() * z + canvas->property("panY").toDouble()))
+          .toPoint();
     };
     const QPoint from = toWindow(ed.graph->portPosition("pattern", "image", true));
     const QPoint to = toWindow(QPointF(250, 160));  // below the nodes: empty
@@ -248,15 +252,17 @@ class MainWindowTest : public QObject {
     ed.runner->setOutDir(tmp_.filePath("splat"));
     camgraph::ui::GraphController& g = *ed.graph;
     const QString views = g.addNode("scene.procedural", 0, 0);
-    for (auto [k, v] : std::vector<std::pair<const char*, int>>{{"views", 6}, {"rings", 1}, {"width", 32}, {"height", 24}, {"samples", 1}})
+    for (auto [k, v] : std::vector<std::pair<const char*, int>>{
+             {"views", 6}, {"rings", 1}, {"width", 32}, {"height", 24}, {"samples", 1}})
       QVERIFY(g.setParam(views, k, v).isEmpty());
     const QString train = g.addNode("splat.train", 260, 0);
-    for (auto [k, v] : std::vector<std::pair<const char*, int>>{{"steps", 20}, {"random_points", 400}, {"sh_degree", 0}, {"holdout_every", 0}})
+    for (auto [k, v] : std::vector<std::pair<const char*, int>>{
+             {"steps", 20}, {"random_points", 400}, {"sh_degree", 0}, {"holdout_every", 0}})
       QVERIFY2(g.setParam(train, k, v).isEmpty(), k);
     QVERIFY(g.connectPorts(views, "views", train, "views").isEmpty());
     const QString character = g.addNode("image.pattern", 0, 300);
-    for (auto [k, v] : std::vector<std::pair<const char*, QVariant>>{{"width", 16}, {"height", 32}, {"pattern", "gradient"},
-                                                                     {"colour_a", "#d9481fff"}, {"alpha", true}})
+    for (auto [k, v] : std::vector<std::pair<const char*, QVariant>>{
+             {"width", 16}, {"height", 32}, {"pattern", "gradient"}, {"colour_a", "#d9481fff"}, {"alpha", true}})
       QVERIFY2(g.setParam(character, k, v).isEmpty(), k);
     const QString place = g.addNode("shot.billboard", 260, 300);
     QVERIFY(g.setParam(place, "foot_x", 0.5).isEmpty());
@@ -287,7 +293,8 @@ class MainWindowTest : public QObject {
     QCOMPARE(ed.runner->status(), QString("ok"));
     QVERIFY(ed.runner->previewsReceived() >= 1);
     QCOMPARE(liveLabels.size(), ed.runner->previewsReceived());
-    QVERIFY2(QRegularExpression("^Live: step (5|10|15)/20$").match(liveLabels.first()).hasMatch(), qPrintable(liveLabels.first()));
+    QVERIFY2(QRegularExpression("^Live: step (5|10|15)/20$").match(liveLabels.first()).hasMatch(),
+             qPrintable(liveLabels.first()));
     QCOMPARE(liveStats.size(), liveLabels.size());
     QVERIFY2(liveStats.first().contains("live: step"), qPrintable(liveStats.first()));
 
@@ -313,7 +320,8 @@ class MainWindowTest : public QObject {
     // It starts from the first training camera, looking into the scene.
     QCOMPARE(splat->trainingCameras(), 6);
     const QVector3D c0 = splat->trainingCameraPosition(0);
-    QVERIFY2((splat->eye() - c0).length() < 1e-3, qPrintable(QString("eye %1 %2 %3").arg(splat->eye().x()).arg(splat->eye().y()).arg(splat->eye().z())));
+    QVERIFY2((splat->eye() - c0).length() < 1e-3,
+             qPrintable(QString("eye %1 %2 %3").arg(splat->eye().x()).arg(splat->eye().y()).arg(splat->eye().z())));
     // Fly: W moves the eye along the view, mouse look turns about the eye.
     const QVector3D f = splat->forward();
     splat->fly(1, 0, 0);
@@ -366,11 +374,14 @@ class MainWindowTest : public QObject {
     QTRY_VERIFY(ed.item("node_save") != nullptr);
     auto toWindow = [&](QPointF p) {
       const double z = canvas->property("zoom").toDouble();
-      return canvas->mapToScene(QPointF(p.x() * z + canvas->property("panX").toDouble(),
-                                        p.y() * z + canvas->property("panY").toDouble())).toPoint();
+      return canvas
+          ->mapToScene(
+              QPointF(p.x() * z + canvas->property("panX").toDouble(), p.y() * z + canvas->property("panY").toDouble()))
+          .toPoint();
     };
     // Midway along resize -> save (horizontal end tangents: the Bezier's midpoint is the chord's).
-    const QPointF a = ed.graph->portPosition("resize", "image", true), b = ed.graph->portPosition("save", "image", false);
+    const QPointF a = ed.graph->portPosition("resize", "image", true),
+                  b = ed.graph->portPosition("save", "image", false);
     const QPoint mid = toWindow((a + b) / 2);
     QTest::mouseDClick(ed.window, Qt::LeftButton, {}, mid);
     QTRY_COMPARE(ed.graph->reroutes("save", "image").size(), 1);

@@ -122,7 +122,8 @@ void follow(View& view, RunController& r, const QString& node, const QString& po
   view.setProperty("runner", QVariant::fromValue(&r));
   view.setProperty("node", node);
   view.setProperty("port", port);
-  QObject::connect(&r, &RunController::outputsChanged, &view, [&view, &r] { view.setProperty("revision", r.revision()); });
+  QObject::connect(&r, &RunController::outputsChanged, &view,
+                   [&view, &r] { view.setProperty("revision", r.revision()); });
 }
 
 }  // namespace
@@ -142,11 +143,12 @@ class RunControllerTest : public QObject {
   void splatTrainingSnapshotsReachTheViewport() {
     GraphController g;
     const QString views = g.addNode("scene.procedural", 0, 0);
-    for (auto [k, v] : std::vector<std::pair<const char*, int>>{{"views", 6}, {"rings", 1}, {"width", 32}, {"height", 24}, {"samples", 1}})
+    for (auto [k, v] : std::vector<std::pair<const char*, int>>{
+             {"views", 6}, {"rings", 1}, {"width", 32}, {"height", 24}, {"samples", 1}})
       QVERIFY(g.setParam(views, k, v).isEmpty());
     const QString train = g.addNode("splat.train", 260, 0);
-    for (auto [k, v] : std::vector<std::pair<const char*, int>>{{"steps", 120}, {"random_points", 400}, {"sh_degree", 0},
-                                                                 {"holdout_every", 0}, {"preview_every", 15}})
+    for (auto [k, v] : std::vector<std::pair<const char*, int>>{
+             {"steps", 120}, {"random_points", 400}, {"sh_degree", 0}, {"holdout_every", 0}, {"preview_every", 15}})
       QVERIFY2(g.setParam(train, k, v).isEmpty(), k);
     QVERIFY(g.connectPorts(views, "views", train, "views").isEmpty());
 
@@ -234,7 +236,7 @@ class RunControllerTest : public QObject {
     QVERIFY(r.wait(60000));
     QCOMPARE(r.status(), QString("ok"));
     QCOMPARE(sizes, (QList<QSize>{{8, 4}, {12, 6}, {16, 8}}));
-    QCOMPARE(colours[1], QColor(255, 64, 0));  // 0.25 in 8 bits
+    QCOMPARE(colours[1], QColor(255, 64, 0));                               // 0.25 in 8 bits
     QCOMPARE(QSize(view.imageWidth(), view.imageHeight()), QSize(20, 10));  // the output after the run
   }
 

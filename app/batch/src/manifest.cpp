@@ -59,8 +59,11 @@ ItemRecord ItemRecord::from_json(const json& j) {
 }
 
 json Manifest::to_json() const {
-  json j = {{"format", "camgraph-batch-manifest"}, {"version", 1}, {"sweep", sweep_name},
-            {"graph_hash", graph_hash}, {"items", json::object()}};
+  json j = {{"format", "camgraph-batch-manifest"},
+            {"version", 1},
+            {"sweep", sweep_name},
+            {"graph_hash", graph_hash},
+            {"items", json::object()}};
   for (const auto& [id, r] : items) j["items"][id] = r.to_json();
   return j;
 }

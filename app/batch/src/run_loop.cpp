@@ -84,7 +84,8 @@ class SweepRun {
   void load_manifests() {
     merged_ = load_manifest(opt_.state_dir);
     if (!merged_.graph_hash.empty() && merged_.graph_hash != sweep_.graph_hash)
-      say("note: the graph changed since the last run of this sweep (item ids change with it; old items stay in the manifest)");
+      say("note: the graph changed since the last run of this sweep (item ids change with it; old items stay in the "
+          "manifest)");
     mine_.sweep_name = sweep_.name;
     mine_.graph_hash = sweep_.graph_hash;
     if (opt_.shard.empty()) mine_ = merged_, mine_.sweep_name = sweep_.name, mine_.graph_hash = sweep_.graph_hash;
@@ -186,7 +187,8 @@ class SweepRun {
     for (int slot = 0; slot < slots_.jobs; ++slot) {
       if (slot_busy_[size_t(slot)]) continue;
       auto pick = std::find_if(queue_.begin(), queue_.end(), [&](size_t idx) { return !blocked(idx) && leader(idx); });
-      if (pick == queue_.end()) pick = std::find_if(queue_.begin(), queue_.end(), [&](size_t idx) { return !blocked(idx); });
+      if (pick == queue_.end())
+        pick = std::find_if(queue_.begin(), queue_.end(), [&](size_t idx) { return !blocked(idx); });
       if (pick == queue_.end()) break;
       const size_t idx = *pick;
       queue_.erase(pick);

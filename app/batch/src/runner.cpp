@@ -44,7 +44,8 @@ std::vector<GpuInfo> parse_nvidia_smi(const std::string& csv) {
 }
 
 std::vector<GpuInfo> query_gpus() {
-  FILE* p = ::popen("nvidia-smi --query-gpu=index,memory.free,memory.total,name --format=csv,noheader,nounits 2>/dev/null", "r");
+  FILE* p = ::popen(
+      "nvidia-smi --query-gpu=index,memory.free,memory.total,name --format=csv,noheader,nounits 2>/dev/null", "r");
   if (!p) return {};
   std::string text;
   char buf[512];
@@ -73,8 +74,8 @@ Slots plan_slots(int requested_jobs, const std::string& device, double mem_per_i
   int jobs = requested_jobs > 0 ? requested_jobs : total_capacity;
   std::ostringstream why;
   if (mem_per_item_mib > 0 && jobs > total_capacity) {
-    why << "--jobs " << jobs << " lowered to " << total_capacity << ": " << mem_per_item_mib
-        << " MiB per item fits " << total_capacity << " time(s) into the free GPU memory";
+    why << "--jobs " << jobs << " lowered to " << total_capacity << ": " << mem_per_item_mib << " MiB per item fits "
+        << total_capacity << " time(s) into the free GPU memory";
     jobs = total_capacity;
   } else {
     why << jobs << " at a time on " << gpus.size() << " GPU(s)";
@@ -115,9 +116,16 @@ fs::path item_out_dir(const Sweep& sweep, const SweepItem& item, const fs::path&
 
 std::vector<std::string> child_command(const Sweep& sweep, const SweepItem& item, const RunnerOptions& opt,
                                        const Registry& registry) {
-  std::vector<std::string> a = {opt.cli.string(), "run", sweep.graph_path.string(), "--out",
-                                item_out_dir(sweep, item, opt.out_dir, registry).string(), "--device", opt.device,
-                                "--events", "json", "--quiet"};
+  std::vector<std::string> a = {opt.cli.string(),
+                                "run",
+                                sweep.graph_path.string(),
+                                "--out",
+                                item_out_dir(sweep, item, opt.out_dir, registry).string(),
+                                "--device",
+                                opt.device,
+                                "--events",
+                                "json",
+                                "--quiet"};
   if (opt.cache_dir) {
     a.push_back("--cache-dir");
     a.push_back(opt.cache_dir->string());
@@ -153,7 +161,8 @@ std::string RunSummary::to_text() const {
     for (double s : item_seconds) sum += s, mx = std::max(mx, s), mn = std::min(mn, s);
     char buf[200];
     std::snprintf(buf, sizeof buf, "time per item: mean %.1f s, min %.1f s, max %.1f s; %.0f items/hour\n",
-                  sum / item_seconds.size(), mn, mx, wall_seconds > 0 ? 3600.0 * item_seconds.size() / wall_seconds : 0.0);
+                  sum / item_seconds.size(), mn, mx,
+                  wall_seconds > 0 ? 3600.0 * item_seconds.size() / wall_seconds : 0.0);
     o << buf;
   }
   for (const auto& [id, r] : failures) {
@@ -174,9 +183,17 @@ json RunSummary::to_json() const {
     j["id"] = id;
     f.push_back(j);
   }
-  return {{"total", total}, {"done", done}, {"skipped", skipped}, {"failed", failed}, {"pending", pending},
-          {"cancelled", cancelled}, {"jobs", jobs}, {"wall_seconds", wall_seconds}, {"item_seconds", item_seconds},
-          {"failures", f}, {"notes", notes}};
+  return {{"total", total},
+          {"done", done},
+          {"skipped", skipped},
+          {"failed", failed},
+          {"pending", pending},
+          {"cancelled", cancelled},
+          {"jobs", jobs},
+          {"wall_seconds", wall_seconds},
+          {"item_seconds", item_seconds},
+          {"failures", f},
+          {"notes", notes}};
 }
 
 // ---- datasets ----
@@ -226,7 +243,8 @@ std::vector<std::string> index_datasets_under(const fs::path& out_dir, bool* all
 }
 
 json GatherReport::to_json() const {
-  return {{"done", done}, {"missing", missing}, {"failed", failed}, {"notes", notes}, {"files_complete", files_complete}};
+  return {
+      {"done", done}, {"missing", missing}, {"failed", failed}, {"notes", notes}, {"files_complete", files_complete}};
 }
 
 GatherReport gather(const Sweep& sweep, const fs::path& out_dir, const fs::path& state_dir) {

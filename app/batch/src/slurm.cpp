@@ -84,10 +84,10 @@ SlurmJob write_slurm_job(const Sweep& sweep, const std::vector<std::string>& ids
   s << "task=\"${SLURM_ARRAY_TASK_ID:?run this script with sbatch (an array job)}\"\n";
   s << "exec " << shell_quote(cli.string()) << " batch " << shell_quote(sweep.file.string()) << " \\\n";
   s << "  --out " << shell_quote(out_dir.string()) << " --state-dir " << shell_quote(state_dir.string()) << " \\\n";
-  s << "  --task-items " << shell_quote(job.items_file.string()) << " --task-index \"$task\" --task-count "
-    << job.tasks << " \\\n";
-  s << "  --shard \"slurm-${SLURM_ARRAY_JOB_ID:-0}_${task}\" --jobs " << o.jobs_per_task << " --retries "
-    << o.retries << " --device " << shell_quote(o.device);
+  s << "  --task-items " << shell_quote(job.items_file.string()) << " --task-index \"$task\" --task-count " << job.tasks
+    << " \\\n";
+  s << "  --shard \"slurm-${SLURM_ARRAY_JOB_ID:-0}_${task}\" --jobs " << o.jobs_per_task << " --retries " << o.retries
+    << " --device " << shell_quote(o.device);
   if (o.use_cache && !o.cache_dir.empty()) s << " --cache-dir " << shell_quote(o.cache_dir.string());
   else s << " --no-cache";
   s << "\n";
@@ -106,9 +106,10 @@ std::string submit_slurm_job(const SlurmJob& job, const SlurmOptions& o) {
   const int status = ::pclose(p);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   if (status != 0 || out.empty() || out.find_first_not_of("0123456789;") != std::string::npos)
-    throw std::runtime_error(o.sbatch + " failed (" +
-                             (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status)) : std::string("not run")) +
-                             "): " + (out.empty() ? "no output" : out) + "\n(the script is " + job.script.string() + ")");
+    throw std::runtime_error(
+        o.sbatch + " failed (" +
+        (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status)) : std::string("not run")) +
+        "): " + (out.empty() ? "no output" : out) + "\n(the script is " + job.script.string() + ")");
   return out.substr(0, out.find(';'));  // "jobid[;cluster]"
 }
 

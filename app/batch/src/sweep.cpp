@@ -73,8 +73,9 @@ std::vector<json> leaf_values(const json& v, const std::string& where) {
       if (k != "from" && k != "to" && k != "step" && k != "count") fail(w + "/" + k, "unknown key '" + k + "'");
     if (r.contains("step")) {
       const double s = number_of(r["step"], w + "/step", "step");
-      if (s == 0 || (b - a) * s < 0) fail(w + "/step", "step " + r["step"].dump() + " never gets from " +
-                                                           r["from"].dump() + " to " + r["to"].dump());
+      if (s == 0 || (b - a) * s < 0)
+        fail(w + "/step",
+             "step " + r["step"].dump() + " never gets from " + r["from"].dump() + " to " + r["to"].dump());
       const bool ints = r["from"].is_number_integer() && r["to"].is_number_integer() && r["step"].is_number_integer();
       const double n = std::floor((b - a) / s + 1e-9);
       if (n > 1e6) fail(w, "more than a million values");
@@ -111,7 +112,8 @@ std::vector<json> leaf_values(const json& v, const std::string& where) {
     }
     auto pair = [&](const char* key) {
       const json& p = r[key];
-      if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number() || p[0].get<double>() > p[1].get<double>())
+      if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number() ||
+          p[0].get<double>() > p[1].get<double>())
         fail(w + "/" + key, std::string("must be [low, high] with low <= high (got ") + p.dump() + ")");
       return std::pair<double, double>(p[0].get<double>(), p[1].get<double>());
     };
@@ -123,7 +125,8 @@ std::vector<json> leaf_values(const json& v, const std::string& where) {
         if (decimals >= 0) x = std::round(x * std::pow(10.0, decimals)) / std::pow(10.0, decimals);
         out.push_back(tidy(x));
       } else if (r.contains("int")) {
-        if (!r["int"].is_array() || r["int"].size() != 2 || !r["int"][0].is_number_integer() || !r["int"][1].is_number_integer())
+        if (!r["int"].is_array() || r["int"].size() != 2 || !r["int"][0].is_number_integer() ||
+            !r["int"][1].is_number_integer())
           fail(w + "/int", "must be [low, high] integers (inclusive)");
         auto [lo, hi] = pair("int");
         const int64_t span = int64_t(hi) - int64_t(lo) + 1;
@@ -154,7 +157,8 @@ json merge_disjoint(const json& a, const json& b, const std::string& where) {
 std::vector<json> expand_vary(const json& v, const std::string& where) {
   if (v.is_null()) return {json::object()};
   if (v.is_array()) return expand_vary(json{{"product", v}}, where);
-  if (!v.is_object()) fail(where, "expected an axis object, a list of them (a product) or {\"product\"|\"zip\": [...]}");
+  if (!v.is_object())
+    fail(where, "expected an axis object, a list of them (a product) or {\"product\"|\"zip\": [...]}");
   if (v.contains("param")) {
     if (!v["param"].is_string()) fail(where + "/param", "must be a string NODE.PARAM");
     check_param_key(v["param"].get<std::string>(), where + "/param");
@@ -197,7 +201,8 @@ std::vector<json> expand_vary(const json& v, const std::string& where) {
   if (v.contains("values")) {  // bundles: [{"a.x": 1, "b.y": 2}, ...]
     if (v.size() != 1) fail(where, "a bundle list {\"values\": [...]} without \"param\" has no other keys");
     const json& vals = v["values"];
-    if (!vals.is_array() || vals.empty()) fail(where + "/values", "must be a non-empty array of {\"NODE.PARAM\": value} objects");
+    if (!vals.is_array() || vals.empty())
+      fail(where + "/values", "must be a non-empty array of {\"NODE.PARAM\": value} objects");
     std::vector<json> out;
     for (size_t i = 0; i < vals.size(); ++i) {
       const std::string w = where + "/values/" + std::to_string(i);
@@ -273,7 +278,10 @@ bool Sweep::items_have_own_outputs(const Registry& registry) const {
 }
 
 json Sweep::to_json() const {
-  json j = {{"sweep", file.string()}, {"name", name}, {"graph", graph_path.string()}, {"graph_hash", graph_hash},
+  json j = {{"sweep", file.string()},
+            {"name", name},
+            {"graph", graph_path.string()},
+            {"graph_hash", graph_hash},
             {"items", json::array()}};
   if (!out.empty()) j["out"] = out.string();
   for (const auto& it : items)
@@ -288,11 +296,14 @@ Sweep parse_sweep(const json& doc, const fs::path& file, const Registry& registr
   };
   if (!doc.is_object()) throw err("/", "a sweep file is a JSON object");
   static const std::set<std::string> known = {"format", "version", "name", "description", "graph",
-                                               "out", "set", "vary", "per_item"};
+                                              "out",    "set",     "vary", "per_item"};
   for (const auto& [k, _] : doc.items())
-    if (!known.count(k)) throw err("/" + k, "unknown key '" + k + "' (known: format, version, name, description, graph, out, set, vary, per_item)");
+    if (!known.count(k))
+      throw err("/" + k,
+                "unknown key '" + k + "' (known: format, version, name, description, graph, out, set, vary, per_item)");
   if (doc.contains("format") && doc["format"] != "camgraph-sweep")
-    throw err("/format", "not a CamGraph sweep (\"format\" must be \"camgraph-sweep\", got " + doc["format"].dump() + ")");
+    throw err("/format",
+              "not a CamGraph sweep (\"format\" must be \"camgraph-sweep\", got " + doc["format"].dump() + ")");
   if (doc.contains("version") && (!doc["version"].is_number_integer() || doc["version"].get<int>() > 1))
     throw err("/version", "sweep format version " + doc["version"].dump() + " is newer than this build reads (1)");
   if (!doc.contains("graph") || !doc["graph"].is_string())
@@ -355,8 +366,7 @@ Sweep parse_sweep(const json& doc, const fs::path& file, const Registry& registr
     SweepItem item;
     item.overrides = s.fixed;
     for (const auto& [k, v] : variants[i].items()) {
-      if (s.fixed.contains(k))
-        throw err("/vary", "'" + k + "' is both fixed in \"set\" and varied");
+      if (s.fixed.contains(k)) throw err("/vary", "'" + k + "' is both fixed in \"set\" and varied");
       if (s.per_item.contains(k)) throw err("/vary", "'" + k + "' is both varied and a per_item template");
       item.overrides[k] = resolve(k, v, "/vary (item " + std::to_string(i) + ", " + k + ")");
     }

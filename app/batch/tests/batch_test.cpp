@@ -64,13 +64,15 @@ TEST(SweepExpand, ProductOrderZipBundlesAndNesting) {
   auto items = expand_vary(v, "/vary");
   ASSERT_EQ(items.size(), 2u * 3u * 2u);
   // First factor slowest, last fastest.
-  EXPECT_EQ(items[0], json::parse(R"({"s.scene":"a","p.motion":"orbit","p.direction":"left","p.intensity":0.3,"p.frames":9})"));
+  EXPECT_EQ(items[0],
+            json::parse(R"({"s.scene":"a","p.motion":"orbit","p.direction":"left","p.intensity":0.3,"p.frames":9})"));
   EXPECT_EQ(items[1]["p.intensity"], 0.6);
   EXPECT_EQ(items[2]["p.motion"], "pan");
   EXPECT_EQ(items[2]["p.direction"], "right");
   EXPECT_EQ(items[6]["s.scene"], "b");
   // A list is a product; the shorthand object is a product of its lists.
-  EXPECT_EQ(expand_vary(json::parse(R"([{"param":"a.x","values":[1,2]},{"param":"b.y","values":[3,4,5]}])"), "").size(), 6u);
+  EXPECT_EQ(expand_vary(json::parse(R"([{"param":"a.x","values":[1,2]},{"param":"b.y","values":[3,4,5]}])"), "").size(),
+            6u);
   EXPECT_EQ(expand_vary(json::parse(R"({"a.x": [1,2], "b.y": [3,4,5]})"), "").size(), 6u);
 }
 
@@ -97,28 +99,37 @@ TEST(SweepExpand, RandomDrawsAreSeededAndInRange) {
   std::set<int64_t> seen;
   for (const auto& o : ints) seen.insert(o["a.n"].get<int64_t>());
   EXPECT_EQ(seen, (std::set<int64_t>{3, 4, 5}));
-  auto ch = expand_vary(json::parse(R"({"param": "a.m", "random": {"seed": 9, "count": 50, "choice": ["x", "y"]}})"), "");
+  auto ch = expand_vary(json::parse(R"({"param": "a.m", "random": {"seed": 9, "count": 50, "choice": ["x", "y"]}})"),
+                        "");
   std::set<std::string> cs;
   for (const auto& o : ch) cs.insert(o["a.m"].get<std::string>());
   EXPECT_EQ(cs.size(), 2u);
-  auto dec = expand_vary(json::parse(R"({"param": "a.x", "random": {"seed": 5, "count": 5, "uniform": [0, 1], "decimals": 2}})"), "");
+  auto dec = expand_vary(
+      json::parse(R"({"param": "a.x", "random": {"seed": 5, "count": 5, "uniform": [0, 1], "decimals": 2}})"), "");
   for (const auto& o : dec) EXPECT_LE(o["a.x"].dump().size(), 4u) << o.dump();
 }
 
 TEST(SweepExpand, ErrorsSayWhereAndWhat) {
-  EXPECT_NE(error_of([] { expand_vary(json::parse(R"({"zip": [{"param":"a.x","values":[1,2]},{"param":"b.y","values":[1]}]})"), "/vary"); })
-                .find("zip needs equal lengths: part 0 has 2 values, part 1 has 1"),
+  EXPECT_NE(error_of([] {
+              expand_vary(json::parse(R"({"zip": [{"param":"a.x","values":[1,2]},{"param":"b.y","values":[1]}]})"),
+                          "/vary");
+            }).find("zip needs equal lengths: part 0 has 2 values, part 1 has 1"),
             std::string::npos);
-  EXPECT_NE(error_of([] { expand_vary(json::parse(R"({"param": "ax", "values": [1]})"), "/vary"); }).find("'ax' is not NODE.PARAM"),
+  EXPECT_NE(error_of([] {
+              expand_vary(json::parse(R"({"param": "ax", "values": [1]})"), "/vary");
+            }).find("'ax' is not NODE.PARAM"),
             std::string::npos);
-  EXPECT_NE(error_of([] { expand_vary(json::parse(R"({"param": "a.x", "range": {"from": 0, "to": 1, "step": -1}})"), "/vary"); })
-                .find("at /vary/range/step"),
+  EXPECT_NE(error_of([] {
+              expand_vary(json::parse(R"({"param": "a.x", "range": {"from": 0, "to": 1, "step": -1}})"), "/vary");
+            }).find("at /vary/range/step"),
             std::string::npos);
-  EXPECT_NE(error_of([] { expand_vary(json::parse(R"([{"param":"a.x","values":[1]},{"param":"a.x","values":[2]}])"), "/vary"); })
-                .find("'a.x' is set by two factors"),
+  EXPECT_NE(error_of([] {
+              expand_vary(json::parse(R"([{"param":"a.x","values":[1]},{"param":"a.x","values":[2]}])"), "/vary");
+            }).find("'a.x' is set by two factors"),
             std::string::npos);
-  EXPECT_NE(error_of([] { expand_vary(json::parse(R"({"param": "a.x", "random": {"seed": 1, "count": 3}})"), "/vary"); })
-                .find("exactly one of \"uniform\""),
+  EXPECT_NE(error_of([] {
+              expand_vary(json::parse(R"({"param": "a.x", "random": {"seed": 1, "count": 3}})"), "/vary");
+            }).find("exactly one of \"uniform\""),
             std::string::npos);
 }
 
@@ -161,23 +172,30 @@ TEST(Sweep, LoadsChecksAgainstTheGraphAndGivesStableIds) {
 TEST(Sweep, BadOverridesNameTheFileNodeAndParameter) {
   const fs::path dir = temp_dir("batch-sweep-bad");
   auto err = [&](const json& sw) { return error_of([&] { load_sweep(sweep_file(dir, sw), builtin_registry()); }); };
-  EXPECT_NE(err(json::parse(R"({"vary": {"ghost.seed": [1]}})")).find("no node 'ghost' in graph.cgraph"), std::string::npos);
-  EXPECT_NE(err(json::parse(R"({"vary": {"pattern.sed": [1]}})")).find("node 'pattern' (image.pattern) has no parameter 'sed'"),
+  EXPECT_NE(err(json::parse(R"({"vary": {"ghost.seed": [1]}})")).find("no node 'ghost' in graph.cgraph"),
+            std::string::npos);
+  EXPECT_NE(err(json::parse(R"({"vary": {"pattern.sed": [1]}})"))
+                .find("node 'pattern' (image.pattern) has no parameter 'sed'"),
             std::string::npos);
   const std::string range = err(json::parse(R"({"vary": {"resize.width": [0]}})"));
   EXPECT_NE(range.find("sweep.json"), std::string::npos) << range;
   EXPECT_NE(range.find("below the minimum"), std::string::npos) << range;
-  EXPECT_NE(err(json::parse(R"({"vary": {"pattern.seed": [1]}, "sets": {}})")).find("unknown key 'sets'"), std::string::npos);
-  EXPECT_NE(err(json::parse(R"({"vary": {"pattern.seed": [1]}, "per_item": {"save.path": "{nope}.png"}})")).find("unknown field {nope}"),
+  EXPECT_NE(err(json::parse(R"({"vary": {"pattern.seed": [1]}, "sets": {}})")).find("unknown key 'sets'"),
             std::string::npos);
-  EXPECT_NE(err(json::parse(R"({"set": {"pattern.seed": 1}, "vary": {"pattern.seed": [2]}})")).find("both fixed"), std::string::npos);
+  EXPECT_NE(err(json::parse(R"({"vary": {"pattern.seed": [1]}, "per_item": {"save.path": "{nope}.png"}})"))
+                .find("unknown field {nope}"),
+            std::string::npos);
+  EXPECT_NE(err(json::parse(R"({"set": {"pattern.seed": 1}, "vary": {"pattern.seed": [2]}})")).find("both fixed"),
+            std::string::npos);
   std::ofstream(dir / "broken.json") << "{\"graph\": ";
-  EXPECT_NE(error_of([&] { load_sweep(dir / "broken.json", builtin_registry()); }).find("invalid JSON"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_sweep(dir / "broken.json", builtin_registry()); }).find("invalid JSON"),
+            std::string::npos);
 }
 
 TEST(Sweep, DuplicateVariantsAreDroppedAndCounted) {
   const fs::path dir = temp_dir("batch-sweep-dup");
-  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"vary": {"pattern.seed": [1, 2, 1, 3, 2]}})")), builtin_registry());
+  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"vary": {"pattern.seed": [1, 2, 1, 3, 2]}})")),
+                             builtin_registry());
   EXPECT_EQ(s.items.size(), 3u);
   EXPECT_EQ(s.duplicates, 2u);
   EXPECT_EQ(s.items[2].index, 2u);
@@ -251,7 +269,8 @@ TEST(Slurm, SlicesCoverEveryItemOnce) {
 
 TEST(Slurm, ScriptNamesTheArrayLimitsAndTaskCommand) {
   const fs::path dir = temp_dir("batch-slurm-script");
-  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"name": "n", "vary": {"pattern.seed": [1,2,3,4,5]}})")), builtin_registry());
+  const Sweep s = load_sweep(sweep_file(dir, json::parse(R"({"name": "n", "vary": {"pattern.seed": [1,2,3,4,5]}})")),
+                             builtin_registry());
   SlurmOptions o;
   o.partition = "gpu";
   o.gpus_per_task = 1;
@@ -274,7 +293,8 @@ TEST(Slurm, ScriptNamesTheArrayLimitsAndTaskCommand) {
   EXPECT_EQ(task_items(job.items_file, 2, 3), (std::vector<std::string>{ids[3], ids[4]}));
   // A second submission gets its own folder; nothing to submit is an error that says so.
   EXPECT_NE(write_slurm_job(s, {ids[1]}, "cli", dir / "out", dir / "state", o).dir, job.dir);
-  EXPECT_NE(error_of([&] { write_slurm_job(s, {}, "cli", dir / "out", dir / "state", o); }).find("every item of n is done"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { write_slurm_job(s, {}, "cli", dir / "out", dir / "state", o); }).find("every item of n is done"),
+      std::string::npos);
   EXPECT_EQ(shell_quote("a'b"), "'a'\\''b'");
 }

@@ -79,7 +79,8 @@ TEST(Runner, ItemsWithoutOutputTemplatesGetTheirOwnFolders) {
   const Sweep s = make_sweep(dir, json::parse(R"({"vary": {"resize.width": [16, 32]}})"));
   RunnerOptions o = options(dir, 1);
   ASSERT_EQ(run_sweep(s, o, builtin_registry()).exit_code(), 0);
-  for (const auto& it : s.items) EXPECT_TRUE(fs::exists(o.out_dir / "items" / it.id / "checker" / "noise.png")) << it.id;
+  for (const auto& it : s.items)
+    EXPECT_TRUE(fs::exists(o.out_dir / "items" / it.id / "checker" / "noise.png")) << it.id;
 }
 
 TEST(Runner, ChildrenCarryTheCacheAndItsCap) {
@@ -132,7 +133,8 @@ TEST(Runner, ACrashingChildIsRecordedAndTheRunnerGoesOn) {
   fs::permissions(o.cli, fs::perms::owner_all);
   const RunSummary a = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(a.failed, 3u);
-  for (const auto& [id, r] : a.failures) EXPECT_NE(r.error.find("crashed (killed by signal 11"), std::string::npos) << r.error;
+  for (const auto& [id, r] : a.failures)
+    EXPECT_NE(r.error.find("crashed (killed by signal 11"), std::string::npos) << r.error;
 }
 
 TEST(Runner, InterruptedAndCancelledRunsResume) {
@@ -188,8 +190,8 @@ TEST(Runner, ItemsSharingUpstreamResultsTakeThemFromTheSharedCache) {
   Manifest m = load_manifest(default_state_dir(o.out_dir, s));
   int cached = 0, computed = 0;
   for (const auto& [id, r] : m.items) cached += r.cached_nodes, computed += r.computed_nodes;
-  EXPECT_EQ(cached, 3);             // pattern computed once, three items took it from the cache
-  EXPECT_EQ(computed, 4 * 3 - 3);   // pattern once + resize and save per item
+  EXPECT_EQ(cached, 3);            // pattern computed once, three items took it from the cache
+  EXPECT_EQ(computed, 4 * 3 - 3);  // pattern once + resize and save per item
   // Without the cache every item computes everything.
   const fs::path dir2 = temp_dir("batch-run-nocache");
   const Sweep s2 = make_sweep(dir2, json::parse(R"({"vary": {"resize.width": [16, 24, 32, 40]},

@@ -104,7 +104,8 @@ MetadataIndexReport index_dataset_metadata(const fs::path& folder, OutputFiles& 
   std::vector<Line> lines;
   std::map<std::string, size_t> index;
   std::error_code ec;
-  if (fs::exists(main, ec)) merge_into(lines, index, parse_lines(read_file(main), main.string(), &report.bad_lines, &report.warnings));
+  if (fs::exists(main, ec))
+    merge_into(lines, index, parse_lines(read_file(main), main.string(), &report.bad_lines, &report.warnings));
 
   std::vector<fs::path> shards;
   const fs::path shard_dir = folder / "metadata.d";
@@ -113,7 +114,8 @@ MetadataIndexReport index_dataset_metadata(const fs::path& folder, OutputFiles& 
       if (e.is_regular_file() && e.path().extension() == ".jsonl") shards.push_back(e.path());
   std::sort(shards.begin(), shards.end());
   for (const auto& s : shards)
-    report.replaced += merge_into(lines, index, parse_lines(read_file(s), s.string(), &report.bad_lines, &report.warnings));
+    report.replaced += merge_into(lines, index,
+                                  parse_lines(read_file(s), s.string(), &report.bad_lines, &report.warnings));
   report.shards = shards.size();
   report.items = lines.size();
   for (const auto& l : lines)

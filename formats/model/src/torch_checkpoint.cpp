@@ -110,7 +110,10 @@ class ZipReader {
     read_at(file_size_ - tail, buf.data(), tail, "zip end record");
     std::int64_t eocd = -1;
     for (std::int64_t i = static_cast<std::int64_t>(tail) - 22; i >= 0; --i)
-      if (le32(&buf[i]) == 0x06054b50u) { eocd = i; break; }
+      if (le32(&buf[i]) == 0x06054b50u) {
+        eocd = i;
+        break;
+      }
     if (eocd < 0) fail(source_, "not a zip archive or truncated (no end-of-central-directory record)");
     const unsigned char* e = &buf[eocd];
     std::uint64_t count = le16(e + 10);
@@ -144,9 +147,18 @@ class ZipReader {
         const std::uint16_t id = le16(x + q), len = le16(x + q + 2);
         if (id == 0x0001) {
           std::uint16_t k = q + 4;
-          if (usize == 0xFFFFFFFFu && k + 8 <= q + 4 + len) { usize = le64(x + k); k += 8; }
-          if (csize == 0xFFFFFFFFu && k + 8 <= q + 4 + len) { csize = le64(x + k); k += 8; }
-          if (off == 0xFFFFFFFFu && k + 8 <= q + 4 + len) { off = le64(x + k); k += 8; }
+          if (usize == 0xFFFFFFFFu && k + 8 <= q + 4 + len) {
+            usize = le64(x + k);
+            k += 8;
+          }
+          if (csize == 0xFFFFFFFFu && k + 8 <= q + 4 + len) {
+            csize = le64(x + k);
+            k += 8;
+          }
+          if (off == 0xFFFFFFFFu && k + 8 <= q + 4 + len) {
+            off = le64(x + k);
+            k += 8;
+          }
         }
         q = static_cast<std::uint16_t>(q + 4 + len);
       }
@@ -175,10 +187,10 @@ struct PyObj {
   Kind kind = Kind::None;
   std::int64_t i = 0;
   double f = 0;
-  std::string s;                               // Str, Bytes, Global ("module.name"), Opaque (its class)
-  std::vector<Obj> items;                      // Tuple, List
-  std::vector<std::pair<Obj, Obj>> dict;       // Dict (insertion order)
-  at::Tensor tensor;                           // Tensor, Storage (1-D, its dtype)
+  std::string s;                          // Str, Bytes, Global ("module.name"), Opaque (its class)
+  std::vector<Obj> items;                 // Tuple, List
+  std::vector<std::pair<Obj, Obj>> dict;  // Dict (insertion order)
+  at::Tensor tensor;                      // Tensor, Storage (1-D, its dtype)
 };
 
 Obj make(Kind k) {
@@ -186,8 +198,16 @@ Obj make(Kind k) {
   o->kind = k;
   return o;
 }
-Obj make_int(std::int64_t v) { auto o = make(Kind::Int); o->i = v; return o; }
-Obj make_str(Kind k, std::string s) { auto o = make(k); o->s = std::move(s); return o; }
+Obj make_int(std::int64_t v) {
+  auto o = make(Kind::Int);
+  o->i = v;
+  return o;
+}
+Obj make_str(Kind k, std::string s) {
+  auto o = make(k);
+  o->s = std::move(s);
+  return o;
+}
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -211,19 +231,29 @@ const char* kind_name(Kind k) {
 // Storage classes and dtypes the unpickler accepts as globals.
 bool storage_dtype(const std::string& global, at::ScalarType& out) {
   static const std::map<std::string, at::ScalarType> table = {
-      {"torch.DoubleStorage", at::kDouble}, {"torch.FloatStorage", at::kFloat},
-      {"torch.HalfStorage", at::kHalf},     {"torch.BFloat16Storage", at::kBFloat16},
-      {"torch.LongStorage", at::kLong},     {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},   {"torch.CharStorage", at::kChar},
-      {"torch.ByteStorage", at::kByte},     {"torch.BoolStorage", at::kBool},
+      {"torch.DoubleStorage", at::kDouble},
+      {"torch.FloatStorage", at::kFloat},
+      {"torch.HalfStorage", at::kHalf},
+      {"torch.BFloat16Storage", at::kBFloat16},
+      {"torch.LongStorage", at::kLong},
+      {"torch.IntStorage", at::kInt},
+      {"torch.ShortStorage", at::kShort},
+      {"torch.CharStorage", at::kChar},
+      {"torch.ByteStorage", at::kByte},
+      {"torch.BoolStorage", at::kBool},
       {"torch.ComplexFloatStorage", at::kComplexFloat},
       {"torch.ComplexDoubleStorage", at::kComplexDouble},
       {"torch.UntypedStorage", at::kByte},
-      {"torch.float64", at::kDouble},       {"torch.float32", at::kFloat},
-      {"torch.float16", at::kHalf},         {"torch.bfloat16", at::kBFloat16},
-      {"torch.int64", at::kLong},           {"torch.int32", at::kInt},
-      {"torch.int16", at::kShort},          {"torch.int8", at::kChar},
-      {"torch.uint8", at::kByte},           {"torch.bool", at::kBool},
+      {"torch.float64", at::kDouble},
+      {"torch.float32", at::kFloat},
+      {"torch.float16", at::kHalf},
+      {"torch.bfloat16", at::kBFloat16},
+      {"torch.int64", at::kLong},
+      {"torch.int32", at::kInt},
+      {"torch.int16", at::kShort},
+      {"torch.int8", at::kChar},
+      {"torch.uint8", at::kByte},
+      {"torch.bool", at::kBool},
   };
   auto it = table.find(global);
   if (it == table.end()) return false;
@@ -246,17 +276,27 @@ class Unpickler {
     while (true) {
       const std::uint8_t op = byte();
       switch (op) {
-        case 0x80: byte(); break;                 // PROTO
-        case 0x95: bytes(8); break;               // FRAME
-        case '.':                                 // STOP
+        case 0x80: byte(); break;    // PROTO
+        case 0x95: bytes(8); break;  // FRAME
+        case '.':                    // STOP
           if (stack_.empty()) error("STOP with an empty stack");
           return stack_.back();
         case '(': marks_.push_back(stack_.size()); break;  // MARK
         case '}': push(make(Kind::Dict)); break;
         case ']': push(make(Kind::List)); break;
         case ')': push(make(Kind::Tuple)); break;
-        case 't': { auto o = make(Kind::Tuple); o->items = pop_mark(); push(o); break; }
-        case 'l': { auto o = make(Kind::List); o->items = pop_mark(); push(o); break; }
+        case 't': {
+          auto o = make(Kind::Tuple);
+          o->items = pop_mark();
+          push(o);
+          break;
+        }
+        case 'l': {
+          auto o = make(Kind::List);
+          o->items = pop_mark();
+          push(o);
+          break;
+        }
         case 'd': {
           auto items = pop_mark();
           auto o = make(Kind::Dict);
@@ -264,7 +304,9 @@ class Unpickler {
           push(o);
           break;
         }
-        case 0x85: case 0x86: case 0x87: {        // TUPLE1..3
+        case 0x85:
+        case 0x86:
+        case 0x87: {  // TUPLE1..3
           const std::size_t n = op - 0x84;
           need(n);
           auto o = make(Kind::Tuple);
@@ -273,21 +315,42 @@ class Unpickler {
           push(o);
           break;
         }
-        case 'a': { auto v = pop(); append(top(), {v}); break; }        // APPEND
-        case 'e': { auto items = pop_mark(); append(top(), items); break; }  // APPENDS
-        case 's': { auto v = pop(); auto k = pop(); set_items(top(), {k, v}); break; }
-        case 'u': { auto items = pop_mark(); set_items(top(), items); break; }
-        case 'q': memo_[byte()] = top(); break;                        // BINPUT
-        case 'r': memo_[u32()] = top(); break;                         // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top(); break;                 // MEMOIZE
-        case 'h': push(memo_get(byte())); break;                       // BINGET
-        case 'j': push(memo_get(u32())); break;                        // LONG_BINGET
+        case 'a': {
+          auto v = pop();
+          append(top(), {v});
+          break;
+        }  // APPEND
+        case 'e': {
+          auto items = pop_mark();
+          append(top(), items);
+          break;
+        }  // APPENDS
+        case 's': {
+          auto v = pop();
+          auto k = pop();
+          set_items(top(), {k, v});
+          break;
+        }
+        case 'u': {
+          auto items = pop_mark();
+          set_items(top(), items);
+          break;
+        }
+        case 'q': memo_[byte()] = top(); break;                             // BINPUT
+        case 'r': memo_[u32()] = top(); break;                              // LONG_BINPUT
+        case 0x94: memo_[memo_.size()] = top(); break;                      // MEMOIZE
+        case 'h': push(memo_get(byte())); break;                            // BINGET
+        case 'j': push(memo_get(u32())); break;                             // LONG_BINGET
         case 'J': push(make_int(static_cast<std::int32_t>(u32()))); break;  // BININT
-        case 'K': push(make_int(byte())); break;                       // BININT1
-        case 'M': { auto b = bytes(2); push(make_int(le16(b))); break; }  // BININT2
-        case 0x8a: push(make_int(long_bytes(byte()))); break;          // LONG1
-        case 0x8b: push(make_int(long_bytes(u32()))); break;           // LONG4
-        case 'G': {                                                    // BINFLOAT (big-endian)
+        case 'K': push(make_int(byte())); break;                            // BININT1
+        case 'M': {
+          auto b = bytes(2);
+          push(make_int(le16(b)));
+          break;
+        }                                                      // BININT2
+        case 0x8a: push(make_int(long_bytes(byte()))); break;  // LONG1
+        case 0x8b: push(make_int(long_bytes(u32()))); break;   // LONG4
+        case 'G': {                                            // BINFLOAT (big-endian)
           auto b = bytes(8);
           std::uint64_t u = 0;
           for (int k = 0; k < 8; ++k) u = (u << 8) | b[k];
@@ -297,7 +360,13 @@ class Unpickler {
           break;
         }
         case 'N': push(make(Kind::None)); break;
-        case 0x88: case 0x89: { auto o = make(Kind::Bool); o->i = op == 0x88; push(o); break; }
+        case 0x88:
+        case 0x89: {
+          auto o = make(Kind::Bool);
+          o->i = op == 0x88;
+          push(o);
+          break;
+        }
         case 'X': push(make_str(Kind::Str, string(u32()))); break;     // BINUNICODE
         case 0x8c: push(make_str(Kind::Str, string(byte()))); break;   // SHORT_BINUNICODE
         case 0x8d: push(make_str(Kind::Str, string(u64()))); break;    // BINUNICODE8
@@ -311,19 +380,32 @@ class Unpickler {
           push(global(module + "." + name));
           break;
         }
-        case 0x93: {                                                   // STACK_GLOBAL
+        case 0x93: {  // STACK_GLOBAL
           auto name = pop(), module = pop();
           if (module->kind != Kind::Str || name->kind != Kind::Str) error("STACK_GLOBAL needs two strings");
           push(global(module->s + "." + name->s));
           break;
         }
-        case 'R': { auto args = pop(); auto f = pop(); push(reduce(f, args)); break; }  // REDUCE
-        case 0x81: { auto args = pop(); auto cls = pop(); push(reduce(cls, args)); break; }  // NEWOBJ
-        case 'b': pop(); need(1); break;  // BUILD: state of an OrderedDict/Parameter/placeholder is ignored
-        case 'Q': push(persistent_load(pop())); break;                 // BINPERSID
-        case '0': pop(); break;                                        // POP
-        case '1': pop_mark(); break;                                   // POP_MARK
-        case '2': push(top()); break;                                  // DUP
+        case 'R': {
+          auto args = pop();
+          auto f = pop();
+          push(reduce(f, args));
+          break;
+        }  // REDUCE
+        case 0x81: {
+          auto args = pop();
+          auto cls = pop();
+          push(reduce(cls, args));
+          break;
+        }  // NEWOBJ
+        case 'b':
+          pop();
+          need(1);
+          break;  // BUILD: state of an OrderedDict/Parameter/placeholder is ignored
+        case 'Q': push(persistent_load(pop())); break;  // BINPERSID
+        case '0': pop(); break;                         // POP
+        case '1': pop_mark(); break;                    // POP_MARK
+        case '2': push(top()); break;                   // DUP
         default: {
           char hex[8];
           std::snprintf(hex, sizeof hex, "0x%02x", op);
@@ -350,7 +432,10 @@ class Unpickler {
   }
   std::uint32_t u32() { return le32(bytes(4)); }
   std::uint64_t u64() { return le64(bytes(8)); }
-  std::string string(std::uint64_t n) { auto p = bytes(n); return std::string(reinterpret_cast<const char*>(p), n); }
+  std::string string(std::uint64_t n) {
+    auto p = bytes(n);
+    return std::string(reinterpret_cast<const char*>(p), n);
+  }
   std::string line() {
     const auto end = data_.find('\n', pos_);
     if (end == std::string_view::npos) error("unexpected end of pickle in GLOBAL");
@@ -406,7 +491,11 @@ class Unpickler {
       bool replaced = false;  // keep dict semantics: a repeated string key replaces the value
       if (items[k]->kind == Kind::Str)
         for (auto& kv : d->dict)
-          if (kv.first->kind == Kind::Str && kv.first->s == items[k]->s) { kv.second = items[k + 1]; replaced = true; break; }
+          if (kv.first->kind == Kind::Str && kv.first->s == items[k]->s) {
+            kv.second = items[k + 1];
+            replaced = true;
+            break;
+          }
       if (!replaced) d->dict.emplace_back(items[k], items[k + 1]);
     }
   }
@@ -522,9 +611,11 @@ std::string key_text(const Obj& k) {
 bool holds_tensors(const Obj& o) {
   if (o->kind == Kind::Tensor) return true;
   if (o->kind == Kind::Dict)
-    for (const auto& kv : o->dict) if (holds_tensors(kv.second)) return true;
+    for (const auto& kv : o->dict)
+      if (holds_tensors(kv.second)) return true;
   if (o->kind == Kind::List || o->kind == Kind::Tuple)
-    for (const auto& x : o->items) if (holds_tensors(x)) return true;
+    for (const auto& x : o->items)
+      if (holds_tensors(x)) return true;
   return false;
 }
 
@@ -576,16 +667,17 @@ TensorList load_torch_checkpoint_ordered(const std::filesystem::path& path, cons
     unsigned char h[2] = {};
     in.read(reinterpret_cast<char*>(h), 2);
     if (in && h[0] == 0x80 && h[1] <= 5)
-      fail(source, "legacy (pre-1.6) torch.save format is not supported: re-save it with a recent "
-                   "PyTorch (torch.save(torch.load(f), g)) or convert it to .safetensors");
+      fail(source,
+           "legacy (pre-1.6) torch.save format is not supported: re-save it with a recent "
+           "PyTorch (torch.save(torch.load(f), g)) or convert it to .safetensors");
     fail(source, "not a PyTorch zip checkpoint (expected a torch.save file starting with 'PK')");
   }
   ZipReader zip(path);
   std::string pkl;
   for (const auto& kv : zip.entries()) {
     const std::string& n = kv.first;
-    if (n.size() >= 8 && n.compare(n.size() - 8, 8, "data.pkl") == 0 &&
-        (n.size() == 8 || n[n.size() - 9] == '/') && (pkl.empty() || n.size() < pkl.size()))
+    if (n.size() >= 8 && n.compare(n.size() - 8, 8, "data.pkl") == 0 && (n.size() == 8 || n[n.size() - 9] == '/') &&
+        (pkl.empty() || n.size() < pkl.size()))
       pkl = n;
   }
   if (pkl.empty()) {
@@ -617,7 +709,10 @@ TensorList load_torch_checkpoint_ordered(const std::filesystem::path& path, cons
   } else if (root->kind == Kind::Dict) {
     for (const char* k : {"state_dict", "model_state_dict", "model", "module", "params_ema", "params", "net", "ema"}) {
       Obj e = dict_get(root, k);
-      if (e && e->kind == Kind::Dict && holds_tensors(e)) { chosen = e; break; }
+      if (e && e->kind == Kind::Dict && holds_tensors(e)) {
+        chosen = e;
+        break;
+      }
     }
   }
   TensorList out;

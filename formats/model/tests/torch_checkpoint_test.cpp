@@ -32,24 +32,58 @@ at::Tensor arange(at::IntArrayRef shape, double scale = 0.25, double offset = 0.
 // A zip of stored entries (what torch.save writes), enough for the reader.
 std::string zip_stored(const std::vector<std::pair<std::string, std::string>>& files) {
   std::string out, central;
-  auto put16 = [](std::string& s, std::uint32_t v) { s.push_back(char(v & 255)); s.push_back(char((v >> 8) & 255)); };
-  auto put32 = [&](std::string& s, std::uint32_t v) { put16(s, v & 0xFFFF); put16(s, v >> 16); };
+  auto put16 = [](std::string& s, std::uint32_t v) {
+    s.push_back(char(v & 255));
+    s.push_back(char((v >> 8) & 255));
+  };
+  auto put32 = [&](std::string& s, std::uint32_t v) {
+    put16(s, v & 0xFFFF);
+    put16(s, v >> 16);
+  };
   for (const auto& [name, data] : files) {
     const auto offset = static_cast<std::uint32_t>(out.size());
-    put32(out, 0x04034b50); put16(out, 20); put16(out, 0); put16(out, 0); put16(out, 0); put16(out, 0);
-    put32(out, 0); put32(out, data.size()); put32(out, data.size()); put16(out, name.size()); put16(out, 0);
+    put32(out, 0x04034b50);
+    put16(out, 20);
+    put16(out, 0);
+    put16(out, 0);
+    put16(out, 0);
+    put16(out, 0);
+    put32(out, 0);
+    put32(out, data.size());
+    put32(out, data.size());
+    put16(out, name.size());
+    put16(out, 0);
     out += name;
     out += data;
-    put32(central, 0x02014b50); put16(central, 20); put16(central, 20); put16(central, 0); put16(central, 0);
-    put16(central, 0); put16(central, 0); put32(central, 0); put32(central, data.size()); put32(central, data.size());
-    put16(central, name.size()); put16(central, 0); put16(central, 0); put16(central, 0); put16(central, 0);
-    put32(central, 0); put32(central, offset);
+    put32(central, 0x02014b50);
+    put16(central, 20);
+    put16(central, 20);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put32(central, 0);
+    put32(central, data.size());
+    put32(central, data.size());
+    put16(central, name.size());
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put32(central, 0);
+    put32(central, offset);
     central += name;
   }
   const auto cd_offset = static_cast<std::uint32_t>(out.size());
   out += central;
-  put32(out, 0x06054b50); put16(out, 0); put16(out, 0); put16(out, files.size()); put16(out, files.size());
-  put32(out, central.size()); put32(out, cd_offset); put16(out, 0);
+  put32(out, 0x06054b50);
+  put16(out, 0);
+  put16(out, 0);
+  put16(out, files.size());
+  put16(out, files.size());
+  put32(out, central.size());
+  put32(out, cd_offset);
+  put16(out, 0);
   return out;
 }
 
@@ -57,7 +91,9 @@ void write(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-std::string u32(std::uint32_t v) { return std::string{char(v & 255), char((v >> 8) & 255), char((v >> 16) & 255), char(v >> 24)}; }
+std::string u32(std::uint32_t v) {
+  return std::string{char(v & 255), char((v >> 8) & 255), char((v >> 16) & 255), char(v >> 24)};
+}
 std::string unicode(const std::string& s) { return "X" + u32(s.size()) + s; }
 
 // Protocol-2 pickle of OrderedDict{key: float32 tensor of `n` elements, shape (n,)}, as torch.save.
@@ -66,11 +102,11 @@ std::string one_tensor_pickle(const std::string& key, int n) {
   std::string p = "\x80\x02" + od + unicode(key);
   p += "ctorch._utils\n_rebuild_tensor_v2\n(";
   p += "(" + unicode("storage") + "ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu");
-  p += std::string("K") + char(n) + "tQ";                      // persistent storage id
-  p += std::string("K") + '\0';                               // storage offset 0
-  p += std::string("K") + char(n) + "\x85";                   // size (n,)
-  p += "K\x01\x85";                                          // stride (1,)
-  p += "\x89" + od + "tR";                                    // requires_grad, hooks; rebuild
+  p += std::string("K") + char(n) + "tQ";    // persistent storage id
+  p += std::string("K") + '\0';              // storage offset 0
+  p += std::string("K") + char(n) + "\x85";  // size (n,)
+  p += "K\x01\x85";                          // stride (1,)
+  p += "\x89" + od + "tR";                   // requires_grad, hooks; rebuild
   p += "s.";
   return p;
 }
@@ -81,8 +117,8 @@ TEST(Checkpoint, ReadsTorchSaveStateDictInFileOrder) {
   const auto list = camgraph::load_torch_checkpoint_ordered(golden("tiny_state_dict.pth"));
   std::vector<std::string> keys;
   for (const auto& kv : list) keys.push_back(kv.first);
-  const std::vector<std::string> expected = {"conv.weight", "conv.bias", "half",       "steps",      "flags",
-                                             "base",        "view_t",    "view_slice", "beta",       "empty"};
+  const std::vector<std::string> expected = {"conv.weight", "conv.bias", "half",       "steps", "flags",
+                                             "base",        "view_t",    "view_slice", "beta",  "empty"};
   EXPECT_EQ(keys, expected);
 
   auto sd = camgraph::load_torch_checkpoint(golden("tiny_state_dict.pth"));
@@ -125,8 +161,7 @@ TEST(Checkpoint, TrainingCheckpointNeedsPermissionForForeignGlobals) {
   EXPECT_TRUE(at::equal(sd.at("model.b"), arange({2}, -1.0)));
 
   lenient.entry = "hparams";  // no tensors there
-  EXPECT_NE(error_of([&] { camgraph::load_torch_checkpoint(golden("training.ckpt"), lenient); })
-                .find("no tensors"),
+  EXPECT_NE(error_of([&] { camgraph::load_torch_checkpoint(golden("training.ckpt"), lenient); }).find("no tensors"),
             std::string::npos);
 }
 
@@ -144,7 +179,8 @@ TEST(Checkpoint, ReadsAnArchiveWrittenHere) {
   EXPECT_FLOAT_EQ(x[2].item<float>(), 7.25f);
 
   // The same archive with a storage entry shorter than the tensor.
-  write(dir / "short.pth", zip_stored({{"own/data.pkl", one_tensor_pickle("x", 3)}, {"own/data/0", data.substr(0, 8)}}));
+  write(dir / "short.pth",
+        zip_stored({{"own/data.pkl", one_tensor_pickle("x", 3)}, {"own/data/0", data.substr(0, 8)}}));
   const std::string err = error_of([&] { camgraph::load_torch_checkpoint(dir / "short.pth"); });
   EXPECT_NE(err.find("short.pth"), std::string::npos) << err;
   EXPECT_NE(err.find("shorter"), std::string::npos) << err;
@@ -154,7 +190,10 @@ TEST(Checkpoint, RefusesForbiddenGlobalWithoutRunningIt) {
   const auto dir = temp_dir("checkpoint-evil");
   // pickle of os.system("touch <marker>"): the classic payload.
   const fs::path marker = dir / "ran";
-  const std::string pkl = "\x80\x02" "cos\nsystem\n" + unicode("touch " + marker.string()) + "\x85R.";
+  const std::string pkl =
+      "\x80\x02"
+      "cos\nsystem\n" +
+      unicode("touch " + marker.string()) + "\x85R.";
   write(dir / "evil.pth", zip_stored({{"evil/data.pkl", pkl}}));
   const std::string err = error_of([&] { camgraph::load_torch_checkpoint(dir / "evil.pth"); });
   EXPECT_NE(err.find("evil.pth"), std::string::npos) << err;

@@ -14,10 +14,10 @@ constexpr int kCgraphVersion = 1;
 
 struct GraphDocument {
   Graph graph;
-  nlohmann::json ui = nlohmann::json::object();     // positions, groups, comments, viewport
-  nlohmann::json extra = nlohmann::json::object();  // unknown top-level keys, preserved
+  nlohmann::json ui = nlohmann::json::object();           // positions, groups, comments, viewport
+  nlohmann::json extra = nlohmann::json::object();        // unknown top-level keys, preserved
   nlohmann::json graph_extra = nlohmann::json::object();  // unknown keys in `graph`
-  std::filesystem::path source;  // file it was loaded from, if any
+  std::filesystem::path source;                           // file it was loaded from, if any
 };
 
 // Parses and checks structure (not node types); throws GraphError with a JSON path.

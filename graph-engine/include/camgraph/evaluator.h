@@ -46,8 +46,8 @@ struct NodeResult {
 struct RunResult {
   bool ok = false;
   bool cancelled = false;
-  std::vector<Problem> problems;             // validation problems (nothing ran if non-empty)
-  std::map<std::string, NodeResult> nodes;   // every node that was considered
+  std::vector<Problem> problems;            // validation problems (nothing ran if non-empty)
+  std::map<std::string, NodeResult> nodes;  // every node that was considered
   double seconds = 0;
 };
 

@@ -14,9 +14,7 @@ struct PortRef {
   std::string node;
   std::string port;
   bool operator==(const PortRef& o) const { return node == o.node && port == o.port; }
-  bool operator<(const PortRef& o) const {
-    return node != o.node ? node < o.node : port < o.port;
-  }
+  bool operator<(const PortRef& o) const { return node != o.node ? node < o.node : port < o.port; }
   std::string to_string() const { return node + "." + port; }
 };
 
@@ -29,9 +27,9 @@ struct Link {
 struct NodeInstance {
   std::string id;
   std::string type;
-  int version = 1;     // spec version the params were written for
+  int version = 1;  // spec version the params were written for
   json params = json::object();
-  bool bypass = false; // muted in the editor: not executed, not a target
+  bool bypass = false;          // muted in the editor: not executed, not a target
   json extra = json::object();  // unknown keys, preserved on save
 };
 
@@ -50,8 +48,7 @@ class Graph {
   std::vector<std::string> ancestors(std::string_view id) const;
   std::vector<std::string> descendants(std::string_view id) const;
   // Topological order of all nodes; std::nullopt when there is a cycle (cycle_out gets one).
-  std::optional<std::vector<std::string>> topological_order(
-      std::vector<std::string>* cycle_out = nullptr) const;
+  std::optional<std::vector<std::string>> topological_order(std::vector<std::string>* cycle_out = nullptr) const;
   std::string unique_id(std::string_view base) const;  // "blur", "blur_2", ...
 
   bool operator==(const Graph& o) const;

@@ -54,7 +54,7 @@ class NodeContext {
   int64_t param_int(const std::string& name) const;
   double param_float(const std::string& name) const;
   bool param_bool(const std::string& name) const;
-  std::string param_string(const std::string& name) const;  // String, Enum, Path, Colour
+  std::string param_string(const std::string& name) const;            // String, Enum, Path, Colour
   std::array<double, 4> param_colour(const std::string& name) const;  // RGBA in [0, 1]
   uint64_t param_seed(const std::string& name) const;
   // An input file or folder named by a Path parameter, resolved against the graph's folder;

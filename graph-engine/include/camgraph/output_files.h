@@ -37,7 +37,7 @@ class OutputFiles {
   void record(const std::filesystem::path& path, uint64_t hash);
   void reload_manifest() const;  // merges the manifest on disk into manifest_ (ours win)
   std::filesystem::path root_;
-  mutable nlohmann::json manifest_;  // {"files": {relpath: hash-hex}}
+  mutable nlohmann::json manifest_;                 // {"files": {relpath: hash-hex}}
   nlohmann::json mine_ = nlohmann::json::object();  // entries this object recorded
   mutable std::mutex mutex_;
 };

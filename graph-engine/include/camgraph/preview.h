@@ -16,7 +16,7 @@
 namespace camgraph {
 
 struct PreviewRequest {
-  Camera camera;  // pose and intrinsics; the image is camera.width x camera.height
+  Camera camera;                                   // pose and intrinsics; the image is camera.width x camera.height
   std::array<float, 3> background{0.f, 0.f, 0.f};  // linear RGB in [0, 1]
 };
 

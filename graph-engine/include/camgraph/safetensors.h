@@ -20,8 +20,8 @@
 namespace camgraph {
 
 struct SafetensorsFile {
-  std::map<std::string, at::Tensor> tensors;          // CPU, contiguous
-  std::map<std::string, std::string> metadata;        // "__metadata__" (string to string)
+  std::map<std::string, at::Tensor> tensors;    // CPU, contiguous
+  std::map<std::string, std::string> metadata;  // "__metadata__" (string to string)
 };
 
 // Serialises CPU or device tensors (copied to CPU). Supported dtypes: F64 F32 F16 BF16 I64 I32
@@ -33,8 +33,7 @@ std::string safetensors_serialize(const std::map<std::string, at::Tensor>& tenso
 SafetensorsFile safetensors_parse(std::string_view bytes, const std::string& source);
 // Loads every tensor (through SafetensorsReader: the file is memory-mapped, not read twice).
 SafetensorsFile safetensors_load(const std::filesystem::path& path);
-void safetensors_save_atomic(const std::filesystem::path& path,
-                             const std::map<std::string, at::Tensor>& tensors,
+void safetensors_save_atomic(const std::filesystem::path& path, const std::map<std::string, at::Tensor>& tensors,
                              const std::map<std::string, std::string>& metadata = {});
 
 // One tensor's entry in a safetensors header.
@@ -69,7 +68,7 @@ class SafetensorsReader {
   std::string source_;
   const char* base_ = nullptr;  // mapping of the whole file
   uint64_t size_ = 0;
-  uint64_t data_start_ = 0;     // 8 + header length
+  uint64_t data_start_ = 0;  // 8 + header length
   std::map<std::string, std::string> metadata_;
   std::map<std::string, SafetensorsTensorInfo> tensors_;
 };

@@ -43,13 +43,13 @@ PortSpec with_overlay(PortSpec port, std::string kind, std::string images = {});
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::Float;
-  json default_value;               // must satisfy the constraints below
-  std::optional<double> min, max;   // Int, Float, Seed
-  std::vector<std::string> choices; // Enum
+  json default_value;                // must satisfy the constraints below
+  std::optional<double> min, max;    // Int, Float, Seed
+  std::vector<std::string> choices;  // Enum
   std::string doc;
-  std::string file_filter;          // Path: e.g. "Images (*.png *.jpg)"; "dir" for folders
-  bool is_input_file = false;       // Path: fingerprinted into the cache key
-  bool multiline = false;           // String: prompts
+  std::string file_filter;     // Path: e.g. "Images (*.png *.jpg)"; "dir" for folders
+  bool is_input_file = false;  // Path: fingerprinted into the cache key
+  bool multiline = false;      // String: prompts
   // False for parameters that cannot change the outputs (how often to send previews): they are
   // left out of the cache key and the graph hash, so editing them re-runs nothing.
   bool affects_outputs = true;
@@ -75,18 +75,18 @@ using ExecuteFn = std::function<void(NodeContext&)>;
 using ParamMigration = std::function<void(json& params, int from_version)>;
 
 struct NodeSpec {
-  std::string type;       // stable id, e.g. "splat.train"; written once
-  int version = 1;        // bump when outputs for the same params change
-  std::string category;   // palette group, e.g. "3D"
-  std::string title;      // display name
+  std::string type;      // stable id, e.g. "splat.train"; written once
+  int version = 1;       // bump when outputs for the same params change
+  std::string category;  // palette group, e.g. "3D"
+  std::string title;     // display name
   std::string doc;
   std::vector<PortSpec> inputs;
   std::vector<PortSpec> outputs;
   std::vector<ParamSpec> params;
-  bool is_output = false;     // writes files; a run's default targets
-  bool cacheable = true;      // false: always re-run (e.g. reads a clock)
+  bool is_output = false;  // writes files; a run's default targets
+  bool cacheable = true;   // false: always re-run (e.g. reads a clock)
   ExecuteFn execute;
-  ParamMigration migrate;     // optional: old params -> current
+  ParamMigration migrate;  // optional: old params -> current
   // Optional: more cache-key material, computed from the canonical params and the graph's
   // folder before the node runs; for files a node finds itself that are too large to
   // content-hash (model weights: size + modification time), so replacing one re-runs the node.

@@ -15,8 +15,8 @@ class ValueBase {
  public:
   virtual ~ValueBase() = default;
   virtual PortType type() const = 0;
-  virtual std::size_t byte_size() const = 0;        // for the memory cache budget
-  virtual nlohmann::json summary() const = 0;        // short description for logs and events
+  virtual std::size_t byte_size() const = 0;   // for the memory cache budget
+  virtual nlohmann::json summary() const = 0;  // short description for logs and events
   virtual void save(ValueArchive& archive) const = 0;
 };
 

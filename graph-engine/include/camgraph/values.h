@@ -50,8 +50,8 @@ struct MaskValue final : ValueBase {
 };
 
 struct FrameSequenceValue final : ValueBase {
-  at::Tensor frames;            // [N, H, W, C] float32 in [0, 1], C = 3 or 4
-  at::Tensor depth;             // [N, H, W] float32, optional (undefined when absent)
+  at::Tensor frames;  // [N, H, W, C] float32 in [0, 1], C = 3 or 4
+  at::Tensor depth;   // [N, H, W] float32, optional (undefined when absent)
   double fps = 24.0;
   std::vector<Camera> cameras;  // empty, or one per frame
   ColourSpace colour_space = ColourSpace::SRGB;
@@ -69,11 +69,11 @@ struct FrameSequenceValue final : ValueBase {
 
 // 3D Gaussians in the storage convention of the standard 3DGS PLY.
 struct SplatSceneValue final : ValueBase {
-  at::Tensor means;      // [N, 3] world positions
-  at::Tensor log_scales; // [N, 3] log of per-axis standard deviations
-  at::Tensor quats;      // [N, 4] rotation quaternions (w, x, y, z), not necessarily unit
-  at::Tensor opacity_logits;  // [N] logit of opacity
-  at::Tensor sh;         // [N, K, 3] SH coefficients, K = (degree + 1)^2; sh[:, 0] is the DC term
+  at::Tensor means;                      // [N, 3] world positions
+  at::Tensor log_scales;                 // [N, 3] log of per-axis standard deviations
+  at::Tensor quats;                      // [N, 4] rotation quaternions (w, x, y, z), not necessarily unit
+  at::Tensor opacity_logits;             // [N] logit of opacity
+  at::Tensor sh;                         // [N, K, 3] SH coefficients, K = (degree + 1)^2; sh[:, 0] is the DC term
   std::vector<Camera> training_cameras;  // may be empty
   nlohmann::json info = nlohmann::json::object();  // provenance, scene extent, etc.
 

@@ -49,7 +49,8 @@ double rot_diff(const Camera& a, const Camera& b) {
 std::shared_ptr<const CameraPathValue> run_path(const std::string& params_json, std::string* error = nullptr,
                                                 std::string* error_param = nullptr) {
   const std::string text = R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
-    {"id": "path", "type": "camera.path", "params": )" + params_json + R"(}], "links": []}})";
+    {"id": "path", "type": "camera.path", "params": )" +
+                           params_json + R"(}], "links": []}})";
   Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.out_dir = std::filesystem::temp_directory_path();
@@ -216,17 +217,26 @@ TEST(CameraPath, StaticKeepsEveryCameraIdentical) {
 TEST(CameraPath, EasingShapesProgressAndCompositionAddsUp) {
   const PathResult lin = one("pan", "left", 0.5, 9, "linear"), in = one("pan", "left", 0.5, 9, "ease_in");
   auto angle = [](const PathResult& r, int i) {
-    return std::acos(std::clamp(dot(pose_of(r.cameras[0]).forward(), pose_of(r.cameras[size_t(i)]).forward()), -1.0, 1.0)) * 180 / M_PI;
+    return std::acos(
+               std::clamp(dot(pose_of(r.cameras[0]).forward(), pose_of(r.cameras[size_t(i)]).forward()), -1.0, 1.0)) *
+           180 / M_PI;
   };
   EXPECT_NEAR(angle(lin, 4), 22.5, 1e-6);
   EXPECT_NEAR(angle(in, 4), 45 * 0.25, 1e-6);
   // Pan on frames 0..4 then truck on 4..8: the second half only translates.
   MotionPrimitive a, b;
-  a.type = "pan"; a.direction = "right"; a.end = 4; a.easing = "linear";
-  b.type = "truck"; b.direction = "right"; b.start = 4; b.easing = "linear";
+  a.type = "pan";
+  a.direction = "right";
+  a.end = 4;
+  a.easing = "linear";
+  b.type = "truck";
+  b.direction = "right";
+  b.start = 4;
+  b.easing = "linear";
   MotionScene s;
   s.target = kTarget;
-  const PathResult r = motion_path(Pose::look_at(kEye, kTarget, {0, 0, 1}), ShotIntrinsics{64, 48, 40}, s, {a, b}, 9, 8);
+  const PathResult r = motion_path(Pose::look_at(kEye, kTarget, {0, 0, 1}), ShotIntrinsics{64, 48, 40}, s, {a, b}, 9,
+                                   8);
   for (int i = 5; i < 9; ++i) EXPECT_EQ(rot_diff(r.cameras[size_t(i)], r.cameras[4]), 0);
   EXPECT_NEAR(norm(r.cameras[4].position() - kEye), 0, 1e-12);
   EXPECT_GT(norm(r.cameras[8].position() - kEye), 0.2);
@@ -246,8 +256,9 @@ TEST(CameraPath, BadPrimitivesAreRejectedWithTheField) {
   }
   p.direction = "left";
   p.end = 20;
-  EXPECT_THROW(motion_path(Pose::look_at(kEye, kTarget, {0, 0, 1}), ShotIntrinsics{64, 48, 40}, MotionScene{}, {p}, 9, 8),
-               MotionError);
+  EXPECT_THROW(
+      motion_path(Pose::look_at(kEye, kTarget, {0, 0, 1}), ShotIntrinsics{64, 48, 40}, MotionScene{}, {p}, 9, 8),
+      MotionError);
 }
 
 // ---- keyframes ------------------------------------------------------------------------------
@@ -302,22 +313,28 @@ TEST(CameraPathKeyframes, CatmullRomIsSmootherThanLinearAtKeyframes) {
 
 TEST(CameraPathKeyframes, InvalidFramesAreClearErrors) {
   try {
-    keyframes_from_json(nlohmann::json::parse(R"([{"frame": 0, "position": [0,0,0]}, {"frame": 40, "position": [1,0,0]}])"), 33, 48);
+    keyframes_from_json(
+        nlohmann::json::parse(R"([{"frame": 0, "position": [0,0,0]}, {"frame": 40, "position": [1,0,0]}])"), 33, 48);
     FAIL();
   } catch (const MotionError& e) {
-    EXPECT_NE(std::string(e.what()).find("keyframes[1]: frame 40 is outside the shot's frames [0, 32]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("keyframes[1]: frame 40 is outside the shot's frames [0, 32]"),
+              std::string::npos)
+        << e.what();
   }
   try {
-    keyframes_from_json(nlohmann::json::parse(R"([{"frame": 5, "position": [0,0,0]}, {"frame": 5, "position": [1,0,0]}])"), 33, 48);
+    keyframes_from_json(
+        nlohmann::json::parse(R"([{"frame": 5, "position": [0,0,0]}, {"frame": 5, "position": [1,0,0]}])"), 33, 48);
     FAIL();
   } catch (const MotionError& e) {
     EXPECT_NE(std::string(e.what()).find("strictly increasing"), std::string::npos) << e.what();
   }
   // Through the node: the error names the node and the parameter.
   std::string err, param;
-  EXPECT_EQ(run_path(R"({"mode": "keyframes", "frames": 10, "keyframes": "[{\"frame\": 3, \"position\": [0,0,0], \"look_at\": [1,0,0]}, {\"frame\": 2, \"position\": [1,0,0], \"look_at\": [2,0,0]}]"})",
-                     &err, &param),
-            nullptr);
+  EXPECT_EQ(
+      run_path(
+          R"({"mode": "keyframes", "frames": 10, "keyframes": "[{\"frame\": 3, \"position\": [0,0,0], \"look_at\": [1,0,0]}, {\"frame\": 2, \"position\": [1,0,0], \"look_at\": [2,0,0]}]"})",
+          &err, &param),
+      nullptr);
   EXPECT_EQ(param, "keyframes");
   EXPECT_NE(err.find("strictly increasing"), std::string::npos) << err;
 }
@@ -404,9 +421,16 @@ TEST(CameraPathNode, TrainingCameraStartSceneExtentAndExplicitPose) {
   scene->info = {{"extent", 2.0}, {"centre", {0, 1, 0}}};
   // Dolly in from training camera 1 (its own 50 degree field of view), up from the cameras (+Y):
   // the target is the scene centre's depth on the view axis (4), 0.7 * 0.5 * 4 = 1.4 closer.
-  auto p = run_with_scene({{"start", "training_camera"}, {"start_camera", 1}, {"up", "cameras"}, {"fov", 0},
-                           {"motion", "dolly"}, {"direction", "in"}, {"intensity", 0.5}, {"frames", 5},
-                           {"width", 80}, {"height", 60}},
+  auto p = run_with_scene({{"start", "training_camera"},
+                           {"start_camera", 1},
+                           {"up", "cameras"},
+                           {"fov", 0},
+                           {"motion", "dolly"},
+                           {"direction", "in"},
+                           {"intensity", 0.5},
+                           {"frames", 5},
+                           {"width", 80},
+                           {"height", 60}},
                           scene);
   ASSERT_EQ(p->cameras.size(), 5u);
   EXPECT_NEAR(norm(p->cameras.front().position() - Vec3{4, 1, 0}), 0, 1e-9);
@@ -415,16 +439,24 @@ TEST(CameraPathNode, TrainingCameraStartSceneExtentAndExplicitPose) {
   EXPECT_EQ(p->cameras.front().width, 80);
   EXPECT_NEAR(p->motion[0]["relative"]["value"].get<double>(), 0.35, 1e-12);
   // Truck: a fraction of the scene extent (0.5 * 0.4 * 2 = 0.4).
-  auto t = run_with_scene({{"start", "training_camera"}, {"start_camera", 0}, {"up", "cameras"}, {"motion", "truck"},
-                           {"direction", "right"}, {"intensity", 0.4}, {"frames", 3}},
+  auto t = run_with_scene({{"start", "training_camera"},
+                           {"start_camera", 0},
+                           {"up", "cameras"},
+                           {"motion", "truck"},
+                           {"direction", "right"},
+                           {"intensity", 0.4},
+                           {"frames", 3}},
                           scene);
   EXPECT_NEAR(norm(t->cameras.back().position() - t->cameras.front().position()), 0.4, 1e-9);
   EXPECT_EQ(t->motion[0]["relative"]["of"], "scene_extent");
   // Explicit pose: position + quaternion (camera-to-world, OpenCV axes) comes back exactly.
   const Pose want = Pose::look_at({1, 2, 3}, {0, 0, 0}, {0, 0, 1});
   const Quat q = quat_from_mat3(want.R);
-  auto e = run_with_scene({{"start", "explicit"}, {"motion", "static"}, {"frames", 2},
+  auto e = run_with_scene({{"start", "explicit"},
+                           {"motion", "static"},
+                           {"frames", 2},
                            {"start_pose", nlohmann::json({{"position", {1, 2, 3}}, {"quaternion", q}}).dump()}},
                           scene);
-  for (int i = 0; i < 12; ++i) EXPECT_NEAR(e->cameras[0].world_to_camera[size_t(i)], want.world_to_camera()[size_t(i)], 1e-12);
+  for (int i = 0; i < 12; ++i)
+    EXPECT_NEAR(e->cameras[0].world_to_camera[size_t(i)], want.world_to_camera()[size_t(i)], 1e-12);
 }

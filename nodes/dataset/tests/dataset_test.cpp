@@ -32,16 +32,16 @@ extern "C" {
 #include "test_support.h"
 
 using namespace camgraph;
-using camgraph::testing::temp_dir;
 using camgraph::testing::error_of;
+using camgraph::testing::temp_dir;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
 // Runs one node directly (no graph) with the given inputs; output files go under `out`.
-std::map<std::string, Value> run_node(const std::string& type, const json& params,
-                                      std::map<std::string, Value> inputs, const fs::path& out) {
+std::map<std::string, Value> run_node(const std::string& type, const json& params, std::map<std::string, Value> inputs,
+                                      const fs::path& out) {
   return camgraph::testing::run_node(builtin_registry(), type, params, std::move(inputs), out);
 }
 
@@ -208,7 +208,9 @@ TEST(EncodeVideo, Ffv1MkvIsNearLosslessAndErrorsNameTheParameter) {
   ASSERT_TRUE(back.defined());
   EXPECT_EQ(back.size(0), 4);
   EXPECT_GT(psnr(back, seq->frames), 40.0);  // lossless codec; only the YUV conversion rounds
-  const std::string e1 = error_of([&] { run_node("encode.video", {{"codec", "ffv1"}, {"path", "b.mp4"}}, {{"frames", seq}}, dir); });
+  const std::string e1 = error_of([&] {
+    run_node("encode.video", {{"codec", "ffv1"}, {"path", "b.mp4"}}, {{"frames", seq}}, dir);
+  });
   EXPECT_NE(e1.find("'path'"), std::string::npos) << e1;
   const std::string e2 = error_of([&] { run_node("encode.video", {{"path", "b.avi"}}, {{"frames", seq}}, dir); });
   EXPECT_NE(e2.find("'path'"), std::string::npos) << e2;
@@ -249,9 +251,11 @@ TEST(EncodeVideo, H265Mp4WhenTheEncoderIsThere) {
 TEST(Caption, CameraBenchVerbsThenAndWhile) {
   using dataset::describe_motion;
   EXPECT_EQ(describe_motion(json::array()), "static camera");
-  EXPECT_EQ(describe_motion(json::parse(R"([{"type": "static", "speed": "none", "frames": [0, 16]}])")), "static camera");
-  EXPECT_EQ(describe_motion(json::parse(R"([{"type": "pan", "direction": "left", "speed": "slow", "frames": [0, 16]}])")),
-            "camera pans left slowly");
+  EXPECT_EQ(describe_motion(json::parse(R"([{"type": "static", "speed": "none", "frames": [0, 16]}])")),
+            "static camera");
+  EXPECT_EQ(
+      describe_motion(json::parse(R"([{"type": "pan", "direction": "left", "speed": "slow", "frames": [0, 16]}])")),
+      "camera pans left slowly");
   EXPECT_EQ(describe_motion(json::parse(R"([{"type": "dolly", "direction": "in", "speed": "medium", "frames": [17, 32]},
                                              {"type": "tilt", "direction": "up", "speed": "fast", "frames": [0, 16]}])")),
             "camera tilts up quickly, then dollies in");
@@ -268,7 +272,8 @@ std::vector<Camera> test_cameras(int n) {
   std::vector<Camera> cams;
   for (int i = 0; i < n; ++i) {
     const double a = 0.1 * i + 0.123456789;
-    Camera c = Camera::from_fov(64, 48, 50 + i, Camera::look_at({4 * std::cos(a), 1.0 / 3.0, 4 * std::sin(a)}, {0, 0.5, 0}, {0, 1, 0}));
+    Camera c = Camera::from_fov(64, 48, 50 + i,
+                                Camera::look_at({4 * std::cos(a), 1.0 / 3.0, 4 * std::sin(a)}, {0, 0.5, 0}, {0, 1, 0}));
     c.cx += 0.37 * i;  // off-centre principal point
     cams.push_back(c);
   }
@@ -329,8 +334,8 @@ TEST(Annotate, PosesRoundTripMetadataIsOneLinePerItemAndCaptionNamesTheMotion) {
   subject->text = "a red fox";
   auto video = run_node("encode.video", {{"path", "tmp/clip.mp4"}, {"preset", "ultrafast"}}, {{"frames", seq}}, dir);
 
-  std::map<std::string, Value> inputs = {{"frames", seq}, {"path", path}, {"scene", scene}, {"subject", subject},
-                                         {"video", video.at("video")}};
+  std::map<std::string, Value> inputs = {
+      {"frames", seq}, {"path", path}, {"scene", scene}, {"subject", subject}, {"video", video.at("video")}};
   auto out = run_node("dataset.annotate", {{"folder", "ds"}}, inputs, dir);
   const json item = std::dynamic_pointer_cast<const RecordValue>(out.at("item"))->record;
   const std::string id = item["id"];
@@ -407,7 +412,9 @@ TEST(Annotate, PosesRoundTripMetadataIsOneLinePerItemAndCaptionNamesTheMotion) {
   // Without a path: static camera; a bad id names the parameter.
   auto st = run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "s1"}}, {{"frames", seq}}, dir);
   EXPECT_EQ(std::dynamic_pointer_cast<const RecordValue>(st.at("item"))->record["text"], "static camera");
-  const std::string e = error_of([&] { run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "../x"}}, {{"frames", seq}}, dir); });
+  const std::string e = error_of([&] {
+    run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "../x"}}, {{"frames", seq}}, dir);
+  });
   EXPECT_NE(e.find("'item_id'"), std::string::npos) << e;
 }
 
@@ -506,8 +513,9 @@ json shot_provenance(double path_fps, int scene_views, const std::string& charac
       {"bb", prov_node("shot.billboard", {{"height", 1.7}}, {{"image", "img.image"}, {"scene", "scene.views"}})},
       {"path", prov_node("camera.path", {{"fps", path_fps}})},
       {"render", prov_node("shot.render", json::object(), {{"billboards", "bb.billboards"}, {"path", "path.path"}})},
-      {"interp", prov_node("frames.interpolate", {{"method", "auto"}, {"model_path", ""}, {"mode", "multiplier"},
-                                                  {"multiplier", 3}}, {{"frames", "render.frames"}})},
+      {"interp", prov_node("frames.interpolate",
+                           {{"method", "auto"}, {"model_path", ""}, {"mode", "multiplier"}, {"multiplier", 3}},
+                           {{"frames", "render.frames"}})},
       {"enc", prov_node("encode.video", {{"codec", "h264"}, {"crf", 18}, {"preset", "slow"}, {"even", "pad"}},
                         {{"frames", "interp.frames"}})},
       {"ann", prov_node("dataset.annotate", json::object(), {{"frames", "interp.frames"}, {"video", "enc.video"}})},
@@ -515,8 +523,9 @@ json shot_provenance(double path_fps, int scene_views, const std::string& charac
   return {{"camgraph", "0.1.0"},
           {"graph_hash", "0123456789abcdef0123456789abcdef"},
           {"nodes", nodes},
-          {"files", {{"img.path", {{"path", character_file}, {"xxh3", "00000000000000aa"}}},
-                     {"other.file", {{"path", "x"}, {"xxh3", "1"}}}}},
+          {"files",
+           {{"img.path", {{"path", character_file}, {"xxh3", "00000000000000aa"}}},
+            {"other.file", {{"path", "x"}, {"xxh3", "1"}}}}},
           {"seeds", {{"scene.seed", 7}, {"other.seed", 9}}}};
 }
 }  // namespace

@@ -26,8 +26,8 @@ using nlohmann::json;
 
 namespace {
 
-std::map<std::string, Value> run_node(const std::string& type, const json& params,
-                                      std::map<std::string, Value> inputs, const fs::path& out) {
+std::map<std::string, Value> run_node(const std::string& type, const json& params, std::map<std::string, Value> inputs,
+                                      const fs::path& out) {
   static Registry reg = [] {
     Registry r;
     register_dataset_nodes(r);
@@ -107,7 +107,8 @@ TEST(DatasetExport, CogVideoXListsAndWebDatasetShards) {
                           dir)
                      .at("video");
     run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", id}},
-             {{"frames", seq}, {"video", video}, {"scene", text("scene " + id)}, {"qc", record({{"pass", pass}})}}, dir);
+             {{"frames", seq}, {"video", video}, {"scene", text("scene " + id)}, {"qc", record({{"pass", pass}})}},
+             dir);
   }
   auto out = run_node("dataset.export", {{"folder", "ds"}, {"shard_size", 1}}, {}, dir);
   const json rec = std::static_pointer_cast<const RecordValue>(out.at("export"))->record;
@@ -120,7 +121,8 @@ TEST(DatasetExport, CogVideoXListsAndWebDatasetShards) {
 
   if (std::system("tar --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "tar not installed";
   const fs::path shard = dir / "ds" / "webdataset" / "shard-000001.tar";
-  EXPECT_EQ(run_command("tar -tf '" + shard.string() + "'"), "b_2.mp4\nb_2.txt\nb_2.json\nb_2.poses.txt\nb_2.cameras.json\n");
+  EXPECT_EQ(run_command("tar -tf '" + shard.string() + "'"),
+            "b_2.mp4\nb_2.txt\nb_2.json\nb_2.poses.txt\nb_2.cameras.json\n");
   EXPECT_EQ(run_command("tar -xOf '" + shard.string() + "' b_2.txt"), "scene b.2, static camera\n");
   const json line = json::parse(run_command("tar -xOf '" + shard.string() + "' b_2.json"));
   EXPECT_EQ(line["id"], "b.2");
@@ -129,7 +131,8 @@ TEST(DatasetExport, CogVideoXListsAndWebDatasetShards) {
   std::system(("tar -xOf '" + shard.string() + "' b_2.mp4 > '" + (dir / "x.mp4").string() + "'").c_str());
   EXPECT_EQ(slurp(dir / "x.mp4"), slurp(dir / "ds" / "videos" / "b.2.mp4"));
   if (std::system("ffprobe -version > /dev/null 2>&1") == 0) {
-    const json probe = json::parse(run_command("ffprobe -v error -show_streams -of json '" + (dir / "x.mp4").string() + "'"));
+    const json probe = json::parse(
+        run_command("ffprobe -v error -show_streams -of json '" + (dir / "x.mp4").string() + "'"));
     EXPECT_EQ(probe["streams"][0]["codec_name"], "h264");
     EXPECT_EQ(probe["streams"][0]["width"], 32);
   }
@@ -142,8 +145,9 @@ TEST(DatasetExport, CogVideoXListsAndWebDatasetShards) {
 TEST(DatasetAnnotate, MultiShotCaptionAndShotRanges) {
   const fs::path dir = temp_dir("dataset_shots");
   auto seq = frames(10, 1.0f);
-  const json shots = {{"shots", {{{"index", 0}, {"caption", "camera pans left"}, {"frames", {0, 5}}},
-                                 {{"index", 1}, {"caption", "camera dollies in"}, {"frames", {3, 9}}}}},
+  const json shots = {{"shots",
+                       {{{"index", 0}, {"caption", "camera pans left"}, {"frames", {0, 5}}},
+                        {{"index", 1}, {"caption", "camera dollies in"}, {"frames", {3, 9}}}}},
                       {"transitions", {{{"type", "dissolve"}, {"after_shot", 0}, {"frames", {3, 5}}}}}};
   auto out = run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "m"}},
                       {{"frames", seq}, {"scene", text("a courtyard")}, {"shots", record(shots)}}, dir);

@@ -41,7 +41,6 @@ double da_golden_diff(const at::Tensor& out, const json& rows, int step) {
   return worst / scale;
 }
 
-
 }  // namespace
 
 TEST(DepthAnything, TinyModelMatchesTheTransformersCheckedGolden) {
@@ -93,7 +92,8 @@ TEST(DepthAnything, PublishedVariantsAndIntermediateLayers) {
   auto wrong = w;
   wrong["pretrained.blocks.1.attn.qkv.weight"] = at::zeros({96, 31});
   const std::string ew = error_of([&] { DepthAnythingV2(wrong, o, "x.pth"); });
-  EXPECT_NE(ew.find("'pretrained.blocks.1.attn.qkv.weight' has shape [96, 31], expected [96, 32]"), std::string::npos) << ew;
+  EXPECT_NE(ew.find("'pretrained.blocks.1.attn.qkv.weight' has shape [96, 31], expected [96, 32]"), std::string::npos)
+      << ew;
 }
 
 TEST(DepthAnything, DepthModelSizesTheInputAndResizesTheOutput) {
@@ -128,9 +128,8 @@ TEST(DepthAnything, DepthModelSizesTheInputAndResizesTheOutput) {
 TEST(DepthAnything, BadCheckpointsAreRefusedByName) {
   const fs::path dir = temp_dir("depth-da-bad");
   // A foreign global (argparse.Namespace) in the pickle: the restricted unpickler refuses it by name.
-  const std::string eg = error_of([&] {
-    DepthModel(kGolden / "da_v2_foreign_global.pth", model_kind("depth_anything_v2_relative"), 0, false, 2);
-  });
+  const std::string eg = error_of(
+      [&] { DepthModel(kGolden / "da_v2_foreign_global.pth", model_kind("depth_anything_v2_relative"), 0, false, 2); });
   EXPECT_NE(eg.find("argparse.Namespace"), std::string::npos) << eg;
   EXPECT_NE(eg.find("da_v2_foreign_global.pth"), std::string::npos) << eg;
   // Truncated: the file is named.
@@ -139,9 +138,8 @@ TEST(DepthAnything, BadCheckpointsAreRefusedByName) {
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::ofstream(dir / "depth_anything_v2_vits.pth", std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
   }
-  const std::string et = error_of([&] {
-    DepthModel(dir / "depth_anything_v2_vits.pth", model_kind("depth_anything_v2_relative"), 0, false, 2);
-  });
+  const std::string et = error_of(
+      [&] { DepthModel(dir / "depth_anything_v2_vits.pth", model_kind("depth_anything_v2_relative"), 0, false, 2); });
   EXPECT_NE(et.find("depth_anything_v2_vits.pth"), std::string::npos) << et;
   // Missing: where it was looked for and what to download.
   const std::string en = error_of([&] {

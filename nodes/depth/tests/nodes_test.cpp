@@ -21,9 +21,15 @@ TEST(Nodes, LayoutPriorLiftAndPathCheck) {
       {{"id", "img"}, {"type", "image.pattern"}, {"params", {{"width", 64}, {"height", 48}, {"pattern", "noise"}}}},
       {{"id", "est"}, {"type", "depth.estimate"}, {"params", {{"camera_height", 1.5}, {"horizon", 0.4}}}},
       {{"id", "lift"}, {"type", "depth.lift"}, {"params", json::object()}},
-      {{"id", "path"}, {"type", "camera.path"},
-       {"params", {{"start", "training_camera"}, {"motion", "truck"}, {"intensity", 1.0}, {"frames", 9},
-                   {"width", 64}, {"height", 48}}}},
+      {{"id", "path"},
+       {"type", "camera.path"},
+       {"params",
+        {{"start", "training_camera"},
+         {"motion", "truck"},
+         {"intensity", 1.0},
+         {"frames", 9},
+         {"width", 64},
+         {"height", 48}}}},
       {{"id", "check"}, {"type", "depth.check_path"}, {"params", json::object()}}};
   const json links = {{{"from", "img.image"}, {"to", "est.image"}},
                       {{"from", "est.view"}, {"to", "lift.view"}},
@@ -53,13 +59,20 @@ TEST(Nodes, LayoutPriorLiftAndPathCheck) {
 
 TEST(Nodes, CheckPathFailsWhenAsked) {
   const fs::path dir = temp_dir("depth-check-fail");
-  const json nodes = {
-      {{"id", "views"}, {"type", "scene.procedural"}, {"params", {{"views", 2}, {"width", 48}, {"height", 36}, {"samples", 1}}}},
-      {{"id", "lift"}, {"type", "depth.lift"}, {"params", json::object()}},
-      {{"id", "path"}, {"type", "camera.path"},
-       {"params", {{"start", "training_camera"}, {"motion", "truck"}, {"intensity", 1.0}, {"frames", 5},
-                   {"width", 48}, {"height", 36}}}},
-      {{"id", "check"}, {"type", "depth.check_path"}, {"params", {{"on_exceed", "fail"}}}}};
+  const json nodes = {{{"id", "views"},
+                       {"type", "scene.procedural"},
+                       {"params", {{"views", 2}, {"width", 48}, {"height", 36}, {"samples", 1}}}},
+                      {{"id", "lift"}, {"type", "depth.lift"}, {"params", json::object()}},
+                      {{"id", "path"},
+                       {"type", "camera.path"},
+                       {"params",
+                        {{"start", "training_camera"},
+                         {"motion", "truck"},
+                         {"intensity", 1.0},
+                         {"frames", 5},
+                         {"width", 48},
+                         {"height", 36}}}},
+                      {{"id", "check"}, {"type", "depth.check_path"}, {"params", {{"on_exceed", "fail"}}}}};
   const json links = {{{"from", "views.views"}, {"to", "lift.view"}},
                       {{"from", "lift.scene"}, {"to", "path.scene"}},
                       {{"from", "lift.scene"}, {"to", "check.scene"}},
@@ -74,7 +87,9 @@ TEST(Nodes, HoleFillingReducesHolesBeyondTheLimit) {
   const fs::path dir = temp_dir("depth-fill");
   auto run = [&](int fill) {
     const json nodes = {
-        {{"id", "views"}, {"type", "scene.procedural"}, {"params", {{"views", 2}, {"width", 64}, {"height", 48}, {"samples", 1}}}},
+        {{"id", "views"},
+         {"type", "scene.procedural"},
+         {"params", {{"views", 2}, {"width", 64}, {"height", 48}, {"samples", 1}}}},
         {{"id", "lift"}, {"type", "depth.lift"}, {"params", {{"fill_views", fill}, {"refine_steps", fill ? 10 : 0}}}}};
     NodeRun r = run_graph(nodes, {{{"from", "views.views"}, {"to", "lift.view"}}}, "lift", dir);
     EXPECT_TRUE(r.result.ok) << r.result.nodes["lift"].error;
@@ -94,9 +109,10 @@ TEST(Nodes, HoleFillingReducesHolesBeyondTheLimit) {
   EXPECT_GT(out<RecordValue>(filled, "record")->record["fill_views"].size(), 0u);
 
   // Pixels without depth (the courtyard's sky) are dropped, or placed on a far backdrop.
-  const json nodes = {
-      {{"id", "views"}, {"type", "scene.procedural"}, {"params", {{"views", 2}, {"width", 64}, {"height", 48}, {"samples", 1}}}},
-      {{"id", "lift"}, {"type", "depth.lift"}, {"params", {{"empty_depth", 50.0}}}}};
+  const json nodes = {{{"id", "views"},
+                       {"type", "scene.procedural"},
+                       {"params", {{"views", 2}, {"width", 64}, {"height", 48}, {"samples", 1}}}},
+                      {{"id", "lift"}, {"type", "depth.lift"}, {"params", {{"empty_depth", 50.0}}}}};
   NodeRun sky = run_graph(nodes, {{{"from", "views.views"}, {"to", "lift.view"}}}, "lift", dir);
   ASSERT_TRUE(sky.result.ok) << sky.result.nodes["lift"].error;
   auto ss = out<SplatSceneValue>(sky, "scene");
@@ -109,9 +125,14 @@ TEST(Nodes, TinyMidasThroughTheNodeWithGroundFit) {
   const fs::path dir = temp_dir("depth-midas-node");
   const json nodes = {
       {{"id", "img"}, {"type", "image.pattern"}, {"params", {{"width", 80}, {"height", 60}, {"pattern", "noise"}}}},
-      {{"id", "est"}, {"type", "depth.estimate"},
-       {"params", {{"model_path", (kGolden / "midas_tiny.onnx").string()}, {"model_kind", "midas_v21_small"},
-                   {"scale_mode", "manual"}, {"scale", 0.5}, {"shift", 0.1}}}}};
+      {{"id", "est"},
+       {"type", "depth.estimate"},
+       {"params",
+        {{"model_path", (kGolden / "midas_tiny.onnx").string()},
+         {"model_kind", "midas_v21_small"},
+         {"scale_mode", "manual"},
+         {"scale", 0.5},
+         {"shift", 0.1}}}}};
   NodeRun r = run_graph(nodes, {{{"from", "img.image"}, {"to", "est.image"}}}, "est", dir);
   ASSERT_TRUE(r.result.ok) << r.result.nodes["est"].error;
   const json rec = out<RecordValue>(r, "record")->record;
@@ -151,9 +172,14 @@ TEST(Nodes, TinyDepthAnythingPthThroughTheNode) {
   const fs::path dir = temp_dir("depth-da-node");
   const json nodes = {
       {{"id", "img"}, {"type", "image.pattern"}, {"params", {{"width", 70}, {"height", 42}, {"pattern", "noise"}}}},
-      {{"id", "est"}, {"type", "depth.estimate"},
-       {"params", {{"model_path", kTinyDa.string()}, {"model_kind", "depth_anything_v2_metric_indoor"},
-                   {"vit_heads", 2}, {"input_size", 42}, {"scale_mode", "none"}}}}};
+      {{"id", "est"},
+       {"type", "depth.estimate"},
+       {"params",
+        {{"model_path", kTinyDa.string()},
+         {"model_kind", "depth_anything_v2_metric_indoor"},
+         {"vit_heads", 2},
+         {"input_size", 42},
+         {"scale_mode", "none"}}}}};
   NodeRun r = run_graph(nodes, {{{"from", "img.image"}, {"to", "est.image"}}}, "est", dir);
   ASSERT_TRUE(r.result.ok) << r.result.nodes["est"].error;
   const json rec = out<RecordValue>(r, "record")->record;
@@ -175,8 +201,8 @@ TEST(Nodes, TinyDepthAnythingPthThroughTheNode) {
 
 TEST(Examples, DepthLiftGraphRunsWithoutWeights) {
   const fs::path dir = temp_dir("depth-example");
-  const Graph graph = load_cgraph_text(camgraph::read_file(kSource / "examples-graphs/depth-lift.cgraph"),
-                                       builtin_registry()).graph;
+  const Graph graph =
+      load_cgraph_text(camgraph::read_file(kSource / "examples-graphs/depth-lift.cgraph"), builtin_registry()).graph;
   Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;

@@ -29,8 +29,8 @@ TEST(Fill, SdInpaintingRegeneratesOnlyTheHoles) {
   const at::Tensor a = sd_inpaint(rgb, holes, o, c10::Device(c10::kCPU));
   ASSERT_EQ(a.sizes(), rgb.sizes());
   // Pixels beyond the feathered band (o.dilate px around the holes) are untouched; the band blends.
-  const at::Tensor band = at::max_pool2d(holes.to(at::kFloat).view({1, 1, 20, 28}), {2 * o.dilate + 1, 2 * o.dilate + 1},
-                                         {1, 1}, {o.dilate, o.dilate})[0][0] > 0;
+  const at::Tensor band = at::max_pool2d(holes.to(at::kFloat).view({1, 1, 20, 28}),
+                                         {2 * o.dilate + 1, 2 * o.dilate + 1}, {1, 1}, {o.dilate, o.dilate})[0][0] > 0;
   const at::Tensor keep = (~band).unsqueeze(2).expand({20, 28, 3});
   EXPECT_TRUE(at::equal(a.masked_select(keep), rgb.masked_select(keep)));
   const at::Tensor seam = (band & ~holes).unsqueeze(2).expand({20, 28, 3});
@@ -49,9 +49,10 @@ TEST(Nodes, LiftFillsWithStableDiffusionWhenGivenACheckpoint) {
   auto run = [&](const json& extra) {
     json params = {{"fill_views", 1}, {"fill_method", "sd"}, {"sd_steps", 2}, {"sd_prompt", "stone wall"}};
     params.update(extra);
-    const json nodes = {
-        {{"id", "views"}, {"type", "scene.procedural"}, {"params", {{"views", 2}, {"width", 40}, {"height", 30}, {"samples", 1}}}},
-        {{"id", "lift"}, {"type", "depth.lift"}, {"params", params}}};
+    const json nodes = {{{"id", "views"},
+                         {"type", "scene.procedural"},
+                         {"params", {{"views", 2}, {"width", 40}, {"height", 30}, {"samples", 1}}}},
+                        {{"id", "lift"}, {"type", "depth.lift"}, {"params", params}}};
     return run_graph(nodes, {{{"from", "views.views"}, {"to", "lift.view"}}}, "lift", dir);
   };
   NodeRun none = run(json::object());

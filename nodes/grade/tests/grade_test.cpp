@@ -33,7 +33,7 @@ fs::path luts() {
   return s.empty() ? fs::path() : s / "data" / "luts" / "colour_science";
 }
 
-#define REQUIRE_LUTS()                                                     \
+#define REQUIRE_LUTS() \
   if (luts().empty() || !fs::exists(luts())) GTEST_SKIP() << "../shared/data/luts not found (set CAMGRAPH_SHARED)"
 
 std::array<float, 3> apply1(const CubeLut& lut, std::array<float, 3> v) {
@@ -41,8 +41,8 @@ std::array<float, 3> apply1(const CubeLut& lut, std::array<float, 3> v) {
   return v;
 }
 
-std::map<std::string, Value> run_node(const std::string& type, const json& params,
-                                      std::map<std::string, Value> inputs, const fs::path& out) {
+std::map<std::string, Value> run_node(const std::string& type, const json& params, std::map<std::string, Value> inputs,
+                                      const fs::path& out) {
   static Registry reg = [] {
     Registry r;
     register_grade_nodes(r);
@@ -98,8 +98,10 @@ TEST(CubeLut, MatchesFfmpegDocumentedOutputs) {
   // float noise: expected <= ours * 255 < expected + 1 (+ 1e-3).
   const std::array<float, 3> in{200 / 255.f, 100 / 255.f, 50 / 255.f};
   const std::vector<std::pair<std::string, std::array<int, 3>>> expect = {
-      {"Colour_Correct.cube", {206, 92, 48}}, {"Three_Dimensional_Table.cube", {200, 87, 50}},
-      {"RGB_1_0.5_0.25.cube", {200, 50, 12}}, {"Unit.cube", {200, 99, 49}}};
+      {"Colour_Correct.cube", {206, 92, 48}},
+      {"Three_Dimensional_Table.cube", {200, 87, 50}},
+      {"RGB_1_0.5_0.25.cube", {200, 50, 12}},
+      {"Unit.cube", {200, 99, 49}}};
   for (const auto& [file, rgb] : expect) {
     CubeLut lut = CubeLut::load(luts() / "iridas_cube" / file);
     lut.trilinear = true;
@@ -123,9 +125,11 @@ TEST(CubeLut, DomainMinAndMaxPlaceTheGrid) {
   auto eotf = [](double v) { return v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4); };
   for (int i : {0, 2, 5, 7}) {
     std::array<float, 3> x;
-    for (int c = 0; c < 3; ++c) x[size_t(c)] = float(lut.min3d[size_t(c)] + i * (lut.max3d[size_t(c)] - lut.min3d[size_t(c)]) / 7);
+    for (int c = 0; c < 3; ++c)
+      x[size_t(c)] = float(lut.min3d[size_t(c)] + i * (lut.max3d[size_t(c)] - lut.min3d[size_t(c)]) / 7);
     const auto out = apply1(lut, {x[0], x[1], x[2]});
-    for (int c = 0; c < 3; ++c) EXPECT_NEAR(out[size_t(c)], eotf(x[size_t(c)]), 2e-5 * std::max(1.0, eotf(x[size_t(c)]))) << i << " " << c;
+    for (int c = 0; c < 3; ++c)
+      EXPECT_NEAR(out[size_t(c)], eotf(x[size_t(c)]), 2e-5 * std::max(1.0, eotf(x[size_t(c)]))) << i << " " << c;
   }
 }
 
@@ -145,8 +149,8 @@ TEST(CubeLut, MatchesFfmpegLut3dTetrahedralOnARandomImage) {
   for (const char* name : {"Colour_Correct.cube", "Three_Dimensional_Table.cube"}) {
     const fs::path cube = luts() / "iridas_cube" / name;
     const std::string cmd = "ffmpeg -v error -y -f rawvideo -pix_fmt rgb24 -s 48x32 -i '" + (dir / "in.rgb").string() +
-                            "' -vf \"lut3d=file='" + cube.string() + "':interp=tetrahedral\" -f rawvideo -pix_fmt rgb24 '" +
-                            (dir / "out.rgb").string() + "'";
+                            "' -vf \"lut3d=file='" + cube.string() +
+                            "':interp=tetrahedral\" -f rawvideo -pix_fmt rgb24 '" + (dir / "out.rgb").string() + "'";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     at::Tensor ref = at::empty({32, 48, 3}, at::kByte);
     std::ifstream i(dir / "out.rgb", std::ios::binary);
@@ -186,7 +190,7 @@ TEST(CubeLut, OneDimensionalDomainsAndInputRanges) {
 TEST(CubeLut, ShaperFeedsThe3DTable) {
   CubeLut lut = CubeLut::parse(
       "LUT_1D_SIZE 2\nLUT_1D_INPUT_RANGE 0 2\nLUT_3D_SIZE 2\nLUT_3D_INPUT_RANGE 0 1\n"
-      "0 0 0\n1 1 1\n"  // shaper: x -> x / 2
+      "0 0 0\n1 1 1\n"                                              // shaper: x -> x / 2
       "0 0 0\n1 0 0\n0 1 0\n1 1 0\n0 0 1\n1 0 1\n0 1 1\n1 1 1\n");  // 3D identity
   const auto v = apply1(lut, {1.0f, 0.5f, 2.0f});
   EXPECT_NEAR(v[0], 0.5, 1e-6);
@@ -227,9 +231,9 @@ TEST(Grade, CorrectionsDoWhatTheySay) {
   grey[0][0][1].fill_(0.7f);
   grey[0][0][2].fill_(0.1f);
   g = grade_frames(grey, p, nullptr);
-  EXPECT_NEAR(g[0][0][0][0].item<float>(), 0.6, 1e-6);   // (0.55 - 0.5) * 2 + 0.5
-  EXPECT_NEAR(g[0][0][1][0].item<float>(), 1.0, 1e-6);   // (0.75 - 0.5) * 2 + 0.5
-  EXPECT_NEAR(g[0][0][2][1].item<float>(), 0.0, 1e-6);   // clamped
+  EXPECT_NEAR(g[0][0][0][0].item<float>(), 0.6, 1e-6);  // (0.55 - 0.5) * 2 + 0.5
+  EXPECT_NEAR(g[0][0][1][0].item<float>(), 1.0, 1e-6);  // (0.75 - 0.5) * 2 + 0.5
+  EXPECT_NEAR(g[0][0][2][1].item<float>(), 0.0, 1e-6);  // clamped
   p = GradeParams{};
   p.temperature = 0.6;
   p.tint = 0.2;
@@ -253,7 +257,8 @@ TEST(Grade, NodeAppliesTheLutToEveryFrameAndKeepsAlphaCamerasDepth) {
   seq->cameras.resize(3);
   seq->cameras[1].fx = 7;
   auto out = std::static_pointer_cast<const FrameSequenceValue>(
-      run_node("grade.colour", {{"lut", (luts() / "iridas_cube" / "RGB_1_0.5_0.25.cube").string()}, {"saturation", 1.0}},
+      run_node("grade.colour",
+               {{"lut", (luts() / "iridas_cube" / "RGB_1_0.5_0.25.cube").string()}, {"saturation", 1.0}},
                {{"frames", seq}}, dir)
           .at("frames"));
   EXPECT_TRUE(at::equal(out->frames[0], out->frames[2]));

@@ -27,17 +27,16 @@ ResConvImpl::ResConvImpl(int64_t c) {
   beta = register_parameter("beta", torch::ones({1, c, 1, 1}));
 }
 
-at::Tensor ResConvImpl::forward(const at::Tensor& x) {
-  return at::leaky_relu(conv->forward(x) * beta + x, 0.2);
-}
+at::Tensor ResConvImpl::forward(const at::Tensor& x) { return at::leaky_relu(conv->forward(x) * beta + x, 0.2); }
 
 IFBlockImpl::IFBlockImpl(int64_t in_planes, int64_t c, int64_t out_channels, int64_t res_convs) {
   conv0 = register_module("conv0", nn::ModuleList(conv_lrelu(in_planes, c / 2), conv_lrelu(c / 2, c)));
   convblock = register_module("convblock", nn::ModuleList());
   for (int64_t k = 0; k < res_convs; ++k) convblock->push_back(ResConv(c));
   lastconv = register_module(
-      "lastconv", nn::Sequential(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(c, 4 * out_channels, 4).stride(2).padding(1)),
-                                 nn::PixelShuffle(nn::PixelShuffleOptions(2))));
+      "lastconv",
+      nn::Sequential(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(c, 4 * out_channels, 4).stride(2).padding(1)),
+                     nn::PixelShuffle(nn::PixelShuffleOptions(2))));
 }
 
 IFBlockOutput IFBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& flow_in, double scale) {

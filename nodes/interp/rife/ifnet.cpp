@@ -41,13 +41,14 @@ IFNetLayout infer_ifnet_layout(const std::map<std::string, at::Tensor>& s, const
   for (int64_t i = 0;; ++i) {
     const std::string p = "block" + std::to_string(i) + ".";
     if (!s.count(p + "conv0.0.0.weight")) break;
-    const auto& w0 = need(s, p + "conv0.0.0.weight", 4, source);  // [c/2, Cin, 3, 3]
-    const auto& w1 = need(s, p + "conv0.1.0.weight", 4, source);  // [c, c/2, 3, 3]
+    const auto& w0 = need(s, p + "conv0.0.0.weight", 4, source);     // [c/2, Cin, 3, 3]
+    const auto& w1 = need(s, p + "conv0.1.0.weight", 4, source);     // [c, c/2, 3, 3]
     const auto& last = need(s, p + "lastconv.0.weight", 4, source);  // [c, 4 * out, 4, 4] (transposed conv)
     l.widths.push_back(w1.size(0));
     l.in_channels.push_back(w0.size(1));
-    if (last.size(1) % 4) throw std::runtime_error(source + ": " + p + "lastconv.0.weight has " +
-                                                   std::to_string(last.size(1)) + " outputs, not a multiple of 4");
+    if (last.size(1) % 4)
+      throw std::runtime_error(source + ": " + p + "lastconv.0.weight has " + std::to_string(last.size(1)) +
+                               " outputs, not a multiple of 4");
     const int64_t out = last.size(1) / 4;
     if (i == 0) l.out_channels = out;
     else if (out != l.out_channels) throw std::runtime_error(source + ": blocks disagree on their output channels");
@@ -57,10 +58,12 @@ IFNetLayout infer_ifnet_layout(const std::map<std::string, at::Tensor>& s, const
     else if (n != l.res_convs) throw std::runtime_error(source + ": blocks disagree on their residual conv count");
   }
   if (l.widths.empty())
-    throw std::runtime_error(source + ": not a RIFE IFNet state dict: no 'block0.conv0.0.0.weight' (is this a "
+    throw std::runtime_error(source +
+                             ": not a RIFE IFNet state dict: no 'block0.conv0.0.0.weight' (is this a "
                              "Practical-RIFE 4.x flownet.pkl?)");
   if (s.count("encode.0.weight"))
-    throw std::runtime_error(source + ": RIFE 4.7-4.9 style encoder ('encode.0.weight') is not supported; use "
+    throw std::runtime_error(source +
+                             ": RIFE 4.7-4.9 style encoder ('encode.0.weight') is not supported; use "
                              "4.6 or 4.14+ weights");
   if (s.count("encode.cnn0.weight")) {
     l.head_mid = need(s, "encode.cnn0.weight", 4, source).size(0);

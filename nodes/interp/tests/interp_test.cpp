@@ -76,10 +76,15 @@ TEST(InterpIFNet, MatchesPyTorchReferenceFor46And425Layouts) {
   const at::Tensor img0 = io.at("img0"), img1 = io.at("img1");
   ASSERT_EQ(img0.sizes(), (std::vector<int64_t>{1, 3, 64, 128}));
   torch::NoGradGuard ng;
-  struct Case { const char* file; const char* version; double t; const char* out; };
-  for (const Case& c : {Case{"ifnet_v46_tiny.pkl", "4.6", 0.5, "out_v46_t0.5"},
-                        Case{"ifnet_v46_tiny.pkl", "4.6", 0.3, "out_v46_t0.3"},
-                        Case{"ifnet_v425_tiny.pkl", "4.25", 0.5, "out_v425_t0.5"}}) {
+  struct Case {
+    const char* file;
+    const char* version;
+    double t;
+    const char* out;
+  };
+  for (const Case& c :
+       {Case{"ifnet_v46_tiny.pkl", "4.6", 0.5, "out_v46_t0.5"}, Case{"ifnet_v46_tiny.pkl", "4.6", 0.3, "out_v46_t0.3"},
+        Case{"ifnet_v425_tiny.pkl", "4.25", 0.5, "out_v425_t0.5"}}) {
     const auto state = load_torch_checkpoint(golden(c.file));  // "module." removed
     const IFNetLayout layout = infer_ifnet_layout(state, c.file);
     EXPECT_EQ(layout.version, c.version);
@@ -118,8 +123,9 @@ TEST(InterpIFNet, LayoutInferenceReadsShapes) {
   auto extra = s46;
   extra["teacher.weight"] = at::zeros({1});
   EXPECT_NE(error_of([&] { net->load_state(extra, "w.pkl"); }).find("teacher.weight"), std::string::npos);
-  EXPECT_NE(error_of([&] { infer_ifnet_layout({{"conv.weight", at::zeros({1, 1, 3, 3})}}, "other.pth"); })
-                .find("not a RIFE IFNet"),
+  EXPECT_NE(error_of([&] {
+              infer_ifnet_layout({{"conv.weight", at::zeros({1, 1, 3, 3})}}, "other.pth");
+            }).find("not a RIFE IFNet"),
             std::string::npos);
 }
 
@@ -316,8 +322,11 @@ TEST(InterpNode, SceneCutDuplicatesAndIsReported) {
 
 TEST(InterpNode, RifeFromWeightsAndTargetFps) {
   auto in = sequence({pattern(64, 40, 0, 0), pattern(64, 40, 2, 1)}, 24);
-  const NodeRun r = run_interpolate(
-      {{"method", "auto"}, {"model_path", golden("ifnet_v425_tiny.pkl").string()}, {"mode", "target_fps"}, {"target_fps", 48.0}}, in);
+  const NodeRun r = run_interpolate({{"method", "auto"},
+                                     {"model_path", golden("ifnet_v425_tiny.pkl").string()},
+                                     {"mode", "target_fps"},
+                                     {"target_fps", 48.0}},
+                                    in);
   EXPECT_EQ(r.record["method"], "rife");
   EXPECT_EQ(r.record["rife_version"], "4.25");
   ASSERT_EQ(r.frames->count(), 3);

@@ -58,9 +58,13 @@ TEST(IoNodes, SaveThenLoadImageThroughTheGraph) {
   ASSERT_TRUE(run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "gen", "type": "image.pattern", "params": {"width": 20, "height": 10, "pattern": "gradient"}},
       {"id": "save", "type": "image.save", "params": {"path": "sub/g.png", "bit_depth": "16"}}],
-      "links": [{"from": "gen.image", "to": "save.image"}]}})", dir).ok);
+      "links": [{"from": "gen.image", "to": "save.image"}]}})",
+                  dir)
+                  .ok);
   ASSERT_TRUE(run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
-      {"id": "load", "type": "image.load", "params": {"path": "sub/g.png"}}], "links": []}})", dir).ok);
+      {"id": "load", "type": "image.load", "params": {"path": "sub/g.png"}}], "links": []}})",
+                  dir)
+                  .ok);
   auto gen = std::dynamic_pointer_cast<const ImageValue>(ev.outputs("gen").at("image"));
   auto load = std::dynamic_pointer_cast<const ImageValue>(ev.outputs("load").at("image"));
   EXPECT_LE((gen->pixels - load->pixels).abs().max().item<float>(), 1e-4f);
@@ -73,13 +77,17 @@ TEST(IoNodes, FramesSaveWritesEveryFrameAndCamerasAndLoadsBack) {
       {"id": "path", "type": "camera.orbit", "params": {"frames": 5, "width": 16, "height": 12}},
       {"id": "views", "type": "scene.procedural", "params": {"views": 5, "width": 16, "height": 12, "samples": 1}},
       {"id": "save", "type": "frames.save", "params": {"folder": "clip"}}],
-      "links": [{"from": "views.views", "to": "save.frames"}]}})", dir).ok);
+      "links": [{"from": "views.views", "to": "save.frames"}]}})",
+                  dir)
+                  .ok);
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(fs::exists(dir / "clip" / ("frame_0000" + std::to_string(i) + ".png")));
   const auto cams = nlohmann::json::parse(read_file(dir / "clip" / "cameras.json"));
   EXPECT_EQ(cams["cameras"].size(), 5u);
   EXPECT_EQ(cams["frames"][4], "frame_00004.png");
   ASSERT_TRUE(run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
-      {"id": "load", "type": "frames.load", "params": {"folder": "clip", "fps": 12}}], "links": []}})", dir).ok);
+      {"id": "load", "type": "frames.load", "params": {"folder": "clip", "fps": 12}}], "links": []}})",
+                  dir)
+                  .ok);
   auto seq = std::dynamic_pointer_cast<const FrameSequenceValue>(ev.outputs("load").at("frames"));
   EXPECT_EQ(seq->frames.sizes(), (std::vector<int64_t>{5, 12, 16, 3}));
   EXPECT_EQ(seq->fps, 12);
@@ -91,7 +99,8 @@ TEST(IoNodes, BadOutputExtensionNamesThePath) {
   RunResult r = run(ev, R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
       {"id": "gen", "type": "image.pattern", "params": {"width": 4, "height": 4}},
       {"id": "save", "type": "image.save", "params": {"path": "x.gif"}}],
-      "links": [{"from": "gen.image", "to": "save.image"}]}})", dir);
+      "links": [{"from": "gen.image", "to": "save.image"}]}})",
+                    dir);
   EXPECT_EQ(r.nodes["save"].state, NodeState::Failed);
   EXPECT_EQ(r.nodes["save"].error_param, "path");
   EXPECT_NE(r.nodes["save"].error.find("x.gif"), std::string::npos);

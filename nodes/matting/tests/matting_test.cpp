@@ -43,8 +43,8 @@ cv::Mat golden_image() {
   cv::Mat img(16, 24, CV_32FC3);
   for (int y = 0; y < img.rows; ++y)
     for (int x = 0; x < img.cols; ++x)
-      img.at<cv::Vec3f>(y, x) = {float(((x * 37 + y * 11) % 64) / 63.0 * 0.8), float(((x * 5 + y * 23) % 50) / 49.0 * 0.8),
-                                 float(((x * x + y) % 31) / 30.0 * 0.8)};
+      img.at<cv::Vec3f>(y, x) = {float(((x * 37 + y * 11) % 64) / 63.0 * 0.8),
+                                 float(((x * 5 + y * 23) % 50) / 49.0 * 0.8), float(((x * x + y) % 31) / 30.0 * 0.8)};
   return img;
 }
 
@@ -67,8 +67,8 @@ Composite make_composite(int W, int H, cv::Vec3f bg) {
     for (int x = 0; x < W; ++x) {
       const double px = x + 0.5, py = y + 0.5;
       const double e = std::sqrt(std::pow((px - cx) / rx, 2) + std::pow((py - cy) / ry, 2));
-      const double edge_px = (1 - e) * std::min(rx, ry);                // signed distance-ish, pixels
-      double a = std::clamp(edge_px / 3.0 + 0.5, 0.0, 1.0);             // 3-pixel ramp
+      const double edge_px = (1 - e) * std::min(rx, ry);     // signed distance-ish, pixels
+      double a = std::clamp(edge_px / 3.0 + 0.5, 0.0, 1.0);  // 3-pixel ramp
       const double arm = std::abs(py - (cy - 0.1 * H)) < 2.0 && px > cx && px < cx + 0.42 * W ? 1.0 : 0.0;
       a = std::max(a, arm);
       const cv::Vec3f f(float(0.2 + 0.6 * (x % 17) / 16.0), float(0.15 + 0.3 * (y % 11) / 10.0), float(0.35));
@@ -234,7 +234,7 @@ TEST(ModelErrors, MissingModelNamesEveryPlaceAndAutoFallsBack) {
   const std::string err = r.result.nodes["cut"].error;
   EXPECT_EQ(r.result.nodes["cut"].error_param, "model");
   for (const fs::path& p : {dir / "u2net_home" / "isnet-anime.onnx", dir / "xdg" / ".u2net" / "isnet-anime.onnx",
-                           dir / "home" / ".u2net" / "isnet-anime.onnx"})
+                            dir / "home" / ".u2net" / "isnet-anime.onnx"})
     EXPECT_NE(err.find(p.string()), std::string::npos) << err;
   EXPECT_NE(err.find("U2NET_HOME"), std::string::npos) << err;
   EXPECT_NE(err.find("model_path"), std::string::npos) << err;
@@ -258,12 +258,14 @@ TEST(TinyModel, CleanupGivesAHardMaskAndAlphaMattingStaysInRange) {
   const fs::path dir = temp_dir("matting-tiny-options");
   write_png(dir / "in.png", golden_image());
   const std::string onnx = (kGolden / "tiny_model.onnx").string();
-  NodeRun c = run_node(dir, dir / "in.png", {{"method", "model"}, {"model_path", onnx}, {"cleanup", true}, {"trim", false}});
+  NodeRun c = run_node(dir, dir / "in.png",
+                       {{"method", "model"}, {"model_path", onnx}, {"cleanup", true}, {"trim", false}});
   ASSERT_TRUE(c.result.ok) << c.result.nodes["cut"].error;
   const cv::Mat m = mask_of(c.outputs.at("mask"));
   EXPECT_EQ(cv::countNonZero((m > 0) & (m < 1)), 0) << "cleanup thresholds the mask";
-  NodeRun a = run_node(dir, dir / "in.png",
-                       {{"method", "model"}, {"model_path", onnx}, {"alpha_matting", true}, {"am_erode_size", 1}, {"trim", false}});
+  NodeRun a = run_node(
+      dir, dir / "in.png",
+      {{"method", "model"}, {"model_path", onnx}, {"alpha_matting", true}, {"am_erode_size", 1}, {"trim", false}});
   ASSERT_TRUE(a.result.ok) << a.result.nodes["cut"].error;
   double mn, mx;
   cv::minMaxLoc(mask_of(a.outputs.at("mask")), &mn, &mx);
@@ -438,5 +440,6 @@ TEST(RemoveBackground, PremultipliedIsStraightTimesAlpha) {
   ASSERT_EQ(st.sizes(), pt.sizes());
   at::Tensor expect = st.slice(2, 0, 3) * st.slice(2, 3, 4);
   EXPECT_LE((pt.slice(2, 0, 3) - expect).abs().max().item<float>(), 1e-6f);
-  EXPECT_TRUE(std::dynamic_pointer_cast<const RecordValue>(p.outputs.at("record"))->record["premultiplied"].get<bool>());
+  EXPECT_TRUE(
+      std::dynamic_pointer_cast<const RecordValue>(p.outputs.at("record"))->record["premultiplied"].get<bool>());
 }

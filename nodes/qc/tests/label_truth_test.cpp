@@ -39,14 +39,15 @@ const Registry& registry() {
   return r;
 }
 
-std::map<std::string, Value> run_node(const std::string& type, const json& params,
-                                      std::map<std::string, Value> inputs, const fs::path& out) {
+std::map<std::string, Value> run_node(const std::string& type, const json& params, std::map<std::string, Value> inputs,
+                                      const fs::path& out) {
   return camgraph::testing::run_node(registry(), type, params, std::move(inputs), out);
 }
 
 double cell_value(double x, double y, double z) {
   const auto ix = int64_t(std::floor(x / 0.15)), iy = int64_t(std::floor(y / 0.15)), iz = int64_t(std::floor(z / 0.15));
-  uint64_t h = uint64_t(ix) * 0x9E3779B97F4A7C15ull ^ uint64_t(iy) * 0xC2B2AE3D27D4EB4Full ^ uint64_t(iz) * 0x165667B19E3779F9ull;
+  uint64_t h = uint64_t(ix) * 0x9E3779B97F4A7C15ull ^ uint64_t(iy) * 0xC2B2AE3D27D4EB4Full ^
+               uint64_t(iz) * 0x165667B19E3779F9ull;
   h ^= h >> 29;
   h *= 0xBF58476D1CE4E5B9ull;
   h ^= h >> 32;
@@ -122,8 +123,8 @@ struct Clip {
 Clip make_clip(const fs::path& dir, const std::string& type, const std::string& direction,
                const json& extra = json::object()) {
   Clip c;
-  json p = {{"frames", 13}, {"width", 160}, {"height", 120}, {"fps", 12}, {"fov", 60}, {"extent", 2.0},
-            {"motion", type}, {"direction", direction}, {"intensity", 0.5}, {"easing", "linear"}};
+  json p = {{"frames", 13},  {"width", 160},   {"height", 120},          {"fps", 12},        {"fov", 60},
+            {"extent", 2.0}, {"motion", type}, {"direction", direction}, {"intensity", 0.5}, {"easing", "linear"}};
   p.update(extra);
   c.path = std::static_pointer_cast<const CameraPathValue>(run_node("camera.path", p, {}, dir).at("path"));
   c.frames = render(*c.path);
@@ -144,11 +145,25 @@ json label_check(const fs::path& dir, const Clip& c, const std::string& mode = "
 
 TEST(LabelTruth, OneRenderedClipPerMotionType) {
   const fs::path dir = temp_dir("label_truth");
-  const std::vector<std::pair<std::string, std::string>> motions = {
-      {"static", "auto"}, {"pan", "left"}, {"pan", "right"}, {"tilt", "up"}, {"tilt", "down"},
-      {"roll", "clockwise"}, {"roll", "counterclockwise"}, {"truck", "left"}, {"truck", "right"},
-      {"pedestal", "up"}, {"pedestal", "down"}, {"dolly", "in"}, {"dolly", "out"}, {"zoom", "in"},
-      {"zoom", "out"}, {"orbit", "left"}, {"orbit", "right"}, {"crane", "up"}, {"crane", "down"}};
+  const std::vector<std::pair<std::string, std::string>> motions = {{"static", "auto"},
+                                                                    {"pan", "left"},
+                                                                    {"pan", "right"},
+                                                                    {"tilt", "up"},
+                                                                    {"tilt", "down"},
+                                                                    {"roll", "clockwise"},
+                                                                    {"roll", "counterclockwise"},
+                                                                    {"truck", "left"},
+                                                                    {"truck", "right"},
+                                                                    {"pedestal", "up"},
+                                                                    {"pedestal", "down"},
+                                                                    {"dolly", "in"},
+                                                                    {"dolly", "out"},
+                                                                    {"zoom", "in"},
+                                                                    {"zoom", "out"},
+                                                                    {"orbit", "left"},
+                                                                    {"orbit", "right"},
+                                                                    {"crane", "up"},
+                                                                    {"crane", "down"}};
   int agree = 0, basic_agree = 0, basic = 0;
   std::string table;
   for (const auto& [type, dir_name] : motions) {
@@ -162,8 +177,8 @@ TEST(LabelTruth, OneRenderedClipPerMotionType) {
     basic += is_basic;
     basic_agree += is_basic && ok;
     table += type + " " + dir_name + " -> " + lt["estimate"]["type"].get<std::string>() + " " +
-             lt["estimate"]["direction"].get<std::string>() + (ok ? "  ok" : "  MISMATCH") +
-             "  (parallax " + std::to_string(lt["estimate"]["parallax"].get<double>()) + ", shift " +
+             lt["estimate"]["direction"].get<std::string>() + (ok ? "  ok" : "  MISMATCH") + "  (parallax " +
+             std::to_string(lt["estimate"]["parallax"].get<double>()) + ", shift " +
              std::to_string(lt["estimate"]["shift_x_px"].get<double>()) + "/" +
              std::to_string(lt["estimate"]["shift_y_px"].get<double>()) + " px, roll " +
              std::to_string(lt["estimate"]["roll_deg"].get<double>()) + " deg, log scale " +
@@ -208,14 +223,17 @@ TEST(LabelTruth, PitchedCamerasInTheGravityFrame) {
   };
   // Pitch: atan(dz / horizontal distance) to the target (0, 0, 0.4).
   const std::vector<Setup> setups = {
-      {"pitch 30", {{"eye_x", 2.0}, {"eye_y", 0.0}, {"eye_z", 0.4 + 2.0 * std::tan(30 * M_PI / 180)},
-                    {"target", "point"}}},
-      {"pitch 25 near", {{"eye_x", 1.1}, {"eye_y", -0.6}, {"eye_z", 0.4 + std::hypot(1.1, 0.6) * std::tan(25 * M_PI / 180)},
-                         {"target", "point"}}},
+      {"pitch 30",
+       {{"eye_x", 2.0}, {"eye_y", 0.0}, {"eye_z", 0.4 + 2.0 * std::tan(30 * M_PI / 180)}, {"target", "point"}}},
+      {"pitch 25 near",
+       {{"eye_x", 1.1},
+        {"eye_y", -0.6},
+        {"eye_z", 0.4 + std::hypot(1.1, 0.6) * std::tan(25 * M_PI / 180)},
+        {"target", "point"}}},
       {"level", {{"eye_x", 2.0}, {"eye_y", 0.0}, {"eye_z", 0.4}, {"target", "point"}}}};
   const std::vector<std::pair<std::string, std::string>> motions = {
-      {"pan", "left"}, {"pan", "right"}, {"orbit", "left"}, {"orbit", "right"}, {"truck", "left"},
-      {"truck", "right"}, {"tilt", "up"}, {"tilt", "down"}};
+      {"pan", "left"},   {"pan", "right"},   {"orbit", "left"}, {"orbit", "right"},
+      {"truck", "left"}, {"truck", "right"}, {"tilt", "up"},    {"tilt", "down"}};
   int agree = 0, image_agree = 0, total = 0, pitched_agree = 0, pitched = 0;
   std::string table;
   for (const auto& s : setups)
@@ -239,10 +257,11 @@ TEST(LabelTruth, PitchedCamerasInTheGravityFrame) {
       }
       const json& e = g["estimate"];
       table += s.name + ": " + type + " " + dir_name + " -> " + e["type"].get<std::string>() + " " +
-               e["direction"].get<std::string>() + (ok ? "  ok" : "  MISMATCH") + "  (image frame: " +
-               im["estimate"]["type"].get<std::string>() + " " + im["estimate"]["direction"].get<std::string>() +
-               (image_ok ? " ok" : " MISMATCH") + "; parallax " + std::to_string(e["parallax"].get<double>()) +
-               ", rotation pan/tilt/roll " + std::to_string(e["rotation_deg"]["pan"].get<double>()) + "/" +
+               e["direction"].get<std::string>() + (ok ? "  ok" : "  MISMATCH") +
+               "  (image frame: " + im["estimate"]["type"].get<std::string>() + " " +
+               im["estimate"]["direction"].get<std::string>() + (image_ok ? " ok" : " MISMATCH") + "; parallax " +
+               std::to_string(e["parallax"].get<double>()) + ", rotation pan/tilt/roll " +
+               std::to_string(e["rotation_deg"]["pan"].get<double>()) + "/" +
                std::to_string(e["rotation_deg"]["tilt"].get<double>()) + "/" +
                std::to_string(e["rotation_deg"]["roll"].get<double>()) + " deg, translation right/up/forward " +
                std::to_string(e["translation_px"]["right"].get<double>()) + "/" +

@@ -41,8 +41,8 @@ const Registry& registry() {
   return r;
 }
 
-std::map<std::string, Value> run_node(const std::string& type, const json& params,
-                                      std::map<std::string, Value> inputs, const fs::path& out) {
+std::map<std::string, Value> run_node(const std::string& type, const json& params, std::map<std::string, Value> inputs,
+                                      const fs::path& out) {
   return camgraph::testing::run_node(registry(), type, params, std::move(inputs), out);
 }
 
@@ -173,7 +173,8 @@ TEST(QcNode, PassesAGoodShotAndNamesEachFailure) {
   // Wrong cameras -> the reprojection check fails; a strict flicker threshold fails too.
   auto bad = std::make_shared<FrameSequenceValue>(*seq);
   for (auto& c : bad->cameras) c.world_to_camera[3] *= -20;
-  rec = qc_of(run_node("dataset.qc", {{"reprojection_error_max", 3.0}, {"flicker_min", 0.9999}}, {{"frames", bad}}, dir));
+  rec = qc_of(
+      run_node("dataset.qc", {{"reprojection_error_max", 3.0}, {"flicker_min", 0.9999}}, {{"frames", bad}}, dir));
   EXPECT_FALSE(rec["pass"].get<bool>());
   ASSERT_EQ(rec["failures"].size(), 2u) << rec.dump();
   EXPECT_NE(rec["failures"][0].get<std::string>().find("temporal_flicker"), std::string::npos);
@@ -202,7 +203,8 @@ TEST(QcNode, PassesAGoodShotAndNamesEachFailure) {
   // Bad inputs name the port.
   auto short_ref = std::make_shared<FrameSequenceValue>(*seq);
   short_ref->frames = seq->frames.slice(0, 0, 2);
-  EXPECT_THROW(run_node("dataset.qc", json::object(), {{"frames", seq}, {"reference", short_ref}}, dir), std::exception);
+  EXPECT_THROW(run_node("dataset.qc", json::object(), {{"frames", seq}, {"reference", short_ref}}, dir),
+               std::exception);
 }
 
 #ifdef CAMGRAPH_QC_TEST_DATASET
@@ -244,7 +246,8 @@ TEST(QcAnnotate, ScoresInMetadataAndFailedItemsFlaggedOrSkipped) {
 
   auto no_pass = std::make_shared<RecordValue>();
   no_pass->record = {{"score", 1}};
-  EXPECT_THROW(run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "d"}}, {{"frames", seq}, {"qc", no_pass}}, dir),
-               std::exception);
+  EXPECT_THROW(
+      run_node("dataset.annotate", {{"folder", "ds"}, {"item_id", "d"}}, {{"frames", seq}, {"qc", no_pass}}, dir),
+      std::exception);
 }
 #endif

@@ -128,7 +128,8 @@ TEST(Lora, UnetKohyaAndPeftMatchDiffusersLoraLoading) {
 
   LoraMerger merger;
   merger.add_targets(LoraComponent::Unet, *unet);
-  const fs::path kohya = golden_dir() / "lora/unet_kohya.safetensors", peft = golden_dir() / "lora/unet_peft.safetensors";
+  const fs::path kohya = golden_dir() / "lora/unet_kohya.safetensors",
+                 peft = golden_dir() / "lora/unet_peft.safetensors";
   // kohya: attention q/k/v/out, attn2 to_k, 1x1-conv proj_in/proj_out, GEGLU ff, LoCon 3x3 conv1/conv2,
   // conv_shortcut, time_emb_proj; rank 4, alpha 2, F16.
   auto reports = merger.apply({{kohya, 1.0, 0.8}});
@@ -193,7 +194,9 @@ TEST(Lora, UnetKohyaNamesOfTheLdmLayoutMatchToo) {
   std::string all;
   for (const auto& u : reports[0].unmatched) all += u + "\n";
   EXPECT_NE(all.find("lora_unet_input_blocks_99_1_proj_in (no such weight"), std::string::npos) << all;
-  EXPECT_NE(all.find("lora_unet_middle_block_1_proj_out (incomplete LoHa module, lacks hada_w2_a, hada_w2_b)"), std::string::npos) << all;
+  EXPECT_NE(all.find("lora_unet_middle_block_1_proj_out (incomplete LoHa module, lacks hada_w2_a, hada_w2_b)"),
+            std::string::npos)
+      << all;
   SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
   EXPECT_LT(rel_err(unet->forward(g.get("x"), g.get("t"), g.get("ctx")), g.get("eps_kohya_0.8")), 1e-4);
 }
@@ -222,7 +225,8 @@ struct Expect {
   at::Tensor delta;   // strength * scale * formula, in the weight's shape
 };
 
-void expect_merged(torch::nn::Module& m, const std::map<std::string, at::Tensor>& before, const std::vector<Expect>& ex) {
+void expect_merged(torch::nn::Module& m, const std::map<std::string, at::Tensor>& before,
+                   const std::vector<Expect>& ex) {
   const auto params = m.named_parameters();
   for (const auto& e : ex) {
     const at::Tensor want = before.at(e.param) + e.delta;
@@ -240,9 +244,10 @@ TEST(Lora, LycorisLohaAndLokrOnTextEncoderMatchTheFormulas) {
   ClipTextEncoder te = load_clip_text_encoder(te_file, 2);
   const auto before = snapshot(*te);
   at::manual_seed(7);
-  const std::string q0 = "text_model.encoder.layers.0.self_attn.q_proj", v0 = "text_model.encoder.layers.0.self_attn.v_proj",
-                    o1 = "text_model.encoder.layers.1.self_attn.out_proj", k1 = "text_model.encoder.layers.1.self_attn.k_proj",
-                    fc1 = "text_model.encoder.layers.1.mlp.fc1";
+  const std::string q0 = "text_model.encoder.layers.0.self_attn.q_proj",
+                    v0 = "text_model.encoder.layers.0.self_attn.v_proj",
+                    o1 = "text_model.encoder.layers.1.self_attn.out_proj",
+                    k1 = "text_model.encoder.layers.1.self_attn.k_proj", fc1 = "text_model.encoder.layers.1.mlp.fc1";
   const auto params = te->named_parameters();
   ASSERT_EQ(params[q0 + ".weight"].sizes(), at::IntArrayRef({64, 64}));
   ASSERT_EQ(params[fc1 + ".weight"].sizes(), at::IntArrayRef({128, 64}));
@@ -255,7 +260,8 @@ TEST(Lora, LycorisLohaAndLokrOnTextEncoderMatchTheFormulas) {
     t[kohya(q0) + ".hada_w1_a"] = a1, t[kohya(q0) + ".hada_w1_b"] = b1;
     t[kohya(q0) + ".hada_w2_a"] = a2, t[kohya(q0) + ".hada_w2_b"] = b2;
     t[kohya(q0) + ".alpha"] = at::full({}, 1.5);
-    ex.push_back({q0 + ".weight", s * (1.5 / 3) * at::einsum("or,ri->oi", {a1, b1}) * at::einsum("or,ri->oi", {a2, b2})});
+    ex.push_back(
+        {q0 + ".weight", s * (1.5 / 3) * at::einsum("or,ri->oi", {a1, b1}) * at::einsum("or,ri->oi", {a2, b2})});
   }
   {  // LoHa without alpha: scale 1
     const at::Tensor a1 = randn({64, 2}), b1 = randn({2, 64}), a2 = randn({64, 2}), b2 = randn({2, 64});
@@ -310,7 +316,8 @@ TEST(Lora, LycorisLohaAndLokrOnTextEncoderMatchTheFormulas) {
   for (const auto& p : te->named_parameters()) EXPECT_TRUE(at::equal(p.value(), before.at(p.key()))) << p.key();
 
   // A wrong-shape factor: refused naming the file and module, the model restored.
-  for (const char* r : {".hada_w1_a", ".hada_w1_b", ".hada_w2_a", ".hada_w2_b", ".hada_t1", ".hada_t2"}) t.erase(fc2 + r);
+  for (const char* r : {".hada_w1_a", ".hada_w1_b", ".hada_w2_a", ".hada_w2_b", ".hada_t1", ".hada_t2"})
+    t.erase(fc2 + r);
   t[kohya(fc1) + ".lokr_w2_b"] = randn({2, 8});  // kron [8,4] (x) [16,8] = [128, 32], fc1 is [128, 64]
   safetensors_save_atomic(dir / "bad_lokr.safetensors", t);
   std::string e = error_of([&] { merger.apply({{dir / "bad_lokr.safetensors", s, 1.0}}); });
@@ -338,7 +345,8 @@ TEST(Lora, LycorisLohaAndLokrOnUnetConvAndLinearMatchTheFormulas) {
   ASSERT_FALSE(q.empty());
   const auto params = unet->named_parameters();
   const at::Tensor cw = params[conv + ".weight"], cw2 = params[conv2 + ".weight"], qw = params[q + ".weight"];
-  const int64_t co = cw.size(0), ci = cw.size(1), co2 = cw2.size(0), ci2 = cw2.size(1), qo = qw.size(0), qi = qw.size(1);
+  const int64_t co = cw.size(0), ci = cw.size(1), co2 = cw2.size(0), ci2 = cw2.size(1), qo = qw.size(0),
+                qi = qw.size(1);
   ASSERT_TRUE(co2 % 2 == 0 && ci2 % 2 == 0 && qo % 2 == 0 && qi % 2 == 0) << cw2.sizes() << qw.sizes();
   auto kohya = [](const std::string& path) { return "lora_unet_" + flat(path); };
   const double s = 0.6;  // UNet strength
@@ -365,7 +373,8 @@ TEST(Lora, LycorisLohaAndLokrOnUnetConvAndLinearMatchTheFormulas) {
     t[kohya(q) + ".lokr_w1_a"] = a1, t[kohya(q) + ".lokr_w1_b"] = b1;
     t[kohya(q) + ".lokr_w2_a"] = a2, t[kohya(q) + ".lokr_w2_b"] = b2;
     t[kohya(q) + ".alpha"] = at::full({}, 4.0);
-    ex.push_back({q + ".weight", s * 2.0 * at::kron(at::einsum("or,ri->oi", {a1, b1}), at::einsum("or,ri->oi", {a2, b2}))});
+    ex.push_back(
+        {q + ".weight", s * 2.0 * at::kron(at::einsum("or,ri->oi", {a1, b1}), at::einsum("or,ri->oi", {a2, b2}))});
   }
   // A Tucker LoKr (lokr_t2): reported by name, not merged.
   const std::string tucker = kohya(find_weight(*unet, "conv_in", 3));

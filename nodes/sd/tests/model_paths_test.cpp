@@ -36,12 +36,14 @@ TEST(ModelPaths, FindsFilesAndDiffusersFoldersUnderAModelsRoot) {
   EXPECT_EQ(find_model(ModelKind::Lora, "style", f), root / "loras/style.safetensors");
   EXPECT_EQ(find_model(ModelKind::Vae, "mse", f), root / "vae/mse.safetensors");
   // An absolute path is taken as is.
-  EXPECT_EQ(find_model(ModelKind::Lora, (root / "loras/style.safetensors").string(), f), root / "loras/style.safetensors");
+  EXPECT_EQ(find_model(ModelKind::Lora, (root / "loras/style.safetensors").string(), f),
+            root / "loras/style.safetensors");
   EXPECT_EQ(list_models(ModelKind::Checkpoint, f),
             (std::vector<std::string>{"old/dreamy.ckpt", "sd15-diffusers", "v15.safetensors"}));
   EXPECT_EQ(list_models(ModelKind::Lora, f), (std::vector<std::string>{"style.safetensors"}));
   // The wrong kind of file is refused by name.
-  const std::string txt = error_of([&] { find_model(ModelKind::Checkpoint, (root / "checkpoints/notes.txt").string(), f); });
+  const std::string txt = error_of(
+      [&] { find_model(ModelKind::Checkpoint, (root / "checkpoints/notes.txt").string(), f); });
   EXPECT_NE(txt.find("notes.txt is not a checkpoints model"), std::string::npos) << txt;
 }
 
@@ -70,18 +72,19 @@ TEST(ModelPaths, ReadsComfyUiExtraModelPaths) {
   touch(dir / "webui/models/LyCORIS/two.safetensors");
   touch(dir / "abs/ckpts/other.safetensors");
   std::ofstream(dir / "extra_model_paths.yaml") << "# ComfyUI example\n"
-                                                    "a111:\n"
-                                                    "    base_path: webui/   # relative to this file\n"
-                                                    "\n"
-                                                    "    checkpoints: models/Stable-diffusion\n"
-                                                    "    vae: models/VAE\n"
-                                                    "    loras: |\n"
-                                                    "         models/Lora\n"
-                                                    "         models/LyCORIS\n"
-                                                    "    upscale_models: |\n"
-                                                    "                  models/ESRGAN\n"
-                                                    "other:\n"
-                                                    "    checkpoints: " << (dir / "abs/ckpts").string() << "\n";
+                                                   "a111:\n"
+                                                   "    base_path: webui/   # relative to this file\n"
+                                                   "\n"
+                                                   "    checkpoints: models/Stable-diffusion\n"
+                                                   "    vae: models/VAE\n"
+                                                   "    loras: |\n"
+                                                   "         models/Lora\n"
+                                                   "         models/LyCORIS\n"
+                                                   "    upscale_models: |\n"
+                                                   "                  models/ESRGAN\n"
+                                                   "other:\n"
+                                                   "    checkpoints: "
+                                                << (dir / "abs/ckpts").string() << "\n";
   ModelFolders f;
   f.add_extra_model_paths(dir / "extra_model_paths.yaml");
   ASSERT_EQ(f.loras.size(), 2u);

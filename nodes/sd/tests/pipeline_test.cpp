@@ -103,7 +103,8 @@ void expect_matches_golden(const GenerateResult& res, const std::string& prefix,
 TEST(SdPipeline, Txt2ImgMatchesDiffusersForEverySampler) {
   auto pipe = tiny_pipeline();
   EXPECT_EQ(pipe->vae_scale(), 2);  // the tiny VAE has two levels
-  for (const auto& [sampler, steps] : std::vector<std::pair<std::string, int>>{{"ddim", 2}, {"euler_a", 2}, {"dpmpp_2m_karras", 3}}) {
+  for (const auto& [sampler, steps] :
+       std::vector<std::pair<std::string, int>>{{"ddim", 2}, {"euler_a", 2}, {"dpmpp_2m_karras", 3}}) {
     int calls = 0;
     GenerateRequest r = golden_request(sampler, steps);
     r.on_step = [&](int step, int total, const at::Tensor& x, const at::Tensor& x0) {
@@ -121,7 +122,7 @@ TEST(SdPipeline, Txt2ImgMatchesDiffusersForEverySampler) {
 
 TEST(SdPipeline, Img2ImgMatchesDiffusers) {
   GenerateRequest r = golden_request("dpmpp_2m_karras", 4);
-  r.initial_noise = golden("img2img.noise");  // the noise added to the init latents
+  r.initial_noise = golden("img2img.noise");                    // the noise added to the init latents
   r.init_image = golden("img2img.init")[0].permute({1, 2, 0});  // [16, 16, 3] in [0, 1]
   r.strength = 0.5;
   int calls = 0;
@@ -138,7 +139,7 @@ TEST(SdPipeline, Img2ImgMatchesDiffusers) {
 TEST(SdPipeline, SingleFileCheckpointGivesTheSameImage) {
   PipelineSources s;
   s.checkpoint = tiny_single_file();
-  s.unet_config = golden_dir() / "pipeline/unet/config.json";  // tiny: 2 heads, 4 groups
+  s.unet_config = golden_dir() / "pipeline/unet/config.json";                   // tiny: 2 heads, 4 groups
   s.text_encoder_config = golden_dir() / "text_encoder/diffusers/config.json";  // tiny: 2 heads of 32
   const std::string no_merges = error_of([&] { Pipeline::load(s, c10::Device(c10::kCPU)); });
   EXPECT_NE(no_merges.find("merges"), std::string::npos) << no_merges;
@@ -153,7 +154,8 @@ TEST(SdPipeline, SeparateVaeInTheStandaloneLdmLayout) {
   // "first_stage_model.": the tiny VAE rewritten so, given as the separate VAE.
   const std::string pre = "first_stage_model.";
   std::map<std::string, at::Tensor> bare;
-  for (auto& [k, t] : safetensors_load(golden_dir() / "vae/decoder_ldm.safetensors").tensors) bare[k.substr(pre.size())] = t;
+  for (auto& [k, t] : safetensors_load(golden_dir() / "vae/decoder_ldm.safetensors").tensors)
+    bare[k.substr(pre.size())] = t;
   for (auto& [k, t] : safetensors_load(golden_dir() / "vae/encoder.safetensors").tensors) {
     const std::string lk = vae_encoder_ldm_key(k).substr(pre.size());
     bare[lk] = (t.dim() == 2 && lk.find(".attn_1.") != std::string::npos) ? t.view({t.size(0), t.size(1), 1, 1}) : t;
@@ -211,7 +213,8 @@ TEST(SdPipeline, InpaintingKeepsTheKnownRegion) {
   mask.slice(1, 8, 16).fill_(1);  // regenerate the right half, keep the left
   r.mask = mask;
   WeightFile ew(tiny_diffusers_folder() / "vae/diffusion_pytorch_model.safetensors");
-  const at::Tensor init_lat = load_vae_encoder(ew)->forward(r.init_image.permute({2, 0, 1}).unsqueeze(0) * 2 - 1);  // [1, 4, 8, 8]
+  const at::Tensor init_lat = load_vae_encoder(ew)->forward(r.init_image.permute({2, 0, 1}).unsqueeze(0) * 2 -
+                                                            1);  // [1, 4, 8, 8]
   int checked = 0;
   r.on_step = [&](int, int, const at::Tensor&, const at::Tensor& x0) {
     // every step's predicted x0 is the init latents in the kept (left) half
@@ -286,15 +289,23 @@ NodeRun run_generate(const json& params, std::map<std::string, Value> inputs = {
     return r;
   }();
   NodeRun run;
-  run.outputs = camgraph::testing::run_node(reg, "sd.generate", params, std::move(inputs),
-                                            camgraph::testing::temp_dir("sd_node_out"),
-                                            [&](const Event& e) { run.events.push_back(e); }, previews);
+  run.outputs = camgraph::testing::run_node(
+      reg, "sd.generate", params, std::move(inputs), camgraph::testing::temp_dir("sd_node_out"),
+      [&](const Event& e) { run.events.push_back(e); }, previews);
   return run;
 }
 
 json tiny_params() {
-  return {{"checkpoint", tiny_diffusers_folder().string()}, {"prompt", "a photo of a cat"}, {"negative_prompt", "blue sky"},
-          {"width", 16}, {"height", 16}, {"steps", 4}, {"batch", 2}, {"seed", 5}, {"preview_every", 2}, {"sampler", "euler_a"}};
+  return {{"checkpoint", tiny_diffusers_folder().string()},
+          {"prompt", "a photo of a cat"},
+          {"negative_prompt", "blue sky"},
+          {"width", 16},
+          {"height", 16},
+          {"steps", 4},
+          {"batch", 2},
+          {"seed", 5},
+          {"preview_every", 2},
+          {"sampler", "euler_a"}};
 }
 
 }  // namespace
@@ -328,7 +339,8 @@ TEST(SdGenerateNode, GeneratesABatchWithProgressAndPreviews) {
   EXPECT_TRUE(at::equal(std::dynamic_pointer_cast<const ImageValue>(again.outputs.at("image"))->pixels, img->pixels));
   for (const auto& e : again.events) EXPECT_NE(e.kind, EventKind::Preview);
   EXPECT_EQ(again.outputs.count("record"), 1u);
-  EXPECT_TRUE(std::dynamic_pointer_cast<const RecordValue>(again.outputs.at("record"))->record["model_reused"].get<bool>());
+  EXPECT_TRUE(
+      std::dynamic_pointer_cast<const RecordValue>(again.outputs.at("record"))->record["model_reused"].get<bool>());
 }
 
 TEST(SdGenerateNode, Img2ImgFromTheInput) {

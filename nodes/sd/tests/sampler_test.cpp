@@ -103,7 +103,11 @@ TEST(Samplers, Img2ImgStartsPartWayAndBadInputIsRefused) {
     at::Tensor last_x0;
     int calls = 0;
     const at::Tensor out = run_sampler(
-        k, plan, ac, start, exact, [&](int) { return at::randn({1, 4, 8, 8}, at::kDouble); }, first,
+        k, plan, ac, start, exact,
+        [&](int) {
+          return at::randn({1, 4, 8, 8}, at::kDouble);
+        },
+        first,
         [&](int, int, const at::Tensor&, const at::Tensor& x0) {
           last_x0 = x0;
           ++calls;

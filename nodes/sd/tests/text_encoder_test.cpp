@@ -34,7 +34,7 @@ int64_t config_heads(const fs::path& config_json) {
 
 TEST(ClipTextEncoder, MatchesTransformersFromBothLayouts) {
   SafetensorsReader golden(golden_dir() / "text_encoder_golden.safetensors");
-  const at::Tensor ids = golden.get("ids");  // [2, 77]
+  const at::Tensor ids = golden.get("ids");                                 // [2, 77]
   const at::Tensor last = golden.get("last"), skip2 = golden.get("skip2");  // [2, 77, 64]
 
   // Single-file LDM layout, F16 weights; head count as the tiny model's (not recorded in the file).
@@ -76,15 +76,16 @@ TEST(ClipTextEncoder, MatchesTransformersFromBothLayouts) {
 TEST(ClipTextEncoder, PromptWeightsScaleTokensAndKeepTheMean) {
   WeightFile ldm(golden_dir() / "text_encoder/ldm.safetensors");
   ClipTextEncoder te = load_clip_text_encoder(ldm, 2);
-  const ClipTokenizer tok =
-      ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
+  const ClipTokenizer tok = ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json",
+                                                      golden_dir() / "tokenizer/merges.txt");
   const TokenizedPrompt plain = tokenize_prompt(tok, "cat dog");
   const TokenizedPrompt weighted = tokenize_prompt(tok, "(cat:1.3) dog");
   ASSERT_EQ(plain.ids, weighted.ids);
   const at::Tensor z0 = encode_tokenized_prompt(te, plain);     // [1, 77, 64]
   const at::Tensor z1 = encode_tokenized_prompt(te, weighted);  // [1, 77, 64]
   ASSERT_EQ(z0.sizes(), (std::vector<int64_t>{1, 77, 64}));
-  EXPECT_TRUE(at::allclose(z0, te->forward(at::tensor(std::vector<int64_t>(plain.ids[0].begin(), plain.ids[0].end())).unsqueeze(0))));
+  EXPECT_TRUE(at::allclose(
+      z0, te->forward(at::tensor(std::vector<int64_t>(plain.ids[0].begin(), plain.ids[0].end())).unsqueeze(0))));
   EXPECT_NEAR(z1.mean().item<double>(), z0.mean().item<double>(), 1e-5);
   // Token 1 ("cat") is 1.3x token 1 of the plain prompt, up to the common rescale factor.
   const double s = (z1[0][2] / z0[0][2]).mean().item<double>();  // "dog": weight 1 -> the rescale
@@ -98,7 +99,8 @@ TEST(ClipTextEncoder, PromptWeightsScaleTokensAndKeepTheMean) {
 
 TEST(ClipTextEncoder, FilesWithoutATextEncoderAreRefused) {
   const fs::path dir = temp_dir("sd-te");
-  safetensors_save_atomic(dir / "vae.safetensors", {{"first_stage_model.decoder.conv_in.weight", at::zeros({4, 4, 3, 3})}});
+  safetensors_save_atomic(dir / "vae.safetensors",
+                          {{"first_stage_model.decoder.conv_in.weight", at::zeros({4, 4, 3, 3})}});
   WeightFile r(dir / "vae.safetensors");
   const std::string e = error_of([&] { load_clip_text_encoder(r); });
   EXPECT_NE(e.find("vae.safetensors"), std::string::npos) << e;

@@ -46,7 +46,8 @@ inline std::filesystem::path tiny_unet() {
 
 // diffusers key -> LDM key of the tiny UNet, as the golden generator wrote it.
 inline std::map<std::string, std::string> tiny_unet_ldm_table() {
-  return nlohmann::json::parse(gunzip_file(golden_dir() / "unet/ldm_keys.json.gz")).get<std::map<std::string, std::string>>();
+  return nlohmann::json::parse(gunzip_file(golden_dir() / "unet/ldm_keys.json.gz"))
+      .get<std::map<std::string, std::string>>();
 }
 
 }  // namespace camgraph::sd::testing

@@ -44,8 +44,8 @@ void expect_matches_reference(const ClipTokenizer& t, const json& cases, const s
 
 TEST(ClipTokenizer, SyntheticVocabularyMatchesTransformers) {
   const json g = load_json(golden_dir() / "tokenizer_golden.json");
-  const ClipTokenizer from_files =
-      ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
+  const ClipTokenizer from_files = ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json",
+                                                             golden_dir() / "tokenizer/merges.txt");
   expect_matches_reference(from_files, g["synthetic"], "vocab.json + merges.txt");
   // The same vocabulary rebuilt from the merges alone (the single-file checkpoint case).
   const ClipTokenizer from_merges = ClipTokenizer::from_merges(golden_dir() / "tokenizer/merges.txt");
@@ -117,8 +117,8 @@ TEST(PromptWeights, FollowA1111Syntax) {
 }
 
 TEST(PromptWeights, TokenizedPromptsAreChunkedBy75WithWeights) {
-  const ClipTokenizer t =
-      ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
+  const ClipTokenizer t = ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json",
+                                                    golden_dir() / "tokenizer/merges.txt");
   const int cat = t.token_id("cat</w>"), dog = t.token_id("dog</w>");
   ASSERT_GE(cat, 0);
   ASSERT_GE(dog, 0);
@@ -158,8 +158,8 @@ std::vector<int> window_tokens(const ClipTokenizer& t, const std::vector<int>& w
 }  // namespace
 
 TEST(PromptWeights, BreakKeywordStartsANewWindow) {
-  const ClipTokenizer t =
-      ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
+  const ClipTokenizer t = ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json",
+                                                    golden_dir() / "tokenizer/merges.txt");
   const int cat = t.token_id("cat</w>"), dog = t.token_id("dog</w>"), sky = t.token_id("sky</w>");
   auto p = tokenize_prompt(t, "cat dog BREAK sky");
   ASSERT_EQ(p.ids.size(), 2u);
@@ -185,8 +185,8 @@ TEST(PromptWeights, BreakKeywordStartsANewWindow) {
 }
 
 TEST(PromptWeights, CommaBackOffKeepsPhrasesTogether) {
-  const ClipTokenizer t =
-      ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json", golden_dir() / "tokenizer/merges.txt");
+  const ClipTokenizer t = ClipTokenizer::from_files(golden_dir() / "tokenizer/vocab.json",
+                                                    golden_dir() / "tokenizer/merges.txt");
   const int cat = t.token_id("cat</w>"), dog = t.token_id("dog</w>"), comma = t.token_id(",</w>");
   ASSERT_GE(comma, 0);
   // 70 x cat, a comma (token 71), then 10 x dog: the window fills at token 75 in the dog
@@ -227,8 +227,7 @@ TEST(PromptWeights, CommaBackOffKeepsPhrasesTogether) {
 TEST(ClipTokenizer, MissingFilesAreNamed) {
   const std::string e = error_of([] { ClipTokenizer::from_merges("/nonexistent/merges.txt"); });
   EXPECT_NE(e.find("/nonexistent/merges.txt"), std::string::npos) << e;
-  const std::string v = error_of([] {
-    ClipTokenizer::from_files("/nonexistent/vocab.json", golden_dir() / "tokenizer/merges.txt");
-  });
+  const std::string v = error_of(
+      [] { ClipTokenizer::from_files("/nonexistent/vocab.json", golden_dir() / "tokenizer/merges.txt"); });
   EXPECT_NE(v.find("/nonexistent/vocab.json"), std::string::npos) << v;
 }

@@ -31,7 +31,8 @@ using camgraph::sd::testing::tiny_unet;
 std::map<std::string, std::string> ldm_table() { return camgraph::sd::testing::tiny_unet_ldm_table(); }
 
 // Writes the tiny UNet's tensors under other names (and optionally changes one tensor).
-fs::path write_renamed(const fs::path& dir, const std::string& name, const std::function<std::string(const std::string&)>& rename,
+fs::path write_renamed(const fs::path& dir, const std::string& name,
+                       const std::function<std::string(const std::string&)>& rename,
                        const std::function<void(std::map<std::string, at::Tensor>&)>& edit = nullptr) {
   SafetensorsReader r(tiny_unet());
   std::map<std::string, at::Tensor> out;
@@ -82,11 +83,16 @@ TEST(UNet, LdmKeyTableMatchesTheGenerator) {
   UNetConfig sd15;
   EXPECT_EQ(unet_ldm_key("down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q", sd15),
             "model.diffusion_model.input_blocks.4.1.transformer_blocks.0.attn1.to_q");
-  EXPECT_EQ(unet_ldm_key("down_blocks.2.downsamplers.0.conv.weight", sd15), "model.diffusion_model.input_blocks.9.0.op.weight");
-  EXPECT_EQ(unet_ldm_key("up_blocks.0.upsamplers.0.conv.bias", sd15), "model.diffusion_model.output_blocks.2.1.conv.bias");
-  EXPECT_EQ(unet_ldm_key("up_blocks.1.upsamplers.0.conv.bias", sd15), "model.diffusion_model.output_blocks.5.2.conv.bias");
-  EXPECT_EQ(unet_ldm_key("up_blocks.3.resnets.2.conv_shortcut.weight", sd15), "model.diffusion_model.output_blocks.11.0.skip_connection.weight");
-  EXPECT_EQ(unet_ldm_key("mid_block.resnets.1.time_emb_proj.weight", sd15), "model.diffusion_model.middle_block.2.emb_layers.1.weight");
+  EXPECT_EQ(unet_ldm_key("down_blocks.2.downsamplers.0.conv.weight", sd15),
+            "model.diffusion_model.input_blocks.9.0.op.weight");
+  EXPECT_EQ(unet_ldm_key("up_blocks.0.upsamplers.0.conv.bias", sd15),
+            "model.diffusion_model.output_blocks.2.1.conv.bias");
+  EXPECT_EQ(unet_ldm_key("up_blocks.1.upsamplers.0.conv.bias", sd15),
+            "model.diffusion_model.output_blocks.5.2.conv.bias");
+  EXPECT_EQ(unet_ldm_key("up_blocks.3.resnets.2.conv_shortcut.weight", sd15),
+            "model.diffusion_model.output_blocks.11.0.skip_connection.weight");
+  EXPECT_EQ(unet_ldm_key("mid_block.resnets.1.time_emb_proj.weight", sd15),
+            "model.diffusion_model.middle_block.2.emb_layers.1.weight");
   EXPECT_EQ(unet_ldm_key("time_embedding.linear_2.bias", sd15), "model.diffusion_model.time_embed.2.bias");
   EXPECT_EQ(unet_ldm_key("conv_norm_out.weight", sd15), "model.diffusion_model.out.0.weight");
 }
@@ -95,9 +101,11 @@ TEST(UNet, LdmSingleFileAndPrefixedLayoutsGiveTheSameOutput) {
   const fs::path dir = temp_dir("sd_unet_layouts");
   const auto table = ldm_table();
   // An LDM single file with the generator's names (and a text-encoder tensor, as real files have).
-  const fs::path ldm = write_renamed(dir, "tiny_ldm.safetensors", [&](const std::string& k) { return table.at(k); },
-                                     [](auto& t) { t["cond_stage_model.transformer.text_model.final_layer_norm.weight"] = at::ones({4}); });
-  const fs::path prefixed = write_renamed(dir, "tiny_prefixed.safetensors", [](const std::string& k) { return "unet." + k; });
+  const fs::path ldm = write_renamed(
+      dir, "tiny_ldm.safetensors", [&](const std::string& k) { return table.at(k); },
+      [](auto& t) { t["cond_stage_model.transformer.text_model.final_layer_norm.weight"] = at::ones({4}); });
+  const fs::path prefixed = write_renamed(dir, "tiny_prefixed.safetensors",
+                                          [](const std::string& k) { return "unet." + k; });
   SafetensorsReader g(golden_dir() / "unet_golden.safetensors");
   const UNetHints hints{2, 0, 2};  // no config.json next to these files
   WeightFile w(tiny_unet());
@@ -171,8 +179,11 @@ TEST(UNet, RefusesTruncatedMisShapedAndForeignFiles) {
   EXPECT_NE(error_of([&] { WeightFile f(cut); }).find("cut.safetensors"), std::string::npos);
   // One tensor with a wrong shape: file and key named.
   const std::string key = "up_blocks.1.attentions.2.transformer_blocks.0.attn2.to_k.weight";
-  const fs::path bad = write_renamed(dir, "bad.safetensors", [](const std::string& k) { return k; },
-                                     [&](auto& t) { t[key] = at::zeros({4, 13}, at::kHalf); });
+  const fs::path bad = write_renamed(
+      dir, "bad.safetensors", [](const std::string& k) { return k; },
+      [&](auto& t) {
+        t[key] = at::zeros({4, 13}, at::kHalf);
+      });
   {
     WeightFile f(bad);
     const std::string e = error_of([&] { load_unet(f, UNetHints{2, 0, 2}); });
@@ -181,8 +192,8 @@ TEST(UNet, RefusesTruncatedMisShapedAndForeignFiles) {
   }
   // A missing tensor: file and key named.
   const std::string gone = "mid_block.resnets.1.norm2.bias";
-  const fs::path missing = write_renamed(dir, "missing.safetensors", [](const std::string& k) { return k; },
-                                         [&](auto& t) { t.erase(gone); });
+  const fs::path missing = write_renamed(
+      dir, "missing.safetensors", [](const std::string& k) { return k; }, [&](auto& t) { t.erase(gone); });
   {
     WeightFile f(missing);
     const std::string e = error_of([&] { load_unet(f, UNetHints{2, 0, 2}); });
@@ -190,8 +201,11 @@ TEST(UNet, RefusesTruncatedMisShapedAndForeignFiles) {
     EXPECT_NE(e.find(gone), std::string::npos) << e;
   }
   // SDXL (add_embedding): refused by name rather than failing on some later key.
-  const fs::path xl = write_renamed(dir, "xl.safetensors", [](const std::string& k) { return k; },
-                                    [](auto& t) { t["add_embedding.linear_1.weight"] = at::zeros({8, 4}); });
+  const fs::path xl = write_renamed(
+      dir, "xl.safetensors", [](const std::string& k) { return k; },
+      [](auto& t) {
+        t["add_embedding.linear_1.weight"] = at::zeros({8, 4});
+      });
   {
     WeightFile f(xl);
     const std::string e = error_of([&] { load_unet(f); });

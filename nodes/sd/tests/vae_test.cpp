@@ -24,7 +24,7 @@ TEST(VaeDecoder, MatchesDiffusersDecode) {
   EXPECT_EQ(vae->config().up_channels, (std::vector<int64_t>{32, 32}));
   EXPECT_EQ(vae->config().resnets_per_block, 2);
   SafetensorsReader g(golden_dir() / "vae_golden.safetensors");
-  const at::Tensor want = g.get("image");       // [1, 3, 16, 16]
+  const at::Tensor want = g.get("image");           // [1, 3, 16, 16]
   const at::Tensor got = vae->forward(g.get("z"));  // z [1, 4, 8, 8]
   ASSERT_EQ(got.sizes(), want.sizes());
   const double rel = (got - want).abs().max().item<double>() / want.abs().max().item<double>();

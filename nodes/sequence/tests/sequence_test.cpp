@@ -58,7 +58,9 @@ std::shared_ptr<TextValue> text(const std::string& t) {
 TEST(SequenceJoin, CutConcatenatesAndListsEachShot) {
   const fs::path dir = temp_dir("seq_cut");
   auto out = run_node({{"transition", "cut"}},
-                      {{"shot_1", shot(5, 0.2f, 1)}, {"shot_2", shot(3, 0.8f, 2)}, {"caption_1", text("a pan")},
+                      {{"shot_1", shot(5, 0.2f, 1)},
+                       {"shot_2", shot(3, 0.8f, 2)},
+                       {"caption_1", text("a pan")},
                        {"caption_2", text("a dolly")}},
                       dir);
   auto seq = std::static_pointer_cast<const FrameSequenceValue>(out.at("frames"));

@@ -34,10 +34,10 @@ struct SfmRun {
 };
 
 SfmRun run_sfm(const fs::path& dir, const json& params) {
-  const json doc = {{"format", "camgraph"},
-                    {"version", 1},
-                    {"graph", {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"}, {"params", params}}}},
-                               {"links", json::array()}}}};
+  const json doc = {
+      {"format", "camgraph"},
+      {"version", 1},
+      {"graph", {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"}, {"params", params}}}}, {"links", json::array()}}}};
   Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
@@ -134,9 +134,9 @@ TEST(ColmapFox, RegistersTheDownscaledCaptureAndMatchesTheReferencePoses) {
   EXPECT_GT((z > 0).to(at::kDouble).mean().item<double>(), 0.8);
   // splat.train fed from sfm.colmap's views starts from those points.
   const Registry& reg = builtin_registry();
-  auto trained = camgraph::testing::run_node(
-      reg, "splat.train", {{"steps", 1}, {"init", "points"}, {"holdout_every", 0}, {"sh_degree", 0}},
-      {{"views", views}}, dir / "train");
+  auto trained = camgraph::testing::run_node(reg, "splat.train",
+                                             {{"steps", 1}, {"init", "points"}, {"holdout_every", 0}, {"sh_degree", 0}},
+                                             {{"views", views}}, dir / "train");
   auto scene = std::dynamic_pointer_cast<const SplatSceneValue>(trained.at("scene"));
   ASSERT_EQ(scene->count(), views->points.size(0));
   const double spread = (P - P.mean(0)).norm(2, 1).mean().item<double>();

@@ -65,7 +65,8 @@ TEST(Process, CancelStopsTheProcessGroup) {
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   // A child of the shell too: the whole group must go.
-  const ProcessResult r = run_process({sh.string(), "-c", "sleep 60 & sleep 60; wait"}, {}, [&] { return elapsed() > 0.3; });
+  const ProcessResult r = run_process({sh.string(), "-c", "sleep 60 & sleep 60; wait"}, {},
+                                      [&] { return elapsed() > 0.3; });
   EXPECT_TRUE(r.cancelled);
   EXPECT_LT(elapsed(), 10.0);
 }
@@ -86,8 +87,10 @@ TEST(Node, MissingColmapIsAClearError) {
   const json doc = {{"format", "camgraph"},
                     {"version", 1},
                     {"graph",
-                     {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"},
-                                  {"params", {{"images", "photos"}, {"colmap_binary", "/nonexistent/colmap"}}}}}},
+                     {{"nodes",
+                       {{{"id", "sfm"},
+                         {"type", "sfm.colmap"},
+                         {"params", {{"images", "photos"}, {"colmap_binary", "/nonexistent/colmap"}}}}}},
                       {"links", json::array()}}}};
   Evaluator ev(builtin_registry());
   RunOptions opt;
@@ -108,8 +111,9 @@ TEST(Node, TooFewPhotosIsAClearError) {
   std::ofstream(dir / "photos" / "a.jpg") << "x";
   const json doc = {{"format", "camgraph"},
                     {"version", 1},
-                    {"graph", {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"}, {"params", {{"images", "photos"}}}}}},
-                               {"links", json::array()}}}};
+                    {"graph",
+                     {{"nodes", {{{"id", "sfm"}, {"type", "sfm.colmap"}, {"params", {{"images", "photos"}}}}}},
+                      {"links", json::array()}}}};
   Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.device = DeviceKind::Cpu;
@@ -123,8 +127,8 @@ TEST(Node, TooFewPhotosIsAClearError) {
 TEST(Wire, SplatTrainInitialisesFromTheSparsePointsOnTheViews) {
   const fs::path dir = temp_dir("sfm-wire-points");
   const Registry& reg = builtin_registry();
-  auto views_out = camgraph::testing::run_node(
-      reg, "scene.procedural", {{"views", 3}, {"width", 32}, {"height", 24}, {"samples", 1}}, {}, dir);
+  auto views_out = camgraph::testing::run_node(reg, "scene.procedural",
+                                               {{"views", 3}, {"width", 32}, {"height", 24}, {"samples", 1}}, {}, dir);
   auto plain = std::dynamic_pointer_cast<const FrameSequenceValue>(views_out.at("views"));
   ASSERT_TRUE(plain);
   // 50 points around the courtyard's centre with colours, as sfm.colmap puts them on the wire.
@@ -142,7 +146,8 @@ TEST(Wire, SplatTrainInitialisesFromTheSparsePointsOnTheViews) {
                                        {{"views", with_points}}, dir / "b");
   EXPECT_EQ(std::dynamic_pointer_cast<const SplatSceneValue>(a.at("scene"))->count(), 50);
   auto r = camgraph::testing::run_node(
-      reg, "splat.train", {{"steps", 1}, {"init", "random"}, {"random_points", 77}, {"holdout_every", 0}, {"sh_degree", 0}},
+      reg, "splat.train",
+      {{"steps", 1}, {"init", "random"}, {"random_points", 77}, {"holdout_every", 0}, {"sh_degree", 0}},
       {{"views", with_points}}, dir / "c");
   EXPECT_EQ(std::dynamic_pointer_cast<const SplatSceneValue>(r.at("scene"))->count(), 77);
   // init = points without points on the wire: a clear error.

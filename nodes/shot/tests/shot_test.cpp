@@ -56,13 +56,15 @@ struct Cloud {
 // Gaussian radius of the true surface.)
 Cloud ground() {
   Cloud c;
-  c.grid({-3, -3, 0}, {0.05, 0, 0}, {0, 0.05, 0}, 121, 121, {std::log(0.035), std::log(0.035), std::log(0.003)}, {0.5, 0.5, 0.5});
+  c.grid({-3, -3, 0}, {0.05, 0, 0}, {0, 0.05, 0}, 121, 121, {std::log(0.035), std::log(0.035), std::log(0.003)},
+         {0.5, 0.5, 0.5});
   return c;
 }
 
 // A green vertical panel in the plane x = x0, y in [-0.4, 0.4], z in [0, 1.2].
 void add_panel(Cloud& c, double x0) {
-  c.grid({x0, -0.4, 0}, {0, 0.04, 0}, {0, 0, 0.04}, 21, 31, {std::log(0.004), std::log(0.035), std::log(0.035)}, {0.1, 0.8, 0.1});
+  c.grid({x0, -0.4, 0}, {0, 0.04, 0}, {0, 0, 0.04}, 21, 31, {std::log(0.004), std::log(0.035), std::log(0.035)},
+         {0.1, 0.8, 0.1});
 }
 
 // A red character: 40 x 80 image, opaque rectangle u in [10, 30), v in [10, 70).
@@ -80,7 +82,8 @@ fs::path temp_dir() {
   return p;
 }
 
-std::map<std::string, Value> run_node(const std::string& type, const json& params, std::map<std::string, Value> inputs) {
+std::map<std::string, Value> run_node(const std::string& type, const json& params,
+                                      std::map<std::string, Value> inputs) {
   const NodeSpec* spec = builtin_registry().find(type);
   if (!spec) throw std::runtime_error("no node " + type);
   NodeInstance node;
@@ -172,8 +175,9 @@ TEST(ShotRender, FootPointStaysOnItsScenePointInEveryFrame) {
   const Vec3 foot{0.3, -0.2, 0};
   auto bb = place(red_cutout(), {{"foot_x", foot[0]}, {"foot_y", foot[1]}, {"foot_z", 0.0}, {"shadow", false}});
   const auto cams = orbit_cams({3.2, 0.5, 1.6}, {0.3, -0.2, 0.5}, 5, 1.0);
-  auto out = run_node("shot.render", {{"supersample", 2}},
-                      {{"scene", scene}, {"path", path_of(cams)}, {"billboards", bb.at("billboards")}, {"cutouts", bb.at("cutouts")}});
+  auto out = run_node(
+      "shot.render", {{"supersample", 2}},
+      {{"scene", scene}, {"path", path_of(cams)}, {"billboards", bb.at("billboards")}, {"cutouts", bb.at("cutouts")}});
   auto plain = run_node("shot.render", json::object(), {{"scene", scene}, {"path", path_of(cams)}});
   const auto frames = as<FrameSequenceValue>(out.at("frames"));
   const auto bare = as<FrameSequenceValue>(plain.at("frames"));
@@ -213,14 +217,16 @@ TEST(ShotRender, NearerSplatsHideTheCharacterAndFartherOnesDoNot) {
   auto bb = place(red_cutout(), {{"shadow", false}});
   const Projection p = project(cams[0], centre);
   auto render = [&](const std::shared_ptr<SplatSceneValue>& s) {
-    return run_node("shot.render", json::object(),
-                    {{"scene", s}, {"path", path_of(cams)}, {"billboards", bb.at("billboards")}, {"cutouts", bb.at("cutouts")}});
+    return run_node(
+        "shot.render", json::object(),
+        {{"scene", s}, {"path", path_of(cams)}, {"billboards", bb.at("billboards")}, {"cutouts", bb.at("cutouts")}});
   };
   Cloud open = ground(), in_front = ground(), behind = ground();
   add_panel(in_front, 1.5);
   add_panel(behind, -1.5);
   auto a = render(open.scene()), b = render(in_front.scene()), c = render(behind.scene());
-  const at::Tensor fa = as<FrameSequenceValue>(a.at("frames"))->frames[0], fb = as<FrameSequenceValue>(b.at("frames"))->frames[0],
+  const at::Tensor fa = as<FrameSequenceValue>(a.at("frames"))->frames[0],
+                   fb = as<FrameSequenceValue>(b.at("frames"))->frames[0],
                    fc = as<FrameSequenceValue>(c.at("frames"))->frames[0];
   EXPECT_TRUE(is_red(fa, int(p.v), int(p.u)));
   EXPECT_TRUE(is_red(fc, int(p.v), int(p.u)));
@@ -246,12 +252,16 @@ TEST(ShotRender, SeveralBillboardsAndSplatsInterleaveByDepth) {
   narrow->pixels = at::zeros({80, 40, 4});
   narrow->pixels.slice(0, 10, 70).slice(1, 15, 25).copy_(at::tensor({0.9f, 0.1f, 0.1f, 1.0f}));
   auto red = place(narrow, {{"shadow", false}});
-  auto blue = run_node("shot.billboard", {{"foot_x", -1.0}, {"height", 1.5}, {"shadow", false}},
-                       {{"image", red_cutout({0.1, 0.1, 0.9})}, {"billboards", red.at("billboards")}, {"cutouts", red.at("cutouts")}});
+  auto blue = run_node(
+      "shot.billboard", {{"foot_x", -1.0}, {"height", 1.5}, {"shadow", false}},
+      {{"image", red_cutout({0.1, 0.1, 0.9})}, {"billboards", red.at("billboards")}, {"cutouts", red.at("cutouts")}});
   Cloud cl = ground();
   add_panel(cl, -0.5);
   auto out = run_node("shot.render", json::object(),
-                      {{"scene", cl.scene()}, {"path", path_of(cams)}, {"billboards", blue.at("billboards")}, {"cutouts", blue.at("cutouts")}});
+                      {{"scene", cl.scene()},
+                       {"path", path_of(cams)},
+                       {"billboards", blue.at("billboards")},
+                       {"cutouts", blue.at("cutouts")}});
   const at::Tensor f = as<FrameSequenceValue>(out.at("frames"))->frames[0];
   auto pixel = [&](Vec3 p) {
     const Projection q = project(cams[0], p);
@@ -274,10 +284,14 @@ TEST(ShotRender, StaticShotRendersIdenticalFrames) {
   add_panel(cl, -1.0);
   const Vec3 eye{3, 1, 1.2};
   MotionScene s;
-  const auto cams = motion_path(Pose::look_at(eye, {0, 0, 0.4}, {0, 0, 1}), ShotIntrinsics{80, 60, 60}, s, {}, 4, 8).cameras;
+  const auto cams =
+      motion_path(Pose::look_at(eye, {0, 0, 0.4}, {0, 0, 1}), ShotIntrinsics{80, 60, 60}, s, {}, 4, 8).cameras;
   auto bb = place(red_cutout(), {{"foot_x", 0.2}});
   auto out = run_node("shot.render", {{"background", "#336699"}},
-                      {{"scene", cl.scene()}, {"path", path_of(cams)}, {"billboards", bb.at("billboards")}, {"cutouts", bb.at("cutouts")}});
+                      {{"scene", cl.scene()},
+                       {"path", path_of(cams)},
+                       {"billboards", bb.at("billboards")},
+                       {"cutouts", bb.at("cutouts")}});
   const auto f = as<FrameSequenceValue>(out.at("frames"));
   ASSERT_EQ(f->count(), 4);
   for (int i = 1; i < 4; ++i) {
@@ -290,7 +304,8 @@ TEST(ShotRender, StaticShotRendersIdenticalFrames) {
 
 TEST(ShotRender, EveryKthFrameMatchesTheGroundTruth) {
   const auto cams = orbit_cams({3, 0, 1.2}, {0, 0, 0.3}, 9, 0.5, "pan");
-  auto out = run_node("shot.render", {{"every", 4}, {"ground_truth", true}, {"width", 64}, {"height", 48}, {"alpha", true}},
+  auto out = run_node("shot.render",
+                      {{"every", 4}, {"ground_truth", true}, {"width", 64}, {"height", 48}, {"alpha", true}},
                       {{"scene", ground().scene()}, {"path", path_of(cams)}});
   const auto f = as<FrameSequenceValue>(out.at("frames"));
   const auto gt = as<FrameSequenceValue>(out.at("ground_truth"));
@@ -337,11 +352,13 @@ TEST(ShotRender, PremultipliedAntiAliasedEdgesAndContactShadow) {
   const std::vector<Camera> cams{Camera::from_fov(96, 72, 40, Camera::look_at(eye, {0, 0, 0.9}, {0, 0, 1}))};
   auto white = place(red_cutout({1, 1, 1}), {{"shadow", true}});
   auto out = run_node("shot.render", {{"alpha", true}},
-                      {{"scene", ground().scene()}, {"path", path_of(cams)}, {"billboards", white.at("billboards")},
+                      {{"scene", ground().scene()},
+                       {"path", path_of(cams)},
+                       {"billboards", white.at("billboards")},
                        {"cutouts", white.at("cutouts")}});
   const at::Tensor f = as<FrameSequenceValue>(out.at("frames"))->frames[0];  // [H, W, 4]
   const Projection top = project(cams[0], {0, 0, 1.0});
-  ASSERT_LT(top.v, 36);  // the top of the character is above the horizon
+  ASSERT_LT(top.v, 36);                                  // the top of the character is above the horizon
   const at::Tensor sky = f.slice(0, 0, int(top.v) + 4);  // rows above and at the head: no ground behind
   const at::Tensor a = sky.select(2, 3);
   EXPECT_LT((sky.select(2, 0) - a).abs().max().item<float>(), 1e-5f);
@@ -350,7 +367,9 @@ TEST(ShotRender, PremultipliedAntiAliasedEdgesAndContactShadow) {
   // Contact shadow: the ground next to the foot is darker than without it; far ground is unchanged.
   auto no_shadow = place(red_cutout({1, 1, 1}), {{"shadow", false}});
   auto out2 = run_node("shot.render", {{"alpha", true}},
-                       {{"scene", ground().scene()}, {"path", path_of(cams)}, {"billboards", no_shadow.at("billboards")},
+                       {{"scene", ground().scene()},
+                        {"path", path_of(cams)},
+                        {"billboards", no_shadow.at("billboards")},
                         {"cutouts", no_shadow.at("cutouts")}});
   const at::Tensor g = as<FrameSequenceValue>(out2.at("frames"))->frames[0];
   // 0.12 in front of the foot (below it in the image, not covered by the character): expected
@@ -368,8 +387,9 @@ TEST(ShotRender, PremultipliedAntiAliasedEdgesAndContactShadow) {
   EXPECT_NEAR(shaded / lit, expected, 1e-4);
   // A visible shadow just below the foot (rows under the character, where it does not cover the ground).
   const Projection foot = project(c, {0, 0, 0});
-  const at::Tensor ratio = f.slice(0, int(foot.v) + 1, int(foot.v) + 6).slice(1, int(foot.u) - 6, int(foot.u) + 7).select(2, 1) /
-                           g.slice(0, int(foot.v) + 1, int(foot.v) + 6).slice(1, int(foot.u) - 6, int(foot.u) + 7).select(2, 1);
+  const at::Tensor ratio =
+      f.slice(0, int(foot.v) + 1, int(foot.v) + 6).slice(1, int(foot.u) - 6, int(foot.u) + 7).select(2, 1) /
+      g.slice(0, int(foot.v) + 1, int(foot.v) + 6).slice(1, int(foot.u) - 6, int(foot.u) + 7).select(2, 1);
   EXPECT_LT(ratio.min().item<float>(), 0.8f);  // at least 20 % darker (1.0 without the shadow)
   EXPECT_LE(ratio.max().item<float>(), 1.0f + 1e-6f);
   EXPECT_NEAR(f[int(far.v)][int(far.u)][1].item<float>(), g[int(far.v)][int(far.u)][1].item<float>(), 1e-6);
@@ -377,9 +397,12 @@ TEST(ShotRender, PremultipliedAntiAliasedEdgesAndContactShadow) {
 
 TEST(ShotRender, ColourMatchMovesTheCharacterTowardsTheScene) {
   const std::vector<Camera> cams{Camera::from_fov(96, 72, 50, Camera::look_at({3, 0, 1.2}, {0, 0, 0.4}, {0, 0, 1}))};
-  auto matched = place(red_cutout({0.9, 0.9, 0.9}), {{"shadow", false}, {"colour_match", "brightness"}, {"match_strength", 1.0}});
+  auto matched = place(red_cutout({0.9, 0.9, 0.9}),
+                       {{"shadow", false}, {"colour_match", "brightness"}, {"match_strength", 1.0}});
   auto out = run_node("shot.render", json::object(),
-                      {{"scene", ground().scene()}, {"path", path_of(cams)}, {"billboards", matched.at("billboards")},
+                      {{"scene", ground().scene()},
+                       {"path", path_of(cams)},
+                       {"billboards", matched.at("billboards")},
                        {"cutouts", matched.at("cutouts")}});
   const json gains = as<RecordValue>(out.at("info"))->record["colour_match"][0]["gains"];
   // Grey ground (0.5) vs a 0.9 character at full strength: gain ~0.5 / 0.9.
@@ -390,9 +413,18 @@ TEST(ShotRender, ColourMatchMovesTheCharacterTowardsTheScene) {
 TEST(CameraPathFraming, ReportsAndFailsWhenTheCharacterLeaves) {
   auto bb = place(red_cutout(), {{"shadow", false}});
   auto run = [&](const std::string& framing, double intensity) {
-    return run_node("camera.path", {{"motion", "pan"}, {"direction", "left"}, {"intensity", intensity}, {"frames", 9},
-                                    {"eye_x", 4.0}, {"eye_y", 0.0}, {"eye_z", 0.8}, {"target_z", 0.5}, {"framing", framing},
-                                    {"width", 96}, {"height", 72}},
+    return run_node("camera.path",
+                    {{"motion", "pan"},
+                     {"direction", "left"},
+                     {"intensity", intensity},
+                     {"frames", 9},
+                     {"eye_x", 4.0},
+                     {"eye_y", 0.0},
+                     {"eye_z", 0.8},
+                     {"target_z", 0.5},
+                     {"framing", framing},
+                     {"width", 96},
+                     {"height", 72}},
                     {{"billboards", bb.at("billboards")}});
   };
   const json small = as<RecordValue>(run("report", 0.05).at("framing"))->record;

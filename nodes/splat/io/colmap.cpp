@@ -17,11 +17,16 @@ namespace {
 
 // COLMAP's camera models (ids and parameter counts from its documentation).
 const ColmapModelInfo kModels[] = {
-    {0, "SIMPLE_PINHOLE", 3, true},      {1, "PINHOLE", 4, true},
-    {2, "SIMPLE_RADIAL", 4, true},       {3, "RADIAL", 5, true},
-    {4, "OPENCV", 8, true},              {5, "OPENCV_FISHEYE", 8, false},
-    {6, "FULL_OPENCV", 12, false},       {7, "FOV", 5, false},
-    {8, "SIMPLE_RADIAL_FISHEYE", 4, false}, {9, "RADIAL_FISHEYE", 5, false},
+    {0, "SIMPLE_PINHOLE", 3, true},
+    {1, "PINHOLE", 4, true},
+    {2, "SIMPLE_RADIAL", 4, true},
+    {3, "RADIAL", 5, true},
+    {4, "OPENCV", 8, true},
+    {5, "OPENCV_FISHEYE", 8, false},
+    {6, "FULL_OPENCV", 12, false},
+    {7, "FOV", 5, false},
+    {8, "SIMPLE_RADIAL_FISHEYE", 4, false},
+    {9, "RADIAL_FISHEYE", 5, false},
     {10, "THIN_PRISM_FISHEYE", 12, false},
 };
 
@@ -45,8 +50,8 @@ class BinReader {
     const size_t end = data_.find('\0', pos_);
     if (end == std::string::npos)
       throw std::runtime_error(fname(file_) + ": " + what + " is truncated: name has no terminating NUL (" +
-                               std::to_string(data_.size() - pos_) + " bytes left at offset " +
-                               std::to_string(pos_) + ")");
+                               std::to_string(data_.size() - pos_) + " bytes left at offset " + std::to_string(pos_) +
+                               ")");
     std::string s = data_.substr(pos_, end - pos_);
     pos_ = end + 1;
     return s;
@@ -87,8 +92,8 @@ ColmapCamera make_camera(const fs::path& file, int id, const ColmapModelInfo* in
                              "; supported: " + colmap_supported_models());
   }
   if (w <= 0 || h <= 0 || w > 1000000 || h > 1000000)
-    throw std::runtime_error(fname(file) + ": camera " + std::to_string(id) + " has invalid size " +
-                             std::to_string(w) + "x" + std::to_string(h));
+    throw std::runtime_error(fname(file) + ": camera " + std::to_string(id) + " has invalid size " + std::to_string(w) +
+                             "x" + std::to_string(h));
   ColmapCamera c;
   c.id = id;
   c.model = info->name;
@@ -201,7 +206,8 @@ std::map<int, ColmapCamera> read_colmap_cameras_bin(const fs::path& file) {
     const ColmapModelInfo* info = colmap_model_by_id(model_id);
     ColmapCamera c = make_camera(file, id, info, "with unknown model id " + std::to_string(model_id), int64_t(w),
                                  int64_t(h));
-    for (int k = 0; k < info->num_params; ++k) c.params.push_back(r.get<double>(what + " (camera " + std::to_string(id) + ") params"));
+    for (int k = 0; k < info->num_params; ++k)
+      c.params.push_back(r.get<double>(what + " (camera " + std::to_string(id) + ") params"));
     if (!out.emplace(id, c).second)
       throw std::runtime_error(fname(file) + ": camera id " + std::to_string(id) + " appears twice");
   }
@@ -277,9 +283,9 @@ std::map<int, ColmapCamera> read_colmap_cameras_txt(const fs::path& file) {
     while (ss >> v) c.params.push_back(v);
     if (!ss.eof()) text_error(file, line_no, "camera " + std::to_string(id) + ": invalid parameter value");
     if (int(c.params.size()) != info->num_params)
-      text_error(file, line_no, "camera " + std::to_string(id) + " (" + model + ") has " +
-                                    std::to_string(c.params.size()) + " parameters, expected " +
-                                    std::to_string(info->num_params));
+      text_error(file, line_no,
+                 "camera " + std::to_string(id) + " (" + model + ") has " + std::to_string(c.params.size()) +
+                     " parameters, expected " + std::to_string(info->num_params));
     if (!out.emplace(id, c).second) text_error(file, line_no, "camera id " + std::to_string(id) + " appears twice");
   }
   return out;
@@ -313,8 +319,9 @@ std::vector<ColmapImage> read_colmap_images_txt(const fs::path& file) {
       std::string tok;
       while (ps >> tok) ++tokens;
       if (tokens % 3 != 0)
-        text_error(file, line_no, "image " + std::to_string(im.id) + ": 2D point line has " +
-                                      std::to_string(tokens) + " values, not a multiple of 3 (X Y POINT3D_ID)");
+        text_error(file, line_no,
+                   "image " + std::to_string(im.id) + ": 2D point line has " + std::to_string(tokens) +
+                       " values, not a multiple of 3 (X Y POINT3D_ID)");
       im.num_points2d = tokens / 3;
     }
     out.push_back(std::move(im));
@@ -338,7 +345,8 @@ std::vector<ColmapPoint> read_colmap_points_txt(const fs::path& file) {
     for (int k = 0; k < 3; ++k) p.xyz[k] = parse_num<double>(ss, file, line_no, xn[k]);
     for (int k = 0; k < 3; ++k) {
       const int v = parse_num<int>(ss, file, line_no, cn[k]);
-      if (v < 0 || v > 255) text_error(file, line_no, std::string(cn[k]) + " = " + std::to_string(v) + " is outside 0..255");
+      if (v < 0 || v > 255)
+        text_error(file, line_no, std::string(cn[k]) + " = " + std::to_string(v) + " is outside 0..255");
       p.rgb[k] = uint8_t(v);
     }
     p.error = parse_num<double>(ss, file, line_no, "ERROR");
@@ -374,8 +382,8 @@ ColmapModel read_colmap_model(const fs::path& folder) {
   for (const auto& im : m.images)
     if (!m.cameras.count(im.camera_id))
       throw std::runtime_error((folder / ("images" + ext)).string() + ": image " + std::to_string(im.id) + " '" +
-                               im.name + "' refers to camera " + std::to_string(im.camera_id) +
-                               ", which cameras" + ext + " does not define");
+                               im.name + "' refers to camera " + std::to_string(im.camera_id) + ", which cameras" +
+                               ext + " does not define");
   return m;
 }
 

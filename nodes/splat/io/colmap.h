@@ -53,7 +53,7 @@ struct ColmapModelInfo {
   int num_params;
   bool supported;
 };
-const ColmapModelInfo* colmap_model_by_id(int id);                 // nullptr when unknown
+const ColmapModelInfo* colmap_model_by_id(int id);  // nullptr when unknown
 const ColmapModelInfo* colmap_model_by_name(const std::string& name);
 std::string colmap_supported_models();  // "SIMPLE_PINHOLE, PINHOLE, ..."
 

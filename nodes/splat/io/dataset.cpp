@@ -20,14 +20,15 @@ using Warn = std::function<void(const std::string&)>;
 namespace {
 
 struct SourceView {
-  std::string name;       // file name
-  std::string sort_key;   // relative path, for ordering
+  std::string name;      // file name
+  std::string sort_key;  // relative path, for ordering
   fs::path image_path;
   DistortedCamera camera;  // full-size intrinsics, world-to-camera in source coordinates
 };
 
 void check_options(const DatasetOptions& o) {
-  if (o.downscale < 1) throw std::runtime_error("dataset options: downscale must be >= 1, got " + std::to_string(o.downscale));
+  if (o.downscale < 1)
+    throw std::runtime_error("dataset options: downscale must be >= 1, got " + std::to_string(o.downscale));
   if (o.max_images < 0) throw std::runtime_error("dataset options: max_images must be >= 0");
   if (o.holdout_every < 0) throw std::runtime_error("dataset options: holdout_every must be >= 0");
   if (o.random_points < 0) throw std::runtime_error("dataset options: random_points must be >= 0");
@@ -46,7 +47,8 @@ struct Points {
 
 SplatDataset assemble(std::vector<SourceView> views, const Points& sparse, const fs::path& root,
                       const DatasetOptions& opts, const Warn& warn, const std::string& what) {
-  std::sort(views.begin(), views.end(), [](const SourceView& a, const SourceView& b) { return a.sort_key < b.sort_key; });
+  std::sort(views.begin(), views.end(),
+            [](const SourceView& a, const SourceView& b) { return a.sort_key < b.sort_key; });
   if (opts.max_images > 0 && int(views.size()) > opts.max_images) views.resize(size_t(opts.max_images));
   if (views.empty()) throw std::runtime_error(what + ": no usable views");
 
@@ -64,7 +66,9 @@ SplatDataset assemble(std::vector<SourceView> views, const Points& sparse, const
       tv.image = load_undistorted_image(v.image_path, v.camera, opts.downscale, &tv.camera, opts.crop_undistorted);
     } else {
       const camgraph::Camera c = undistorted_geometry(v.camera, opts.crop_undistorted).camera;
-      tv.camera = opts.downscale > 1 ? c.resized(std::max(1, c.width / opts.downscale), std::max(1, c.height / opts.downscale)) : c;
+      tv.camera = opts.downscale > 1
+                      ? c.resized(std::max(1, c.width / opts.downscale), std::max(1, c.height / opts.downscale))
+                      : c;
     }
     tv.camera.world_to_camera = normalise_world_to_camera(v.camera.camera.world_to_camera, ds.normalisation);
     const bool test = opts.holdout_every > 0 && i % size_t(opts.holdout_every) == 0;
@@ -79,8 +83,9 @@ SplatDataset assemble(std::vector<SourceView> views, const Points& sparse, const
     if (have_sparse) {
       pts = sparse;
     } else if (init == "points") {
-      throw std::runtime_error(what + ": init 'points' needs sparse points, but " +
-                               (sparse.source.empty() ? std::string("the dataset has none") : sparse.source + " has none"));
+      throw std::runtime_error(
+          what + ": init 'points' needs sparse points, but " +
+          (sparse.source.empty() ? std::string("the dataset has none") : sparse.source + " has none"));
     }
   } else if (init.rfind("ply:", 0) == 0) {
     fs::path p = init.substr(4);
@@ -119,7 +124,8 @@ fs::path find_colmap_model(const fs::path& root) {
 
 }  // namespace
 
-SceneNormalisation camera_normalisation(const std::vector<camgraph::Camera>& cameras, bool normalise, double* extent_out) {
+SceneNormalisation camera_normalisation(const std::vector<camgraph::Camera>& cameras, bool normalise,
+                                        double* extent_out) {
   SceneNormalisation n;
   double mean[3] = {0, 0, 0};
   for (const auto& c : cameras) {
@@ -155,7 +161,8 @@ SplatDataset load_colmap_dataset(const fs::path& root, const DatasetOptions& opt
   check_options(opts);
   const fs::path model_dir = find_colmap_model(root);
   if (model_dir.empty())
-    throw std::runtime_error(root.string() + ": no COLMAP model found (looked in sparse/0, colmap/sparse/0, sparse/ and the folder itself)");
+    throw std::runtime_error(
+        root.string() + ": no COLMAP model found (looked in sparse/0, colmap/sparse/0, sparse/ and the folder itself)");
   const ColmapModel model = read_colmap_model(model_dir);
   // images/ next to sparse/ (or colmap/); also when `root` is the model folder itself.
   fs::path images_dir = root / "images";
@@ -180,8 +187,8 @@ SplatDataset load_colmap_dataset(const fs::path& root, const DatasetOptions& opt
     v.camera = model.cameras.at(im.camera_id).to_camera();
     v.camera.camera.world_to_camera = im.world_to_camera();
     if (opts.load_images && !fs::is_regular_file(v.image_path))
-      throw std::runtime_error("COLMAP image '" + im.name + "' (image id " + std::to_string(im.id) +
-                               ") not found in " + images_dir.string());
+      throw std::runtime_error("COLMAP image '" + im.name + "' (image id " + std::to_string(im.id) + ") not found in " +
+                               images_dir.string());
     views.push_back(std::move(v));
   }
 
@@ -232,8 +239,10 @@ SplatDataset load_dataset(const fs::path& path, const DatasetOptions& opts, Warn
   }
   if (!fs::is_directory(path)) throw std::runtime_error(path.string() + ": dataset not found");
   if (!find_colmap_model(path).empty()) return load_colmap_dataset(path, opts, warn);
-  if (fs::is_regular_file(path / "transforms.json")) return load_transforms_dataset(path / "transforms.json", opts, warn);
-  throw std::runtime_error(path.string() + ": not a dataset (no COLMAP model in sparse/0, colmap/sparse/0 or sparse/, "
+  if (fs::is_regular_file(path / "transforms.json"))
+    return load_transforms_dataset(path / "transforms.json", opts, warn);
+  throw std::runtime_error(path.string() +
+                           ": not a dataset (no COLMAP model in sparse/0, colmap/sparse/0 or sparse/, "
                            "and no transforms.json)");
 }
 

@@ -14,9 +14,9 @@
 namespace camgraph::splat {
 
 struct TrainView {
-  std::string name;         // image file name (COLMAP: the model's name, relative to images/)
-  at::Tensor image;         // [H, W, 3] float32 in [0, 1], undistorted, downscaled, CPU
-  camgraph::Camera camera;  // pinhole intrinsics at the image's size, world-to-camera (OpenCV axes)
+  std::string name;                  // image file name (COLMAP: the model's name, relative to images/)
+  at::Tensor image;                  // [H, W, 3] float32 in [0, 1], undistorted, downscaled, CPU
+  camgraph::Camera camera;           // pinhole intrinsics at the image's size, world-to-camera (OpenCV axes)
   std::filesystem::path image_path;  // source image file
 };
 
@@ -30,7 +30,8 @@ struct SplatDataset {
   at::Tensor points;                   // [P, 3] initial points in normalised coordinates (may be undefined)
   at::Tensor point_colours;            // [P, 3] in [0, 1] (may be undefined)
   SceneNormalisation normalisation;
-  double extent = 1.0;  // scene radius in normalised coordinates (1.1 x max camera distance from the cameras' mean centre)
+  double extent =
+      1.0;  // scene radius in normalised coordinates (1.1 x max camera distance from the cameras' mean centre)
 };
 
 struct DatasetOptions {
@@ -41,7 +42,7 @@ struct DatasetOptions {
   std::string init = "auto";  // "auto" (sparse points if any, else random), "points", "ply:<path>", "random"
   int random_points = 100000;
   uint64_t seed = 0;
-  bool load_images = true;    // false: views get an undefined image (cameras/points only)
+  bool load_images = true;  // false: views get an undefined image (cameras/points only)
   // Distorted (OPENCV) views: undistort to getOptimalNewCameraMatrix(alpha 0) and crop to its
   // valid ROI (no black fill; cameras follow). false: keep K and the full frame (black border).
   bool crop_undistorted = true;

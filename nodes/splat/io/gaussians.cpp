@@ -25,15 +25,18 @@ void GaussianSet::validate(const char* what) const {
   const int64_t n = means.size(0);
   auto check = [&](const at::Tensor& t, const char* name, std::vector<int64_t> shape) {
     if (!t.defined()) fail(std::string(name) + " is undefined");
-    if (t.scalar_type() != at::kFloat) fail(std::string(name) + " must be float32, got " + std::string(at::toString(t.scalar_type())));
+    if (t.scalar_type() != at::kFloat)
+      fail(std::string(name) + " must be float32, got " + std::string(at::toString(t.scalar_type())));
     bool ok = t.dim() == int64_t(shape.size());
     for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || t.size(int64_t(i)) == shape[i];
     if (!ok) {
       std::string want = "[";
-      for (size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + (shape[i] < 0 ? std::string("K") : std::to_string(shape[i]));
+      for (size_t i = 0; i < shape.size(); ++i)
+        want += (i ? ", " : "") + (shape[i] < 0 ? std::string("K") : std::to_string(shape[i]));
       fail(std::string(name) + " has shape " + c10::str(t.sizes()) + ", expected " + want + "]");
     }
-    if (t.device() != means.device()) fail(std::string(name) + " is on " + t.device().str() + ", means on " + means.device().str());
+    if (t.device() != means.device())
+      fail(std::string(name) + " is on " + t.device().str() + ", means on " + means.device().str());
   };
   check(means, "means", {n, 3});
   check(log_scales, "log_scales", {n, 3});

@@ -16,7 +16,7 @@ struct GaussianSet {
 
   int64_t size() const { return means.defined() ? means.size(0) : 0; }
   int64_t sh_coeffs() const { return sh.defined() ? sh.size(1) : 0; }  // K = (degree + 1)^2
-  int sh_degree() const;  // throws when K is not a square (1, 4, 9, 16)
+  int sh_degree() const;                                               // throws when K is not a square (1, 4, 9, 16)
   // Checks shapes and dtypes; throws std::runtime_error naming `what` and the bad field.
   void validate(const char* what = "GaussianSet") const;
 };

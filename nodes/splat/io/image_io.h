@@ -22,7 +22,7 @@ std::pair<int, int> read_image_size(const std::filesystem::path& path);
 struct UndistortedGeometry {
   camgraph::Camera camera;  // intrinsics at (camera.width, camera.height), pose of the input
   int roi_x = 0, roi_y = 0;
-  bool undistort = false;   // false: the image is used as stored
+  bool undistort = false;  // false: the image is used as stored
 };
 
 // The geometry of undistorting `cam` (at cam.camera's size). Active OPENCV distortion with

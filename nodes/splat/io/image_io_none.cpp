@@ -14,7 +14,8 @@ UndistortedGeometry undistorted_geometry(const DistortedCamera& cam, bool) {
   return g;
 }
 
-at::Tensor load_undistorted_image(const std::filesystem::path& path, const DistortedCamera&, int, camgraph::Camera*, bool) {
+at::Tensor load_undistorted_image(const std::filesystem::path& path, const DistortedCamera&, int, camgraph::Camera*,
+                                  bool) {
   throw std::runtime_error(path.string() + ": cannot load image: this build has no image decoder (OpenCV)");
 }
 

@@ -38,7 +38,8 @@ UndistortedGeometry undistorted_geometry(const DistortedCamera& dcam, bool crop)
 
 at::Tensor load_undistorted_image(const std::filesystem::path& path, const DistortedCamera& dcam, int downscale,
                                   camgraph::Camera* out_camera, bool crop) {
-  if (downscale < 1) throw std::runtime_error("load_undistorted_image: downscale must be >= 1, got " + std::to_string(downscale));
+  if (downscale < 1)
+    throw std::runtime_error("load_undistorted_image: downscale must be >= 1, got " + std::to_string(downscale));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error(path.string() + ": image file not found");
   cv::Mat bgr;
@@ -58,9 +59,9 @@ at::Tensor load_undistorted_image(const std::filesystem::path& path, const Disto
   } else if (cam.width != bgr.cols || cam.height != bgr.rows) {
     const double a = double(cam.width) / cam.height, b = double(bgr.cols) / bgr.rows;
     if (std::abs(a - b) > 0.01 * a)
-      throw std::runtime_error(path.string() + ": image is " + std::to_string(bgr.cols) + "x" + std::to_string(bgr.rows) +
-                               " but its camera is " + std::to_string(cam.width) + "x" + std::to_string(cam.height) +
-                               " (different aspect ratio)");
+      throw std::runtime_error(path.string() + ": image is " + std::to_string(bgr.cols) + "x" +
+                               std::to_string(bgr.rows) + " but its camera is " + std::to_string(cam.width) + "x" +
+                               std::to_string(cam.height) + " (different aspect ratio)");
     cam = cam.resized(bgr.cols, bgr.rows);
   }
 

@@ -17,7 +17,10 @@ std::pair<int, int> read_image_size(const std::filesystem::path& path) {
     if (c == EOF) throw std::runtime_error(path.string() + ": image header is truncated");
     return c;
   };
-  auto be16 = [&]() { const int a = u8(); return (a << 8) | u8(); };
+  auto be16 = [&]() {
+    const int a = u8();
+    return (a << 8) | u8();
+  };
   unsigned char sig[8] = {0};
   in.read(reinterpret_cast<char*>(sig), 8);
   if (in.gcount() == 8 && sig[0] == 0x89 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G') {
@@ -25,7 +28,9 @@ std::pair<int, int> read_image_size(const std::filesystem::path& path) {
     in.read(reinterpret_cast<char*>(b), 16);  // length, "IHDR", width, height
     if (in.gcount() != 16 || std::string(reinterpret_cast<char*>(b) + 4, 4) != "IHDR")
       throw std::runtime_error(path.string() + ": corrupt PNG header (no IHDR chunk)");
-    auto be32 = [&](int o) { return int64_t(b[o]) << 24 | int64_t(b[o + 1]) << 16 | int64_t(b[o + 2]) << 8 | b[o + 3]; };
+    auto be32 = [&](int o) {
+      return int64_t(b[o]) << 24 | int64_t(b[o + 1]) << 16 | int64_t(b[o + 2]) << 8 | b[o + 3];
+    };
     return {int(be32(8)), int(be32(12))};
   }
   if (in.gcount() >= 2 && sig[0] == 0xFF && sig[1] == 0xD8) {
@@ -54,7 +59,8 @@ std::pair<int, int> read_image_size(const std::filesystem::path& path) {
     at::Tensor img = load_undistorted_image(path, none, 1, &unused);
     return {int(img.size(1)), int(img.size(0))};
   }
-  throw std::runtime_error(path.string() + ": cannot read the image size (not PNG or JPEG, and this build has no "
+  throw std::runtime_error(path.string() +
+                           ": cannot read the image size (not PNG or JPEG, and this build has no "
                            "image decoder (OpenCV)); give 'w' and 'h'");
 }
 

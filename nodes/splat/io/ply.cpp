@@ -47,9 +47,13 @@ struct PlyHeader {
 
 int type_size(PlyType t) {
   switch (t) {
-    case PlyType::I8: case PlyType::U8: return 1;
-    case PlyType::I16: case PlyType::U16: return 2;
-    case PlyType::I32: case PlyType::U32: case PlyType::F32: return 4;
+    case PlyType::I8:
+    case PlyType::U8: return 1;
+    case PlyType::I16:
+    case PlyType::U16: return 2;
+    case PlyType::I32:
+    case PlyType::U32:
+    case PlyType::F32: return 4;
     case PlyType::F64: return 8;
   }
   return 0;
@@ -57,10 +61,10 @@ int type_size(PlyType t) {
 
 bool parse_type(const std::string& s, PlyType* t) {
   static const std::map<std::string, PlyType> kTypes = {
-      {"char", PlyType::I8},    {"int8", PlyType::I8},     {"uchar", PlyType::U8},   {"uint8", PlyType::U8},
-      {"short", PlyType::I16},  {"int16", PlyType::I16},   {"ushort", PlyType::U16}, {"uint16", PlyType::U16},
-      {"int", PlyType::I32},    {"int32", PlyType::I32},   {"uint", PlyType::U32},   {"uint32", PlyType::U32},
-      {"float", PlyType::F32},  {"float32", PlyType::F32}, {"double", PlyType::F64}, {"float64", PlyType::F64}};
+      {"char", PlyType::I8},   {"int8", PlyType::I8},     {"uchar", PlyType::U8},   {"uint8", PlyType::U8},
+      {"short", PlyType::I16}, {"int16", PlyType::I16},   {"ushort", PlyType::U16}, {"uint16", PlyType::U16},
+      {"int", PlyType::I32},   {"int32", PlyType::I32},   {"uint", PlyType::U32},   {"uint32", PlyType::U32},
+      {"float", PlyType::F32}, {"float32", PlyType::F32}, {"double", PlyType::F64}, {"float64", PlyType::F64}};
   auto it = kTypes.find(s);
   if (it == kTypes.end()) return false;
   *t = it->second;
@@ -146,14 +150,46 @@ double read_bin(const char* p, PlyType t, bool swap) {
   std::memcpy(b, p, n);
   if (swap) std::reverse(b, b + n);
   switch (t) {
-    case PlyType::I8: { int8_t v; std::memcpy(&v, b, 1); return v; }
-    case PlyType::U8: { uint8_t v; std::memcpy(&v, b, 1); return v; }
-    case PlyType::I16: { int16_t v; std::memcpy(&v, b, 2); return v; }
-    case PlyType::U16: { uint16_t v; std::memcpy(&v, b, 2); return v; }
-    case PlyType::I32: { int32_t v; std::memcpy(&v, b, 4); return v; }
-    case PlyType::U32: { uint32_t v; std::memcpy(&v, b, 4); return v; }
-    case PlyType::F32: { float v; std::memcpy(&v, b, 4); return v; }
-    case PlyType::F64: { double v; std::memcpy(&v, b, 8); return v; }
+    case PlyType::I8: {
+      int8_t v;
+      std::memcpy(&v, b, 1);
+      return v;
+    }
+    case PlyType::U8: {
+      uint8_t v;
+      std::memcpy(&v, b, 1);
+      return v;
+    }
+    case PlyType::I16: {
+      int16_t v;
+      std::memcpy(&v, b, 2);
+      return v;
+    }
+    case PlyType::U16: {
+      uint16_t v;
+      std::memcpy(&v, b, 2);
+      return v;
+    }
+    case PlyType::I32: {
+      int32_t v;
+      std::memcpy(&v, b, 4);
+      return v;
+    }
+    case PlyType::U32: {
+      uint32_t v;
+      std::memcpy(&v, b, 4);
+      return v;
+    }
+    case PlyType::F32: {
+      float v;
+      std::memcpy(&v, b, 4);
+      return v;
+    }
+    case PlyType::F64: {
+      double v;
+      std::memcpy(&v, b, 8);
+      return v;
+    }
   }
   return 0;
 }
@@ -209,7 +245,8 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
           };
           if (pr.is_list) {
             const double n = next(" (list count)");
-            if (n < 0 || n > 1e9) throw std::runtime_error(fn + ": " + e.name + " " + std::to_string(row) + ": bad list count");
+            if (n < 0 || n > 1e9)
+              throw std::runtime_error(fn + ": " + e.name + " " + std::to_string(row) + ": bad list count");
             for (int64_t j = 0; j < int64_t(n); ++j) next(" (list item)");
           } else {
             const double v = next("");
@@ -362,12 +399,13 @@ std::string gaussian_ply_bytes(const GaussianSet& g_in) {
   if (!host_little_endian()) throw std::runtime_error("write_gaussian_ply: big-endian hosts are not supported");
   const int64_t n = g_in.size(), k = g_in.sh_coeffs();
   auto cpu = [](const at::Tensor& t) { return t.detach().to(at::kCPU, at::kFloat).contiguous(); };
-  at::Tensor sh = cpu(g_in.sh);                                                   // [N, K, 3]
-  at::Tensor dc = sh.select(1, 0);                                                // [N, 3]
-  at::Tensor rest = sh.slice(1, 1).transpose(1, 2).reshape({n, 3 * (k - 1)});     // [N, 3*(K-1)] channel-major
+  at::Tensor sh = cpu(g_in.sh);                                                // [N, K, 3]
+  at::Tensor dc = sh.select(1, 0);                                             // [N, 3]
+  at::Tensor rest = sh.slice(1, 1).transpose(1, 2).reshape({n, 3 * (k - 1)});  // [N, 3*(K-1)] channel-major
   at::Tensor table = at::cat({cpu(g_in.means), at::zeros({n, 3}, at::kFloat), dc, rest,
                               cpu(g_in.opacity_logits).reshape({n, 1}), cpu(g_in.log_scales), cpu(g_in.quats)},
-                             1).contiguous();  // [N, 17 + 3*(K-1)]
+                             1)
+                         .contiguous();  // [N, 17 + 3*(K-1)]
 
   std::string head = "ply\nformat binary_little_endian 1.0\nelement vertex " + std::to_string(n) + "\n";
   auto prop = [&](const std::string& name) { head += "property float " + name + "\n"; };
@@ -448,7 +486,8 @@ PointCloud read_point_cloud_ply(const fs::path& path) {
     if (t == PlyType::U8) div = 255.0;
     else if (t == PlyType::U16) div = 65535.0;
     else if (t != PlyType::F32 && t != PlyType::F64)
-      throw std::runtime_error(fn + ": vertex property '" + p + "red' has unsupported colour type (use uchar, ushort, float or double)");
+      throw std::runtime_error(fn + ": vertex property '" + p +
+                               "red' has unsupported colour type (use uchar, ushort, float or double)");
     pc.colours = (columns(vt.table, {r, gi, b}) / div).clamp(0.0, 1.0);  // [P, 3]
     break;
   }

@@ -45,8 +45,7 @@ json parse_transforms_file(const fs::path& json_path) {
     throw std::runtime_error(json_path.string() + ": invalid JSON: " + e.what());
   }
   if (!root.is_object()) throw std::runtime_error(fn + ": top level must be an object");
-  if (!root.contains("frames") || !root["frames"].is_array())
-    throw std::runtime_error(fn + ": missing 'frames' array");
+  if (!root.contains("frames") || !root["frames"].is_array()) throw std::runtime_error(fn + ": missing 'frames' array");
   return root;
 }
 
@@ -109,7 +108,8 @@ struct FrameIntrinsics {
       cam.height = size.second;
     }
     if (cam.width <= 0 || cam.height <= 0)
-      throw std::runtime_error(wf + ": invalid image size " + std::to_string(cam.width) + "x" + std::to_string(cam.height));
+      throw std::runtime_error(wf + ": invalid image size " + std::to_string(cam.width) + "x" +
+                               std::to_string(cam.height));
   }
 
   // Focal lengths: fl_x/fl_y, else camera_angle_x/_y. Per-frame focal keys win as a group. Then the

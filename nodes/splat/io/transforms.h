@@ -25,9 +25,9 @@ struct TransformsFrame {
 
 struct TransformsScene {
   std::filesystem::path json_path;
-  std::vector<TransformsFrame> frames;          // file order, only frames whose image exists
+  std::vector<TransformsFrame> frames;            // file order, only frames whose image exists
   std::optional<std::filesystem::path> ply_path;  // resolved ply_file_path, when given
-  int skipped_frames = 0;                       // frames whose image file is missing
+  int skipped_frames = 0;                         // frames whose image file is missing
 };
 
 // Frames whose image is missing are skipped with a warning through `warn`.

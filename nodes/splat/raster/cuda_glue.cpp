@@ -49,14 +49,14 @@ ProjectOutput project_fwd_cuda(const CamParams& cam, const at::Tensor& means, co
   return o;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd_cuda(
-    const CamParams& cam, const at::Tensor& means, const at::Tensor& log_scales, const at::Tensor& quats,
-    const at::Tensor& conics, const at::Tensor& radii, const at::Tensor& v_means2d, const at::Tensor& v_depths,
-    const at::Tensor& v_conics) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd_cuda(const CamParams& cam, const at::Tensor& means,
+                                                                const at::Tensor& log_scales, const at::Tensor& quats,
+                                                                const at::Tensor& conics, const at::Tensor& radii,
+                                                                const at::Tensor& v_means2d, const at::Tensor& v_depths,
+                                                                const at::Tensor& v_conics) {
   auto v_means = at::zeros_like(means), v_scales = at::zeros_like(log_scales), v_quats = at::zeros_like(quats);
-  check(cuda::project_bwd(cam, (int)means.size(0), f(means), f(log_scales), f(quats), f(conics),
-                          radii.data_ptr<int>(), f(v_means2d), f(v_depths), f(v_conics), f(v_means), f(v_scales),
-                          f(v_quats)),
+  check(cuda::project_bwd(cam, (int)means.size(0), f(means), f(log_scales), f(quats), f(conics), radii.data_ptr<int>(),
+                          f(v_means2d), f(v_depths), f(v_conics), f(v_means), f(v_scales), f(v_quats)),
         "projection backward");
   return {v_means, v_scales, v_quats};
 }
@@ -67,9 +67,8 @@ at::Tensor sh_fwd_cuda(int degree, V3 campos, const at::Tensor& means, const at:
   return colors;
 }
 
-std::tuple<at::Tensor, at::Tensor> sh_bwd_cuda(int degree, V3 campos, const at::Tensor& means,
-                                               const at::Tensor& coeffs, const at::Tensor& colors,
-                                               const at::Tensor& v_colors) {
+std::tuple<at::Tensor, at::Tensor> sh_bwd_cuda(int degree, V3 campos, const at::Tensor& means, const at::Tensor& coeffs,
+                                               const at::Tensor& colors, const at::Tensor& v_colors) {
   auto v_means = at::zeros_like(means), v_coeffs = at::zeros_like(coeffs);
   check(cuda::sh_bwd(degree, campos, (int)means.size(0), (int)coeffs.size(1), f(means), f(coeffs), f(colors),
                      f(v_colors), f(v_means), f(v_coeffs)),
@@ -117,9 +116,9 @@ RasterGrads rasterize_bwd_cuda(const RasterInputs& in, const RasterOutput& fwd, 
   const auto opts = in.means2d.options();
   RasterGrads g{at::zeros({n, 2}, opts), at::zeros({n, 3}, opts), at::zeros({n, 3}, opts), at::zeros({n}, opts),
                 at::zeros({n}, opts)};
-  check(cuda::rasterize_bwd(raster_args(in, fwd.bins), f(fwd.depth), f(fwd.transmittance),
-                            fwd.last_ids.data_ptr<int>(), f(v_rgb), f(v_alpha), f(v_depth), f(g.v_means2d),
-                            f(g.v_conics), f(g.v_colors), f(g.v_opacities), f(g.v_depths)),
+  check(cuda::rasterize_bwd(raster_args(in, fwd.bins), f(fwd.depth), f(fwd.transmittance), fwd.last_ids.data_ptr<int>(),
+                            f(v_rgb), f(v_alpha), f(v_depth), f(g.v_means2d), f(g.v_conics), f(g.v_colors),
+                            f(g.v_opacities), f(g.v_depths)),
         "rasterization backward");
   return g;
 }

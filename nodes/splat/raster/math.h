@@ -91,9 +91,9 @@ CG_HD V3 cam_position(const CamParams& cam) {
 CG_HD M3 quat_to_rotmat(const float* q) {
   const float inv = 1.f / sqrtf(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
   const float w = q[0] * inv, x = q[1] * inv, y = q[2] * inv, z = q[3] * inv;
-  return M3{{1.f - 2.f * (y * y + z * z), 2.f * (x * y - w * z), 2.f * (x * z + w * y),
-             2.f * (x * y + w * z), 1.f - 2.f * (x * x + z * z), 2.f * (y * z - w * x),
-             2.f * (x * z - w * y), 2.f * (y * z + w * x), 1.f - 2.f * (x * x + y * y)}};
+  return M3{{1.f - 2.f * (y * y + z * z), 2.f * (x * y - w * z), 2.f * (x * z + w * y), 2.f * (x * y + w * z),
+             1.f - 2.f * (x * x + z * z), 2.f * (y * z - w * x), 2.f * (x * z - w * y), 2.f * (y * z + w * x),
+             1.f - 2.f * (x * x + y * y)}};
 }
 // v_q (4 floats, unnormalised quaternion) from v_R.
 CG_HD void quat_to_rotmat_vjp(const float* q, const M3& vR, float* v_q) {
@@ -101,12 +101,12 @@ CG_HD void quat_to_rotmat_vjp(const float* q, const M3& vR, float* v_q) {
   const float w = q[0] * inv, x = q[1] * inv, y = q[2] * inv, z = q[3] * inv;
   const float* V = vR.m;
   const float vw = 2.f * (-z * V[1] + y * V[2] + z * V[3] - x * V[5] - y * V[6] + x * V[7]);
-  const float vx = 2.f * (y * V[1] + z * V[2] + y * V[3] - 2.f * x * V[4] - w * V[5] + z * V[6] +
-                          w * V[7] - 2.f * x * V[8]);
-  const float vy = 2.f * (-2.f * y * V[0] + x * V[1] + w * V[2] + x * V[3] + z * V[5] - w * V[6] +
-                          z * V[7] - 2.f * y * V[8]);
-  const float vz = 2.f * (-2.f * z * V[0] - w * V[1] + x * V[2] + w * V[3] - 2.f * z * V[4] +
-                          y * V[5] + x * V[6] + y * V[7]);
+  const float vx = 2.f *
+                   (y * V[1] + z * V[2] + y * V[3] - 2.f * x * V[4] - w * V[5] + z * V[6] + w * V[7] - 2.f * x * V[8]);
+  const float vy = 2.f *
+                   (-2.f * y * V[0] + x * V[1] + w * V[2] + x * V[3] + z * V[5] - w * V[6] + z * V[7] - 2.f * y * V[8]);
+  const float vz = 2.f *
+                   (-2.f * z * V[0] - w * V[1] + x * V[2] + w * V[3] - 2.f * z * V[4] + y * V[5] + x * V[6] + y * V[7]);
   // Through the normalisation: (v - qn (qn . v)) / |q|.
   const float d = w * vw + x * vx + y * vy + z * vz;
   v_q[0] = (vw - w * d) * inv;
@@ -126,8 +126,7 @@ CG_HD M3 covar_world(const float* log_scale, const float* q) {
   return matmul(M, transpose(M));
 }
 // v_Sigma is a symmetric matrix gradient; writes v_log_scale[3] and v_q[4].
-CG_HD void covar_world_vjp(const float* log_scale, const float* q, const M3& vS, float* v_log_scale,
-                           float* v_q) {
+CG_HD void covar_world_vjp(const float* log_scale, const float* q, const M3& vS, float* v_log_scale, float* v_q) {
   const M3 R = quat_to_rotmat(q);
   float s[3];
   M3 M = R;
@@ -159,9 +158,7 @@ CG_HD M3 world_to_cam_covar(const CamParams& cam, const M3& S) {
   const M3 W = cam_rotation(cam);
   return matmul(matmul(W, S), transpose(W));
 }
-CG_HD V3 world_to_cam_point_vjp(const CamParams& cam, V3 v_pc) {
-  return matvec(transpose(cam_rotation(cam)), v_pc);
-}
+CG_HD V3 world_to_cam_point_vjp(const CamParams& cam, V3 v_pc) { return matvec(transpose(cam_rotation(cam)), v_pc); }
 CG_HD M3 world_to_cam_covar_vjp(const CamParams& cam, const M3& v_Sc) {
   const M3 W = cam_rotation(cam);
   return matmul(matmul(transpose(W), v_Sc), W);
@@ -206,8 +203,7 @@ CG_HD void persp_mean(const CamParams& cam, V3 p, float* mean2d) {
   mean2d[1] = cam.fy * p.y / p.z + cam.cy;
 }
 // Given v_mean2d and a symmetric v_cov2d, accumulate v_p (camera point) and return v_Sigma_c.
-CG_HD M3 persp_proj_vjp(const CamParams& cam, V3 p, const M3& S, const float* v_mean2d, Sym2 v_cov,
-                        V3* v_p) {
+CG_HD M3 persp_proj_vjp(const CamParams& cam, V3 p, const M3& S, const float* v_mean2d, Sym2 v_cov, V3* v_p) {
   float J[6];
   bool cx_, cy_;
   persp_jacobian(cam, p, J, &cx_, &cy_);
@@ -281,20 +277,20 @@ constexpr float kShC0 = 0.28209479177387814f;
 constexpr float kShC1 = 0.4886025119029199f;
 // Degree 2 and 3 constants by index (functions, not arrays, so that device code can use them).
 CG_HD constexpr float kShC2(int i) {
-  return i == 0 ? 1.0925484305920792f
-       : i == 1 ? -1.0925484305920792f
-       : i == 2 ? 0.31539156525252005f
-       : i == 3 ? -1.0925484305920792f
-                : 0.5462742152960396f;
+  return i == 0   ? 1.0925484305920792f
+         : i == 1 ? -1.0925484305920792f
+         : i == 2 ? 0.31539156525252005f
+         : i == 3 ? -1.0925484305920792f
+                  : 0.5462742152960396f;
 }
 CG_HD constexpr float kShC3(int i) {
-  return i == 0 ? -0.5900435899266435f
-       : i == 1 ? 2.890611442640554f
-       : i == 2 ? -0.4570457994644658f
-       : i == 3 ? 0.3731763325901154f
-       : i == 4 ? -0.4570457994644658f
-       : i == 5 ? 1.445305721320277f
-                : -0.5900435899266435f;
+  return i == 0   ? -0.5900435899266435f
+         : i == 1 ? 2.890611442640554f
+         : i == 2 ? -0.4570457994644658f
+         : i == 3 ? 0.3731763325901154f
+         : i == 4 ? -0.4570457994644658f
+         : i == 5 ? 1.445305721320277f
+                  : -0.5900435899266435f;
 }
 
 CG_HD int sh_num_bases(int degree) { return (degree + 1) * (degree + 1); }
@@ -357,8 +353,8 @@ CG_HD V3 normalize_vjp(V3 v, V3 v_d) {
 
 // ---- per-Gaussian kernels (one element each) ------------------------------------------------------
 // Forward projection of Gaussian i. Returns false (radius 0) when culled.
-CG_HD bool project_one(const CamParams& cam, const float* mean, const float* log_scale, const float* q,
-                       float* mean2d, float* depth, float* conic, int* radius) {
+CG_HD bool project_one(const CamParams& cam, const float* mean, const float* log_scale, const float* q, float* mean2d,
+                       float* depth, float* conic, int* radius) {
   *radius = 0;
   const V3 pc = world_to_cam_point(cam, V3{mean[0], mean[1], mean[2]});
   if (!(pc.z >= cam.near_plane && pc.z <= cam.far_plane)) return false;
@@ -375,8 +371,7 @@ CG_HD bool project_one(const CamParams& cam, const float* mean, const float* log
   if (!(r > 0.f)) return false;
   float m2[2];
   persp_mean(cam, pc, m2);
-  if (m2[0] + r <= 0.f || m2[0] - r >= cam.width || m2[1] + r <= 0.f || m2[1] - r >= cam.height)
-    return false;
+  if (m2[0] + r <= 0.f || m2[0] - r >= cam.width || m2[1] + r <= 0.f || m2[1] - r >= cam.height) return false;
   mean2d[0] = m2[0];
   mean2d[1] = m2[1];
   *depth = pc.z;
@@ -469,8 +464,8 @@ CG_HD void tile_rect(const float* m, float rx, float ry, int tiles_x, int tiles_
 
 // Tiles a visible Gaussian must be listed in: the 3DGS radius rectangle, narrowed to the tiles
 // that hold a pixel where its alpha can reach 1/255 (this changes no pixel). False when none.
-CG_HD bool gaussian_tiles(const float* m, const float* conic, float opacity, int radius, int tiles_x,
-                          int tiles_y, int* rect) {
+CG_HD bool gaussian_tiles(const float* m, const float* conic, float opacity, int radius, int tiles_x, int tiles_y,
+                          int* rect) {
   float ex, ey;
   if (radius <= 0 || !alpha_support(conic, opacity, &ex, &ey)) return false;
   tile_rect(m, fminf(ex, (float)radius), fminf(ey, (float)radius), tiles_x, tiles_y, rect);

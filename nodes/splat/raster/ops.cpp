@@ -11,11 +11,11 @@ void check_float(const at::Tensor& t, const char* name, at::IntArrayRef shape_ta
   TORCH_CHECK(t.defined(), "splat raster: ", name, " is undefined");
   TORCH_CHECK(t.scalar_type() == at::kFloat, "splat raster: ", name, " must be float32, got ", t.scalar_type());
   TORCH_CHECK(t.device() == dev, "splat raster: ", name, " is on ", t.device(), ", expected ", dev);
-  TORCH_CHECK(t.dim() == (int64_t)shape_tail.size() + 1, "splat raster: ", name, " must have ",
-              shape_tail.size() + 1, " dims, got shape ", t.sizes());
+  TORCH_CHECK(t.dim() == (int64_t)shape_tail.size() + 1, "splat raster: ", name, " must have ", shape_tail.size() + 1,
+              " dims, got shape ", t.sizes());
   for (size_t i = 0; i < shape_tail.size(); ++i)
-    TORCH_CHECK(shape_tail[i] < 0 || t.size(i + 1) == shape_tail[i], "splat raster: ", name,
-                " has shape ", t.sizes(), ", expected [N", shape_tail, "]");
+    TORCH_CHECK(shape_tail[i] < 0 || t.size(i + 1) == shape_tail[i], "splat raster: ", name, " has shape ", t.sizes(),
+                ", expected [N", shape_tail, "]");
 }
 
 void check_rows(const at::Tensor& t, const char* name, int64_t n) {
@@ -35,8 +35,9 @@ bool use_cuda(const at::Tensor& t) {
 #ifdef CAMGRAPH_WITH_CUDA
     return true;
 #else
-    TORCH_CHECK(false, "splat raster: got a CUDA tensor, but this build of CamGraph has no CUDA kernels "
-                       "(nvcc was not found at configure time)");
+    TORCH_CHECK(false,
+                "splat raster: got a CUDA tensor, but this build of CamGraph has no CUDA kernels "
+                "(nvcc was not found at configure time)");
 #endif
   }
   TORCH_CHECK(t.is_cpu(), "splat raster: unsupported device ", t.device());
@@ -78,8 +79,8 @@ void check_image_grad(const at::Tensor& t, const char* name, const RasterInputs&
   if (!t.defined()) return;
   TORCH_CHECK(t.scalar_type() == at::kFloat && t.device() == in.means2d.device(), "splat raster: ", name,
               " must be float32 on ", in.means2d.device());
-  TORCH_CHECK(t.numel() == (int64_t)in.width * in.height * channels, "splat raster: ", name, " has shape ",
-              t.sizes(), ", expected ", in.height, "x", in.width, "x", channels);
+  TORCH_CHECK(t.numel() == (int64_t)in.width * in.height * channels, "splat raster: ", name, " has shape ", t.sizes(),
+              ", expected ", in.height, "x", in.width, "x", channels);
 }
 
 }  // namespace
@@ -95,12 +96,12 @@ RasterOutput empty_raster_output(const RasterInputs& in) {
   return o;
 }
 
-CamParams make_cam_params(const at::Tensor& viewmat, float fx, float fy, float cx, float cy, int width,
-                          int height, float eps2d, float near_plane, float far_plane) {
+CamParams make_cam_params(const at::Tensor& viewmat, float fx, float fy, float cx, float cy, int width, int height,
+                          float eps2d, float near_plane, float far_plane) {
   TORCH_CHECK(viewmat.defined() && viewmat.dim() == 2 && viewmat.size(0) == 4 && viewmat.size(1) == 4,
               "splat raster: viewmat must be [4, 4]");
-  TORCH_CHECK(width > 0 && height > 0 && fx > 0 && fy > 0, "splat raster: bad camera (", width, "x", height,
-              ", fx ", fx, ", fy ", fy, ")");
+  TORCH_CHECK(width > 0 && height > 0 && fx > 0 && fy > 0, "splat raster: bad camera (", width, "x", height, ", fx ",
+              fx, ", fy ", fy, ")");
   TORCH_CHECK(near_plane > 0.f && far_plane > near_plane, "splat raster: need 0 < near_plane < far_plane, got ",
               near_plane, ", ", far_plane);
   const auto v = viewmat.detach().to(at::kCPU, at::kFloat).contiguous();
@@ -144,8 +145,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd(const CamParams& cam,
   check_float(v_depths, "v_depths", {}, dev);
   check_float(v_conics, "v_conics", {3}, dev);
   check_int_rows(radii, "radii", n, dev);
-  return CG_DISPATCH(means, project_bwd, cam, c(means), c(log_scales), c(quats), c(conics), c(radii),
-                     c(v_means2d), c(v_depths), c(v_conics));
+  return CG_DISPATCH(means, project_bwd, cam, c(means), c(log_scales), c(quats), c(conics), c(radii), c(v_means2d),
+                     c(v_depths), c(v_conics));
 }
 
 namespace {

@@ -14,8 +14,8 @@ namespace camgraph::splat {
 
 // Camera parameters from a [4, 4] world-to-camera matrix (any device) and intrinsics.
 CamParams make_cam_params(const at::Tensor& viewmat,  // [4, 4]
-                          float fx, float fy, float cx, float cy, int width, int height, float eps2d,
-                          float near_plane, float far_plane);
+                          float fx, float fy, float cx, float cy, int width, int height, float eps2d, float near_plane,
+                          float far_plane);
 
 // ---- (1) projection --------------------------------------------------------------------------------
 struct ProjectOutput {
@@ -46,9 +46,9 @@ at::Tensor sh_fwd(int degree, V3 campos,
                   const at::Tensor& coeffs);  // [N, K, 3]
 // Returns v_means [N, 3] (through the view direction), v_coeffs [N, K, 3].
 std::tuple<at::Tensor, at::Tensor> sh_bwd(int degree, V3 campos,
-                                          const at::Tensor& means,     // [N, 3]
-                                          const at::Tensor& coeffs,    // [N, K, 3]
-                                          const at::Tensor& colors,    // [N, 3] forward output
+                                          const at::Tensor& means,      // [N, 3]
+                                          const at::Tensor& coeffs,     // [N, K, 3]
+                                          const at::Tensor& colors,     // [N, 3] forward output
                                           const at::Tensor& v_colors);  // [N, 3]
 
 // ---- (3) tile rasterization -------------------------------------------------------------------------
@@ -88,8 +88,8 @@ struct RasterGrads {
 // fwd: the forward's output for the same inputs. Deterministic on the CPU.
 // v_alpha and v_depth may be undefined (no gradient through them).
 RasterGrads rasterize_bwd(const RasterInputs& in, const RasterOutput& fwd,
-                          const at::Tensor& v_rgb,    // [H, W, 3]
-                          const at::Tensor& v_alpha,  // [H, W]
+                          const at::Tensor& v_rgb,     // [H, W, 3]
+                          const at::Tensor& v_alpha,   // [H, W]
                           const at::Tensor& v_depth);  // [H, W]
 
 }  // namespace camgraph::splat

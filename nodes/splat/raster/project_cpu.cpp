@@ -42,10 +42,11 @@ ProjectOutput project_fwd_cpu(const CamParams& cam, const at::Tensor& means, con
   return out;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd_cpu(
-    const CamParams& cam, const at::Tensor& means, const at::Tensor& log_scales, const at::Tensor& quats,
-    const at::Tensor& conics, const at::Tensor& radii, const at::Tensor& v_means2d,
-    const at::Tensor& v_depths, const at::Tensor& v_conics) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd_cpu(const CamParams& cam, const at::Tensor& means,
+                                                               const at::Tensor& log_scales, const at::Tensor& quats,
+                                                               const at::Tensor& conics, const at::Tensor& radii,
+                                                               const at::Tensor& v_means2d, const at::Tensor& v_depths,
+                                                               const at::Tensor& v_conics) {
   const int64_t n = means.size(0);
   auto v_means = at::zeros_like(means), v_scales = at::zeros_like(log_scales), v_quats = at::zeros_like(quats);
   const float* m = means.data_ptr<float>();
@@ -62,8 +63,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> project_bwd_cpu(
   parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       if (r[i] <= 0) continue;
-      project_one_vjp(cam, m + 3 * i, s + 3 * i, q + 4 * i, c + 3 * i, vm2 + 2 * i, vd[i], vc + 3 * i,
-                      om + 3 * i, os + 3 * i, oq + 4 * i);
+      project_one_vjp(cam, m + 3 * i, s + 3 * i, q + 4 * i, c + 3 * i, vm2 + 2 * i, vd[i], vc + 3 * i, om + 3 * i,
+                      os + 3 * i, oq + 4 * i);
     }
   });
   return {v_means, v_scales, v_quats};
@@ -81,9 +82,8 @@ at::Tensor sh_fwd_cpu(int degree, V3 campos, const at::Tensor& means, const at::
   return colors;
 }
 
-std::tuple<at::Tensor, at::Tensor> sh_bwd_cpu(int degree, V3 campos, const at::Tensor& means,
-                                              const at::Tensor& coeffs, const at::Tensor& colors,
-                                              const at::Tensor& v_colors) {
+std::tuple<at::Tensor, at::Tensor> sh_bwd_cpu(int degree, V3 campos, const at::Tensor& means, const at::Tensor& coeffs,
+                                              const at::Tensor& colors, const at::Tensor& v_colors) {
   const int64_t n = means.size(0), k = coeffs.size(1);
   auto v_means = at::zeros_like(means), v_coeffs = at::zeros_like(coeffs);
   const float* m = means.data_ptr<float>();
@@ -94,8 +94,7 @@ std::tuple<at::Tensor, at::Tensor> sh_bwd_cpu(int degree, V3 campos, const at::T
   float* osh = v_coeffs.data_ptr<float>();
   parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
-      sh_one_vjp(degree, campos, m + 3 * i, sh + 3 * k * i, col + 3 * i, vcol + 3 * i, osh + 3 * k * i,
-                 om + 3 * i);
+      sh_one_vjp(degree, campos, m + 3 * i, sh + 3 * k * i, col + 3 * i, vcol + 3 * i, osh + 3 * k * i, om + 3 * i);
   });
   return {v_means, v_coeffs};
 }

@@ -28,8 +28,8 @@ __global__ void project_bwd_kernel(CamParams cam, int n, const float* __restrict
                                    float* v_quats) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n || radii[i] <= 0) return;
-  project_one_vjp(cam, means + 3 * i, log_scales + 3 * i, quats + 4 * i, conics + 3 * i, v_means2d + 2 * i,
-                  v_depths[i], v_conics + 3 * i, v_means + 3 * i, v_log_scales + 3 * i, v_quats + 4 * i);
+  project_one_vjp(cam, means + 3 * i, log_scales + 3 * i, quats + 4 * i, conics + 3 * i, v_means2d + 2 * i, v_depths[i],
+                  v_conics + 3 * i, v_means + 3 * i, v_log_scales + 3 * i, v_quats + 4 * i);
 }
 
 __global__ void sh_fwd_kernel(int degree, V3 campos, int n, int k, const float* __restrict__ means,

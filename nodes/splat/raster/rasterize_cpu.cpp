@@ -226,8 +226,7 @@ RasterGrads rasterize_bwd_cpu(const RasterInputs& in, const RasterOutput& fwd, c
       for (int py = tg.y0[k]; py <= tg.y1[k]; ++py) {
         int x0, x1;
         const int row = py - tg.py0;
-        if (!st.active[row] || !tg.row_span(k, py, &x0, &x1) || !trim_span(st.active[row], tg.px0, &x0, &x1))
-          continue;
+        if (!st.active[row] || !tg.row_span(k, py, &x0, &x1) || !trim_span(st.active[row], tg.px0, &x0, &x1)) continue;
         float ab[kTile], vb[kTile];
         tg.row_alphas(k, py, x0, x1, ab, vb);
         backprop_row(tg, k, row, x0, x1, ab, vb, st, acc);

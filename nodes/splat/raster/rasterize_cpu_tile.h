@@ -107,8 +107,8 @@ inline Support make_support(const float* conic, float opacity) {
 struct TileGaussians {
   std::vector<float> mx, my, ca, cb, cc, op, cr, cg, cbl, z;
   std::vector<float> span_2at, span_det, span_inv_a;  // row_span constants: 2 a t, det, 1 / a
-  std::vector<int> y0, y1;  // tile rows covered (inclusive, absolute pixel rows)
-  int px0, py0, px1, py1;   // the tile's pixels: [px0, px1) x [py0, py1)
+  std::vector<int> y0, y1;                            // tile rows covered (inclusive, absolute pixel rows)
+  int px0, py0, px1, py1;                             // the tile's pixels: [px0, px1) x [py0, py1)
 
   void load(const Inputs& in, const Support* support, const Grid& grid, int tile, const int* ids, int count) {
     for (auto* v : {&mx, &my, &ca, &cb, &cc, &op, &cr, &cg, &cbl, &z, &span_2at, &span_det, &span_inv_a})
@@ -137,7 +137,8 @@ struct TileGaussians {
       span_det[k] = sp.det;
       span_inv_a[k] = sp.inv_a;
       // Rows whose centres lie within my -+ ey, clamped to the tile.
-      const float lo = std::max((float)py0, my[k] - sp.ey - 0.5f), hi = std::min((float)(py1 - 1), my[k] + sp.ey - 0.5f);
+      const float lo = std::max((float)py0, my[k] - sp.ey - 0.5f),
+                  hi = std::min((float)(py1 - 1), my[k] + sp.ey - 0.5f);
       const int ilo = (int)lo;
       y0[k] = ilo + (lo > (float)ilo);
       y1[k] = hi >= 0.f ? (int)hi : -1;
@@ -199,13 +200,13 @@ struct TileGaussians {
 // that 4-wide loads at the end of the last row stay inside.
 struct PixelState {
   static constexpr int kN = kPix + 4;
-  float T[kN] = {};           // forward: transmittance; backward: transmittance after the current Gaussian
+  float T[kN] = {};  // forward: transmittance; backward: transmittance after the current Gaussian
   float r[kN] = {}, g[kN] = {}, b[kN] = {};  // forward: colour; backward: R (colour behind, see below)
-  float d[kN] = {};           // forward: depth numerator
-  int last[kN] = {};          // list position of the last contributor, -1 if none
-  uint32_t done[kTile] = {};    // forward: per row, bit c set once column c stopped compositing
-  uint32_t active[kTile] = {};  // backward: per row, bit c set while the current k <= last[c]
-  int next[kN] = {};            // backward: pixels bucketed by last[] (linked lists)
+  float d[kN] = {};                          // forward: depth numerator
+  int last[kN] = {};                         // list position of the last contributor, -1 if none
+  uint32_t done[kTile] = {};                 // forward: per row, bit c set once column c stopped compositing
+  uint32_t active[kTile] = {};               // backward: per row, bit c set while the current k <= last[c]
+  int next[kN] = {};                         // backward: pixels bucketed by last[] (linked lists)
   // Backward only: upstream gradients and the remaining recurrences.
   float vr[kN] = {}, vg[kN] = {}, vb[kN] = {}, vA[kN] = {}, vD[kN] = {}, Rd[kN] = {}, Q[kN] = {};
 };
@@ -298,7 +299,8 @@ inline void backprop_row(const TileGaussians& tg, int k, int row, int x0, int x1
     const __m128 dx = _mm_sub_ps(mxv, xc);  // as in row_alphas
     const int i = base + j;
     const __m128 a = ld(ab + j), vis = ld(vb + j);
-    const __m128 after_last = _mm_castsi128_ps(_mm_cmpgt_epi32(kk, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.last + i))));
+    const __m128 after_last = _mm_castsi128_ps(
+        _mm_cmpgt_epi32(kk, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.last + i))));
     const __m128 m = _mm_andnot_ps(after_last, _mm_and_ps(lane_mask((lanes >> j) & 0xFu), _mm_cmpneq_ps(a, zero)));
     if (!_mm_movemask_ps(m)) continue;
     const __m128 om = _mm_sub_ps(one, a);

@@ -179,8 +179,8 @@ __global__ void rasterize_bwd_kernel(RasterArgs a, const float* __restrict__ dep
         g[6] = w * vg;
         g[7] = w * vb;
         g[9] = w * vD;
-        const float va = Ti * ((s.r[q] - Rr) * vr + (s.g[q] - Rg) * vg + (s.b[q] - Rb) * vb + (s.z[q] - Rd) * vD +
-                               Q * vA);
+        const float va = Ti *
+                         ((s.r[q] - Rr) * vr + (s.g[q] - Rg) * vg + (s.b[q] - Rb) * vb + (s.z[q] - Rd) * vD + Q * vA);
         Rr = s.r[q] * al + om * Rr;
         Rg = s.g[q] * al + om * Rg;
         Rb = s.b[q] * al + om * Rb;
@@ -229,8 +229,8 @@ int bin_count(int n, int tiles_x, int tiles_y, const float* means2d, const float
 int bin_fill(int n, int tiles_x, int tiles_y, const float* means2d, const float* conics, const float* opacities,
              const int* radii, const float* depths, const int64_t* ends, int64_t* keys, int* gauss) {
   if (n == 0) return 0;
-  bin_fill_kernel<<<blocks(n), kThreads>>>(n, tiles_x, tiles_y, means2d, conics, opacities, radii, depths, ends,
-                                           keys, gauss);
+  bin_fill_kernel<<<blocks(n), kThreads>>>(n, tiles_x, tiles_y, means2d, conics, opacities, radii, depths, ends, keys,
+                                           gauss);
   return launched();
 }
 
@@ -244,8 +244,8 @@ int rasterize_bwd(const RasterArgs& a, const float* depth, const float* transmit
                   const float* v_rgb, const float* v_alpha, const float* v_depth, float* v_means2d, float* v_conics,
                   float* v_colors, float* v_opacities, float* v_depths) {
   const dim3 grid(a.tiles_x, a.tiles_y), block(kTile, kTile);
-  rasterize_bwd_kernel<<<grid, block>>>(a, depth, transmittance, last_ids, v_rgb, v_alpha, v_depth, v_means2d,
-                                        v_conics, v_colors, v_opacities, v_depths);
+  rasterize_bwd_kernel<<<grid, block>>>(a, depth, transmittance, last_ids, v_rgb, v_alpha, v_depth, v_means2d, v_conics,
+                                        v_colors, v_opacities, v_depths);
   return launched();
 }
 

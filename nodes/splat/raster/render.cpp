@@ -44,8 +44,8 @@ struct ProjectFn : public torch::autograd::Function<ProjectFn> {
   }
   static variable_list backward(AutogradContext* ctx, variable_list g) {
     const auto s = ctx->get_saved_variables();
-    auto [v_means, v_scales, v_quats] =
-        project_bwd(unpack<CamParams>(ctx->saved_data["cam"]), s[0], s[1], s[2], s[3], s[4], g[0], g[1], g[2]);
+    auto [v_means, v_scales, v_quats] = project_bwd(unpack<CamParams>(ctx->saved_data["cam"]), s[0], s[1], s[2], s[3],
+                                                    s[4], g[0], g[1], g[2]);
     return {v_means, v_scales, v_quats, Variable()};
   }
 };
@@ -87,14 +87,15 @@ struct RasterFn : public torch::autograd::Function<RasterFn> {
                                const at::Tensor& colors, const at::Tensor& opacities, const at::Tensor& depths,
                                const at::Tensor& radii, RasterSettings rs) {
     RasterOutput o = rasterize_fwd(raster_inputs(means2d, conics, colors, opacities, depths, radii, rs));
-    ctx->save_for_backward({means2d, conics, colors, opacities, depths, radii, o.bins.tile_offsets,
-                            o.bins.gauss_ids, o.depth, o.transmittance, o.last_ids});
+    ctx->save_for_backward({means2d, conics, colors, opacities, depths, radii, o.bins.tile_offsets, o.bins.gauss_ids,
+                            o.depth, o.transmittance, o.last_ids});
     ctx->saved_data["settings"] = pack(rs);
     return {o.rgb, o.alpha, o.depth};
   }
   static variable_list backward(AutogradContext* ctx, variable_list g) {
     const auto s = ctx->get_saved_variables();
-    const RasterInputs in = raster_inputs(s[0], s[1], s[2], s[3], s[4], s[5], unpack<RasterSettings>(ctx->saved_data["settings"]));
+    const RasterInputs in = raster_inputs(s[0], s[1], s[2], s[3], s[4], s[5],
+                                          unpack<RasterSettings>(ctx->saved_data["settings"]));
     RasterOutput fwd;
     fwd.bins = TileBins{s[6], s[7]};
     fwd.depth = s[8];
@@ -112,20 +113,19 @@ RenderOutput render(const at::Tensor& means, const at::Tensor& log_scales, const
                     const RenderSettings& settings) {
   TORCH_CHECK(means.defined() && means.dim() == 2, "splat render: means must be [N, 3]");
   const int64_t n = means.size(0);
-  TORCH_CHECK(opacity_logits.defined() && opacity_logits.numel() == n, "splat render: opacity_logits must have ",
-              n, " values, got shape ", opacity_logits.sizes());
+  TORCH_CHECK(opacity_logits.defined() && opacity_logits.numel() == n, "splat render: opacity_logits must have ", n,
+              " values, got shape ", opacity_logits.sizes());
   TORCH_CHECK(sh.defined() && sh.dim() == 3, "splat render: sh must be [N, K, 3]");
-  const CamParams cam =
-      make_cam_params(camera.viewmat, camera.fx, camera.fy, camera.cx, camera.cy, camera.width, camera.height,
-                      settings.eps2d, settings.near_plane, settings.far_plane);
+  const CamParams cam = make_cam_params(camera.viewmat, camera.fx, camera.fy, camera.cx, camera.cy, camera.width,
+                                        camera.height, settings.eps2d, settings.near_plane, settings.far_plane);
 
   const auto proj = ProjectFn::apply(means, log_scales, quats, cam);
   const at::Tensor& means2d = proj[0];
   const at::Tensor& radii = proj[3];
   const at::Tensor colors = ShFn::apply(means, sh, settings.sh_degree, cam_position(cam))[0];
   const at::Tensor opacities = at::sigmoid(opacity_logits.reshape({n}));
-  RasterSettings rs{{settings.background[0], settings.background[1], settings.background[2]},
-                    camera.width, camera.height};
+  RasterSettings rs{
+      {settings.background[0], settings.background[1], settings.background[2]}, camera.width, camera.height};
   const auto img = RasterFn::apply(means2d, proj[2], colors, opacities, proj[1], radii, rs);
 
   RenderOutput out{img[0], img[1], img[2], means2d, radii};

@@ -104,8 +104,8 @@ TEST(SplatNodes, ProceduralViewsTrainAndRenderAlongAPath) {
 
   // PLY written by the graph loads back through splat.load_ply with identical Gaussians.
   const std::string reload = std::string(R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
-    {"id": "load", "type": "splat.load_ply", "params": {"path": ")") + (opt.out_dir / "scene.ply").string() +
-                             R"("}}], "links": []}})";
+    {"id": "load", "type": "splat.load_ply", "params": {"path": ")") +
+                             (opt.out_dir / "scene.ply").string() + R"("}}], "links": []}})";
   GraphDocument d2 = load_cgraph_text(reload, builtin_registry());
   Evaluator ev2(builtin_registry());
   opt.targets.clear();
@@ -136,9 +136,13 @@ TEST(SplatNodes, TrainerWithoutImagesNamesTheParameter) {
 
 TEST(SplatNodes, CorruptPlyNamesTheFile) {
   const fs::path dir = temp_dir("splat-nodes-corrupt-ply");
-  { std::ofstream(dir / "bad.ply") << "ply\nformat binary_little_endian 1.0\nelement vertex 10\nproperty float x\nend_header\nabc"; }
+  {
+    std::ofstream(dir / "bad.ply")
+        << "ply\nformat binary_little_endian 1.0\nelement vertex 10\nproperty float x\nend_header\nabc";
+  }
   const std::string text = std::string(R"({"format": "camgraph", "version": 1, "graph": {"nodes": [
-    {"id": "load", "type": "splat.load_ply", "params": {"path": ")") + (dir / "bad.ply").string() + R"("}}], "links": []}})";
+    {"id": "load", "type": "splat.load_ply", "params": {"path": ")") +
+                           (dir / "bad.ply").string() + R"("}}], "links": []}})";
   Evaluator ev(builtin_registry());
   RunOptions opt;
   opt.out_dir = dir;

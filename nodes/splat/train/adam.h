@@ -43,13 +43,13 @@ class Adam {
   int64_t rows() const { return groups_.empty() ? 0 : groups_[0].param.size(0); }
 
   // Row surgery (applies to parameters and both moments of every group).
-  void keep_rows(const at::Tensor& mask);                    // mask [N] bool
-  void append_rows(const std::vector<at::Tensor>& values);   // one [M, ...] per group; zero moments
-  void zero_state_rows(const at::Tensor& index);             // index [M] int64: moments := 0
-  void zero_state(size_t group);                             // all moments of one group := 0
+  void keep_rows(const at::Tensor& mask);                   // mask [N] bool
+  void append_rows(const std::vector<at::Tensor>& values);  // one [M, ...] per group; zero moments
+  void zero_state_rows(const at::Tensor& index);            // index [M] int64: moments := 0
+  void zero_state(size_t group);                            // all moments of one group := 0
   // Replaces parameter values in place (no autograd history).
   void set_rows(size_t group, const at::Tensor& index, const at::Tensor& values);
-  void set_param(size_t group, const at::Tensor& value);     // same shape
+  void set_param(size_t group, const at::Tensor& value);  // same shape
 
  private:
   void step_group_torch(AdamGroup& g);

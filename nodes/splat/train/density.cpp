@@ -14,9 +14,9 @@ constexpr int64_t kMaxRatio = 51;  // copies per source in one MCMC move
 at::Tensor quat_to_rotmat(const at::Tensor& quats) {
   auto q = quats / quats.norm(2, -1, true).clamp_min(1e-12);  // [N,4]
   auto w = q.select(1, 0), x = q.select(1, 1), y = q.select(1, 2), z = q.select(1, 3);
-  return at::stack({1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-                    2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-                    2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)},
+  return at::stack({1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y), 2 * (x * y + w * z),
+                    1 - 2 * (x * x + z * z), 2 * (y * z - w * x), 2 * (x * z - w * y), 2 * (y * z + w * x),
+                    1 - 2 * (x * x + y * y)},
                    -1)
       .view({-1, 3, 3});
 }
@@ -28,12 +28,12 @@ void DensityStats::reset(int64_t n, c10::Device device) {
   max_radii = at::zeros({n}, opt);
 }
 
-void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
-                      int width, int height, double radius_scale) {
+void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii, int width, int height,
+                      double radius_scale) {
   const int64_t n = stats.size();
   if (v_means2d.scalar_type() != at::kFloat || radii.scalar_type() != at::kInt || !v_means2d.device().is_cpu() ||
-      !radii.device().is_cpu() || v_means2d.numel() != 2 * n || radii.numel() != n ||
-      !stats.grad_sum.is_contiguous() || !stats.count.is_contiguous() || !stats.max_radii.is_contiguous()) {
+      !radii.device().is_cpu() || v_means2d.numel() != 2 * n || radii.numel() != n || !stats.grad_sum.is_contiguous() ||
+      !stats.count.is_contiguous() || !stats.max_radii.is_contiguous()) {
     accumulate_stats_torch(stats, v_means2d, radii, width, height, radius_scale);
     return;
   }
@@ -54,14 +54,14 @@ void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at
   }
 }
 
-void accumulate_stats_torch(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
-                            int width, int height, double radius_scale) {
+void accumulate_stats_torch(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii, int width,
+                            int height, double radius_scale) {
   at::NoGradGuard no_grad;
-  auto g = v_means2d.detach().to(at::kFloat);  // [N,2]
+  auto g = v_means2d.detach().to(at::kFloat);             // [N,2]
   auto scale = at::full({2}, 0.5f * width, g.options());  // filled on g's device: no host copy
   scale[1].fill_(0.5f * height);
-  auto norm = (g * scale).norm(2, -1);        // [N]
-  auto vis = (radii > 0);                      // [N] bool
+  auto norm = (g * scale).norm(2, -1);  // [N]
+  auto vis = (radii > 0);               // [N] bool
   auto visf = vis.to(at::kFloat);
   stats.grad_sum.add_(norm * visf);
   stats.count.add_(visf);
@@ -79,14 +79,13 @@ void prune_rows(Adam& adam, DensityStats& stats, const at::Tensor& mask) {
   }
 }
 
-DensifyResult densify_and_prune(Adam& adam, DensityStats& stats, const DensifyParams& p,
-                                at::Generator& gen) {
+DensifyResult densify_and_prune(Adam& adam, DensityStats& stats, const DensifyParams& p, at::Generator& gen) {
   at::NoGradGuard no_grad;
   DensifyResult res;
   const int64_t n = adam.rows();
-  auto grads = (stats.grad_sum / stats.count.clamp_min(1));   // [N], 0 where never visible
-  auto log_scales = adam.param(kLogScales).detach();           // [N,3]
-  auto max_scale = at::exp(log_scales).amax(1);                 // [N]
+  auto grads = (stats.grad_sum / stats.count.clamp_min(1));  // [N], 0 where never visible
+  auto log_scales = adam.param(kLogScales).detach();         // [N,3]
+  auto max_scale = at::exp(log_scales).amax(1);              // [N]
   auto high = grads >= p.grad_threshold;
   auto small = max_scale <= p.percent_dense * p.extent;
   auto candidates = high;
@@ -105,7 +104,7 @@ DensifyResult densify_and_prune(Adam& adam, DensityStats& stats, const DensifyPa
 
   // New rows: clones (exact copies), then two children per split parent.
   std::vector<at::Tensor> rows(adam.size());
-  auto split2 = split_idx.repeat({2});  // [2S]: parents a, b, .., a, b, ..
+  auto split2 = split_idx.repeat({2});                               // [2S]: parents a, b, .., a, b, ..
   auto parent_scales = at::exp(log_scales.index_select(0, split2));  // [2S,3]
   auto samples = at::randn(parent_scales.sizes(), gen, parent_scales.options()) * parent_scales;
   auto rot = quat_to_rotmat(adam.param(kQuats).detach().index_select(0, split2));  // [2S,3,3]
@@ -187,9 +186,9 @@ std::pair<at::Tensor, at::Tensor> mcmc_split_update_torch(const at::Tensor& opac
   const auto dopt = opacity.options().dtype(at::kDouble);
   const int64_t m = opacity.size(0);
   if (m == 0) return {opacity.detach().clone(), scales.detach().clone()};
-  auto op = opacity.detach().to(at::kDouble);                                 // [M]
-  auto n = ratio.to(opacity.device(), at::kLong).clamp(1, kMaxRatio);         // [M]
-  auto a = 1 - at::pow(1 - op, 1.0 / n.to(at::kDouble));                      // [M]
+  auto op = opacity.detach().to(at::kDouble);                          // [M]
+  auto n = ratio.to(opacity.device(), at::kLong).clamp(1, kMaxRatio);  // [M]
+  auto a = 1 - at::pow(1 - op, 1.0 / n.to(at::kDouble));               // [M]
   const int64_t kmax = n.max().item<int64_t>();
   // Coefficients C(n, j) (-1)^(j-1) / sqrt(j), rows n = 1..kmax, columns j = 1..kmax (0 past n).
   std::vector<double> table(size_t(kmax * kmax), 0.0);
@@ -202,7 +201,7 @@ std::pair<at::Tensor, at::Tensor> mcmc_split_update_torch(const at::Tensor& opac
   }
   auto coeff = at::tensor(table, at::kDouble).view({kmax, kmax}).to(opacity.device());
   auto powers = at::pow(a.unsqueeze(1), at::arange(1, kmax + 1, dopt).unsqueeze(0));  // [M, kmax]
-  auto denom = (coeff.index_select(0, n - 1) * powers).sum(1);                       // [M]
+  auto denom = (coeff.index_select(0, n - 1) * powers).sum(1);                        // [M]
   auto new_scales = scales.detach() * (op / denom).to(scales.dtype()).unsqueeze(1);
   return {a.to(opacity.dtype()), new_scales};
 }
@@ -240,8 +239,7 @@ int64_t mcmc_relocate(Adam& adam, double min_opacity, at::Generator& gen, bool f
   return n_dead;
 }
 
-int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at::Generator& gen,
-                 bool fused) {
+int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at::Generator& gen, bool fused) {
   at::NoGradGuard no_grad;
   const int64_t n = adam.rows();
   const int64_t target = std::min<int64_t>(cap, int64_t(double(n) * (1 + growth)));
@@ -258,11 +256,11 @@ int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at:
 
 void mcmc_inject_noise(Adam& adam, double scale, at::Generator& gen) {
   at::NoGradGuard no_grad;
-  auto op = at::sigmoid(adam.param(kOpacity).detach());              // [N]
-  auto s = at::exp(adam.param(kLogScales).detach());                 // [N,3]
-  auto m = quat_to_rotmat(adam.param(kQuats).detach()) * s.unsqueeze(1);  // [N,3,3] R S
-  auto cov = at::matmul(m, m.transpose(1, 2));                        // [N,3,3]
-  auto gate = at::sigmoid(100.0 * ((1 - op) - 0.995)).unsqueeze(1);   // [N,1]
+  auto op = at::sigmoid(adam.param(kOpacity).detach());                       // [N]
+  auto s = at::exp(adam.param(kLogScales).detach());                          // [N,3]
+  auto m = quat_to_rotmat(adam.param(kQuats).detach()) * s.unsqueeze(1);      // [N,3,3] R S
+  auto cov = at::matmul(m, m.transpose(1, 2));                                // [N,3,3]
+  auto gate = at::sigmoid(100.0 * ((1 - op) - 0.995)).unsqueeze(1);           // [N,1]
   auto noise = at::randn({adam.rows(), 3}, gen, s.options()) * gate * scale;  // [N,3]
   noise = at::matmul(cov, noise.unsqueeze(-1)).squeeze(-1);
   adam.set_param(kMeans, adam.param(kMeans).detach() + noise);

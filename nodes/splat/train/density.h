@@ -35,21 +35,21 @@ struct DensityStats {
 // NDC units (x * W / 2, y * H / 2) so that thresholds mean what they do in 3DGS. radii [N]
 // (0 = not visible) are multiplied by `radius_scale` (the training downscale factor).
 // One CPU loop; other devices (and non-contiguous inputs) go to accumulate_stats_torch().
-void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
-                      int width, int height, double radius_scale);
+void accumulate_stats(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii, int width, int height,
+                      double radius_scale);
 // The same as a chain of torch ops (the reference twin of accumulate_stats(), which is one loop).
-void accumulate_stats_torch(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii,
-                            int width, int height, double radius_scale);
+void accumulate_stats_torch(DensityStats& stats, const at::Tensor& v_means2d, const at::Tensor& radii, int width,
+                            int height, double radius_scale);
 
 struct DensifyParams {
   double grad_threshold = 0.0002;  // mean NDC gradient norm
   double percent_dense = 0.01;     // clone if max scale <= this x extent, else split
   double extent = 1.0;
   double min_opacity = 0.005;
-  bool prune_large = false;        // also prune too-large Gaussians (after the first reset)
-  double max_world_scale = 0.1;    // x extent
-  double max_screen_px = 20;       // full-resolution pixels; <= 0: off
-  int64_t max_gaussians = 0;       // no growth past this; <= 0: no cap
+  bool prune_large = false;      // also prune too-large Gaussians (after the first reset)
+  double max_world_scale = 0.1;  // x extent
+  double max_screen_px = 20;     // full-resolution pixels; <= 0: off
+  int64_t max_gaussians = 0;     // no growth past this; <= 0: no cap
 };
 
 struct DensifyResult {
@@ -59,8 +59,7 @@ struct DensifyResult {
 // Clones small and splits large Gaussians with a high mean gradient (2 children sampled from
 // the parent, scales / 1.6), then prunes; parameters and moments stay aligned (new rows get
 // zero moments). Resets `stats` to the new size.
-DensifyResult densify_and_prune(Adam& adam, DensityStats& stats, const DensifyParams& p,
-                                at::Generator& gen);
+DensifyResult densify_and_prune(Adam& adam, DensityStats& stats, const DensifyParams& p, at::Generator& gen);
 
 // Removes rows where `mask` is true (parameters, moments and stats).
 void prune_rows(Adam& adam, DensityStats& stats, const at::Tensor& mask);
@@ -87,8 +86,7 @@ std::pair<at::Tensor, at::Tensor> mcmc_split_update_torch(const at::Tensor& opac
 int64_t mcmc_relocate(Adam& adam, double min_opacity, at::Generator& gen, bool fused = true);
 
 // Adds min(cap, (1 + growth) N) - N Gaussians as copies of live ones sampled by opacity.
-int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at::Generator& gen,
-                 bool fused = true);
+int64_t mcmc_add(Adam& adam, int64_t cap, double growth, double min_opacity, at::Generator& gen, bool fused = true);
 
 // means += Sigma * n * sigmoid(100 (1 - opacity - 0.995)) * scale, n ~ N(0, I).
 void mcmc_inject_noise(Adam& adam, double scale, at::Generator& gen);

@@ -142,10 +142,8 @@ InitialGaussians init_from_points(const at::Tensor& points, const at::Tensor& co
     throw std::invalid_argument("init_from_points: points must be a non-empty [P, 3] tensor");
   auto p = points.detach().to(at::kCPU, at::kFloat).contiguous();
   at::Tensor c;
-  if (colours.defined() && colours.sizes() == points.sizes())
-    c = colours.detach().to(at::kCPU, at::kFloat).clamp(0, 1);
-  else
-    c = at::full_like(p, 0.5);
+  if (colours.defined() && colours.sizes() == points.sizes()) c = colours.detach().to(at::kCPU, at::kFloat).clamp(0, 1);
+  else c = at::full_like(p, 0.5);
   return finish(p, c, opacity);
 }
 

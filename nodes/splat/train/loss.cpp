@@ -23,7 +23,8 @@ at::Tensor ssim(const at::Tensor& a, const at::Tensor& b, int window, double sig
   const int64_t G = 5 * C, pad = window / 2;
   auto wx = g.view({1, 1, 1, window}).expand({G, 1, 1, window}).contiguous();
   auto wy = g.view({1, 1, window, 1}).expand({G, 1, window, 1}).contiguous();
-  auto f = at::conv2d(stack, wx, at::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, pad}, at::IntArrayRef{1, 1}, G);
+  auto f = at::conv2d(stack, wx, at::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, pad}, at::IntArrayRef{1, 1},
+                      G);
   f = at::conv2d(f, wy, at::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{pad, 0}, at::IntArrayRef{1, 1}, G);
   auto mu1 = f.narrow(1, 0, C), mu2 = f.narrow(1, C, C);
   auto s11 = f.narrow(1, 2 * C, C) - mu1 * mu1;

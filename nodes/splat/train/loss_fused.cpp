@@ -50,15 +50,12 @@ void pad_row(const T* in, int64_t n, int64_t halo, T* pad) {
 // SSIM window) keeps each output in a register: 11 loads and one store per vector of outputs.
 template <typename T>
 void taps11(int64_t n, const T* const* src, const T* w, T* __restrict out) {
-  const T *__restrict s0 = src[0], *__restrict s1 = src[1], *__restrict s2 = src[2], *__restrict s3 = src[3],
-                      *__restrict s4 = src[4], *__restrict s5 = src[5], *__restrict s6 = src[6],
-                      *__restrict s7 = src[7], *__restrict s8 = src[8], *__restrict s9 = src[9],
-                      *__restrict s10 = src[10];
-  const T w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8],
-          w9 = w[9], w10 = w[10];
+  const T* __restrict s0 = src[0], * __restrict s1 = src[1], * __restrict s2 = src[2], * __restrict s3 = src[3], * __restrict s4 = src[4], * __restrict s5 = src[5], * __restrict s6 = src[6], * __restrict s7 = src[7], * __restrict s8 = src[8], * __restrict s9 = src[9], * __restrict s10 = src[10];
+  const T w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8], w9 = w[9],
+          w10 = w[10];
   for (int64_t i = 0; i < n; ++i)
-    out[i] = w0 * s0[i] + w1 * s1[i] + w2 * s2[i] + w3 * s3[i] + w4 * s4[i] + w5 * s5[i] + w6 * s6[i] +
-             w7 * s7[i] + w8 * s8[i] + w9 * s9[i] + w10 * s10[i];
+    out[i] = w0 * s0[i] + w1 * s1[i] + w2 * s2[i] + w3 * s3[i] + w4 * s4[i] + w5 * s5[i] + w6 * s6[i] + w7 * s7[i] +
+             w8 * s8[i] + w9 * s9[i] + w10 * s10[i];
 }
 
 template <typename T>
@@ -105,9 +102,8 @@ void blur_band(int64_t H, int64_t n, const std::vector<T>& w, int64_t b, int64_t
 // One row of the SSIM map m, |x - y| and the scaled partials g dm/dmu1, g dm/dsxx, g dm/dsxy.
 template <typename T>
 void ssim_row(int64_t n, const T* __restrict vm1, const T* __restrict vm2, const T* __restrict vxx,
-              const T* __restrict vyy, const T* __restrict vxy, const T* __restrict xr, const T* __restrict yr,
-              T c1, T c2, T g, T* __restrict map, T* __restrict l1, T* __restrict dmu, T* __restrict dxx,
-              T* __restrict dxy) {
+              const T* __restrict vyy, const T* __restrict vxy, const T* __restrict xr, const T* __restrict yr, T c1,
+              T c2, T g, T* __restrict map, T* __restrict l1, T* __restrict dmu, T* __restrict dxx, T* __restrict dxy) {
   for (int64_t i = 0; i < n; ++i) {
     const T mu1 = vm1[i], mu2 = vm2[i];
     const T s11 = vxx[i] - mu1 * mu1, s22 = vyy[i] - mu2 * mu2, s12 = vxy[i] - mu1 * mu2;
@@ -127,8 +123,7 @@ void ssim_row(int64_t n, const T* __restrict vm1, const T* __restrict vm2, const
 // Forward (and, when `grad` is given, the gradient of the loss w.r.t. x). Returns {mean |x - y|,
 // mean SSIM}; SSIM is skipped (NaN) when lambda == 0.
 template <typename T>
-std::pair<double, double> fused_loss_kernel(const LossImages<T>& im, double lambda, const std::vector<T>& w,
-                                            T* grad) {
+std::pair<double, double> fused_loss_kernel(const LossImages<T>& im, double lambda, const std::vector<T>& w, T* grad) {
   const int64_t H = im.H, n = im.row(), C = im.C, total = H * n;
   const int64_t halo = int64_t(w.size() / 2) * C;
   const int K = int(w.size());
@@ -171,7 +166,7 @@ std::pair<double, double> fused_loss_kernel(const LossImages<T>& im, double lamb
       for (int q = 0; q < 5; ++q) {
         const T* src = q == 0 ? px.data() : q == 1 ? py.data() : pq.data();
         if (q >= 2) {  // the product image x^2, y^2 or xy, zero in the halo like its factors
-          const T *__restrict u = q == 3 ? py.data() : px.data(), *__restrict v = q == 2 ? px.data() : py.data();
+          const T* __restrict u = q == 3 ? py.data() : px.data(), * __restrict v = q == 2 ? px.data() : py.data();
           T* __restrict d = pq.data();
           for (int64_t i = 0; i < n + 2 * halo; ++i) d[i] = u[i] * v[i];
         }
@@ -180,9 +175,8 @@ std::pair<double, double> fused_loss_kernel(const LossImages<T>& im, double lamb
       }
     };
     auto emit = [&](int64_t y, T* v[5]) {
-      const T *__restrict xr = im.x + y * n, *__restrict yr = im.y + y * n;
-      const T *__restrict vm1 = v[0], *__restrict vm2 = v[1], *__restrict vxx = v[2], *__restrict vyy = v[3],
-                          *__restrict vxy = v[4];
+      const T* __restrict xr = im.x + y * n, * __restrict yr = im.y + y * n;
+      const T* __restrict vm1 = v[0], * __restrict vm2 = v[1], * __restrict vxx = v[2], * __restrict vyy = v[3], * __restrict vxy = v[4];
       T* __restrict map = scratch.data();
       T* __restrict l1 = map + n;
       T* __restrict dmu = grad ? dmaps.data() + y * n : map + 2 * n;

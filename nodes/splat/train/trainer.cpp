@@ -20,6 +20,7 @@ namespace camgraph::splat {
 
 // ---- options ---------------------------------------------------------------------------
 
+// clang-format off
 #define CAMGRAPH_TRAIN_OPTION_FIELDS(X)                                                        \
   X(iterations) X(seed) X(background) X(random_points) X(random_half_size) X(init_opacity)     \
   X(ssim_lambda) X(sh_degree) X(sh_degree_interval) X(num_downscales) X(resolution_schedule)   \
@@ -29,6 +30,7 @@ namespace camgraph::splat {
   X(prune_opacity) X(prune_world_scale) X(prune_screen_px) X(max_gaussians)                    \
   X(mcmc_refine_stop) X(mcmc_growth) X(mcmc_noise_lr) X(mcmc_opacity_reg) X(mcmc_scale_reg)    \
   X(eval_every) X(fused_ops)
+// clang-format on
 
 nlohmann::json TrainOptions::to_json() const {
   nlohmann::json j;
@@ -184,8 +186,8 @@ struct Trainer::Impl {
       throw std::invalid_argument("trainer: CUDA was asked for, but this libtorch or this machine has no CUDA device");
     if (data.train.empty()) throw std::invalid_argument("trainer: the dataset has no training views");
     for (const auto& v : data.train) {
-      if (!v.image.defined() || v.image.dim() != 3 || v.image.size(2) != 3 ||
-          v.image.size(0) != v.camera.height || v.image.size(1) != v.camera.width)
+      if (!v.image.defined() || v.image.dim() != 3 || v.image.size(2) != 3 || v.image.size(0) != v.camera.height ||
+          v.image.size(1) != v.camera.width)
         throw std::invalid_argument("trainer: view '" + v.name + "' has an image that does not match its camera");
     }
     gen = at::make_generator<at::CPUGeneratorImpl>(opt.seed);
@@ -221,14 +223,14 @@ struct Trainer::Impl {
     InitMode mode = opt.init == InitMode::kAuto ? (have_points ? InitMode::kPoints : InitMode::kRandom) : opt.init;
     if (mode == InitMode::kPoints && !have_points)
       throw std::invalid_argument("trainer: init from points, but the dataset has no points");
-    InitialGaussians g = mode == InitMode::kPoints
-                             ? init_from_points(data.points, data.point_colours, opt.init_opacity)
-                             : init_random(opt.random_points, opt.random_half_size * data.extent,
-                                           opt.init_opacity, gen);
+    InitialGaussians g = mode == InitMode::kPoints ? init_from_points(data.points, data.point_colours, opt.init_opacity)
+                                                   : init_random(opt.random_points, opt.random_half_size * data.extent,
+                                                                 opt.init_opacity, gen);
     int64_t n = g.means.size(0);
     if (opt.max_gaussians > 0 && n > opt.max_gaussians) {  // start within the cap: a random subset
       auto keep = std::get<0>(at::randperm(n, gen, at::kLong).narrow(0, 0, opt.max_gaussians).sort());
-      for (at::Tensor* t : {&g.means, &g.log_scales, &g.quats, &g.opacity_logits, &g.sh_dc}) *t = t->index_select(0, keep);
+      for (at::Tensor* t : {&g.means, &g.log_scales, &g.quats, &g.opacity_logits, &g.sh_dc})
+        *t = t->index_select(0, keep);
       n = opt.max_gaussians;
     }
     // Initialised on the CPU (the same Gaussians on every device), then moved.
@@ -237,7 +239,8 @@ struct Trainer::Impl {
     adam.add_group("quats", g.quats.to(device), opt.lr_quats);
     adam.add_group("opacity_logits", g.opacity_logits.to(device), opt.lr_opacity);
     adam.add_group("sh_dc", g.sh_dc.to(device), opt.lr_sh_dc);
-    adam.add_group("sh_rest", at::zeros({n, num_sh(opt.sh_degree) - 1, 3}, at::TensorOptions(at::kFloat).device(device)),
+    adam.add_group("sh_rest",
+                   at::zeros({n, num_sh(opt.sh_degree) - 1, 3}, at::TensorOptions(at::kFloat).device(device)),
                    opt.lr_sh_rest);
     stats.reset(n, device);
   }
@@ -272,8 +275,8 @@ struct Trainer::Impl {
     RenderSettings rs;
     rs.sh_degree = degree;
     rs.background = opt.background;
-    return render(adam.param(kMeans), adam.param(kLogScales), adam.param(kQuats), adam.param(kOpacity),
-                  sh_for(degree), to_render_camera(cam), rs);
+    return render(adam.param(kMeans), adam.param(kLogScales), adam.param(kQuats), adam.param(kOpacity), sh_for(degree),
+                  to_render_camera(cam), rs);
   }
 
   void do_step() {
@@ -308,10 +311,8 @@ struct Trainer::Impl {
     if (!mcmc && s < opt.refine_stop && out.means2d.grad().defined())
       (fused ? accumulate_stats : accumulate_stats_torch)(stats, out.means2d.grad(), out.radii, cam.width, cam.height,
                                                           factor);
-    if (fused)
-      adam.step();
-    else
-      adam.step_torch();
+    if (fused) adam.step();
+    else adam.step_torch();
     adam.zero_grad();
 
     if (!mcmc) {
@@ -418,8 +419,7 @@ TrainProgress Trainer::run(const RunCallbacks& cb) {
       cb.progress(I.progress);
     }
   }
-  if (!I.progress.cancelled && I.step >= I.opt.iterations && !evaluated_last && !I.data.test.empty())
-    I.evaluate(false);
+  if (!I.progress.cancelled && I.step >= I.opt.iterations && !evaluated_last && !I.data.test.empty()) I.evaluate(false);
   if (!cb.checkpoint_path.empty()) save_checkpoint(cb.checkpoint_path);
   I.sync_loss();
   return I.progress;
@@ -442,8 +442,8 @@ GaussianSet Trainer::gaussians() const {
 GaussianSet Trainer::gaussians_world() const {
   GaussianSet g = gaussians();
   const auto& nrm = impl_->data.normalisation;
-  auto centre = at::tensor({float(nrm.centre[0]), float(nrm.centre[1]), float(nrm.centre[2])}, at::kFloat)
-                    .to(g.means.device());
+  auto centre =
+      at::tensor({float(nrm.centre[0]), float(nrm.centre[1]), float(nrm.centre[2])}, at::kFloat).to(g.means.device());
   g.means = g.means / nrm.scale + centre;  // [N, 3]
   g.log_scales = g.log_scales - std::log(nrm.scale);
   return g;
@@ -475,9 +475,10 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
             {"options", I.opt.to_json()},
             {"dataset", dataset_signature(I.data)},
             {"adam", {{"beta1", I.adam.beta1}, {"beta2", I.adam.beta2}, {"eps", I.adam.eps}, {"groups", groups}}},
-            {"progress", {{"loss", std::isnan(p.loss) ? nlohmann::json() : nlohmann::json(p.loss)},
-                          {"psnr", std::isnan(p.psnr) ? nlohmann::json() : nlohmann::json(p.psnr)},
-                          {"seconds_per_step", p.seconds_per_step}}}};
+            {"progress",
+             {{"loss", std::isnan(p.loss) ? nlohmann::json() : nlohmann::json(p.loss)},
+              {"psnr", std::isnan(p.psnr) ? nlohmann::json() : nlohmann::json(p.psnr)},
+              {"seconds_per_step", p.seconds_per_step}}}};
   if (!I.device.is_cpu()) a.meta["rng_device"] = c10::DeviceTypeName(I.device.type(), true);
   write_archive(path, a);  // tensors are written from CPU copies: the file does not depend on the device
 }
@@ -530,8 +531,7 @@ Trainer Trainer::resume(const std::filesystem::path& path, const SplatDataset& d
       // The device stream: restored when the file was written on this kind of device, else reseeded.
       if (a.tensors.count("rng_device") && m.value("rng_device", "") == c10::DeviceTypeName(device.type(), true))
         I.dev_gen.set_state(tensor("rng_device"));
-      else
-        I.dev_gen.set_current_seed(resume_seed(I.opt.seed, I.step));
+      else I.dev_gen.set_current_seed(resume_seed(I.opt.seed, I.step));
     }
     auto& p = I.progress;
     const auto& mp = m.at("progress");

@@ -78,8 +78,8 @@ struct TrainOptions {
   double grad_threshold = 0.0002;  // mean view-space (NDC) positional gradient
   double percent_dense = 0.01;
   double prune_opacity = 0.005;
-  double prune_world_scale = 0.1;  // x extent, after the first opacity reset
-  double prune_screen_px = 20;     // after the first opacity reset; <= 0: off
+  double prune_world_scale = 0.1;   // x extent, after the first opacity reset
+  double prune_screen_px = 20;      // after the first opacity reset; <= 0: off
   int64_t max_gaussians = 3000000;  // no growth past this (kMcmc grows up to it); larger inits are subsampled
 
   // 3DGS-MCMC.
@@ -111,8 +111,8 @@ struct TrainProgress {
   int64_t gaussians = 0;
   double seconds_per_step = 0;  // moving average
   int sh_degree = 0;
-  int resolution = 1;           // training downscale factor (1: full resolution)
-  int width = 0, height = 0;    // size of the last training image
+  int resolution = 1;         // training downscale factor (1: full resolution)
+  int width = 0, height = 0;  // size of the last training image
   bool cancelled = false;
 };
 
@@ -129,7 +129,7 @@ struct RunCallbacks {
   int progress_every = 1;
   std::filesystem::path checkpoint_path;  // when set: saved every checkpoint_every steps and at the end
   int checkpoint_every = 0;
-  int stop_at = -1;                       // stop after this step (< iterations); -1: run to the end
+  int stop_at = -1;  // stop after this step (< iterations); -1: run to the end
 };
 
 class Trainer {
@@ -155,8 +155,7 @@ class Trainer {
   // Loads to the CPU, then moves everything to `device` (any device, whichever wrote the file).
   // Throws std::runtime_error naming the file when it is unreadable, corrupt or does not match
   // the dataset (number and sizes of training views).
-  static Trainer resume(const std::filesystem::path& path, const SplatDataset& dataset,
-                        c10::Device device = c10::kCPU);
+  static Trainer resume(const std::filesystem::path& path, const SplatDataset& dataset, c10::Device device = c10::kCPU);
 
   int step_count() const;
   c10::Device device() const;

@@ -175,7 +175,8 @@ TEST(Colmap, UnknownModelBinary) {
 TEST(Colmap, UnknownModelText) {
   TempDir dir("colmap_txt_bad");
   splat_test::write_colmap_txt(dir.path, sample_model());
-  splat_test::write_bytes(dir.path / "cameras.txt", "# c\n1 PINHOLE 10 10 5 5 5 5\n4 FULL_OPENCV 10 10 1 2 3 4 5 6 7 8 9 10 11 12\n");
+  splat_test::write_bytes(dir.path / "cameras.txt",
+                          "# c\n1 PINHOLE 10 10 5 5 5 5\n4 FULL_OPENCV 10 10 1 2 3 4 5 6 7 8 9 10 11 12\n");
   const std::string err = error_of([&] { read_colmap_model(dir.path); });
   EXPECT_NE(err.find("cameras.txt"), std::string::npos) << err;
   EXPECT_NE(err.find("camera 4"), std::string::npos) << err;

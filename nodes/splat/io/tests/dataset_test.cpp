@@ -210,8 +210,9 @@ TEST(Dataset, OptionsWithoutImages) {
   EXPECT_NE(err.find("unknown init 'mesh'"), std::string::npos) << err;
 
   // init "ply:<path>" (relative to the dataset root), no colours -> grey with a warning.
-  splat_test::write_bytes(dir.path / "init.ply", "ply\nformat ascii 1.0\nelement vertex 2\nproperty double x\n"
-                                                 "property double y\nproperty double z\nend_header\n10 -3 2\n15 -3 2\n");
+  splat_test::write_bytes(dir.path / "init.ply",
+                          "ply\nformat ascii 1.0\nelement vertex 2\nproperty double x\n"
+                          "property double y\nproperty double z\nend_header\n10 -3 2\n15 -3 2\n");
   o.init = "ply:init.ply";
   o.normalise = true;
   std::vector<std::string> warnings;

@@ -13,10 +13,11 @@
 
 using namespace camgraph::splat;
 
-#define REQUIRE_FOX(dir)                                                                      \
-  const std::filesystem::path dir = splat_test::fox_dir();                                    \
-  if (dir.empty()) GTEST_SKIP() << "fox data not found (set CAMGRAPH_SHARED or put it in "    \
-                                   "<source>/../shared/data/fox)";
+#define REQUIRE_FOX(dir)                                                    \
+  const std::filesystem::path dir = splat_test::fox_dir();                  \
+  if (dir.empty())                                                          \
+    GTEST_SKIP() << "fox data not found (set CAMGRAPH_SHARED or put it in " \
+                    "<source>/../shared/data/fox)";
 
 namespace {
 
@@ -34,7 +35,8 @@ std::array<double, 3> dir_in_cam(const camgraph::Camera& ci, const camgraph::Cam
   const auto a = ci.position(), b = cj.position();
   const R3 r = rot(ci.world_to_camera);
   std::array<double, 3> d{};
-  for (int k = 0; k < 3; ++k) d[k] = r[k * 3] * (b[0] - a[0]) + r[k * 3 + 1] * (b[1] - a[1]) + r[k * 3 + 2] * (b[2] - a[2]);
+  for (int k = 0; k < 3; ++k)
+    d[k] = r[k * 3] * (b[0] - a[0]) + r[k * 3 + 1] * (b[1] - a[1]) + r[k * 3 + 2] * (b[2] - a[2]);
   *dist = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
   for (auto& v : d) v /= *dist;
   return d;
@@ -96,7 +98,8 @@ TEST(Fox, ColmapAndTransformsPosesAgree) {
   o.holdout_every = 0;
   std::vector<std::string> warnings;
   const SplatDataset col = load_colmap_dataset(fox, o);
-  const SplatDataset tf = load_transforms_dataset(fox / "transforms.json", o, [&](const std::string& w) { warnings.push_back(w); });
+  const SplatDataset tf = load_transforms_dataset(fox / "transforms.json", o,
+                                                  [&](const std::string& w) { warnings.push_back(w); });
   ASSERT_EQ(col.train.size(), 50u);
   ASSERT_EQ(tf.train.size(), 50u);
   EXPECT_EQ(warnings.size(), 17u);

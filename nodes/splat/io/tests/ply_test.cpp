@@ -112,8 +112,8 @@ TEST(Ply, AsciiGaussians) {
   TempDir dir("ply_ascii");
   // Degree 1, properties in a non-standard order, with an extra property.
   std::string s = "ply\r\nformat ascii 1.0\r\ncomment made by hand\r\nelement vertex 2\r\n";
-  const char* names[] = {"opacity", "x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2",
-                         "rot_3", "f_dc_0", "f_dc_1", "f_dc_2", "extra"};
+  const char* names[] = {"opacity", "x",     "y",     "z",      "scale_0", "scale_1", "scale_2", "rot_0",
+                         "rot_1",   "rot_2", "rot_3", "f_dc_0", "f_dc_1",  "f_dc_2",  "extra"};
   for (const char* n : names) s += std::string("property float ") + n + "\r\n";
   for (int i = 0; i < 9; ++i) s += "property float f_rest_" + std::to_string(i) + "\r\n";
   s += "end_header\r\n";
@@ -165,16 +165,18 @@ TEST(Ply, PointCloudBinaryDoubleWithFaces) {
 
 TEST(Ply, PointCloudAsciiFloatColoursAndNone) {
   TempDir dir("ply_pc_ascii");
-  splat_test::write_bytes(dir.path / "c.ply",
-                          "ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\n"
-                          "property float red\nproperty float green\nproperty float blue\nend_header\n"
-                          "1 2 3 0.5 0.25 1\n4 5 6 0 0.75 0.125\n");
+  splat_test::write_bytes(
+      dir.path / "c.ply",
+      "ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\n"
+      "property float red\nproperty float green\nproperty float blue\nend_header\n"
+      "1 2 3 0.5 0.25 1\n4 5 6 0 0.75 0.125\n");
   PointCloud pc = read_point_cloud_ply(dir.path / "c.ply");
   EXPECT_EQ(pc.xyz.size(0), 2);
   EXPECT_EQ(pc.colours[1][1].item<float>(), 0.75f);
-  splat_test::write_bytes(dir.path / "n.ply",
-                          "ply\nformat ascii 1.0\nelement vertex 1\nproperty float z\nproperty float y\nproperty float x\n"
-                          "end_header\n1 2 3\n");
+  splat_test::write_bytes(
+      dir.path / "n.ply",
+      "ply\nformat ascii 1.0\nelement vertex 1\nproperty float z\nproperty float y\nproperty float x\n"
+      "end_header\n1 2 3\n");
   pc = read_point_cloud_ply(dir.path / "n.ply");
   EXPECT_FALSE(pc.colours.defined());
   EXPECT_EQ(pc.xyz[0][0].item<float>(), 3.0f);  // x is the third property
@@ -182,7 +184,9 @@ TEST(Ply, PointCloudAsciiFloatColoursAndNone) {
 
 TEST(Ply, BigEndianPointCloud) {
   TempDir dir("ply_be");
-  std::string s = "ply\nformat binary_big_endian 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n";
+  std::string s =
+      "ply\nformat binary_big_endian 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float "
+      "z\nend_header\n";
   for (float v : {1.5f, -2.0f, 3.25f}) {
     char b[4];
     std::memcpy(b, &v, 4);
@@ -217,19 +221,22 @@ TEST(Ply, TruncatedAndCorrupt) {
   EXPECT_NE(err.find("bad PLY header line 7"), std::string::npos) << err;
   EXPECT_NE(err.find("flt"), std::string::npos) << err;
 
-  splat_test::write_bytes(path, "ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\n"
-                                "property float z\nend_header\n1 2 3\n4 5\n");
+  splat_test::write_bytes(path,
+                          "ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\n"
+                          "property float z\nend_header\n1 2 3\n4 5\n");
   err = error_of([&] { read_point_cloud_ply(path); });
   EXPECT_NE(err.find("ends early"), std::string::npos) << err;
 
-  splat_test::write_bytes(path, "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
-                                "property float z\nend_header\n1 abc 3\n");
+  splat_test::write_bytes(path,
+                          "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
+                          "property float z\nend_header\n1 abc 3\n");
   err = error_of([&] { read_point_cloud_ply(path); });
   EXPECT_NE(err.find("invalid number 'abc'"), std::string::npos) << err;
 
   // A point cloud is not a 3DGS file.
-  splat_test::write_bytes(path, "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
-                                "property float z\nend_header\n1 2 3\n");
+  splat_test::write_bytes(path,
+                          "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
+                          "property float z\nend_header\n1 2 3\n");
   err = error_of([&] { read_gaussian_ply(path); });
   EXPECT_NE(err.find("'f_dc_0'"), std::string::npos) << err;
 
@@ -264,8 +271,9 @@ TEST(Ply, WriteRejectsBadShapes) {
 
 TEST(Ply, FloatVerticesAfterAnotherElement) {
   TempDir dir("ply_offset");
-  std::string s = "ply\nformat binary_little_endian 1.0\nelement camera 2\nproperty float fov\nproperty uchar id\n"
-                  "element vertex 2\nproperty float x\nproperty float y\nproperty float z\nend_header\n";
+  std::string s =
+      "ply\nformat binary_little_endian 1.0\nelement camera 2\nproperty float fov\nproperty uchar id\n"
+      "element vertex 2\nproperty float x\nproperty float y\nproperty float z\nend_header\n";
   for (int i = 0; i < 2; ++i) {
     const float fov = 1.5f;
     s.append(reinterpret_cast<const char*>(&fov), 4);

@@ -133,7 +133,10 @@ void write_colmap_bin(const fs::path& folder, const camgraph::splat::ColmapModel
 
 void write_colmap_txt(const fs::path& folder, const camgraph::splat::ColmapModel& m) {
   char buf[64];
-  auto num = [&](double v) { std::snprintf(buf, sizeof buf, "%.17g", v); return std::string(buf); };
+  auto num = [&](double v) {
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string(buf);
+  };
   std::string c = "# Camera list with one line of data per camera:\n#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]\n";
   for (const auto& [id, cam] : m.cameras) {
     c += std::to_string(id) + " " + cam.model + " " + std::to_string(cam.width) + " " + std::to_string(cam.height);
@@ -147,7 +150,8 @@ void write_colmap_txt(const fs::path& folder, const camgraph::splat::ColmapModel
     for (double v : i.qvec) im += " " + num(v);
     for (double v : i.tvec) im += " " + num(v);
     im += " " + std::to_string(i.camera_id) + " " + i.name + "\n";
-    for (int64_t k = 0; k < i.num_points2d; ++k) im += (k ? " " : "") + num(1.5 * k) + " " + num(2.5 * k) + " " + std::to_string(k % 3 == 0 ? -1 : k);
+    for (int64_t k = 0; k < i.num_points2d; ++k)
+      im += (k ? " " : "") + num(1.5 * k) + " " + num(2.5 * k) + " " + std::to_string(k % 3 == 0 ? -1 : k);
     im += "\n";  // may be an empty line
   }
   write_bytes(folder / "images.txt", im);

@@ -17,8 +17,8 @@ namespace {
 json c2w_json(double tx, double ty, double tz, double yaw) {
   // OpenGL camera-to-world: rotation about world y, then translation.
   const double c = std::cos(yaw), s = std::sin(yaw);
-  return json::array({json::array({c, 0, s, tx}), json::array({0, 1, 0, ty}), json::array({-s, 0, c, tz}),
-                      json::array({0, 0, 0, 1})});
+  return json::array(
+      {json::array({c, 0, s, tx}), json::array({0, 1, 0, ty}), json::array({-s, 0, c, tz}), json::array({0, 0, 0, 1})});
 }
 
 void tiny_png(const std::filesystem::path& p, int w, int h) {
@@ -73,14 +73,29 @@ TEST(Transforms, FocalLengthsAndPerFrameIntrinsics) {
   tiny_png(dir.path / "a.png", 64, 48);
   tiny_png(dir.path / "b.png", 32, 24);
   tiny_png(dir.path / "c.png", 64, 48);
-  json j = {{"fl_x", 50.5}, {"fl_y", 51.5}, {"cx", 31.0}, {"cy", 23.5}, {"w", 64}, {"h", 48},
-            {"k1", 0.01}, {"k2", -0.002}, {"p1", 0.0003}, {"p2", -0.0004}, {"camera_model", "OPENCV"},
+  json j = {{"fl_x", 50.5},
+            {"fl_y", 51.5},
+            {"cx", 31.0},
+            {"cy", 23.5},
+            {"w", 64},
+            {"h", 48},
+            {"k1", 0.01},
+            {"k2", -0.002},
+            {"p1", 0.0003},
+            {"p2", -0.0004},
+            {"camera_model", "OPENCV"},
             {"camera_angle_x", 3.0}};  // fl_x wins over camera_angle_x
   j["frames"] = json::array({
       {{"file_path", "a.png"}, {"transform_matrix", c2w_json(0, 0, 3, 0)}},
       // Per-frame intrinsics, given by angle: the frame's focal keys replace the global ones.
-      {{"file_path", "b.png"}, {"w", 32}, {"h", 24}, {"camera_angle_x", 1.0}, {"cx", 16.0}, {"cy", 12.0},
-       {"camera_model", "PINHOLE"}, {"transform_matrix", c2w_json(1, 0, 3, 0)}},
+      {{"file_path", "b.png"},
+       {"w", 32},
+       {"h", 24},
+       {"camera_angle_x", 1.0},
+       {"cx", 16.0},
+       {"cy", 12.0},
+       {"camera_model", "PINHOLE"},
+       {"transform_matrix", c2w_json(1, 0, 3, 0)}},
       {{"file_path", "c.png"}, {"k3", 0.001}, {"transform_matrix", c2w_json(2, 0, 3, 0)}},
   });
   write_json(dir.path / "transforms.json", j);
@@ -113,7 +128,8 @@ TEST(Transforms, MissingImageSkippedWithWarning) {
                              {{"file_path", "images/0002.png"}, {"transform_matrix", c2w_json(1, 0, 3, 0)}}});
   write_json(dir.path / "transforms.json", j);
   std::vector<std::string> warnings;
-  const TransformsScene s = read_transforms(dir.path / "transforms.json", [&](const std::string& w) { warnings.push_back(w); });
+  const TransformsScene s = read_transforms(dir.path / "transforms.json",
+                                            [&](const std::string& w) { warnings.push_back(w); });
   ASSERT_EQ(s.frames.size(), 1u);
   EXPECT_EQ(s.skipped_frames, 1);
   ASSERT_EQ(warnings.size(), 1u);

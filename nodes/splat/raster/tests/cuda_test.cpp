@@ -54,12 +54,12 @@ std::optional<at::Device> device_under_test() {
 #else
 #define CG_NO_CUDA_REASON "this build has no CUDA kernels (nvcc was not found at configure time)"
 #endif
-#define CG_REQUIRE_DEVICE(dev)                                                                           \
-  const std::optional<at::Device> dev##_opt = device_under_test();                                       \
-  if (!dev##_opt) {                                                                                      \
-    GTEST_SKIP() << "CUDA tests skipped: " CG_NO_CUDA_REASON                                               \
-                 << " (CAMGRAPH_CUDA_TESTS_ON_CPU=1 runs them on the CPU kernels)";                        \
-  }                                                                                                        \
+#define CG_REQUIRE_DEVICE(dev)                                                      \
+  const std::optional<at::Device> dev##_opt = device_under_test();                  \
+  if (!dev##_opt) {                                                                 \
+    GTEST_SKIP() << "CUDA tests skipped: " CG_NO_CUDA_REASON                        \
+                 << " (CAMGRAPH_CUDA_TESTS_ON_CPU=1 runs them on the CPU kernels)"; \
+  }                                                                                 \
   const at::Device dev = *dev##_opt
 
 std::vector<Tensor> on(const std::vector<Tensor>& xs, const at::Device& device) {
@@ -218,7 +218,8 @@ TEST(RasterCudaKernels, RasterizeMatchesReference) {
     std::vector<Tensor> x;
     for (const Tensor& t : {in.means2d, in.conics, in.colors, in.opacities, in.depths})
       x.push_back(t.detach().cpu().to(at::kDouble).requires_grad_(true));
-    const ref::Image r = ref::rasterize(x[0], x[1], x[2], x[3], x[4], in.radii.cpu(), in.background, in.width, in.height);
+    const ref::Image r = ref::rasterize(x[0], x[1], x[2], x[3], x[4], in.radii.cpu(), in.background, in.width,
+                                        in.height);
     const std::string what = " (" + std::to_string(c.width) + "x" + std::to_string(c.height) + ")";
     expect_close(f.rgb.cpu(), r.rgb, "rgb" + what);
     expect_close(f.alpha.cpu(), r.alpha, "alpha" + what);

@@ -106,9 +106,9 @@ Image rasterize(const Tensor& means2d, const Tensor& conics, const Tensor& color
   Tensor idx = at::nonzero(radii > 0).view(-1);
   const Tensor order = std::get<1>(at::sort(depths.detach().index_select(0, idx), true, 0, false));
   idx = idx.index_select(0, order);
-  const Tensor m = means2d.index_select(0, idx), con = conics.index_select(0, idx),
-               col = colors.index_select(0, idx), op = opacities.index_select(0, idx),
-               z = depths.index_select(0, idx), r = radii.index_select(0, idx).to(at::kDouble);
+  const Tensor m = means2d.index_select(0, idx), con = conics.index_select(0, idx), col = colors.index_select(0, idx),
+               op = opacities.index_select(0, idx), z = depths.index_select(0, idx),
+               r = radii.index_select(0, idx).to(at::kDouble);
 
   const Tensor gx = at::arange(width, opts), gy = at::arange(height, opts);
   const auto grid = at::meshgrid({gy, gx}, "ij");

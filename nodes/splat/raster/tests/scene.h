@@ -38,8 +38,10 @@ inline Scene make_scene(int n, int width, int height, int coeff_degree, int sh_d
   sc.camera.cy = 0.47f * height;
   // World-to-camera: a small rotation about y and x, and a translation.
   const double ay = 0.1, ax = -0.05;
-  Tensor Ry = at::tensor({std::cos(ay), 0.0, std::sin(ay), 0.0, 1.0, 0.0, -std::sin(ay), 0.0, std::cos(ay)}).view({3, 3});
-  Tensor Rx = at::tensor({1.0, 0.0, 0.0, 0.0, std::cos(ax), -std::sin(ax), 0.0, std::sin(ax), std::cos(ax)}).view({3, 3});
+  Tensor Ry =
+      at::tensor({std::cos(ay), 0.0, std::sin(ay), 0.0, 1.0, 0.0, -std::sin(ay), 0.0, std::cos(ay)}).view({3, 3});
+  Tensor Rx =
+      at::tensor({1.0, 0.0, 0.0, 0.0, std::cos(ax), -std::sin(ax), 0.0, std::sin(ax), std::cos(ax)}).view({3, 3});
   Tensor V = at::eye(4, at::kDouble);
   V.slice(0, 0, 3).slice(1, 0, 3).copy_(at::matmul(Rx, Ry));
   V.slice(0, 0, 3).select(1, 3).copy_(at::tensor({0.1, -0.2, 0.3}));
@@ -83,7 +85,7 @@ inline Tensor loss_of(const RenderOutput& o, uint64_t seed) {
 // |fast - ref| <= rtol |ref| + atol, with atol = floor * max|ref| + 1e-9: a small absolute floor
 // (1e-6 of the tensor's largest value) for elements that are sums of cancelling float32 terms.
 inline void expect_close(const Tensor& fast, const Tensor& ref, const std::string& what, double rtol = 1e-4,
-                  double floor = 1e-6) {
+                         double floor = 1e-6) {
   ASSERT_TRUE(fast.defined()) << what << " undefined";
   // An undefined reference gradient means "no dependence": zeros.
   const Tensor r = ref.defined() ? ref.detach().to(at::kDouble) : at::zeros(fast.sizes(), at::kDouble);

@@ -51,7 +51,7 @@ TEST(SplatAdam, GroupsWithoutGradientAreSkipped) {
 TEST(SplatAdam, RowSurgeryKeepsStateAligned) {
   Adam adam;
   adam.add_group("a", at::arange(5, at::kFloat).unsqueeze(1).repeat({1, 3}), 0.01);  // [5,3]
-  adam.add_group("b", at::arange(5, at::kFloat), 0.01);                            // [5]
+  adam.add_group("b", at::arange(5, at::kFloat), 0.01);                              // [5]
   set_grad(adam, 0, at::arange(15, at::kFloat).view({5, 3}) + 1);
   set_grad(adam, 1, at::arange(5, at::kFloat) + 1);
   adam.step();
@@ -82,7 +82,8 @@ TEST(SplatAdam, RowSurgeryKeepsStateAligned) {
 // parameters and moments agree to 1e-6 relative (of each tensor's largest value).
 TEST(SplatAdam, FusedStepMatchesTorchStep) {
   at::manual_seed(4);
-  std::vector<at::Tensor> init = {at::randn({1000, 3}), at::randn({1000}), at::randn({1000, 15, 3}), at::randn({1000, 4})};
+  std::vector<at::Tensor> init = {at::randn({1000, 3}), at::randn({1000}), at::randn({1000, 15, 3}),
+                                  at::randn({1000, 4})};
   Adam fused, torch;
   for (Adam* a : {&fused, &torch}) {
     a->add_group("means", init[0], 1.6e-4);

@@ -99,7 +99,7 @@ TEST(SplatDensity, PruneLargeInWorldAndScreen) {
   Adam adam = make_adam();
   DensityStats stats;
   stats.reset(4);
-  stats.max_radii = at::tensor({5.f, 5.f, 5.f, 30.f});  // 3 is too large on screen
+  stats.max_radii = at::tensor({5.f, 5.f, 5.f, 30.f});                                      // 3 is too large on screen
   adam.set_rows(kLogScales, at::tensor({0}, at::kLong), at::full({1, 3}, std::log(0.2f)));  // 0 too large in world
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
   DensifyParams p;
@@ -171,7 +171,7 @@ TEST(SplatMcmc, RelocateAndAdd) {
   }
   EXPECT_EQ(mcmc_relocate(adam, 0.005, gen), 0);
 
-  EXPECT_EQ(mcmc_add(adam, 4, 0.05, 0.005, gen), 0);  // at the cap
+  EXPECT_EQ(mcmc_add(adam, 4, 0.05, 0.005, gen), 0);   // at the cap
   EXPECT_EQ(mcmc_add(adam, 100, 0.5, 0.005, gen), 2);  // 4 * 1.5 = 6
   EXPECT_EQ(adam.rows(), 6);
   for (size_t g = 0; g < adam.size(); ++g) EXPECT_EQ(adam[g].exp_avg.size(0), 6);

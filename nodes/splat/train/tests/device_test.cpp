@@ -24,7 +24,6 @@ namespace {
 
 const char* kNoGpu = "no CUDA device (CPU-only libtorch or no GPU): the CUDA trainer is checked on a GPU machine";
 
-
 // Parameters and moments equal (on the CPU, whichever device each trainer is on).
 bool same_state(const Trainer& a, const Trainer& b) {
   if (a.step_count() != b.step_count() || a.num_gaussians() != b.num_gaussians()) return false;
@@ -133,10 +132,8 @@ TEST(SplatDevicePath, TrainerDensityControlMatchesFusedPath) {
     }
     const double nf = double(f.num_gaussians()), nt = double(t.num_gaussians());
     EXPECT_NE(nf, 300.0) << "density control ran";
-    if (strategy == DensifyStrategy::kMcmc)
-      EXPECT_EQ(nf, nt);
-    else
-      EXPECT_LE(std::abs(nf - nt), 0.02 * nf + 2) << nf << " vs " << nt;
+    if (strategy == DensifyStrategy::kMcmc) EXPECT_EQ(nf, nt);
+    else EXPECT_LE(std::abs(nf - nt), 0.02 * nf + 2) << nf << " vs " << nt;
     EXPECT_NEAR(f.progress().loss, t.progress().loss, 0.02 * f.progress().loss) << "strategy " << int(strategy);
     auto ef = f.evaluate(true), et = t.evaluate(true);
     EXPECT_NEAR(ef.psnr, et.psnr, 0.2);
@@ -208,8 +205,7 @@ TEST(SplatDevicePath, CudaStepMatchesCpuAndCheckpointsCrossDevices) {
   g.step();
   for (size_t i = 0; i < kNumGroups; ++i) {
     const auto x = g.optimizer()[i].exp_avg.cpu(), y = c.optimizer()[i].exp_avg;
-    EXPECT_LE((x - y).abs().max().item<double>(), 1e-4 * y.abs().max().item<double>() + 1e-10)
-        << g.optimizer()[i].name;
+    EXPECT_LE((x - y).abs().max().item<double>(), 1e-4 * y.abs().max().item<double>() + 1e-10) << g.optimizer()[i].name;
   }
 
   for (auto strategy : {DensifyStrategy::kDefault, DensifyStrategy::kMcmc}) {

@@ -54,8 +54,8 @@ TEST(SplatLoss, SsimMatchesDirectReference) {
   auto a = at::rand({19, 23, 3}, at::kDouble);
   auto b = (a * 0.7 + 0.3 * at::rand({19, 23, 3}, at::kDouble)).clamp(0, 1);
   const double ref = reference_ssim(a, b, 11, 1.5);
-  EXPECT_LT(ref, 0.99);  // not trivially 1
-  EXPECT_NEAR(ssim(a, b).item<double>(), ref, 1e-10);                          // double
+  EXPECT_LT(ref, 0.99);                                                             // not trivially 1
+  EXPECT_NEAR(ssim(a, b).item<double>(), ref, 1e-10);                               // double
   EXPECT_NEAR(ssim(a.to(at::kFloat), b.to(at::kFloat)).item<double>(), ref, 2e-5);  // float
   // Unrelated random images have a low SSIM.
   auto c = at::rand({19, 23, 3}, at::kDouble);
@@ -71,8 +71,8 @@ TEST(SplatLoss, SsimIsDifferentiable) {
   ASSERT_TRUE(a.grad().defined());
   EXPECT_GT(a.grad().abs().sum().item<double>(), 0);
   // Matches the definition.
-  EXPECT_NEAR(loss.item<double>(),
-              0.8 * (a - b).abs().mean().item<double>() + 0.2 * (1 - ssim(a, b).item<double>()), 1e-6);
+  EXPECT_NEAR(loss.item<double>(), 0.8 * (a - b).abs().mean().item<double>() + 0.2 * (1 - ssim(a, b).item<double>()),
+              1e-6);
 }
 
 TEST(SplatLoss, PsnrAndWindow) {

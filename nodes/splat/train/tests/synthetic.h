@@ -49,11 +49,11 @@ inline camgraph::Camera look_at_origin(double ex, double ey, double ez, int size
 inline GaussianSet random_scene(int64_t count, double half, uint64_t seed) {
   at::manual_seed(seed);
   GaussianSet g;
-  g.means = (at::rand({count, 3}) * 2 - 1) * half;                          // [N, 3]
-  g.log_scales = at::log(at::rand({count, 3}) * 0.03 + 0.01);               // [N, 3] 0.01..0.04
-  g.quats = at::randn({count, 4});                                          // [N, 4]
+  g.means = (at::rand({count, 3}) * 2 - 1) * half;             // [N, 3]
+  g.log_scales = at::log(at::rand({count, 3}) * 0.03 + 0.01);  // [N, 3] 0.01..0.04
+  g.quats = at::randn({count, 4});                             // [N, 4]
   g.quats = g.quats / g.quats.norm(2, -1, true);
-  g.opacity_logits = at::logit(at::rand({count}) * 0.45 + 0.5);            // [N]
+  g.opacity_logits = at::logit(at::rand({count}) * 0.45 + 0.5);              // [N]
   g.sh = ((at::rand({count, 3}) - 0.5) / 0.28209479177387814).unsqueeze(1);  // [N, 1, 3]
   return g;
 }

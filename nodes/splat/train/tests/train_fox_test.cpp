@@ -41,11 +41,12 @@ void train_fox(int downscale, int steps, double min_gain_db, bool fused_ops = tr
   t.run();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto e = t.evaluate();
-  std::printf("fox /%d (%dx%d, %zu train, %zu test, %lld points): PSNR %.2f dB (start %.2f), SSIM %.3f, "
-              "%lld Gaussians, %.1f s, %.1f ms/step\n",
-              downscale, d.train[0].camera.width, d.train[0].camera.height, d.train.size(), d.test.size(),
-              (long long)(d.points.defined() ? d.points.size(0) : 0), e.psnr, start, e.ssim,
-              (long long)t.num_gaussians(), secs, 1000 * secs / steps);
+  std::printf(
+      "fox /%d (%dx%d, %zu train, %zu test, %lld points): PSNR %.2f dB (start %.2f), SSIM %.3f, "
+      "%lld Gaussians, %.1f s, %.1f ms/step\n",
+      downscale, d.train[0].camera.width, d.train[0].camera.height, d.train.size(), d.test.size(),
+      (long long)(d.points.defined() ? d.points.size(0) : 0), e.psnr, start, e.ssim, (long long)t.num_gaussians(), secs,
+      1000 * secs / steps);
   EXPECT_GT(e.psnr, start + min_gain_db);
 }
 }  // namespace
@@ -54,7 +55,10 @@ TEST(SplatTrainFox, ShortRunImprovesHeldOutPsnr) { train_fox(16, 300, 3.0); }
 
 // Manual: SPLAT_FOX_DOWNSCALE (4), SPLAT_FOX_STEPS (1000), SPLAT_FOX_FUSED (1; 0: torch twins).
 TEST(SplatTrainFox, DISABLED_Measure) {
-  auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
+  auto env = [](const char* k, const char* d) {
+    const char* v = std::getenv(k);
+    return std::string(v ? v : d);
+  };
   train_fox(std::stoi(env("SPLAT_FOX_DOWNSCALE", "4")), std::stoi(env("SPLAT_FOX_STEPS", "1000")), 0.0,
             env("SPLAT_FOX_FUSED", "1") != "0");
 }
@@ -65,7 +69,10 @@ TEST(SplatTrainFox, DISABLED_Measure) {
 // process, same load). Prints wall and process CPU time (all threads) per step, and a split of
 // the same work done by hand on one view (render, loss, backward, Adam).
 TEST(SplatTrainFox, DISABLED_ProfileStep) {
-  auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
+  auto env = [](const char* k, const char* d) {
+    const char* v = std::getenv(k);
+    return std::string(v ? v : d);
+  };
   const fs::path shared = shared_data_dir(CAMGRAPH_SOURCE_DIR);
   if (shared.empty() || !fs::exists(shared / "data/fox/colmap")) GTEST_SKIP() << "shared/data/fox not found";
   DatasetOptions dopt;
@@ -95,9 +102,10 @@ TEST(SplatTrainFox, DISABLED_ProfileStep) {
     for (int i = 0; i < steps; ++i) t.step();
     const double wall = std::chrono::duration<double>(clk::now() - w0).count() / steps;
     const double cpu = (cpu_s() - c0) / steps;
-    std::printf("[%s] fox /%d %dx%d, %lld Gaussians, sh degree %d, torch threads %d: %.1f ms/step wall, %.1f ms/step CPU\n",
-                fused ? "fused" : "torch", dopt.downscale, d.train[0].camera.width, d.train[0].camera.height,
-                (long long)t.num_gaussians(), t.progress().sh_degree, at::get_num_threads(), 1000 * wall, 1000 * cpu);
+    std::printf(
+        "[%s] fox /%d %dx%d, %lld Gaussians, sh degree %d, torch threads %d: %.1f ms/step wall, %.1f ms/step CPU\n",
+        fused ? "fused" : "torch", dopt.downscale, d.train[0].camera.width, d.train[0].camera.height,
+        (long long)t.num_gaussians(), t.progress().sh_degree, at::get_num_threads(), 1000 * wall, 1000 * cpu);
 
     // The same work by hand on view 0.
     auto& adam = t.optimizer();
@@ -111,23 +119,24 @@ TEST(SplatTrainFox, DISABLED_ProfileStep) {
       c[0] = cpu_s(), w[0] = clk::now();
       RenderSettings rs;
       rs.sh_degree = degree;
-      auto sh = degree == 0 ? adam.param(kShDc) : at::cat({adam.param(kShDc), adam.param(kShRest).narrow(1, 0, k - 1)}, 1);
-      auto out = render(adam.param(kMeans), adam.param(kLogScales), adam.param(kQuats), adam.param(kOpacity), sh, cam, rs);
+      auto sh = degree == 0 ? adam.param(kShDc)
+                            : at::cat({adam.param(kShDc), adam.param(kShRest).narrow(1, 0, k - 1)}, 1);
+      auto out = render(adam.param(kMeans), adam.param(kLogScales), adam.param(kQuats), adam.param(kOpacity), sh, cam,
+                        rs);
       c[1] = cpu_s(), w[1] = clk::now();
       auto loss = fused ? photometric_loss_fused(out.rgb, img, 0.2) : photometric_loss(out.rgb, img, 0.2);
       c[2] = cpu_s(), w[2] = clk::now();
       loss.backward();
       c[3] = cpu_s(), w[3] = clk::now();
-      if (fused)
-        adam.step();
-      else
-        adam.step_torch();
+      if (fused) adam.step();
+      else adam.step_torch();
       adam.zero_grad();
       c[4] = cpu_s(), w[4] = clk::now();
       for (int j = 0; j < 4; ++j) tw[j] += ms(w[j], w[j + 1]), tc[j] += 1000 * (c[j + 1] - c[j]);
     }
-    std::printf("[%s] by hand, wall / CPU ms: render %.1f / %.1f, loss %.1f / %.1f, backward %.1f / %.1f, adam %.1f / %.1f\n",
-                fused ? "fused" : "torch", tw[0] / steps, tc[0] / steps, tw[1] / steps, tc[1] / steps, tw[2] / steps,
-                tc[2] / steps, tw[3] / steps, tc[3] / steps);
+    std::printf(
+        "[%s] by hand, wall / CPU ms: render %.1f / %.1f, loss %.1f / %.1f, backward %.1f / %.1f, adam %.1f / %.1f\n",
+        fused ? "fused" : "torch", tw[0] / steps, tc[0] / steps, tw[1] / steps, tc[1] / steps, tw[2] / steps,
+        tc[2] / steps, tw[3] / steps, tc[3] / steps);
   }
 }

@@ -43,8 +43,8 @@ std::map<std::string, Value> run_train(DeviceKind device) {
   NodeInstance node;
   node.id = "trainer_node";
   node.type = "splat.train";
-  node.params = {{"steps", 6}, {"random_points", 200}, {"sh_degree", 0}, {"holdout_every", 3}, {"refine_start", 2},
-                 {"refine_every", 2}, {"refine_stop", 5}};
+  node.params = {{"steps", 6},        {"random_points", 200}, {"sh_degree", 0},  {"holdout_every", 3},
+                 {"refine_start", 2}, {"refine_every", 2},    {"refine_stop", 5}};
   NodeContext::Setup setup;
   setup.node = &node;
   setup.spec = spec;

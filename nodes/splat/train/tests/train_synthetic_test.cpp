@@ -36,8 +36,8 @@ Result train_synthetic(TrainOptions o, bool from_points, int64_t scene_size = 30
   r.psnr = t.evaluate().psnr;
   r.gaussians = t.num_gaussians();
   std::printf("synthetic (%s, %s): held-out PSNR %.2f dB (start %.2f), %lld Gaussians, %.1f s, %.1f ms/step\n",
-              from_points ? "points" : "random", o.strategy == DensifyStrategy::kMcmc ? "mcmc" : "default",
-              r.psnr, r.start_psnr, (long long)r.gaussians, r.seconds, 1000 * r.seconds / o.iterations);
+              from_points ? "points" : "random", o.strategy == DensifyStrategy::kMcmc ? "mcmc" : "default", r.psnr,
+              r.start_psnr, (long long)r.gaussians, r.seconds, 1000 * r.seconds / o.iterations);
   return r;
 }
 
@@ -85,7 +85,10 @@ TEST(SplatTrainSynthetic, McmcFromPoints) {
 // SPLAT_STRATEGY (default|mcmc), SPLAT_INIT (random|points), SPLAT_CAP (max Gaussians),
 // SPLAT_EVERY (refine_every).
 TEST(SplatTrainSynthetic, DISABLED_Measure) {
-  auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
+  auto env = [](const char* k, const char* d) {
+    const char* v = std::getenv(k);
+    return std::string(v ? v : d);
+  };
   auto o = synthetic_options();
   o.iterations = std::stoi(env("SPLAT_STEPS", "1500"));
   o.refine_stop = o.iterations * 2 / 3;
@@ -100,7 +103,10 @@ TEST(SplatTrainSynthetic, DISABLED_Measure) {
 // Manual: where a training step's time goes at SPLAT_SIZE with SPLAT_SCENE Gaussians, with the
 // torch loss and with the fused one (photometric_loss_fused).
 TEST(SplatTrainSynthetic, DISABLED_ProfileStep) {
-  auto env = [](const char* k, const char* d) { const char* v = std::getenv(k); return std::string(v ? v : d); };
+  auto env = [](const char* k, const char* d) {
+    const char* v = std::getenv(k);
+    return std::string(v ? v : d);
+  };
   const int size = std::stoi(env("SPLAT_SIZE", "256"));
   auto scene = synth::random_scene(std::stoll(env("SPLAT_SCENE", "3000")), 0.25, 21);
   SplatDataset d = synth::render_dataset(scene, 2, size);

@@ -214,8 +214,7 @@ TEST(SplatTrainer, FusedOpsMatchTorchOps) {
   for (size_t g = 0; g < kNumGroups; ++g) {
     const auto &x = f.optimizer()[g].exp_avg, &y = t.optimizer()[g].exp_avg;
     // + 1e-10: the random init is isotropic, so the quaternions' gradient is rounding noise.
-    EXPECT_LE((x - y).abs().max().item<double>(), 1e-5 * y.abs().max().item<double>() + 1e-10)
-        << f.optimizer()[g].name;
+    EXPECT_LE((x - y).abs().max().item<double>(), 1e-5 * y.abs().max().item<double>() + 1e-10) << f.optimizer()[g].name;
   }
   for (int i = 0; i < 11; ++i) {
     f.step();

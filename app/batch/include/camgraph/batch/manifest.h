@@ -16,15 +16,15 @@ ItemState item_state_from_string(const std::string& s);  // unknown -> Pending
 
 struct ItemRecord {
   ItemState state = ItemState::Pending;
-  int attempts = 0;          // runs started (all invocations together)
-  std::string node, param;   // failing node / parameter (from the run's error)
-  std::string error;         // last error
-  double seconds = 0;        // wall time of the last attempt
-  std::string worker;        // who ran it last (host:pid/slot or Slurm task)
-  std::string log;           // log file of the last attempt, relative to the state folder
-  double updated = 0;        // unix time of the last change
-  int computed_nodes = 0;    // nodes the last attempt executed
-  int cached_nodes = 0;      // nodes the last attempt took from the cache (memory or the shared disk cache)
+  int attempts = 0;         // runs started (all invocations together)
+  std::string node, param;  // failing node / parameter (from the run's error)
+  std::string error;        // last error
+  double seconds = 0;       // wall time of the last attempt
+  std::string worker;       // who ran it last (host:pid/slot or Slurm task)
+  std::string log;          // log file of the last attempt, relative to the state folder
+  double updated = 0;       // unix time of the last change
+  int computed_nodes = 0;   // nodes the last attempt executed
+  int cached_nodes = 0;     // nodes the last attempt took from the cache (memory or the shared disk cache)
   nlohmann::json to_json() const;
   static ItemRecord from_json(const nlohmann::json& j);
 };
@@ -40,8 +40,8 @@ struct Manifest {
   size_t count(ItemState s) const;
 };
 
-std::filesystem::path manifest_path(const std::filesystem::path& state_dir);        // state/manifest.json
-std::filesystem::path manifest_shard_dir(const std::filesystem::path& state_dir);   // state/manifest.d
+std::filesystem::path manifest_path(const std::filesystem::path& state_dir);       // state/manifest.json
+std::filesystem::path manifest_shard_dir(const std::filesystem::path& state_dir);  // state/manifest.d
 // The main manifest merged with every shard (an absent folder gives an empty manifest). A corrupt
 // shard or manifest throws naming the file.
 Manifest load_manifest(const std::filesystem::path& state_dir);

@@ -37,20 +37,20 @@ Slots plan_slots(int requested_jobs, const std::string& device, double mem_per_i
                  const std::vector<GpuInfo>& gpus);
 
 struct RunnerOptions {
-  std::filesystem::path cli;        // the camgraph-cli executable that runs items
-  std::filesystem::path out_dir;    // output root (the dataset lives under it)
-  std::filesystem::path state_dir;  // manifest, logs, lock; see default_state_dir()
+  std::filesystem::path cli;                       // the camgraph-cli executable that runs items
+  std::filesystem::path out_dir;                   // output root (the dataset lives under it)
+  std::filesystem::path state_dir;                 // manifest, logs, lock; see default_state_dir()
   std::optional<std::filesystem::path> cache_dir;  // shared disk cache; nullopt: none
-  double cache_max_gb = -1;         // cap each item's run prunes the cache to; < 0: the CLI's default
-  int jobs = 0;                     // 0 = automatic (plan_slots)
-  int retries = 1;                  // extra attempts per failed item in this invocation
+  double cache_max_gb = -1;                        // cap each item's run prunes the cache to; < 0: the CLI's default
+  int jobs = 0;                                    // 0 = automatic (plan_slots)
+  int retries = 1;                                 // extra attempts per failed item in this invocation
   std::string device = "auto";
-  double gpu_mem_mib = 0;           // GPU memory one item needs (0: not limited by memory)
-  std::vector<std::string> only;    // item ids to consider (Slurm task); empty = every item
-  std::string shard;                // non-empty: Slurm task mode (manifest.d/<shard>.json, no lock)
-  bool index_dataset = true;        // merge metadata.d shards into metadata.jsonl at the end
-  bool share_upstream = true;       // wait for an item computing the same upstream results
-  std::function<int()> cancel_level;  // 0 running, 1 finish politely (SIGINT children), 2 kill children
+  double gpu_mem_mib = 0;                       // GPU memory one item needs (0: not limited by memory)
+  std::vector<std::string> only;                // item ids to consider (Slurm task); empty = every item
+  std::string shard;                            // non-empty: Slurm task mode (manifest.d/<shard>.json, no lock)
+  bool index_dataset = true;                    // merge metadata.d shards into metadata.jsonl at the end
+  bool share_upstream = true;                   // wait for an item computing the same upstream results
+  std::function<int()> cancel_level;            // 0 running, 1 finish politely (SIGINT children), 2 kill children
   std::function<void(const std::string&)> log;  // progress lines
 };
 
@@ -64,18 +64,18 @@ std::vector<std::string> child_command(const Sweep& sweep, const SweepItem& item
                                        const Registry& registry);
 
 struct RunSummary {
-  size_t total = 0;     // items considered
-  size_t done = 0;      // finished in this invocation
-  size_t skipped = 0;   // done before (not run again)
-  size_t failed = 0;    // failed after every retry
-  size_t pending = 0;   // not run (cancelled)
+  size_t total = 0;    // items considered
+  size_t done = 0;     // finished in this invocation
+  size_t skipped = 0;  // done before (not run again)
+  size_t failed = 0;   // failed after every retry
+  size_t pending = 0;  // not run (cancelled)
   bool cancelled = false;
   int jobs = 1;
   double wall_seconds = 0;
   std::vector<double> item_seconds;  // per item finished in this invocation
   std::vector<std::pair<std::string, ItemRecord>> failures;
-  std::vector<std::string> notes;    // dataset index results, warnings
-  int exit_code() const;             // 0 all done, 1 failures, 130 cancelled
+  std::vector<std::string> notes;  // dataset index results, warnings
+  int exit_code() const;           // 0 all done, 1 failures, 130 cancelled
   std::string to_text() const;
   nlohmann::json to_json() const;
 };
@@ -94,7 +94,7 @@ bool dataset_index_available();
 struct GatherReport {
   Manifest manifest;
   std::vector<std::string> done, missing, failed;  // item ids (missing = not done, includes failed)
-  std::vector<std::string> notes;                 // dataset index results
+  std::vector<std::string> notes;                  // dataset index results
   bool files_complete = true;
   nlohmann::json to_json() const;
 };

@@ -13,7 +13,7 @@ namespace camgraph::batch {
 
 struct SlurmOptions {
   std::string partition, account, qos, time, mem;  // empty: the cluster's default
-  std::string job_name;                             // default camgraph-<sweep name>
+  std::string job_name;                            // default camgraph-<sweep name>
   int gpus_per_task = 0;
   int cpus_per_task = 0;
   int array_parallel = 0;  // %K: at most K tasks at once (0: no limit)
@@ -34,7 +34,7 @@ struct SlurmJob {
   std::filesystem::path items_file;  // dir/items.txt (one item id per line)
   std::filesystem::path log_dir;     // dir/logs
   size_t items = 0, tasks = 0, items_per_task = 0;
-  std::string job_id;                // after submission
+  std::string job_id;  // after submission
 };
 
 // Task `index` of `count` runs items [index*n/count, (index+1)*n/count).
@@ -43,9 +43,9 @@ std::pair<size_t, size_t> task_slice(size_t n, size_t index, size_t count);
 std::vector<std::string> task_items(const std::filesystem::path& items_file, size_t index, size_t count);
 
 // Writes a new submission folder under state_dir/slurm with the item list and the sbatch script.
-SlurmJob write_slurm_job(const Sweep& sweep, const std::vector<std::string>& item_ids,
-                         const std::filesystem::path& cli, const std::filesystem::path& out_dir,
-                         const std::filesystem::path& state_dir, const SlurmOptions& options);
+SlurmJob write_slurm_job(const Sweep& sweep, const std::vector<std::string>& item_ids, const std::filesystem::path& cli,
+                         const std::filesystem::path& out_dir, const std::filesystem::path& state_dir,
+                         const SlurmOptions& options);
 // Runs `sbatch --parsable script`; returns the job id. Throws with sbatch's message on failure.
 std::string submit_slurm_job(const SlurmJob& job, const SlurmOptions& options);
 

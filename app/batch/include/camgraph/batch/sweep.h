@@ -23,10 +23,10 @@ struct SweepError : std::runtime_error {
 };
 
 struct SweepItem {
-  size_t index = 0;          // position in expansion order
-  std::string id;            // 16 hex digits, see item_id()
-  json overrides;            // {"node.param": value} fixed + varied, normalised by the param specs
-  json outputs;              // {"node.param": value} from `per_item` templates (not part of the id)
+  size_t index = 0;  // position in expansion order
+  std::string id;    // 16 hex digits, see item_id()
+  json overrides;    // {"node.param": value} fixed + varied, normalised by the param specs
+  json outputs;      // {"node.param": value} from `per_item` templates (not part of the id)
   // Every override (overrides + outputs) as camgraph-cli `--set NODE.PARAM=VALUE` arguments.
   std::vector<std::string> set_args() const;
 };
@@ -41,7 +41,7 @@ struct Sweep {
   json per_item = json::object();    // "per_item" templates
   std::filesystem::path out;         // "out" (absolute; empty: none given)
   std::vector<SweepItem> items;
-  size_t duplicates = 0;             // variants equal to an earlier one (dropped)
+  size_t duplicates = 0;  // variants equal to an earlier one (dropped)
 
   const SweepItem* find(const std::string& id) const;
   // True when per_item sets a parameter of an output node (items write to their own paths);

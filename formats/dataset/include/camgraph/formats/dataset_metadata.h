@@ -36,10 +36,10 @@ std::string upsert_jsonl_line(const std::string& text, const nlohmann::json& ite
                               std::vector<std::string>* warnings = nullptr);
 
 struct MetadataIndexReport {
-  size_t items = 0;           // lines in the merged metadata.jsonl
-  size_t shards = 0;          // shard files merged
-  size_t replaced = 0;        // lines a later line replaced (same file_name)
-  size_t bad_lines = 0;       // lines that are not JSON objects with a file_name (kept, warned)
+  size_t items = 0;                        // lines in the merged metadata.jsonl
+  size_t shards = 0;                       // shard files merged
+  size_t replaced = 0;                     // lines a later line replaced (same file_name)
+  size_t bad_lines = 0;                    // lines that are not JSON objects with a file_name (kept, warned)
   std::vector<std::string> missing_files;  // file_name values whose file is not in the folder
   std::vector<std::string> warnings;
 };

@@ -45,8 +45,7 @@ using TensorList = std::vector<std::pair<std::string, at::Tensor>>;
 // share a storage in the file share it here too. Errors name the file and the problem (not a zip,
 // legacy pre-1.6 format, compressed entry, truncated data, forbidden global "module.name", missing
 // storage, unknown opcode...).
-TensorList load_torch_checkpoint_ordered(const std::filesystem::path& path,
-                                         const CheckpointOptions& options = {});
+TensorList load_torch_checkpoint_ordered(const std::filesystem::path& path, const CheckpointOptions& options = {});
 std::map<std::string, at::Tensor> load_torch_checkpoint(const std::filesystem::path& path,
                                                         const CheckpointOptions& options = {});
 
