@@ -9,6 +9,17 @@
 
 using camgraph::ui::testing::Editor;
 
+namespace {
+// Canvas (content) coordinates -> window pixels, through the canvas's zoom and pan.
+QPoint canvasToWindow(QQuickItem* canvas, QPointF p) {
+  const double z = canvas->property("zoom").toDouble();
+  return canvas
+      ->mapToScene(
+          QPointF(p.x() * z + canvas->property("panX").toDouble(), p.y() * z + canvas->property("panY").toDouble()))
+      .toPoint();
+}
+}  // namespace
+
 class MainWindowTest : public QObject {
   Q_OBJECT
   QTemporaryDir tmp_;
@@ -114,13 +125,7 @@ class MainWindowTest : public QObject {
     QVERIFY(canvas);
     QMetaObject::invokeMethod(canvas, "fitView");
     QTRY_VERIFY(ed.item("node_save") != nullptr);
-    auto toWindow = [&](QPointF p) {  // canvas (content) coordinates -> window pixels
-      const double z = canvas->property("zoom").toDouble();
-      return canvas
-          ->mapToScene(
-              QPointF(p.x() * z + canvas->property("panX").toDouble(), p.y() * z + canvas->property("panY").toDouble()))
-          .toPoint();
-    };
+    auto toWindow = [&](QPointF p) { return canvasToWindow(canvas, p); };
     ed.graph->disconnectInput("save", "image");
     QVERIFY(ed.graph->inputSource("save", "image").isEmpty());
     const QPoint from = toWindow(ed.graph->portPosition("resize", "image", true));
@@ -164,13 +169,7 @@ class MainWindowTest : public QObject {
     QQuickItem* canvas = ed.item("canvas");
     QMetaObject::invokeMethod(canvas, "fitView");
     QTRY_VERIFY(ed.item("node_save") != nullptr);
-    auto toWindow = [&](QPointF p) {
-      const double z = canvas->property("zoom").toDouble();
-      return canvas
-          ->mapToScene(
-              QPointF(p.x() * z + canvas->property("panX").toDouble(), p.y() * z + canvas->property("panY").toDouble()))
-          .toPoint();
-    };
+    auto toWindow = [&](QPointF p) { return canvasToWindow(canvas, p); };
     const QPoint from = toWindow(ed.graph->portPosition("pattern", "image", true));
     const QPoint to = toWindow(QPointF(250, 160));  // below the nodes: empty
     QTest::mousePress(ed.window, Qt::LeftButton, {}, from);
@@ -372,13 +371,7 @@ class MainWindowTest : public QObject {
     QQuickItem* canvas = ed.item("canvas");
     QMetaObject::invokeMethod(canvas, "fitView");
     QTRY_VERIFY(ed.item("node_save") != nullptr);
-    auto toWindow = [&](QPointF p) {
-      const double z = canvas->property("zoom").toDouble();
-      return canvas
-          ->mapToScene(
-              QPointF(p.x() * z + canvas->property("panX").toDouble(), p.y() * z + canvas->property("panY").toDouble()))
-          .toPoint();
-    };
+    auto toWindow = [&](QPointF p) { return canvasToWindow(canvas, p); };
     // Midway along resize -> save (horizontal end tangents: the Bezier's midpoint is the chord's).
     const QPointF a = ed.graph->portPosition("resize", "image", true),
                   b = ed.graph->portPosition("save", "image", false);
