@@ -23,6 +23,9 @@ gpu_deps_unpack() {
 # $2 (with usr/ inside), CUDA architectures $3. CMAKE_LIBRARY_PATH keeps TorchConfig's find_library
 # on that torch where another libtorch is installed system-wide (Debian's, here). Families that need Qt, OpenCV, FFmpeg or ICU are
 # skipped even where those happen to be installed, so that every machine builds the same subset.
+# TORCH_LIBRARY and c10_LIBRARY are pinned to this libtorch: TorchConfig finds them with
+# find_library, whose cached result can name a system libtorch (Debian's 1.13 in /usr/lib); two
+# c10 libraries in one process abort at start-up.
 gpu_cmake_args() {
   local torch_cmake=$1 prefix=$2 archs=$3
   local triplet
@@ -31,6 +34,8 @@ gpu_cmake_args() {
     "-DCMAKE_BUILD_TYPE=Release" \
     "-DCMAKE_PREFIX_PATH=$torch_cmake;$prefix/usr" \
     "-DCMAKE_LIBRARY_PATH=$torch_cmake/../../lib" \
+    "-DTORCH_LIBRARY=$torch_cmake/../../lib/libtorch.so" \
+    "-Dc10_LIBRARY=$torch_cmake/../../lib/libc10.so" \
     "-Dnlohmann_json_DIR=$prefix/usr/share/cmake/nlohmann_json" \
     "-DGTest_DIR=$prefix/usr/lib/$triplet/cmake/GTest" \
     "-Dbenchmark_DIR=$prefix/usr/lib/$triplet/cmake/benchmark" \
