@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
 #include "preview.h"
 #include "procedural_scene.h"
@@ -120,8 +121,8 @@ TrainOptions train_options(NodeContext& ctx) {
 // The run's device for training. The engine resolves `auto` before nodes run (a bare context may
 // still carry it: CUDA when there is one, else the CPU); CUDA on a machine without it fails here.
 c10::Device train_device(const NodeContext& ctx) {
-  DeviceKind kind = ctx.device();
-  if (kind == DeviceKind::Auto) kind = cuda_available() ? DeviceKind::Cuda : DeviceKind::Cpu;
+  // Resolved by the engine in a graph run; a node run on its own may still say auto.
+  const DeviceKind kind = resolve_device(ctx.device());
   if (kind == DeviceKind::Cuda && !cuda_available())
     ctx.fail("",
              "splat.train was asked to train on CUDA, but this libtorch or this machine has no CUDA device; "
