@@ -36,3 +36,12 @@ torch2-check:
 
 gpu-check:
 	bash bench/gpu/check.sh
+
+# Fuzzing (tests/fuzz/README.md): a clang build of the libFuzzer harnesses in $(FUZZ_BUILD_DIR), each
+# run for FUZZ_SECONDS; new inputs and crashes go to $(FUZZ_BUILD_DIR)/work, not the committed corpus.
+#   make fuzz FUZZ_SECONDS=600 [FUZZ_HARNESSES="safetensors torch_checkpoint"]
+FUZZ_SECONDS   ?= 60
+FUZZ_BUILD_DIR ?= build-fuzz
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD_DIR=$(FUZZ_BUILD_DIR) FUZZ_JOBS=$(JOBS) FUZZ_HARNESSES="$(FUZZ_HARNESSES)" bash tests/fuzz/run_fuzz.sh

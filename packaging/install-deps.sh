@@ -34,6 +34,11 @@ PACKAGES=(
   help2man dpkg-dev file desktop-file-utils appstream shared-mime-info libglib2.0-bin lintian
 )
 
+# The fuzz build only (make fuzz, tests/fuzz/README.md): clang, libFuzzer + sanitizer runtimes, llvm-cov.
+if [ "${CAMGRAPH_FUZZ_DEPS:-0}" = 1 ]; then
+  PACKAGES+=(clang libclang-rt-14-dev llvm)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -45,6 +46,38 @@ bool dtype_from_name(const std::string& s, at::ScalarType& out) {
 }
 
 constexpr uint64_t kMaxHeader = 100u * 1000u * 1000u;  // as the reference implementation
+constexpr int kMaxHeaderDepth = 8;                     // a real header nests 3 deep (shape in tensor in root)
+constexpr size_t kMaxRank = 64;
+
+// Fails when the JSON text opens more than kMaxHeaderDepth arrays or objects at once (brackets in
+// strings do not count): nlohmann would build, and dump() would recurse through, every level.
+void check_header_depth(std::string_view text, const std::function<void(const std::string&)>& fail) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxHeaderDepth)
+        fail("header nested deeper than " + std::to_string(kMaxHeaderDepth) + " levels at byte " +
+             std::to_string(8 + i));
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
+// A user's text in a message: at most 80 characters.
+std::string brief(const std::string& s) { return s.size() > 80 ? s.substr(0, 80) + "..." : s; }
+std::string brief(const nlohmann::json& j) {
+  if (j.is_array()) return "[array of " + std::to_string(j.size()) + "]";
+  if (j.is_object()) return "{object of " + std::to_string(j.size()) + "}";
+  return brief(j.dump());  // a scalar: no recursion
+}
 
 }  // namespace
 
@@ -101,11 +134,12 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
     fail("header length " + std::to_string(hlen) + " runs past the end of the file (" + std::to_string(bytes.size()) +
          " bytes; truncated?)");
   if (bytes[8] != '{') fail("header does not start with '{' (not JSON)");
+  check_header_depth(bytes.substr(8, hlen), fail);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(bytes.substr(8, hlen));
   } catch (const std::exception& e) {
-    fail(std::string("header is not JSON: ") + e.what());
+    fail(std::string("header is not JSON: ") + brief(std::string(e.what())));
   }
   if (!header.is_object()) fail("header is not a JSON object");
   const uint64_t data_size = bytes.size() - 8 - hlen;
@@ -116,26 +150,33 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
     if (it.key() == "__metadata__") {
       if (!it->is_object()) fail("__metadata__ must be an object");
       for (auto m = it->begin(); m != it->end(); ++m) {
-        if (!m->is_string()) fail("__metadata__ value for '" + m.key() + "' is not a string");
+        if (!m->is_string()) fail("__metadata__ value for '" + brief(m.key()) + "' is not a string");
         out.metadata[m.key()] = m->get<std::string>();
       }
       continue;
     }
     const auto& e = *it;
-    const std::string where = "tensor '" + it.key() + "'";
+    const std::string where = "tensor '" + brief(it.key()) + "'";
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
       fail(where + " needs dtype, shape and data_offsets");
     SafetensorsTensorInfo info;
     if (!e["dtype"].is_string() || !dtype_from_name(e["dtype"].get<std::string>(), info.dtype))
-      fail(where + " has unsupported dtype " + e["dtype"].dump() + " (known: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
-    if (!e["shape"].is_array()) fail(where + " has a bad shape " + e["shape"].dump());
-    uint64_t numel = 1;
-    for (const auto& d : e["shape"]) {
+      fail(where + " has unsupported dtype " + brief(e["dtype"]) + " (known: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+    const auto& shape = e["shape"];
+    if (!shape.is_array() || shape.size() > kMaxRank)
+      fail(where + " has a bad shape " + brief(shape) + " (an array of at most " + std::to_string(kMaxRank) +
+           " dimensions)");
+    // The element count, and the product of the non-zero dims (libtorch's strides of an empty
+    // tensor), must both fit: a [0, 2^62, 2^62] tensor has no elements but unrepresentable strides.
+    uint64_t numel = 1, nonzero = 1;
+    for (const auto& d : shape) {
       if (!d.is_number_unsigned() || d.get<uint64_t>() > uint64_t(INT64_MAX))
-        fail(where + " has a bad shape " + e["shape"].dump());
+        fail(where + " has a bad shape: dimension " + brief(d) + " is not a count");
       info.shape.push_back(d.get<int64_t>());
-      if (__builtin_mul_overflow(numel, d.get<uint64_t>(), &numel))
-        fail(where + " has a shape whose element count overflows " + e["shape"].dump());
+      if (__builtin_mul_overflow(numel, d.get<uint64_t>(), &numel) ||
+          (d.get<uint64_t>() && __builtin_mul_overflow(nonzero, d.get<uint64_t>(), &nonzero)) ||
+          nonzero > uint64_t(INT64_MAX))
+        fail(where + " has a shape whose element count overflows");
     }
     const auto& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
@@ -146,8 +187,8 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
     uint64_t nbytes = 0;
     if (__builtin_mul_overflow(numel, esize, &nbytes) || info.end < info.begin || info.end - info.begin != nbytes)
       fail(where + ": data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-           ") do not match shape " + e["shape"].dump() + " and dtype " + e["dtype"].get<std::string>() + " (" +
-           std::to_string(nbytes) + " bytes)");
+           ") do not match its shape and dtype " + e["dtype"].get<std::string>() + " (" + std::to_string(nbytes) +
+           " bytes)");
     if (info.end > data_size)
       fail(where + " ends at byte " + std::to_string(info.end) + " of a " + std::to_string(data_size) +
            "-byte data buffer (truncated?)");

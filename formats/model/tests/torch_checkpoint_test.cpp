@@ -10,12 +10,16 @@
 
 #include "camgraph/formats/torch_checkpoint.h"
 #include "camgraph/safetensors.h"
+#include "checkpoint_builder.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
 using camgraph::CheckpointOptions;
 using camgraph::testing::error_of;
+using camgraph::testing::one_tensor_pickle;
 using camgraph::testing::temp_dir;
+using camgraph::testing::unicode;
+using camgraph::testing::zip_stored;
 
 namespace {
 
@@ -29,86 +33,8 @@ at::Tensor arange(at::IntArrayRef shape, double scale = 0.25, double offset = 0.
   return (at::arange(n, at::kDouble) * scale + offset).reshape(shape).to(at::kFloat);
 }
 
-// A zip of stored entries (what torch.save writes), enough for the reader.
-std::string zip_stored(const std::vector<std::pair<std::string, std::string>>& files) {
-  std::string out, central;
-  auto put16 = [](std::string& s, std::uint32_t v) {
-    s.push_back(char(v & 255));
-    s.push_back(char((v >> 8) & 255));
-  };
-  auto put32 = [&](std::string& s, std::uint32_t v) {
-    put16(s, v & 0xFFFF);
-    put16(s, v >> 16);
-  };
-  for (const auto& [name, data] : files) {
-    const auto offset = static_cast<std::uint32_t>(out.size());
-    put32(out, 0x04034b50);
-    put16(out, 20);
-    put16(out, 0);
-    put16(out, 0);
-    put16(out, 0);
-    put16(out, 0);
-    put32(out, 0);
-    put32(out, data.size());
-    put32(out, data.size());
-    put16(out, name.size());
-    put16(out, 0);
-    out += name;
-    out += data;
-    put32(central, 0x02014b50);
-    put16(central, 20);
-    put16(central, 20);
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0);
-    put32(central, 0);
-    put32(central, data.size());
-    put32(central, data.size());
-    put16(central, name.size());
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0);
-    put32(central, 0);
-    put32(central, offset);
-    central += name;
-  }
-  const auto cd_offset = static_cast<std::uint32_t>(out.size());
-  out += central;
-  put32(out, 0x06054b50);
-  put16(out, 0);
-  put16(out, 0);
-  put16(out, files.size());
-  put16(out, files.size());
-  put32(out, central.size());
-  put32(out, cd_offset);
-  put16(out, 0);
-  return out;
-}
-
 void write(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string u32(std::uint32_t v) {
-  return std::string{char(v & 255), char((v >> 8) & 255), char((v >> 16) & 255), char(v >> 24)};
-}
-std::string unicode(const std::string& s) { return "X" + u32(s.size()) + s; }
-
-// Protocol-2 pickle of OrderedDict{key: float32 tensor of `n` elements, shape (n,)}, as torch.save.
-std::string one_tensor_pickle(const std::string& key, int n) {
-  const std::string od = "ccollections\nOrderedDict\n)R";  // OrderedDict()
-  std::string p = "\x80\x02" + od + unicode(key);
-  p += "ctorch._utils\n_rebuild_tensor_v2\n(";
-  p += "(" + unicode("storage") + "ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu");
-  p += std::string("K") + char(n) + "tQ";    // persistent storage id
-  p += std::string("K") + '\0';              // storage offset 0
-  p += std::string("K") + char(n) + "\x85";  // size (n,)
-  p += "K\x01\x85";                          // stride (1,)
-  p += "\x89" + od + "tR";                   // requires_grad, hooks; rebuild
-  p += "s.";
-  return p;
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,13 +42,20 @@ struct CheckpointOptions {
 // One tensor per key, in the order the file stores them (parameters in module order).
 using TensorList = std::vector<std::pair<std::string, at::Tensor>>;
 
-// Reads a torch.save zip checkpoint. Tensors are CPU, in the stored dtype, contiguous. Views that
-// share a storage in the file share it here too. Errors name the file and the problem (not a zip,
+// Reads a torch.save zip checkpoint. Tensors are CPU, in the stored dtype, contiguous. Contiguous
+// views of a storage share it here too; strided views are copied. Errors are std::runtime_error
+// naming the file, the offset (zip) or byte (data.pkl) or key path, and the problem (not a zip,
 // legacy pre-1.6 format, compressed entry, truncated data, forbidden global "module.name", missing
-// storage, unknown opcode...).
+// storage, unknown opcode...), never an abort. Hostile files are bounded: every declared size,
+// offset, shape and stride is checked for overflow and against what the file holds before anything
+// is allocated; all storages together hold at most the file, copies of strided or stride-0 views at
+// most twice the file plus 64 MiB; containers nest at most 1000 deep and never hold themselves.
 TensorList load_torch_checkpoint_ordered(const std::filesystem::path& path, const CheckpointOptions& options = {});
 std::map<std::string, at::Tensor> load_torch_checkpoint(const std::filesystem::path& path,
                                                         const CheckpointOptions& options = {});
+// The same over a whole file's bytes in memory; `source` names them in errors.
+TensorList load_torch_checkpoint_bytes(std::string_view bytes, const std::string& source,
+                                       const CheckpointOptions& options = {});
 
 // `.safetensors` through the engine's safetensors reader, anything else through
 // load_torch_checkpoint. strip_prefix applies to both.
