@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
+#include "camgraph/bounded_read.h"
 #include "camgraph/error.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/output_files.h"
@@ -15,6 +17,12 @@ namespace camgraph {
 namespace {
 
 using ojson = nlohmann::ordered_json;
+
+// A graph is a few KB; 64 MiB leaves room for huge embedded params while bounding a hostile file.
+constexpr uint64_t kMaxCgraphBytes = uint64_t(64) << 20;
+// Validation and ordering look nodes up by scanning, so counts are bounded too (editor graphs
+// have tens of nodes).
+constexpr size_t kMaxCgraphNodes = 4000, kMaxCgraphLinks = 10000;
 
 // Ordered format migrations: kMigrations[i] upgrades a document from version i+1 to i+2.
 // Version 1 is the first released format, so the list is empty; a future version 2 appends
@@ -53,6 +61,11 @@ PortRef parse_port_ref(const json& j, const std::string& source, const std::stri
 }  // namespace
 
 GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
+  try {
+    check_json_depth(text, source);  // before nlohmann, whose copies and dumps recurse per level
+  } catch (const std::runtime_error& e) {
+    throw GraphError(Problem{"", "", "", e.what()});
+  }
   json root;
   try {
     root = json::parse(text);
@@ -62,6 +75,8 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
     fail_at(source, "",
             "invalid JSON at " + line_col(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
                 (p == std::string::npos ? what : what.substr(p)));
+  } catch (const json::exception& e) {  // out_of_range: a number that overflows a double
+    fail_at(source, "", "invalid JSON: " + json_error_text(e));
   }
   if (!root.is_object()) fail_at(source, "/", "a .cgraph file is a JSON object");
   if (!root.contains("format") || root["format"] != "camgraph")
@@ -70,12 +85,15 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
                 std::string(root.contains("format") ? ", got " + root["format"].dump() : "") + ")");
   if (!root.contains("version") || !root["version"].is_number_integer())
     fail_at(source, "/version", "missing integer schema \"version\"");
-  const int version = root["version"].get<int>();
-  if (version > kCgraphVersion)
+  const int64_t version64 = root["version"].is_number_unsigned() && root["version"].get<uint64_t>() > INT64_MAX
+                                ? INT64_MAX
+                                : root["version"].get<int64_t>();
+  if (version64 > kCgraphVersion)
     fail_at(source, "/version",
-            "written by a newer CamGraph (schema version " + std::to_string(version) + "; this build reads up to " +
+            "written by a newer CamGraph (schema version " + root["version"].dump() + "; this build reads up to " +
                 std::to_string(kCgraphVersion) + ")");
-  if (version < 1) fail_at(source, "/version", "schema version must be >= 1");
+  if (version64 < 1) fail_at(source, "/version", "schema version must be >= 1");
+  const int version = int(version64);
   for (int v = version; v < kCgraphVersion; ++v) format_migrations().at(size_t(v - 1))(root);
   root["version"] = kCgraphVersion;
 
@@ -83,6 +101,10 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
   if (!root.contains("graph") || !root["graph"].is_object()) fail_at(source, "/graph", "missing \"graph\" object");
   const json& g = root["graph"];
   if (!g.contains("nodes") || !g["nodes"].is_array()) fail_at(source, "/graph/nodes", "missing \"nodes\" array");
+  if (g["nodes"].size() > kMaxCgraphNodes)
+    fail_at(source, "/graph/nodes",
+            std::to_string(g["nodes"].size()) + " nodes, more than the " + std::to_string(kMaxCgraphNodes) +
+                " a graph may have");
   for (size_t i = 0; i < g["nodes"].size(); ++i) {
     const json& jn = g["nodes"][i];
     const std::string path = "/graph/nodes/" + std::to_string(i);
@@ -95,8 +117,9 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
       fail_at(source, path + "/type", "node '" + n.id + "' needs a string \"type\"");
     n.type = jn["type"];
     if (jn.contains("version")) {
-      if (!jn["version"].is_number_integer() || jn["version"].get<int>() < 1)
-        fail_at(source, path + "/version", "node '" + n.id + "': version must be an integer >= 1");
+      if (!jn["version"].is_number_integer() || jn["version"].get<int64_t>() < 1 ||
+          jn["version"].get<int64_t>() > 1000000)
+        fail_at(source, path + "/version", "node '" + n.id + "': version must be an integer from 1 to 1000000");
       n.version = jn["version"];
     }
     if (jn.contains("params")) {
@@ -116,17 +139,22 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
   }
   if (g.contains("links")) {
     if (!g["links"].is_array()) fail_at(source, "/graph/links", "\"links\" must be an array");
+    if (g["links"].size() > kMaxCgraphLinks)
+      fail_at(source, "/graph/links",
+              std::to_string(g["links"].size()) + " links, more than the " + std::to_string(kMaxCgraphLinks) +
+                  " a graph may have");
+    std::map<std::pair<std::string, std::string>, size_t> seen;  // "from" and "to" -> first index
     for (size_t i = 0; i < g["links"].size(); ++i) {
       const json& jl = g["links"][i];
       const std::string path = "/graph/links/" + std::to_string(i);
       if (!jl.is_object() || !jl.contains("from") || !jl.contains("to"))
         fail_at(source, path, "a link is {\"from\": \"node.output\", \"to\": \"node.input\"}");
       Link l{parse_port_ref(jl["from"], source, path + "/from"), parse_port_ref(jl["to"], source, path + "/to")};
-      for (size_t k = 0; k < doc.graph.links.size(); ++k)
-        if (doc.graph.links[k] == l)
-          fail_at(source, path,
-                  "duplicate link " + l.from.to_string() + " -> " + l.to.to_string() + " (same as /graph/links/" +
-                      std::to_string(k) + ")");
+      const auto [it, fresh] = seen.emplace(std::make_pair(l.from.to_string(), l.to.to_string()), i);
+      if (!fresh)
+        fail_at(source, path,
+                "duplicate link " + l.from.to_string() + " -> " + l.to.to_string() + " (same as /graph/links/" +
+                    std::to_string(it->second) + ")");
       doc.graph.links.push_back(std::move(l));
     }
   }
@@ -171,7 +199,7 @@ GraphDocument load_cgraph_text(const std::string& text, const Registry& registry
 GraphDocument load_cgraph(const std::filesystem::path& path, const Registry& registry) {
   std::string text;
   try {
-    text = read_file(path);
+    text = read_file_bounded(path, kMaxCgraphBytes, "a .cgraph file");
   } catch (const std::exception& e) {
     throw GraphError(Problem{"", "", "", e.what()});
   }

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "camgraph/bounded_read.h"
+
 namespace camgraph::grade {
 
 namespace {
@@ -20,13 +22,19 @@ double number(const std::string& s, int line) {
     size_t used = 0;
     const double v = std::stod(s, &used);
     if (used != s.size()) bad(line, "'" + s + "' is not a number");
+    if (!std::isfinite(v)) bad(line, "'" + s + "' is not a finite number");
     return v;
   } catch (const std::logic_error&) {
     bad(line, "'" + s + "' is not a number");
   }
 }
 
-float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// Position in the domain, clamped to [0, 1] in double (a huge value must not overflow a float) and
+// NaN to 0: a NaN pixel must not become a table index.
+float clamp01(double v) { return v >= 0 ? (v > 1 ? 1.0f : float(v)) : 0.0f; }
+
+// The largest table a file may hold: a 1D shaper of 65536 rows and a 256^3 3D table.
+constexpr size_t kMaxTableRows = 65536 + size_t(256) * 256 * 256;
 
 }  // namespace
 
@@ -74,7 +82,16 @@ CubeLut CubeLut::parse(const std::string& text) {
       }
     } else if (std::isdigit(static_cast<unsigned char>(key[0])) || key[0] == '-' || key[0] == '+' || key[0] == '.') {
       if (tok.size() != 3) bad(line_no, "a table row needs three values, got " + std::to_string(tok.size()));
-      for (const auto& t : tok) data.push_back(float(number(t, line_no)));
+      const size_t declared = size_t(lut.size1d) + size_t(lut.size3d) * size_t(lut.size3d) * size_t(lut.size3d);
+      if (data.size() / 3 >= (declared > 0 ? declared : kMaxTableRows))
+        bad(line_no, "more table rows than " +
+                         (declared > 0 ? "LUT_1D_SIZE / LUT_3D_SIZE declare (" + std::to_string(declared) + ")"
+                                       : "any LUT may have (" + std::to_string(kMaxTableRows) + ")"));
+      for (const auto& t : tok) {
+        const double v = number(t, line_no);
+        if (std::abs(v) > 1e30) bad(line_no, "table value " + t + " is out of range");
+        data.push_back(float(v));
+      }
     } else {
       bad(line_no, "unknown keyword '" + key + "'");
     }
@@ -93,12 +110,10 @@ CubeLut CubeLut::parse(const std::string& text) {
 }
 
 CubeLut CubeLut::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read '" + file.string() + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  // The largest table (65536 + 256^3 rows of three numbers) is some 500 MB of text.
+  const std::string text = read_file_bounded(file, uint64_t(1) << 30, "a .cube LUT");
   try {
-    return parse(ss.str());
+    return parse(text);
   } catch (const std::exception& e) {
     throw std::runtime_error("'" + file.string() + "' " + e.what());
   }
@@ -109,9 +124,8 @@ std::array<float, 3> tetrahedral(const CubeLut& lut, std::array<float, 3> rgb) {
   int i[3];
   float f[3];
   for (int c = 0; c < 3; ++c) {
-    const float x =
-        clampf(float((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])), 0, 1) *
-        float(n - 1);
+    const float x = clamp01((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])) *
+                    float(n - 1);
     i[c] = std::min(int(x), n - 2);
     f[c] = x - float(i[c]);
   }
@@ -149,9 +163,8 @@ std::array<float, 3> trilinear(const CubeLut& lut, std::array<float, 3> rgb) {
   int i[3];
   float f[3];
   for (int c = 0; c < 3; ++c) {
-    const float x =
-        clampf(float((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])), 0, 1) *
-        float(n - 1);
+    const float x = clamp01((rgb[size_t(c)] - lut.min3d[size_t(c)]) / (lut.max3d[size_t(c)] - lut.min3d[size_t(c)])) *
+                    float(n - 1);
     i[c] = std::min(int(x), n - 2);
     f[c] = x - float(i[c]);
   }
@@ -170,8 +183,7 @@ void CubeLut::apply(float* rgb, size_t count) const {
     float* v = rgb + 3 * p;
     if (size1d > 0) {
       for (int c = 0; c < 3; ++c) {
-        const float x = clampf(float((v[c] - min1d[size_t(c)]) / (max1d[size_t(c)] - min1d[size_t(c)])), 0, 1) *
-                        float(size1d - 1);
+        const float x = clamp01((v[c] - min1d[size_t(c)]) / (max1d[size_t(c)] - min1d[size_t(c)])) * float(size1d - 1);
         const int k = std::min(int(x), size1d - 2);
         const float t = x - float(k);
         v[c] = (1 - t) * table1d[3 * size_t(k) + c] + t * table1d[3 * size_t(k + 1) + c];

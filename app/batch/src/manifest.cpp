@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "camgraph/bounded_read.h"
 #include "camgraph/output_files.h"
 
 namespace fs = std::filesystem;
@@ -42,10 +43,23 @@ json ItemRecord::to_json() const {
   return j;
 }
 
+namespace {
+// A count field of a record: absent -> 0; otherwise an integer in [0, 1e9] (a hostile double such
+// as 1e300 must not reach a conversion to int).
+int count_field(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return 0;
+  const json& v = j[key];
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 1000000000)
+    throw std::runtime_error(std::string("'") + key + "' must be an integer from 0 to 1e9, got " + v.dump());
+  return int(v.get<int64_t>());
+}
+}  // namespace
+
 ItemRecord ItemRecord::from_json(const json& j) {
+  if (!j.is_object()) throw std::runtime_error("an item record must be an object, got " + j.dump());
   ItemRecord r;
   r.state = item_state_from_string(j.value("state", "pending"));
-  r.attempts = j.value("attempts", 0);
+  r.attempts = count_field(j, "attempts");
   r.node = j.value("node", "");
   r.param = j.value("param", "");
   r.error = j.value("error", "");
@@ -53,8 +67,8 @@ ItemRecord ItemRecord::from_json(const json& j) {
   r.worker = j.value("worker", "");
   r.log = j.value("log", "");
   r.updated = j.value("updated", 0.0);
-  r.computed_nodes = j.value("computed_nodes", 0);
-  r.cached_nodes = j.value("cached_nodes", 0);
+  r.computed_nodes = count_field(j, "computed_nodes");
+  r.cached_nodes = count_field(j, "cached_nodes");
   return r;
 }
 
@@ -69,11 +83,19 @@ json Manifest::to_json() const {
 }
 
 Manifest Manifest::from_json(const json& j) {
+  if (!j.is_object()) throw std::runtime_error("a manifest is a JSON object");
   Manifest m;
   m.sweep_name = j.value("sweep", "");
   m.graph_hash = j.value("graph_hash", "");
-  if (j.contains("items") && j["items"].is_object())
-    for (const auto& [id, r] : j["items"].items()) m.items[id] = ItemRecord::from_json(r);
+  if (j.contains("items") && j["items"].is_object()) {
+    for (const auto& [id, r] : j["items"].items()) {
+      try {
+        m.items[id] = ItemRecord::from_json(r);
+      } catch (const std::exception& e) {
+        throw std::runtime_error("/items/" + id + ": " + e.what());
+      }
+    }
+  }
   return m;
 }
 
@@ -102,15 +124,20 @@ size_t Manifest::count(ItemState s) const {
 fs::path manifest_path(const fs::path& state_dir) { return state_dir / "manifest.json"; }
 fs::path manifest_shard_dir(const fs::path& state_dir) { return state_dir / "manifest.d"; }
 
-namespace {
 Manifest read_manifest_file(const fs::path& p) {
+  // A manifest holds one small record per item: 1 GiB is millions of items.
+  const std::string text = read_file_bounded(p, uint64_t(1) << 30, "a batch manifest");
   try {
-    return Manifest::from_json(json::parse(read_file(p)));
-  } catch (const json::exception& e) {
-    throw std::runtime_error(p.string() + ": not a batch manifest (" + e.what() +
+    return Manifest::from_json(parse_json_bounded(text, p.string()));
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (what.rfind(p.string() + ": ", 0) == 0) what.erase(0, p.string().size() + 2);
+    throw std::runtime_error(p.string() + ": not a batch manifest (" + what +
                              "); move it away to start the batch state afresh");
   }
 }
+
+namespace {
 std::vector<fs::path> shard_files(const fs::path& state_dir) {
   std::vector<fs::path> out;
   std::error_code ec;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <set>
 
+#include "camgraph/bounded_read.h"
 #include "camgraph/error.h"
 #include "camgraph/output_files.h"
 
@@ -45,6 +46,9 @@ void check_param_key(const std::string& key, const std::string& where) {
     fail(where, "'" + key + "' is not NODE.PARAM (a node id, a dot, a parameter name)");
 }
 
+// Integers a double holds exactly: the bounds of seeded integer draws.
+constexpr int64_t kMaxExactInt = int64_t(1) << 53;
+
 double number_of(const json& j, const std::string& where, const char* what) {
   if (!j.is_number()) fail(where, std::string(what) + " must be a number (got " + j.dump() + ")");
   return j.get<double>();
@@ -77,8 +81,10 @@ std::vector<json> leaf_values(const json& v, const std::string& where) {
         fail(w + "/step",
              "step " + r["step"].dump() + " never gets from " + r["from"].dump() + " to " + r["to"].dump());
       const bool ints = r["from"].is_number_integer() && r["to"].is_number_integer() && r["step"].is_number_integer();
+      if (ints && (std::abs(a) > double(kMaxExactInt) || std::abs(b) > double(kMaxExactInt)))
+        fail(w, "integer bounds must lie within +-2^53");
       const double n = std::floor((b - a) / s + 1e-9);
-      if (n > 1e6) fail(w, "more than a million values");
+      if (!(n <= 1e6)) fail(w, "more than a million values");
       for (int64_t i = 0; i <= int64_t(n); ++i) {
         const double x = a + double(i) * s;
         out.push_back(ints ? json(int64_t(std::llround(x))) : json(tidy(x)));
@@ -87,6 +93,7 @@ std::vector<json> leaf_values(const json& v, const std::string& where) {
       if (!r["count"].is_number_integer() || r["count"].get<int64_t>() < 1 || r["count"].get<int64_t>() > 1000000)
         fail(w + "/count", "count must be an integer from 1 to 1000000");
       const int64_t n = r["count"].get<int64_t>();
+      if (!std::isfinite(b - a)) fail(w, "from and to are too far apart");
       for (int64_t i = 0; i < n; ++i) out.push_back(tidy(n == 1 ? a : a + (b - a) * double(i) / double(n - 1)));
     }
   } else {
@@ -113,7 +120,7 @@ std::vector<json> leaf_values(const json& v, const std::string& where) {
     auto pair = [&](const char* key) {
       const json& p = r[key];
       if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number() ||
-          p[0].get<double>() > p[1].get<double>())
+          p[0].get<double>() > p[1].get<double>() || !std::isfinite(p[1].get<double>() - p[0].get<double>()))
         fail(w + "/" + key, std::string("must be [low, high] with low <= high (got ") + p.dump() + ")");
       return std::pair<double, double>(p[0].get<double>(), p[1].get<double>());
     };
@@ -123,14 +130,18 @@ std::vector<json> leaf_values(const json& v, const std::string& where) {
         auto [lo, hi] = pair("uniform");
         double x = lo + (hi - lo) * u;
         if (decimals >= 0) x = std::round(x * std::pow(10.0, decimals)) / std::pow(10.0, decimals);
+        if (!std::isfinite(x)) fail(w + "/uniform", "a draw is not a finite number (bounds too large)");
         out.push_back(tidy(x));
       } else if (r.contains("int")) {
         if (!r["int"].is_array() || r["int"].size() != 2 || !r["int"][0].is_number_integer() ||
             !r["int"][1].is_number_integer())
           fail(w + "/int", "must be [low, high] integers (inclusive)");
-        auto [lo, hi] = pair("int");
-        const int64_t span = int64_t(hi) - int64_t(lo) + 1;
-        out.push_back(int64_t(lo) + std::min<int64_t>(span - 1, int64_t(u * double(span))));
+        pair("int");
+        const int64_t lo = r["int"][0].get<int64_t>(), hi = r["int"][1].get<int64_t>();
+        if (lo < -kMaxExactInt || hi > kMaxExactInt)
+          fail(w + "/int", "bounds must lie within +-2^53 (got " + r["int"].dump() + ")");
+        const int64_t span = hi - lo + 1;
+        out.push_back(lo + std::min<int64_t>(span - 1, int64_t(u * double(span))));
       } else {
         const json& c = r["choice"];
         if (!c.is_array() || c.empty()) fail(w + "/choice", "must be a non-empty array");
@@ -189,7 +200,8 @@ std::vector<json> expand_vary(const json& v, const std::string& where) {
       for (auto& l : lists) {  // first factor varies slowest (nested loops, outermost first)
         std::vector<json> next;
         size_t total = out.size() * l.size();
-        if (total > 10000000) fail(w, "more than ten million items");
+        // A million items is a large dataset; more would take minutes and gigabytes to expand.
+        if (total > 1000000) fail(w, "more than a million items");
         next.reserve(total);
         for (const auto& a : out)
           for (const auto& b : l) next.push_back(merge_disjoint(a, b, w));
@@ -391,17 +403,12 @@ Sweep parse_sweep(const json& doc, const fs::path& file, const Registry& registr
 }
 
 Sweep load_sweep(const fs::path& file, const Registry& registry) {
-  std::string text;
-  try {
-    text = read_file(file);
-  } catch (const std::exception& e) {
-    throw SweepError(e.what());
-  }
   json doc;
   try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw SweepError(file.string() + ": invalid JSON: " + e.what());
+    // A sweep is a page of JSON; its expansion, not its text, makes the items.
+    doc = parse_json_bounded(read_file_bounded(file, uint64_t(16) << 20, "a sweep file"), file.string());
+  } catch (const std::runtime_error& e) {
+    throw SweepError(e.what());
   }
   return parse_sweep(doc, file, registry);
 }

@@ -30,7 +30,7 @@ const ColmapModelInfo kModels[] = {
     {10, "THIN_PRISM_FISHEYE", 12, false},
 };
 
-std::string fname(const fs::path& p) { return p.filename().string(); }
+std::string fname(const fs::path& p) { return p.string(); }  // errors name the whole path
 
 // Bounds-checked little-endian reader over a whole file.
 class BinReader {
@@ -102,6 +102,38 @@ ColmapCamera make_camera(const fs::path& file, int id, const ColmapModelInfo* in
   return c;
 }
 
+// Values every reader checks, binary or text: `where` names the file and record or line.
+void check_camera_params(const ColmapCamera& c, const ColmapModelInfo& info, const std::string& where) {
+  for (size_t k = 0; k < c.params.size(); ++k)
+    if (!std::isfinite(c.params[k]))
+      throw std::runtime_error(where + ": camera " + std::to_string(c.id) + " parameter " + std::to_string(k) +
+                               " is not a finite number");
+  const bool two_focals = info.name == std::string("PINHOLE") || info.name == std::string("OPENCV");
+  for (size_t k = 0; k < (two_focals ? 2u : 1u) && k < c.params.size(); ++k)
+    if (!(c.params[k] > 0))
+      throw std::runtime_error(where + ": camera " + std::to_string(c.id) + " focal length " +
+                               std::to_string(c.params[k]) + " must be positive");
+}
+
+void check_pose(const ColmapImage& im, const std::string& where) {
+  double norm2 = 0;
+  for (double q : im.qvec) norm2 += q * q;
+  for (double v : im.qvec)
+    if (!std::isfinite(v))
+      throw std::runtime_error(where + ": image " + std::to_string(im.id) + " has a non-finite quaternion");
+  for (double v : im.tvec)
+    if (!std::isfinite(v))
+      throw std::runtime_error(where + ": image " + std::to_string(im.id) + " has a non-finite translation");
+  if (!(norm2 > 1e-12) || !std::isfinite(norm2))
+    throw std::runtime_error(where + ": image " + std::to_string(im.id) + " has a zero or unusable quaternion");
+}
+
+void check_point(const ColmapPoint& p, const std::string& where) {
+  for (double v : p.xyz)
+    if (!std::isfinite(v))
+      throw std::runtime_error(where + ": point " + std::to_string(p.id) + " has a non-finite position");
+}
+
 // Text helpers: trimmed, non-comment lines.
 std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r\n");
@@ -109,12 +141,12 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-[[noreturn]] void text_error(const fs::path& file, int line_no, const std::string& msg) {
+[[noreturn]] void text_error(const fs::path& file, int64_t line_no, const std::string& msg) {
   throw std::runtime_error(fname(file) + ":" + std::to_string(line_no) + ": " + msg);
 }
 
 template <class T>
-T parse_num(std::istringstream& ss, const fs::path& file, int line_no, const char* field) {
+T parse_num(std::istringstream& ss, const fs::path& file, int64_t line_no, const char* field) {
   T v;
   if (!(ss >> v)) text_error(file, line_no, std::string("missing or invalid ") + field);
   return v;
@@ -208,6 +240,7 @@ std::map<int, ColmapCamera> read_colmap_cameras_bin(const fs::path& file) {
                                  int64_t(h));
     for (int k = 0; k < info->num_params; ++k)
       c.params.push_back(r.get<double>(what + " (camera " + std::to_string(id) + ") params"));
+    check_camera_params(c, *info, fname(file) + ": " + what);
     if (!out.emplace(id, c).second)
       throw std::runtime_error(fname(file) + ": camera id " + std::to_string(id) + " appears twice");
   }
@@ -234,6 +267,7 @@ std::vector<ColmapImage> read_colmap_images_bin(const fs::path& file) {
     r.need(np > UINT64_MAX / 24 ? UINT64_MAX : np * 24, what2 + " 2D points (" + std::to_string(np) + " x 24 bytes)");
     r.skip(np * 24, what2);
     im.num_points2d = int64_t(np);
+    check_pose(im, fname(file) + ": " + what);
     out.push_back(std::move(im));
   }
   return out;
@@ -256,6 +290,7 @@ std::vector<ColmapPoint> read_colmap_points_bin(const fs::path& file) {
     const uint64_t track = r.get<uint64_t>(what);
     r.need(track > UINT64_MAX / 8 ? UINT64_MAX : track * 8, what + " track (" + std::to_string(track) + " x 8 bytes)");
     r.skip(track * 8, what);
+    check_point(p, fname(file) + ": " + what);
     out.push_back(p);
   }
   return out;
@@ -268,7 +303,7 @@ std::map<int, ColmapCamera> read_colmap_cameras_txt(const fs::path& file) {
   if (!in) throw std::runtime_error(file.string() + ": cannot open file");
   std::map<int, ColmapCamera> out;
   std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     std::istringstream ss(line);
@@ -286,6 +321,7 @@ std::map<int, ColmapCamera> read_colmap_cameras_txt(const fs::path& file) {
       text_error(file, line_no,
                  "camera " + std::to_string(id) + " (" + model + ") has " + std::to_string(c.params.size()) +
                      " parameters, expected " + std::to_string(info->num_params));
+    check_camera_params(c, *info, fname(file) + ":" + std::to_string(line_no));
     if (!out.emplace(id, c).second) text_error(file, line_no, "camera id " + std::to_string(id) + " appears twice");
   }
   return out;
@@ -296,7 +332,7 @@ std::vector<ColmapImage> read_colmap_images_txt(const fs::path& file) {
   if (!in) throw std::runtime_error(file.string() + ": cannot open file");
   std::vector<ColmapImage> out;
   std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     // IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME, then one line of 2D points (may be empty).
@@ -311,6 +347,7 @@ std::vector<ColmapImage> read_colmap_images_txt(const fs::path& file) {
     std::getline(ss >> std::ws, im.name);
     im.name = trim(im.name);
     if (im.name.empty()) text_error(file, line_no, "image " + std::to_string(im.id) + " has no NAME");
+    check_pose(im, fname(file) + ":" + std::to_string(line_no));
     std::string pts;
     if (std::getline(in, pts)) {
       ++line_no;
@@ -334,7 +371,7 @@ std::vector<ColmapPoint> read_colmap_points_txt(const fs::path& file) {
   if (!in) throw std::runtime_error(file.string() + ": cannot open file");
   std::vector<ColmapPoint> out;
   std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     std::istringstream ss(line);
@@ -350,6 +387,7 @@ std::vector<ColmapPoint> read_colmap_points_txt(const fs::path& file) {
       p.rgb[k] = uint8_t(v);
     }
     p.error = parse_num<double>(ss, file, line_no, "ERROR");
+    check_point(p, fname(file) + ":" + std::to_string(line_no));
     out.push_back(p);
   }
   return out;

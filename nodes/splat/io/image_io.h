@@ -3,7 +3,9 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "intrinsics.h"
@@ -16,6 +18,13 @@ bool have_image_decoder();
 // Width and height from a PNG or JPEG header (no decoding); other formats need the decoder.
 // Throws naming the file when it is unreadable or not an image.
 std::pair<int, int> read_image_size(const std::filesystem::path& path);
+// The same from the header alone: nullopt when the file is neither PNG nor JPEG. A header that
+// declares a non-positive size throws.
+std::optional<std::pair<int, int>> read_image_header_size(const std::filesystem::path& path);
+
+// The most pixels an image may have (a decoded float RGB copy is 12 bytes a pixel): a file whose
+// header declares more is refused before it is decoded.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 27;
 
 // Where the undistorted image lies: its pinhole camera (size = the kept region) and the kept
 // region's top-left corner in the full-size undistorted image.

@@ -1,5 +1,6 @@
 // Image decoding, undistortion and downscaling with OpenCV.
 #include <cmath>
+#include <optional>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -42,6 +43,18 @@ at::Tensor load_undistorted_image(const std::filesystem::path& path, const Disto
     throw std::runtime_error("load_undistorted_image: downscale must be >= 1, got " + std::to_string(downscale));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error(path.string() + ": image file not found");
+  std::optional<std::pair<int, int>> declared;
+  try {
+    declared = read_image_header_size(path);
+  } catch (const std::runtime_error&) {
+    // A header this small parser does not follow: OpenCV's decoder has the last word.
+  }
+  auto check_size = [&](int64_t w, int64_t h, const char* what) {
+    if (w * h > kMaxImagePixels)
+      throw std::runtime_error(path.string() + ": " + what + " " + std::to_string(w) + "x" + std::to_string(h) +
+                               " pixels, more than the " + std::to_string(kMaxImagePixels) + " this reader decodes");
+  };
+  if (declared) check_size(declared->first, declared->second, "image header declares");
   cv::Mat bgr;
   try {
     // Camera models describe the stored pixel grid: do not apply EXIF orientation.
@@ -51,6 +64,7 @@ at::Tensor load_undistorted_image(const std::filesystem::path& path, const Disto
   }
   if (bgr.empty() || bgr.cols <= 0 || bgr.rows <= 0)
     throw std::runtime_error(path.string() + ": cannot decode image (corrupt or unsupported format)");
+  check_size(bgr.cols, bgr.rows, "image is");
 
   camgraph::Camera cam = dcam.camera;
   if (cam.width <= 0 || cam.height <= 0) {  // size unknown: take the file's (intrinsics must be set by caller)

@@ -1,6 +1,7 @@
 // Image size from PNG/JPEG headers, without decoding.
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -9,7 +10,7 @@
 
 namespace camgraph::splat {
 
-std::pair<int, int> read_image_size(const std::filesystem::path& path) {
+std::optional<std::pair<int, int>> read_image_header_size(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot open image");
   auto u8 = [&]() -> int {
@@ -31,7 +32,11 @@ std::pair<int, int> read_image_size(const std::filesystem::path& path) {
     auto be32 = [&](int o) {
       return int64_t(b[o]) << 24 | int64_t(b[o + 1]) << 16 | int64_t(b[o + 2]) << 8 | b[o + 3];
     };
-    return {int(be32(8)), int(be32(12))};
+    const int64_t w = be32(8), h = be32(12);
+    if (w <= 0 || h <= 0 || w > INT32_MAX || h > INT32_MAX)
+      throw std::runtime_error(path.string() + ": PNG header declares an invalid size " + std::to_string(w) + "x" +
+                               std::to_string(h));
+    return std::pair<int, int>{int(w), int(h)};
   }
   if (in.gcount() >= 2 && sig[0] == 0xFF && sig[1] == 0xD8) {
     in.seekg(2);
@@ -47,11 +52,19 @@ std::pair<int, int> read_image_size(const std::filesystem::path& path) {
       if (sof) {
         u8();  // precision
         const int h = be16(), w = be16();
-        return {w, h};
+        if (w <= 0 || h <= 0)
+          throw std::runtime_error(path.string() + ": JPEG frame header declares an invalid size " + std::to_string(w) +
+                                   "x" + std::to_string(h));
+        return std::pair<int, int>{w, h};
       }
       in.seekg(len - 2, std::ios::cur);
     }
   }
+  return std::nullopt;
+}
+
+std::pair<int, int> read_image_size(const std::filesystem::path& path) {
+  if (const auto size = read_image_header_size(path)) return *size;
   if (have_image_decoder()) {
     // Other formats: decode (slow, rare).
     camgraph::Camera unused;

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -194,6 +196,15 @@ double read_bin(const char* p, PlyType t, bool swap) {
   return 0;
 }
 
+// A double outside float's range becomes +-inf (a plain conversion would be undefined); the
+// readers then reject it as not finite.
+float to_float(double v) {
+  constexpr double kMax = double(std::numeric_limits<float>::max());
+  if (v > kMax) return std::numeric_limits<float>::infinity();
+  if (v < -kMax) return -std::numeric_limits<float>::infinity();
+  return float(v);
+}
+
 // Row size of an element without list properties (0 when it has lists).
 size_t fixed_row_bytes(const PlyElement& e) {
   size_t n = 0;
@@ -204,11 +215,53 @@ size_t fixed_row_bytes(const PlyElement& e) {
   return n;
 }
 
-std::runtime_error truncated(const std::string& fn, const PlyElement& e, size_t row_bytes, uint64_t avail) {
+std::runtime_error truncated(const std::string& fn, const PlyElement& e, size_t row_bytes, uint64_t avail,
+                             uint64_t offset) {
   return std::runtime_error(fn + ": " + e.name + " data truncated: header declares " + std::to_string(e.count) + " " +
-                            e.name + " elements x " + std::to_string(row_bytes) + " bytes = " +
-                            std::to_string(e.count * row_bytes) + " bytes, but only " + std::to_string(avail) +
-                            " bytes follow (" + std::to_string(avail / row_bytes) + " complete elements)");
+                            e.name + " elements x " + std::to_string(row_bytes) + " bytes, but only " +
+                            std::to_string(avail) + " bytes follow offset " + std::to_string(offset) + " (" +
+                            std::to_string(avail / row_bytes) + " complete elements)");
+}
+
+// The fewest bytes a row of `e` can take: binary, its scalars and list counts (lists may be
+// empty); ascii, two per number (a digit and a separator).
+uint64_t min_row_bytes(const PlyElement& e, PlyFormat format) {
+  uint64_t n = 0;
+  for (const auto& pr : e.props)
+    n += format == PlyFormat::Ascii ? 2 : uint64_t(type_size(pr.is_list ? pr.count_type : pr.type));
+  return n;
+}
+
+// Before anything is allocated: the elements up to `target` must fit in the bytes after the
+// header, at their smallest row size (a header may declare billions of rows over a small file).
+void check_declared_counts(const PlyHeader& h, size_t target, uint64_t data_size, const std::string& fn) {
+  const bool ascii = h.format == PlyFormat::Ascii;
+  const uint64_t start = std::min<uint64_t>(h.data_offset, data_size);
+  uint64_t left = data_size - start + (ascii ? 1 : 0);  // ascii: the last number needs no separator
+  for (size_t ei = 0; ei <= target; ++ei) {
+    const PlyElement& e = h.elements[ei];
+    const uint64_t row = min_row_bytes(e, h.format);
+    if (row == 0) continue;  // no properties: the rows take no bytes (and are not walked)
+    if (e.count > left / row)
+      throw std::runtime_error(fn + ": " + e.name + (ascii ? " ascii data ends early" : " data truncated") +
+                               ": header declares " + std::to_string(e.count) + " " + e.name +
+                               " elements of at least " + std::to_string(row) + " bytes each (" +
+                               (ascii ? "ascii" : "binary") + "), but only " + std::to_string(left - (ascii ? 1 : 0)) +
+                               " bytes are left for them in the " + std::to_string(data_size - start) +
+                               " bytes after the header at offset " + std::to_string(start) + " (" +
+                               std::to_string(left / row) + " complete elements at most)");
+    left -= e.count * row;
+  }
+}
+
+// A list count read from the file, checked: a whole number of items that fit in `left` bytes.
+uint64_t list_count(double n, uint64_t item_bytes, uint64_t left, const std::string& fn, const PlyElement& e,
+                    uint64_t row, const PlyProperty& pr, uint64_t offset) {
+  if (!(n >= 0) || n != std::floor(n) || n > double(left / std::max<uint64_t>(1, item_bytes)))
+    throw std::runtime_error(fn + ": " + e.name + " " + std::to_string(row) + " property '" + pr.name +
+                             "': list count " + std::to_string(n) + " at offset " + std::to_string(offset) +
+                             " is not a whole number of items that fit in the " + std::to_string(left) + " bytes left");
+  return uint64_t(n);
 }
 
 // Reads element `target` of the file into a [count, props] float32 table (list properties
@@ -216,6 +269,7 @@ std::runtime_error truncated(const std::string& fn, const PlyElement& e, size_t 
 at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_t target, const std::string& fn) {
   const PlyElement& te = h.elements[target];
   const int64_t np = int64_t(te.props.size());
+  check_declared_counts(h, target, data.size(), fn);
   at::Tensor table = at::zeros({int64_t(te.count), np}, at::kFloat);  // [count, props]
   float* out = table.data_ptr<float>();
 
@@ -224,6 +278,7 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
     const char* end = data.data() + data.size();
     for (size_t ei = 0; ei <= target; ++ei) {
       const PlyElement& e = h.elements[ei];
+      if (e.props.empty()) continue;
       for (uint64_t row = 0; row < e.count; ++row) {
         for (size_t k = 0; k < e.props.size(); ++k) {
           const PlyProperty& pr = e.props[k];
@@ -244,13 +299,13 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
             return v;
           };
           if (pr.is_list) {
-            const double n = next(" (list count)");
-            if (n < 0 || n > 1e9)
-              throw std::runtime_error(fn + ": " + e.name + " " + std::to_string(row) + ": bad list count");
-            for (int64_t j = 0; j < int64_t(n); ++j) next(" (list item)");
+            const uint64_t left = uint64_t(end - p);
+            const uint64_t n = list_count(next(" (list count)"), 2, left + 1, fn, e, row, pr,
+                                          uint64_t(p - data.data()));
+            for (uint64_t j = 0; j < n; ++j) next(" (list item)");
           } else {
             const double v = next("");
-            if (ei == target) out[int64_t(row) * np + int64_t(k)] = float(v);
+            if (ei == target) out[int64_t(row) * np + int64_t(k)] = to_float(v);
           }
         }
       }
@@ -268,10 +323,11 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
       fixed = fixed && !pr.is_list;
       row_bytes += pr.is_list ? 0 : size_t(type_size(pr.type));
     }
+    if (e.props.empty()) continue;
     const size_t avail = data.size() - pos;
     if (fixed) {
-      const unsigned long long need = (unsigned long long)e.count * row_bytes;
-      if (row_bytes > 0 && e.count > avail / row_bytes) throw truncated(fn, e, row_bytes, avail);
+      if (e.count > avail / row_bytes) throw truncated(fn, e, row_bytes, avail, pos);
+      const uint64_t need = e.count * row_bytes;
       if (ei != target) {
         pos += size_t(need);
         continue;
@@ -291,7 +347,7 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
             const PlyType t = e.props[k].type;
             float v;
             if (t == PlyType::F32 && !swap) std::memcpy(&v, q, 4);
-            else v = float(read_bin(q, t, swap));
+            else v = to_float(read_bin(q, t, swap));
             out[int64_t(row) * np + k] = v;
           }
       }
@@ -306,19 +362,19 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
           if (n > data.size() - pos)
             throw std::runtime_error(fn + ": " + e.name + " data truncated: header declares " +
                                      std::to_string(e.count) + " " + e.name + " elements, file ends in element " +
-                                     std::to_string(row) + " at property '" + pr.name + "'");
+                                     std::to_string(row) + " at property '" + pr.name + "' (offset " +
+                                     std::to_string(pos) + ")");
         };
         if (pr.is_list) {
           need(size_t(type_size(pr.count_type)));
           const double n = read_bin(data.data() + pos, pr.count_type, swap);
           pos += size_t(type_size(pr.count_type));
-          if (n < 0) throw std::runtime_error(fn + ": " + e.name + " " + std::to_string(row) + ": negative list count");
-          const size_t bytes = size_t(n) * size_t(type_size(pr.type));
-          need(bytes);
+          const uint64_t item = uint64_t(type_size(pr.type));
+          const size_t bytes = size_t(list_count(n, item, data.size() - pos, fn, e, row, pr, pos) * item);
           pos += bytes;
         } else {
           need(size_t(type_size(pr.type)));
-          if (ei == target) out[int64_t(row) * np + int64_t(k)] = float(read_bin(data.data() + pos, pr.type, swap));
+          if (ei == target) out[int64_t(row) * np + int64_t(k)] = to_float(read_bin(data.data() + pos, pr.type, swap));
           pos += size_t(type_size(pr.type));
         }
       }
@@ -353,6 +409,10 @@ VertexTable read_vertex_table(const fs::path& path) {
   if (vi == els.size()) throw std::runtime_error(fn + ": PLY file has no 'vertex' element");
   vt.vertex = &els[vi];
 
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) throw std::runtime_error(fn + ": cannot read the file size (" + ec.message() + ")");
+  check_declared_counts(vt.header, vi, size, fn);  // every count fits the file: the sums below cannot overflow
   bool direct = vt.header.format == PlyFormat::BinaryLE && host_little_endian();
   uint64_t offset = vt.header.data_offset;
   for (size_t i = 0; direct && i <= vi; ++i) {
@@ -362,9 +422,8 @@ VertexTable read_vertex_table(const fs::path& path) {
   for (const auto& pr : vt.vertex->props) direct = direct && pr.type == PlyType::F32;
   if (direct) {
     const size_t row = fixed_row_bytes(*vt.vertex);
-    const uint64_t size = fs::file_size(path);
     const uint64_t avail = size > offset ? size - offset : 0;
-    if (vt.vertex->count > avail / row) throw truncated(fn, *vt.vertex, row, avail);
+    if (vt.vertex->count > avail / row) throw truncated(fn, *vt.vertex, row, avail, offset);
     vt.table = at::empty({int64_t(vt.vertex->count), int64_t(vt.vertex->props.size())}, at::kFloat);  // [N, props]
     in.clear();
     in.seekg(std::streamoff(offset));
@@ -386,6 +445,19 @@ int require_prop(const PlyElement& e, const std::string& name, const std::string
 
 at::Tensor columns(const at::Tensor& table, const std::vector<int64_t>& cols) {
   return table.index_select(1, at::tensor(cols, at::kLong)).contiguous();
+}
+
+// NaN or infinite values in the columns a reader keeps poison every later step (and an infinite
+// scale makes a huge splat): the first one is an error naming its element and property.
+void require_finite(const at::Tensor& table, const std::vector<int64_t>& cols, const PlyElement& e,
+                    const std::string& fn) {
+  const at::Tensor bad = at::isfinite(columns(table, cols)).logical_not();  // [N, cols]
+  if (!bad.any().item<bool>()) return;
+  const at::Tensor first = bad.nonzero()[0];  // row, column (row-major order: the file's first)
+  const int64_t row = first[0].item<int64_t>(), col = cols[size_t(first[1].item<int64_t>())];
+  throw std::runtime_error(fn + ": " + e.name + " " + std::to_string(row) + " property '" + e.props[size_t(col)].name +
+                           "' is " + std::to_string(table[row][col].item<float>()) +
+                           " (NaN or infinite values are not accepted)");
 }
 
 }  // namespace
@@ -455,12 +527,22 @@ GaussianSet read_gaussian_ply(const fs::path& path) {
   g.means = columns(vt.table, {req("x"), req("y"), req("z")});
   g.log_scales = columns(vt.table, {req("scale_0"), req("scale_1"), req("scale_2")});
   g.quats = columns(vt.table, {req("rot_0"), req("rot_1"), req("rot_2"), req("rot_3")});
+  {
+    const at::Tensor zero = (g.quats.abs().amax(1) == 0);  // [N]: cannot be normalised
+    if (zero.any().item<bool>())
+      throw std::runtime_error(fn + ": " + e.name + " " + std::to_string(zero.nonzero()[0][0].item<int64_t>()) +
+                               " has the zero rotation quaternion (rot_0..3 all 0)");
+  }
   g.opacity_logits = vt.table.select(1, req("opacity")).contiguous();
   // sh[:, j, c]: DC from f_dc_c, coefficient j >= 1 from f_rest_{c*(K-1) + j-1}.
   std::vector<int64_t> cols;
   for (int64_t j = 0; j < k; ++j)
     for (int c = 0; c < 3; ++c)
       cols.push_back(j == 0 ? req("f_dc_" + std::to_string(c)) : req("f_rest_" + std::to_string(c * (k - 1) + j - 1)));
+  for (const char* n : {"x", "y", "z", "opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"})
+    cols.push_back(req(n));
+  require_finite(vt.table, cols, e, fn);  // every column the set keeps
+  cols.resize(size_t(3 * k));
   g.sh = columns(vt.table, cols).view({vt.table.size(0), k, 3});  // [N, K, 3]
   return g;
 }
@@ -472,8 +554,10 @@ PointCloud read_point_cloud_ply(const fs::path& path) {
   VertexTable vt = read_vertex_table(path);
   const PlyElement& e = *vt.vertex;
   PointCloud pc;
-  pc.xyz = columns(vt.table, {require_prop(e, "x", fn, "point-cloud"), require_prop(e, "y", fn, "point-cloud"),
-                              require_prop(e, "z", fn, "point-cloud")});  // [P, 3]
+  const std::vector<int64_t> xyz = {require_prop(e, "x", fn, "point-cloud"), require_prop(e, "y", fn, "point-cloud"),
+                                    require_prop(e, "z", fn, "point-cloud")};
+  require_finite(vt.table, xyz, e, fn);
+  pc.xyz = columns(vt.table, xyz);  // [P, 3]
   for (const char* prefix : {"", "diffuse_"}) {
     const std::string p = prefix;
     const int r = e.find(p + "red"), gi = e.find(p + "green"), b = e.find(p + "blue");

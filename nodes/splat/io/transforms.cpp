@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "camgraph/bounded_read.h"
 #include "image_io.h"
 
 namespace camgraph::splat {
@@ -15,8 +16,10 @@ using nlohmann::json;
 
 namespace {
 
+constexpr int kMaxImageSide = 1000000;  // as COLMAP cameras
+
 std::string where(const fs::path& file, int frame) {
-  return file.filename().string() + (frame >= 0 ? ": frame " + std::to_string(frame) : std::string(":"));
+  return file.string() + (frame >= 0 ? ": frame " + std::to_string(frame) : std::string(":"));
 }
 
 // Frame value, else global value, else nullptr.
@@ -35,15 +38,10 @@ double number(const json* v, const fs::path& file, int frame, const char* key) {
 }
 
 json parse_transforms_file(const fs::path& json_path) {
-  const std::string fn = json_path.filename().string();
-  std::ifstream in(json_path);
-  if (!in) throw std::runtime_error(json_path.string() + ": cannot open file");
-  json root;
-  try {
-    root = json::parse(in);
-  } catch (const json::exception& e) {
-    throw std::runtime_error(json_path.string() + ": invalid JSON: " + e.what());
-  }
+  const std::string fn = json_path.string();
+  // Some hundred bytes a frame: 256 MiB is a million frames.
+  const json root = parse_json_bounded(read_file_bounded(json_path, uint64_t(256) << 20, "transforms.json"),
+                                       json_path.string());
   if (!root.is_object()) throw std::runtime_error(fn + ": top level must be an object");
   if (!root.contains("frames") || !root["frames"].is_array()) throw std::runtime_error(fn + ": missing 'frames' array");
   return root;
@@ -100,14 +98,22 @@ struct FrameIntrinsics {
   void size(camgraph::Camera& cam, const fs::path& image) const {
     const auto w = num("w"), h = num("h");
     if (w && h) {
+      if (!(*w >= 1 && *w <= kMaxImageSide && *h >= 1 && *h <= kMaxImageSide))
+        throw std::runtime_error(wf + ": invalid image size w " + std::to_string(*w) + ", h " + std::to_string(*h) +
+                                 " (each from 1 to " + std::to_string(kMaxImageSide) + ")");
       cam.width = int(std::lround(*w));
       cam.height = int(std::lround(*h));
     } else {
-      const auto size = read_image_size(image);
+      std::pair<int, int> size;
+      try {
+        size = read_image_size(image);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error(wf + ": no 'w'/'h', and " + e.what());
+      }
       cam.width = size.first;
       cam.height = size.second;
     }
-    if (cam.width <= 0 || cam.height <= 0)
+    if (cam.width <= 0 || cam.height <= 0 || cam.width > kMaxImageSide || cam.height > kMaxImageSide)
       throw std::runtime_error(wf + ": invalid image size " + std::to_string(cam.width) + "x" +
                                std::to_string(cam.height));
   }
@@ -188,7 +194,7 @@ fs::path resolve_image_path(const fs::path& base, const std::string& file_path) 
 }
 
 TransformsScene read_transforms(const fs::path& json_path, const WarningFn& warn) {
-  const std::string fn = json_path.filename().string();
+  const std::string fn = json_path.string();
   const json root = parse_transforms_file(json_path);
 
   const fs::path base = json_path.parent_path();

@@ -45,6 +45,9 @@ std::filesystem::path manifest_shard_dir(const std::filesystem::path& state_dir)
 // The main manifest merged with every shard (an absent folder gives an empty manifest). A corrupt
 // shard or manifest throws naming the file.
 Manifest load_manifest(const std::filesystem::path& state_dir);
+// One manifest file (the main one or a shard), size and nesting bounded; throws naming the file
+// and what is wrong with it.
+Manifest read_manifest_file(const std::filesystem::path& path);
 void save_manifest_file(const std::filesystem::path& path, const Manifest& m);  // atomic
 // Writes the merged manifest (main file + shards) to manifest.json; shards are kept.
 Manifest fold_manifest_shards(const std::filesystem::path& state_dir);
