@@ -60,7 +60,7 @@ int to_int(const std::string& opt, const std::string& v, int min) {
 
 struct BatchArgs {
   std::string sweep;
-  bool dry_run = false, as_json = false;
+  bool dry_run = false, as_json = false, events_json = false;
   RunnerOptions run;
   bool no_cache = false;
   std::string cache_dir, out, state_dir;
@@ -129,7 +129,10 @@ int parse_batch_args(const std::vector<std::string>& args, BatchArgs& b) {
       if (is_help(a)) return print_help("batch");
       else if (a == "--dry-run") b.dry_run = true;
       else if (a == "--json") b.as_json = true;
-      else if (a == "--jobs" || a == "-j") b.run.jobs = to_int(a, value(), 1);
+      else if (a == "--events") {
+        if (value() != "json") return usage("--events supports only 'json'");
+        b.events_json = true;
+      } else if (a == "--jobs" || a == "-j") b.run.jobs = to_int(a, value(), 1);
       else if (a == "--out") b.out = value();
       else if (a == "--retries") b.run.retries = to_int(a, value(), 0);
       else if (a == "--device") {
@@ -296,6 +299,12 @@ int run_locally(BatchArgs& b, const Sweep& sweep, const BatchPaths& paths, const
   }
   opt.cancel_level = [] { return int(g_batch_cancel); };
   opt.log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+  // --events json: one JSON object a line on stdout, flushed at once (a watcher acts on each).
+  if (b.events_json)
+    opt.event = [](const json& e) {
+      std::cout << e.dump() << "\n";
+      std::cout.flush();
+    };
   std::signal(SIGINT, on_batch_signal);
   std::signal(SIGTERM, on_batch_signal);
   RunSummary sum;
@@ -305,8 +314,15 @@ int run_locally(BatchArgs& b, const Sweep& sweep, const BatchPaths& paths, const
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  if (b.as_json) std::cout << sum.to_json().dump(1) << "\n";
-  else std::fputs(sum.to_text().c_str(), stdout);
+  if (b.events_json) {
+    json done = sum.to_json();
+    done["event"] = "batch_done";
+    std::cout << done.dump() << "\n";
+  } else if (b.as_json) {
+    std::cout << sum.to_json().dump(1) << "\n";
+  } else {
+    std::fputs(sum.to_text().c_str(), stdout);
+  }
   return sum.exit_code();
 }
 

@@ -284,7 +284,7 @@ void remove_item_line(NodeContext& ctx, const ItemFiles& f) {
     }
     kept += line + "\n";
   }
-  if (removed) ctx.guard("folder", [&] { ctx.files().write(f.meta, kept, f.overwrite); });
+  if (removed) ctx.guard("folder", [&] { ctx.files().write_line_file(f.meta, kept, "", f.overwrite); });
 }
 
 // Poses, cameras, caption, the video and the item's metadata line (replaced or appended, written
@@ -305,9 +305,8 @@ void write_item(NodeContext& ctx, const ItemFiles& f, const json& item, const st
     // metadata.jsonl (or this writer's shard).
     if (!f.writer.empty()) fs::create_directories(f.meta.parent_path(), ec);
     std::vector<std::string> warnings;
-    const std::string lines = upsert_jsonl_line(fs::exists(f.meta) ? read_file(f.meta) : "", item, &warnings);
+    write_metadata_line(ctx.files(), f.meta, item, f.overwrite, &warnings);
     for (const auto& w : warnings) ctx.warn(f.meta.filename().string() + ": " + w);
-    ctx.files().write(f.meta, lines, f.overwrite);
   });
 }
 

@@ -40,6 +40,7 @@ json ItemRecord::to_json() const {
     j["computed_nodes"] = computed_nodes;
     j["cached_nodes"] = cached_nodes;
   }
+  if (!outputs.empty()) j["outputs"] = outputs;
   return j;
 }
 
@@ -69,6 +70,7 @@ ItemRecord ItemRecord::from_json(const json& j) {
   r.updated = j.value("updated", 0.0);
   r.computed_nodes = count_field(j, "computed_nodes");
   r.cached_nodes = count_field(j, "cached_nodes");
+  if (j.contains("outputs") && j["outputs"].is_array()) r.outputs = j["outputs"];
   return r;
 }
 

@@ -8,14 +8,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "camgraph/batch/runner.h"
 #include "camgraph/output_files.h"
 #include "child_process.h"
+#include "item_outputs.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -36,6 +39,7 @@ class SweepRun {
 
   RunSummary run() {
     prepare_folders();
+    remove_stale_temporaries();
     load_manifests();
     t0_ = mono_now();
     queue_items();
@@ -45,6 +49,7 @@ class SweepRun {
     while (!queue_.empty() || !running_.empty()) {
       forward_cancel();
       if (!signalled_) fill_free_slots();
+      forward_child_events();
       const bool reaped = reap_finished();
       if (signalled_ && running_.empty()) break;
       if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -59,11 +64,19 @@ class SweepRun {
     int slot;
     double start;
     fs::path log;
+    std::streamoff events_read = 0;  // bytes of the child's log already forwarded as events
   };
 
   void say(const std::string& s) const {
     if (opt_.log) opt_.log(s);
   }
+  void emit(json e) const {
+    if (opt_.event) opt_.event(e);
+  }
+  json item_event(const char* kind, const SweepItem& item) const {
+    return {{"event", kind}, {"item", item.id}, {"index", item.index}};
+  }
+  fs::path outputs_log(const SweepItem& item) const { return opt_.state_dir / "outputs" / (item.id + ".jsonl"); }
   void save() { save_manifest_file(my_manifest_, mine_); }
   bool selected(const std::string& id) const { return only_.empty() || only_.count(id); }
 
@@ -72,11 +85,28 @@ class SweepRun {
     if (opt_.state_dir.empty()) opt_.state_dir = default_state_dir(opt_.out_dir, sweep_);
     if (!fs::exists(opt_.cli)) throw std::runtime_error("the item runner " + opt_.cli.string() + " does not exist");
     fs::create_directories(opt_.state_dir / "logs");
+    fs::create_directories(opt_.state_dir / "outputs");
     fs::create_directories(opt_.out_dir);
     if (opt_.cache_dir) fs::create_directories(*opt_.cache_dir);
     if (opt_.shard.empty()) lock_ = std::make_unique<detail::FolderLock>(opt_.state_dir / "lock");
     my_manifest_ = opt_.shard.empty() ? manifest_path(opt_.state_dir)
                                       : manifest_shard_dir(opt_.state_dir) / (opt_.shard + ".json");
+  }
+
+  // Temporary files of writers killed in an earlier run (output root, state folder, cache).
+  void remove_stale_temporaries() {
+    std::set<fs::path> removed;
+    std::vector<fs::path> roots = {opt_.out_dir, opt_.state_dir};
+    if (opt_.cache_dir) roots.push_back(*opt_.cache_dir);
+    for (const auto& root : roots)
+      for (auto& p : remove_stale_temps(root, true)) removed.insert(std::move(p));
+    if (removed.empty()) return;
+    std::string names;
+    for (const auto& p : removed) names += (names.empty() ? "" : ", ") + p.lexically_relative(opt_.out_dir).string();
+    say("removed " + std::to_string(removed.size()) + " temporary file(s) of writers killed earlier: " + names);
+    json files = json::array();
+    for (const auto& p : removed) files.push_back(p.string());
+    emit({{"event", "stale_temps_removed"}, {"files", files}});
   }
 
   // merged: every record so far; mine: what this process writes (the whole merged state for a local
@@ -93,9 +123,39 @@ class SweepRun {
       mine_.merge(Manifest::from_json(json::parse(read_file(my_manifest_))));
   }
 
-  // Items of this invocation, in sweep order: done ones are skipped, the others become pending.
+  // Damaged outputs of an item that runs again move to state/damaged/<id>/ (the engine would refuse
+  // to overwrite a file that is not as it wrote it; a file someone edited on purpose is kept there).
+  std::string set_aside(const SweepItem& item, const std::vector<fs::path>& files) {
+    if (files.empty()) return "";
+    const fs::path dir = opt_.state_dir / "damaged" / item.id;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    for (const auto& f : files) {
+      fs::rename(f, dir / f.filename(), ec);
+      if (ec) fs::remove(f, ec);
+    }
+    return " (damaged file(s) moved to " + dir.lexically_relative(opt_.out_dir).string() + ")";
+  }
+
+  // Output files that several done items recorded (each rewrote it): not one item's to check.
+  std::set<std::string> shared_outputs() const {
+    std::map<std::string, int> seen;
+    for (const auto& [id, r] : merged_.items)
+      if (r.state == ItemState::Done)
+        for (const auto& o : r.outputs)
+          if (o.is_object() && o.contains("xxh3") && o.contains("path") && o["path"].is_string()) seen[o["path"]]++;
+    std::set<std::string> shared;
+    for (const auto& [path, n] : seen)
+      if (n > 1) shared.insert(path);
+    return shared;
+  }
+
+  // Items of this invocation, in sweep order: done ones whose recorded outputs are intact are skipped,
+  // the others (damaged outputs included, saying so) become pending.
   void queue_items() {
     only_ = std::set<std::string>(opt_.only.begin(), opt_.only.end());
+    detail::OutputChecker checker(opt_.out_dir, shared_outputs());
+    size_t unchecked = 0;
     for (const auto& id : only_)
       if (!sweep_.find(id))
         throw std::runtime_error("item " + id + " is not in sweep " + sweep_.file.string() +
@@ -104,16 +164,32 @@ class SweepRun {
       if (!selected(it.id)) continue;
       sum_.total++;
       auto r = merged_.items.find(it.id);
+      std::string damaged;
       if (r != merged_.items.end() && r->second.state == ItemState::Done) {
-        sum_.skipped++;
-        continue;
+        std::vector<fs::path> damaged_files;
+        damaged = checker.check(r->second.outputs, &damaged_files);
+        if (damaged.empty()) {
+          sum_.skipped++;
+          unchecked += r->second.outputs.empty();
+          continue;
+        }
+        const std::string aside = set_aside(it, damaged_files);
+        say("[" + std::to_string(it.index) + "] " + it.id + ": " + damaged + "; running the item again" + aside);
+        json e = item_event("item_outputs_damaged", it);
+        e["problem"] = damaged;
+        emit(e);
       }
       ItemRecord& rec = mine_.items[it.id];
       if (r != merged_.items.end()) rec = r->second;
       if (rec.state == ItemState::Running) rec.error = "interrupted (the previous run stopped while it ran)";
+      if (!damaged.empty()) rec.error = "outputs damaged: " + damaged;
+      rec.outputs = json::array();
       rec.state = ItemState::Pending;
       queue_.push_back(it.index);
     }
+    if (unchecked)
+      say(std::to_string(unchecked) +
+          " done item(s) have no recorded outputs (a manifest of an older CamGraph): not checked");
   }
 
   void plan_slots_for_run() {
@@ -121,9 +197,20 @@ class SweepRun {
                         opt_.device == "cpu" ? std::vector<GpuInfo>{} : query_gpus());
     sum_.jobs = slots_.jobs;
     slot_busy_.assign(size_t(slots_.jobs), false);
-    worker_base_ = opt_.shard.empty() ? "local-" + std::to_string(::getpid()) : opt_.shard;
+    // Local writer names sort by start time (milliseconds, 13 digits), so the metadata merge keeps the
+    // line of an item's latest run (formats/dataset: a later shard by name wins).
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    worker_base_ = opt_.shard.empty() ? "local-" + std::to_string(ms) + "-" + std::to_string(::getpid()) : opt_.shard;
     say("batch " + sweep_.name + ": " + std::to_string(queue_.size()) + " item(s) to run, " +
         std::to_string(sum_.skipped) + " done before; " + slots_.reason);
+    emit({{"event", "batch_started"},
+          {"sweep", sweep_.name},
+          {"pid", ::getpid()},
+          {"queued", queue_.size()},
+          {"done_before", sum_.skipped},
+          {"jobs", slots_.jobs}});
   }
 
   // Upstream sharing: an item's signature at node N is its overrides on N and N's ancestors. Two
@@ -197,8 +284,9 @@ class SweepRun {
   }
 
   // The child's environment: its dataset writer name and its GPU (or its share of the CPU threads).
-  std::map<std::string, std::string> child_env(int slot) const {
+  std::map<std::string, std::string> child_env(int slot, const SweepItem& item) const {
     std::map<std::string, std::string> env;
+    env["CAMGRAPH_OUTPUTS_LOG"] = outputs_log(item).string();
     env["CAMGRAPH_DATASET_WRITER"] = worker_base_ + "-s" + std::to_string(slot);
     if (!slots_.gpu_of_slot.empty()) env["CUDA_VISIBLE_DEVICES"] = std::to_string(slots_.gpu_of_slot[size_t(slot)]);
     else if (slots_.jobs > 1 && !std::getenv("OMP_NUM_THREADS")) {
@@ -222,19 +310,56 @@ class SweepRun {
     rec.updated = unix_now();
     std::string err;
     const auto argv = child_command(sweep_, item, opt_, registry_);
-    const pid_t pid = detail::spawn_child(argv, opt_.state_dir / log_name, child_env(slot), &err);
+    std::error_code ec;
+    fs::remove(outputs_log(item), ec);  // an earlier attempt's list
+    const pid_t pid = detail::spawn_child(argv, opt_.state_dir / log_name, child_env(slot, item), &err);
     if (pid < 0) {
       rec.state = ItemState::Failed;
       rec.error = err;
       rec.updated = unix_now();
       save();
+      json e = item_event("item_failed", item);
+      e["error"] = err;
+      emit(e);
       return false;
     }
     running_[pid] = {idx, slot, mono_now(), opt_.state_dir / log_name};
     slot_busy_[size_t(slot)] = true;
     save();
     say("[" + std::to_string(item.index) + "] " + item.id + " started (attempt " + std::to_string(rec.attempts) + ")");
+    json e = item_event("item_started", item);
+    e["pid"] = pid;
+    e["pgid"] = pid;  // the child leads its own process group
+    e["attempt"] = rec.attempts;
+    e["log"] = (opt_.state_dir / log_name).string();
+    emit(e);
     return true;
+  }
+
+  // The running children's --events lines that reached their logs since the last look, as events
+  // of this run (with "item" added). Only whole lines; the rest waits for the next look.
+  void forward_child_events() {
+    if (!opt_.event) return;
+    for (auto& [pid, r] : running_) forward_events_of(r);
+  }
+  void forward_events_of(Running& r) {
+    if (!opt_.event) return;
+    std::ifstream in(r.log, std::ios::binary);
+    if (!in.seekg(r.events_read)) return;
+    std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t end = chunk.rfind('\n');
+    if (end == std::string::npos) return;
+    r.events_read += std::streamoff(end + 1);
+    std::istringstream lines(chunk.substr(0, end));
+    const SweepItem& item = sweep_.items[r.item];
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] != '{') continue;
+      json e = json::parse(line, nullptr, false);
+      if (e.is_discarded() || !e.is_object() || !e.contains("event")) continue;
+      e["item"] = item.id;
+      e["index"] = item.index;
+      emit(e);
+    }
   }
 
   bool reap_finished() {
@@ -253,7 +378,8 @@ class SweepRun {
   }
 
   void finish(pid_t pid, int status) {
-    const Running r = running_[pid];
+    Running r = running_[pid];
+    forward_events_of(r);
     running_.erase(pid);
     slot_busy_[size_t(r.slot)] = false;
     const SweepItem& item = sweep_.items[r.item];
@@ -272,11 +398,21 @@ class SweepRun {
       record_failure(r, item, rec, rep, status);
     }
     save();
+    const char* kind = rec.state == ItemState::Done     ? "item_done"
+                       : rec.state == ItemState::Failed ? "item_failed"
+                       : signalled_                     ? "item_cancelled"
+                                                        : "item_retrying";
+    json e = item_event(kind, item);
+    e["seconds"] = rec.seconds;
+    if (rec.state == ItemState::Done) e["outputs"] = rec.outputs;
+    else e["error"] = rec.error;
+    emit(e);
   }
 
   void record_done(const Running& r, const SweepItem& item, ItemRecord& rec, const detail::ChildReport& rep) {
     rec.state = ItemState::Done;
     rec.node = rec.param = rec.error = "";
+    rec.outputs = detail::read_outputs_log(outputs_log(item), opt_.out_dir);
     sum_.done++;
     sum_.item_seconds.push_back(rec.seconds);
     if (sharing_)
@@ -322,7 +458,9 @@ class SweepRun {
       }
     }
     if (opt_.index_dataset && opt_.shard.empty()) {
+      emit({{"event", "index_started"}});
       for (auto& n : index_datasets_under(opt_.out_dir)) sum_.notes.push_back(std::move(n));
+      emit({{"event", "index_done"}, {"notes", sum_.notes}});
     }
   }
 

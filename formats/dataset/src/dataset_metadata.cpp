@@ -98,6 +98,50 @@ std::string upsert_jsonl_line(const std::string& text, const json& item, std::ve
   return join(lines);
 }
 
+void write_metadata_line(OutputFiles& files, const fs::path& file, const json& item, bool overwrite,
+                         std::vector<std::string>* warnings) {
+  std::error_code ec;
+  const std::string text = upsert_jsonl_line(fs::exists(file, ec) ? read_file(file) : "", item, warnings);
+  files.write_line_file(file, text, item.value("file_name", ""), overwrite);
+}
+
+fs::path dataset_folder_of(const fs::path& metadata_file) {
+  const fs::path dir = metadata_file.parent_path();
+  return dir.filename() == "metadata.d" ? dir.parent_path() : dir;
+}
+
+namespace {
+// The shard files of a folder in name order: a later shard's line replaces an earlier one (the batch
+// runner's writer names sort by start time, so an item that ran again keeps its newest line).
+std::vector<fs::path> shard_files(const fs::path& folder) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  const fs::path shard_dir = folder / "metadata.d";
+  if (fs::is_directory(shard_dir, ec))
+    for (const auto& e : fs::directory_iterator(shard_dir, ec))
+      if (e.is_regular_file(ec) && e.path().extension() == ".jsonl") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+}  // namespace
+
+std::set<std::string> metadata_file_names(const fs::path& folder) {
+  std::set<std::string> names;
+  std::vector<fs::path> files = shard_files(folder);
+  files.push_back(folder / "metadata.jsonl");
+  for (const auto& f : files) {
+    std::string text;
+    try {
+      text = read_file(f);
+    } catch (const std::exception&) {
+      continue;
+    }
+    for (const auto& l : parse_lines(text, f.string(), nullptr, nullptr))
+      if (!l.key.empty()) names.insert(l.key);
+  }
+  return names;
+}
+
 MetadataIndexReport index_dataset_metadata(const fs::path& folder, OutputFiles& files, bool remove_shards) {
   MetadataIndexReport report;
   const fs::path main = folder / "metadata.jsonl";
@@ -107,12 +151,7 @@ MetadataIndexReport index_dataset_metadata(const fs::path& folder, OutputFiles& 
   if (fs::exists(main, ec))
     merge_into(lines, index, parse_lines(read_file(main), main.string(), &report.bad_lines, &report.warnings));
 
-  std::vector<fs::path> shards;
-  const fs::path shard_dir = folder / "metadata.d";
-  if (fs::is_directory(shard_dir, ec))
-    for (const auto& e : fs::directory_iterator(shard_dir))
-      if (e.is_regular_file() && e.path().extension() == ".jsonl") shards.push_back(e.path());
-  std::sort(shards.begin(), shards.end());
+  const std::vector<fs::path> shards = shard_files(folder);
   for (const auto& s : shards)
     report.replaced += merge_into(lines, index,
                                   parse_lines(read_file(s), s.string(), &report.bad_lines, &report.warnings));

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "camgraph/formats/dataset_metadata.h"
@@ -30,7 +31,7 @@ TEST(DatasetMetadata, UpsertReplacesTheLineOfTheSameFile) {
   EXPECT_EQ(text, "{\"file_name\":\"a.mp4\",\"v\":3}\n{\"file_name\":\"b.mp4\",\"v\":2}\n");
 }
 
-TEST(DatasetMetadata, IndexMergesShardsInNameOrderAndRemovesThem) {
+TEST(DatasetMetadata, IndexMergesShardsAndRemovesThem) {
   const fs::path ds = camgraph::testing::temp_dir("dataset-formats-index");
   fs::create_directories(ds / "metadata.d");
   std::ofstream(ds / "metadata.d" / "w1.jsonl") << "{\"file_name\": \"a.mp4\", \"w\": 1}\n";
@@ -47,4 +48,25 @@ TEST(DatasetMetadata, IndexMergesShardsInNameOrderAndRemovesThem) {
   EXPECT_NE(merged.find("\"w\": 2"), std::string::npos) << merged;
   EXPECT_EQ(dataset::index_dataset_metadata(ds).shards, 0u);
   EXPECT_EQ(camgraph::read_file(ds / "metadata.jsonl"), merged);
+}
+
+TEST(DatasetMetadata, AnItemThatRanAgainKeepsItsNewestLineOnce) {
+  // A killed run's writer wrote the item's line; the run that did it again (a writer name that sorts
+  // later, as the batch runner's names do by start time) wrote it too: one line, the newer one.
+  const fs::path ds = camgraph::testing::temp_dir("dataset-formats-newest");
+  fs::create_directories(ds / "metadata.d");
+  std::ofstream(ds / "metadata.d" / "local-1765000000000-9-s0.jsonl")
+      << "{\"file_name\": \"videos/a.mp4\", \"run\": 1}\n";
+  camgraph::OutputFiles files(ds);
+  const fs::path newer = ds / "metadata.d" / "local-1765000000500-10-s0.jsonl";
+  dataset::write_metadata_line(files, newer, {{"file_name", "videos/a.mp4"}, {"run", 2}}, false);
+  dataset::write_metadata_line(files, newer, {{"file_name", "videos/b.mp4"}, {"run", 2}}, false);
+  EXPECT_EQ(dataset::dataset_folder_of(newer), ds);
+  EXPECT_EQ(dataset::dataset_folder_of(ds / "metadata.jsonl"), ds);
+  EXPECT_EQ(dataset::metadata_file_names(ds), (std::set<std::string>{"videos/a.mp4", "videos/b.mp4"}));
+  const auto report = dataset::index_dataset_metadata(ds, files);
+  EXPECT_EQ(report.items, 2u);
+  const std::string merged = camgraph::read_file(ds / "metadata.jsonl");
+  EXPECT_EQ(merged, "{\"file_name\":\"videos/a.mp4\",\"run\":2}\n{\"file_name\":\"videos/b.mp4\",\"run\":2}\n");
+  EXPECT_EQ(dataset::metadata_file_names(ds), (std::set<std::string>{"videos/a.mp4", "videos/b.mp4"}));
 }

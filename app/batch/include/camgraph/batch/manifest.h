@@ -25,6 +25,10 @@ struct ItemRecord {
   double updated = 0;       // unix time of the last change
   int computed_nodes = 0;   // nodes the last attempt executed
   int cached_nodes = 0;     // nodes the last attempt took from the cache (memory or the shared disk cache)
+  // What a done item wrote (checked when a run resumes, src/item_outputs.h): files as
+  // {"path", "size", "xxh3"}, lines in a shared file (a dataset's metadata.jsonl) as {"path",
+  // "line_key"}; paths relative to the output root when under it.
+  nlohmann::json outputs = nlohmann::json::array();
   nlohmann::json to_json() const;
   static ItemRecord from_json(const nlohmann::json& j);
 };

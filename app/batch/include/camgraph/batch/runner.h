@@ -52,6 +52,13 @@ struct RunnerOptions {
   bool share_upstream = true;                   // wait for an item computing the same upstream results
   std::function<int()> cancel_level;            // 0 running, 1 finish politely (SIGINT children), 2 kill children
   std::function<void(const std::string&)> log;  // progress lines
+  // Machine-readable progress (camgraph-cli batch --events json), one JSON object per event:
+  // batch_started, stale_temps_removed, item_outputs_damaged (a done item runs again: "file" and
+  // "problem"), item_started ("pid", "pgid": the child's process group), every event of a running
+  // child's own --events stream with "item" added (node_started, progress, node_done, ...),
+  // item_done, item_failed, item_cancelled, index_started, index_done. Every event has "event";
+  // item events "item" (the id) and "index".
+  std::function<void(const nlohmann::json&)> event;
 };
 
 std::filesystem::path default_state_dir(const std::filesystem::path& out_dir, const Sweep& sweep);

@@ -7,12 +7,16 @@
 // at once (a batch with --jobs N, a Slurm array) each write their own shard,
 // metadata.d/<writer>.jsonl, and never touch metadata.jsonl; `index_dataset_metadata` (run by
 // `camgraph-cli dataset index`, and by batch gather) merges the shards into metadata.jsonl
-// atomically: one line per file_name, a later shard (by name) replacing an earlier line; shards are
+// atomically: one line per file_name (videos/<item id>.<ext>: an item appears once however often it
+// ran), a later shard (by name) replacing an earlier line; shards are
 // removed only after the merged file is in place, so a crash between the two steps loses nothing
-// and merging again gives the same file.
+// and merging again gives the same file. Every file is rewritten whole through OutputFiles
+// (temporary file, fsync, rename, fsync of the folder): a killed writer leaves the old or the new
+// file, never half a line.
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,18 @@ std::filesystem::path metadata_file_for_writer(const std::filesystem::path& fold
 // appended. Lines that are not JSON objects are kept; each adds a warning.
 std::string upsert_jsonl_line(const std::string& text, const nlohmann::json& item,
                               std::vector<std::string>* warnings = nullptr);
+
+// Writes `item`'s line into `file` (metadata.jsonl or a writer's shard): the file's text with the
+// line of the same file_name replaced, or the line appended, committed atomically through `files`
+// (OutputFiles::write_line_file: a batch's outputs log records the line's file_name).
+void write_metadata_line(OutputFiles& files, const std::filesystem::path& file, const nlohmann::json& item,
+                         bool overwrite, std::vector<std::string>* warnings = nullptr);
+// The dataset folder of a metadata file: the folder holding it, or for a shard (metadata.d/x.jsonl)
+// the folder above.
+std::filesystem::path dataset_folder_of(const std::filesystem::path& metadata_file);
+// Every file_name that folder/metadata.jsonl and its metadata.d shards name (unreadable files and
+// bad lines left out).
+std::set<std::string> metadata_file_names(const std::filesystem::path& folder);
 
 struct MetadataIndexReport {
   size_t items = 0;                        // lines in the merged metadata.jsonl
