@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "camgraph/formats/onnx_summary.h"
 #include "depth/depth_anything.h"
 
 namespace camgraph::depth {
@@ -143,14 +144,25 @@ DepthModel::DepthModel(const fs::path& file, ModelKind kind, int input_override,
     variant_ = net_->dav2->variant();
     return;
   }
+  // Our own bounded walk first (formats/model): OpenCV's importer never sees a weight that claims
+  // more than the file holds.
+  std::string bytes;
   try {
-    net_->net = cv::dnn::readNetFromONNX(file.string());
-  } catch (const cv::Exception& e) {
+    bytes = read_onnx_file(file);
+    inspect_onnx(bytes, file.string());
+  } catch (const std::runtime_error& e) {
+    throw ModelError("cannot load " + file.filename().string() + ": " + e.what() + "; download it again");
+  }
+  try {
+    net_->net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  } catch (const std::exception& e) {
     std::string hint = kind_.name.rfind("depth_anything", 0) == 0
                            ? " Depth Anything V2 ONNX files must be exported with opset 16 or lower "
                              "(torch.onnx.export(..., opset_version=16)) for OpenCV 4.6."
                            : " Is it a MiDaS v2.1 ONNX file (model-small.onnx or model-f6b98070.onnx)?";
-    throw ModelError("OpenCV dnn cannot load " + file.filename().string() + ": " + e.err + "." + hint);
+    const auto* cv_error = dynamic_cast<const cv::Exception*>(&e);
+    throw ModelError("OpenCV dnn cannot load " + file.filename().string() + ": " +
+                     (cv_error ? cv_error->err : e.what()) + "." + hint);
   }
   if (net_->net.empty()) throw ModelError(file.filename().string() + " holds no network");
   backend_ = "opencv-cpu";

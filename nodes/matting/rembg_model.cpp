@@ -1,5 +1,7 @@
 #include "matting/rembg_model.h"
 
+#include "camgraph/formats/onnx_summary.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -65,119 +67,6 @@ std::string missing_model_message(const std::string& name, const std::vector<fs:
          "or set U2NET_HOME to the folder holding it, or give the file in the model_path parameter";
 }
 
-// ---- a minimal protobuf walk over the ONNX ModelProto --------------------------------------
-
-namespace {
-
-struct Field {
-  uint32_t number = 0;
-  uint32_t wire = 0;
-  uint64_t value = 0;                   // varint fields
-  const unsigned char* data = nullptr;  // length-delimited fields
-  size_t size = 0;
-};
-
-bool read_varint(const unsigned char*& p, const unsigned char* end, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (p >= end) return false;
-    const unsigned char b = *p++;
-    v |= uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
-// Calls f(field) for each field of the message in [p, end); false when malformed.
-template <class F>
-bool for_each_field(const unsigned char* p, const unsigned char* end, F&& f) {
-  while (p < end) {
-    uint64_t key;
-    if (!read_varint(p, end, key)) return false;
-    Field fd;
-    fd.number = uint32_t(key >> 3);
-    fd.wire = uint32_t(key & 7);
-    if (fd.number == 0) return false;
-    switch (fd.wire) {
-      case 0:
-        if (!read_varint(p, end, fd.value)) return false;
-        break;
-      case 1:
-        if (end - p < 8) return false;
-        p += 8;
-        break;
-      case 2: {
-        uint64_t n;
-        if (!read_varint(p, end, n) || n > uint64_t(end - p)) return false;
-        fd.data = p;
-        fd.size = size_t(n);
-        p += n;
-        break;
-      }
-      case 5:
-        if (end - p < 4) return false;
-        p += 4;
-        break;
-      default: return false;
-    }
-    if (!f(fd)) return false;
-  }
-  return true;
-}
-
-std::string str(const Field& f) { return std::string(reinterpret_cast<const char*>(f.data), f.size); }
-
-}  // namespace
-
-OnnxSummary inspect_onnx(const std::vector<unsigned char>& bytes, const std::string& file_name) {
-  OnnxSummary s;
-  bool has_ir = false, has_graph = false;
-  int nodes = 0;
-  std::set<std::string> ops;
-  const bool ok = for_each_field(bytes.data(), bytes.data() + bytes.size(), [&](const Field& m) {
-    if (m.number == 1 && m.wire == 0) has_ir = true;  // ir_version
-    if (m.number == 8 && m.wire == 2) {               // opset_import
-      std::string domain;
-      int64_t version = 0;
-      if (!for_each_field(m.data, m.data + m.size, [&](const Field& o) {
-            if (o.number == 1 && o.wire == 2) domain = str(o);
-            if (o.number == 2 && o.wire == 0) version = int64_t(o.value);
-            return true;
-          }))
-        return false;
-      if (domain.empty() || domain == "ai.onnx") s.opset = version;
-    }
-    if (m.number == 7 && m.wire == 2) {  // graph
-      has_graph = true;
-      return for_each_field(m.data, m.data + m.size, [&](const Field& g) {
-        if (g.number == 1 && g.wire == 2) {  // node
-          ++nodes;
-          return for_each_field(g.data, g.data + g.size, [&](const Field& n) {
-            if (n.number == 4 && n.wire == 2) ops.insert(str(n));  // op_type
-            return true;
-          });
-        }
-        if (g.number == 12 && g.wire == 2) {  // output
-          return for_each_field(g.data, g.data + g.size, [&](const Field& v) {
-            if (v.number == 1 && v.wire == 2) s.outputs.push_back(str(v));  // name
-            return true;
-          });
-        }
-        return true;
-      });
-    }
-    return true;
-  });
-  if (!ok || !has_ir || !has_graph || nodes == 0 || s.outputs.empty())
-    throw ModelError(file_name + " is not a valid ONNX model (" +
-                     (!ok          ? std::string("the protobuf data is corrupt or truncated")
-                      : !has_graph ? std::string("no graph")
-                                   : std::string("no operators or no outputs")) +
-                     "); download it again");
-  s.op_types.assign(ops.begin(), ops.end());
-  return s;
-}
-
 // ---- pre- and post-processing ----------------------------------------------------------------
 
 cv::Mat preprocess(const cv::Mat& rgb, const ModelInfo& info) {
@@ -238,10 +127,15 @@ RembgModel::~RembgModel() = default;
 
 RembgModel::RembgModel(const fs::path& file, ModelInfo info, bool use_cuda)
     : file_(file), info_(std::move(info)), net_(std::make_unique<Net>()) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ModelError("cannot open " + file.string());
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const OnnxSummary s = inspect_onnx(bytes, file.string());
+  // Our own bounded walk first: OpenCV's importer never sees a weight that claims more than the file holds.
+  std::string bytes;
+  OnnxSummary s;
+  try {
+    bytes = read_onnx_file(file);
+    s = inspect_onnx(bytes, file.string());
+  } catch (const std::runtime_error& e) {
+    throw ModelError(std::string(e.what()) + "; download it again");
+  }
   static const char* unsupported[] = {"LayerNormalization", "GridSample"};
   for (const char* op : unsupported)
     if (std::find(s.op_types.begin(), s.op_types.end(), op) != s.op_types.end())
@@ -249,8 +143,8 @@ RembgModel::RembgModel(const fs::path& file, ModelInfo info, bool use_cuda)
                        "), which OpenCV " CV_VERSION "'s dnn module cannot run (e.g. BiRefNet); use one of " +
                        "u2net, u2netp, u2net_human_seg, silueta, isnet-general-use, isnet-anime, or method keying");
   try {
-    net_->net = cv::dnn::readNetFromONNX(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  } catch (const cv::Exception& e) {
+    net_->net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  } catch (const std::exception& e) {  // cv::Exception, and whatever else the importer throws
     throw ModelError("OpenCV " CV_VERSION " cannot load " + file.string() + ": " + e.what());
   }
   if (net_->net.empty()) throw ModelError("OpenCV " CV_VERSION " loaded an empty network from " + file.string());

@@ -41,14 +41,6 @@ struct ModelError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// What a small protobuf walk finds in an ONNX file (no ONNX runtime needed); throws ModelError.
-struct OnnxSummary {
-  std::vector<std::string> outputs;   // graph outputs, in order
-  std::vector<std::string> op_types;  // distinct operator types
-  int64_t opset = 0;                  // default-domain opset version
-};
-OnnxSummary inspect_onnx(const std::vector<unsigned char>& bytes, const std::string& file_name);
-
 // rembg's pre-processing: resize to size x size (no aspect kept; area for shrinking, bilinear
 // otherwise), divide by the resized image's maximum, subtract mean, divide by std. [1, 3, S, S].
 cv::Mat preprocess(const cv::Mat& rgb, const ModelInfo& info);

@@ -61,4 +61,9 @@ TEST(Models, MissingAndCorruptFilesAreReported) {
   std::ofstream(dir / "bad.onnx") << "this is not a protobuf at all, just text";
   const std::string e = error_of([&] { DepthModel(dir / "bad.onnx", model_kind("midas_v21_small")); });
   EXPECT_NE(e.find("cannot load bad.onnx"), std::string::npos) << e;
+  // A 1e9 x 1e9 float weight with 4 bytes of data (the fuzz corpus's seed) never reaches OpenCV.
+  const fs::path hostile = fs::path(CAMGRAPH_SOURCE_DIR) / "tests/fuzz/corpus/onnx/weight_claims_1e18.onnx";
+  const std::string h = error_of([&] { DepthModel(hostile, model_kind("midas_v21_small")); });
+  EXPECT_NE(h.find("cannot load weight_claims_1e18.onnx"), std::string::npos) << h;
+  EXPECT_NE(h.find("declares 1000000000000000000 elements"), std::string::npos) << h;
 }

@@ -209,6 +209,20 @@ TEST(ModelErrors, CorruptOnnxIsReportedAsSuch) {
   EXPECT_NE(r.result.nodes["cut"].error.find("truncated.onnx"), std::string::npos) << r.result.nodes["cut"].error;
 }
 
+TEST(ModelErrors, WeightsThatClaimMoreThanTheFileHoldsNeverReachOpenCv) {
+  // A 1e9 x 1e9 float initializer with 4 bytes of data (the fuzz corpus's hostile seed): refused by
+  // the bounded walk (formats/model/onnx_summary) before OpenCV's importer would allocate it.
+  const fs::path hostile = fs::path(CAMGRAPH_SOURCE_DIR) / "tests/fuzz/corpus/onnx/weight_claims_1e18.onnx";
+  try {
+    matting::RembgModel m(hostile, matting::model_info("u2net"));
+    FAIL() << "a hostile model loaded";
+  } catch (const matting::ModelError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("weight_claims_1e18.onnx"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("declares 1000000000000000000 elements"), std::string::npos) << msg;
+  }
+}
+
 TEST(ModelErrors, OperatorOpenCvCannotRunIsNamed) {
   try {
     matting::RembgModel m(kGolden / "layernorm_opset17.onnx", matting::model_info("u2net"));
