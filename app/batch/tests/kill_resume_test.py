@@ -300,6 +300,7 @@ def main():
             problems.append(f"manifest: item {i} is {rec.get('state')} with {len(rec.get('outputs', []))} output(s)")
     report = {"kills": kills, "phases": hits, "items": len(items), "lost": lost, "duplicated": dup,
               "runs": runs + 1, "seconds": round(time.time() - t0, 1),
+              "videos_decoded": "ffprobe" if shutil.which("ffprobe") else "no (ffprobe not installed)",
               "final": done_event[0] if done_event else None, "work": work}
     print(json.dumps(report))
     for p in problems:
