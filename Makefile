@@ -14,7 +14,7 @@ define configure_and_build
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 endef
 
-.PHONY: demo test
+.PHONY: demo test package
 demo:
 	$(configure_and_build)
 	$(BUILD_DIR)/bin/camgraph-cli run $(DEMO_GRAPH) --out out
@@ -22,6 +22,12 @@ demo:
 test:
 	$(configure_and_build)
 	cd $(BUILD_DIR) && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# The Debian packages camgraph-cli and camgraph in $(BUILD_DIR)/packages (packaging/README.md):
+#   sudo apt install ./build/packages/camgraph*.deb
+package:
+	$(configure_and_build)
+	cd $(BUILD_DIR) && cpack -G DEB -B packages
 
 # GPU configuration (docs/gpu.md):
 #   make gpu-deps      fetch the .deb files the bare GPU machine lacks into .gpu-deps/ (json, xxhash, gtest, benchmark)

@@ -37,6 +37,15 @@ if(CAMGRAPH_CUDA)
     set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     set(CAMGRAPH_HAVE_CUDA ON)
+    # The CUDA runtime our kernels link. With a CUDA libtorch: the shared one, the same runtime as
+    # torch's (its streams, its error state). With a CPU libtorch our kernels never get a CUDA
+    # tensor, so the static runtime: the program then starts on machines without the CUDA toolkit
+    # (the Debian packages; packaging/README.md).
+    if(CAFFE2_USE_CUDA OR TORCH_LIBRARIES MATCHES "torch_cuda|c10_cuda")
+      set(CAMGRAPH_CUDART CUDA::cudart)
+    else()
+      set(CAMGRAPH_CUDART CUDA::cudart_static)
+    endif()
   endif()
 endif()
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "camgraph/cgraph_io.h"
 #include "camgraph/evaluator.h"
 #include "camgraph/node_context.h"
+#include "camgraph/shipped_files.h"
 #include "batch_cmd.h"
 #include "progress.h"
 #include "usage.h"
@@ -39,6 +41,40 @@ int usage_error(const std::string& msg) {
 
 void print_problems(const std::vector<Problem>& problems) {
   for (const auto& p : problems) std::fprintf(stderr, "error: %s\n", p.to_string().c_str());
+}
+
+// Where the shipped files and the models are (camgraph/shipped_files.h).
+int cmd_paths(const std::vector<std::string>& args) {
+  bool as_json = false;
+  for (const auto& a : args) {
+    if (is_help(a)) return print_help("paths");
+    if (a == "--json") as_json = true;
+    else return usage_error("paths: unknown option '" + a + "'");
+  }
+  nlohmann::json j;
+  j["program"] = executable_path().string();
+  j["data_dirs"] = nlohmann::json::array();
+  for (const fs::path& d : shipped_data_dirs()) j["data_dirs"].push_back(d.string());
+  j["examples"] = find_shipped_file(kExamplesFolder).string();
+  j["clip_vocabulary"] = find_shipped_file(kClipVocabularyFile).string();
+  const char* models = std::getenv("CAMGRAPH_MODELS");
+  j["models_root"] = models ? models : "";
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  auto line = [](const char* what, const std::string& v, const char* missing) {
+    std::printf("%-16s %s\n", what, v.empty() ? missing : v.c_str());
+  };
+  line("program", j["program"], "(unknown)");
+  std::string dirs;
+  for (const auto& d : j["data_dirs"]) dirs += (dirs.empty() ? "" : ", ") + d.get<std::string>();
+  line("data folders", dirs, ("(none found; looked in " + describe_shipped_search("") + ")").c_str());
+  line("examples", j["examples"], "(not found)");
+  line("CLIP vocabulary", j["clip_vocabulary"],
+       ("(not found; looked in " + describe_shipped_search(kClipVocabularyFile) + ")").c_str());
+  line("models root", j["models_root"], "(unset: set $CAMGRAPH_MODELS or each node's models parameter)");
+  return 0;
 }
 
 int cmd_nodes(const std::vector<std::string>& args) {
@@ -274,7 +310,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--version") {
-    std::printf("camgraph-cli 0.1.0 (cgraph schema %d; node families:", kCgraphVersion);
+    std::printf("camgraph-cli %s (cgraph schema %d; node families:", CAMGRAPH_VERSION, kCgraphVersion);
     for (const auto& f : builtin_family_names()) std::printf(" %s", f.c_str());
     std::printf(")\n");
     return 0;
@@ -286,6 +322,7 @@ int main(int argc, char** argv) {
     if (cmd == "batch") return cli::cmd_batch(args);
     if (cmd == "dataset") return cli::cmd_dataset(args);
     if (cmd == "cache") return cmd_cache(args);
+    if (cmd == "paths") return cmd_paths(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -16,11 +16,14 @@ usage:
   camgraph-cli batch gather SWEEP [--out DIR] [--json]
                                        merge Slurm tasks' results, report missing items
   camgraph-cli dataset index DIR       merge metadata.d/*.jsonl shards into metadata.jsonl
-  camgraph-cli cache usage DIR [--json]
+  camgraph-cli cache usage DIR [--json] the size of an on-disk cache (--cache-dir)
   camgraph-cli cache prune DIR --max-gb G
-                                       size of an on-disk cache; remove least recently used entries
-                                       until G GB remain (--max-gb 0 empties it)
-  camgraph-cli --version | --help
+                                       remove least recently used entries until G GB remain
+                                       (--max-gb 0 empties it)
+  camgraph-cli paths [--json]          where this installation's shipped files are (examples,
+                                       CLIP vocabulary) and where model files are looked for
+  camgraph-cli --version               print the version and the node families of this build
+  camgraph-cli --help                  print this help
 )";
 
 constexpr const char* kRunOptions = R"(  --set NODE.PARAM=VALUE   override a parameter (repeatable)
@@ -102,6 +105,11 @@ std::string subcommand_usage(const std::string& name) {
   if (name == "batch gather") return kGather;
   if (name == "dataset" || name == "dataset index") return kDataset;
   if (name == "cache" || name == "cache usage" || name == "cache prune") return kCache;
+  if (name == "paths")
+    return "usage: camgraph-cli paths [--json]\n"
+           "  print the program's file, the folders searched for shipped files ($CAMGRAPH_DATA_DIR, then\n"
+           "  PREFIX/share/camgraph beside the program's bin/), the example graphs, the CLIP vocabulary\n"
+           "  that single-file checkpoints use, and the models root ($CAMGRAPH_MODELS)\n";
   return main_usage();
 }
 

@@ -289,7 +289,8 @@ void register_sd_nodes(Registry& r) {
                     "img2img: how much of the init image is re-noised (steps * strength run)"),
             outputs_unaffected(p_int("preview_every", 5, 0, 1000, "a decoded latent preview every N steps (0: none)")),
             p_input_path("merges", "", "CLIP merges (*.txt *.gz)",
-                         "single-file checkpoints: CLIP's BPE merges (bpe_simple_vocab_16e6.txt.gz or merges.txt)"),
+                         "single-file checkpoints: CLIP's BPE merges (bpe_simple_vocab_16e6.txt.gz or merges.txt); "
+                         "empty: the CLIP vocabulary CamGraph ships (camgraph-cli paths shows where)"),
             p_model_path("models_root", "dir",
                          "models root with checkpoints/ loras/ vae/ (default $CAMGRAPH_MODELS; "
                          "a ComfyUI models/ folder works)"),

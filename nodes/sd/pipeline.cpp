@@ -11,6 +11,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "camgraph/shipped_files.h"
 #include "sd/clip_text_encoder.h"
 #include "sd/clip_tokenizer.h"
 #include "sd/unet.h"
@@ -141,12 +142,18 @@ std::shared_ptr<Pipeline> Pipeline::load(const PipelineSources& src, c10::Device
     vae_file = std::make_unique<WeightFile>(component_file(ckpt / "vae", {"diffusion_pytorch_model"}));
   } else {
     parts.info["layout"] = "single file";
-    if (src.merges.empty())
+    // Single files carry no tokenizer: the user's merges file, else the CLIP vocabulary we ship.
+    fs::path merges = src.merges.empty() ? find_shipped_file(kClipVocabularyFile) : src.merges;
+    if (merges.empty())
       throw std::runtime_error(ckpt.filename().string() +
-                               ": single-file checkpoints carry no tokenizer; set merges to CLIP's merges file "
+                               ": single-file checkpoints carry no tokenizer, and CamGraph's CLIP vocabulary was not "
+                               "found (looked in " +
+                               describe_shipped_search(kClipVocabularyFile) +
+                               "); reinstall CamGraph, or set merges to CLIP's merges file "
                                "(bpe_simple_vocab_16e6.txt.gz from openai/CLIP, or tokenizer/merges.txt of any SD 1.5 "
                                "diffusers folder)");
-    parts.tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer::from_merges(src.merges));
+    parts.info["tokenizer"] = merges.string();
+    parts.tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer::from_merges(merges));
     single = std::make_unique<WeightFile>(ckpt);
     if (!src.text_encoder_config.empty()) {
       if (!fs::exists(src.text_encoder_config))
@@ -196,6 +203,13 @@ std::shared_ptr<Pipeline> Pipeline::load(const PipelineSources& src, c10::Device
                              std::to_string(uc.context_dim) + " but the text encoder makes " +
                              std::to_string(parts.text_encoder->config().width) +
                              " (an SD 2.x/XL UNet with an SD 1.x text encoder?)");
+  const int64_t embedding_rows = parts.text_encoder->config().vocab;
+  if (int64_t(parts.tokenizer->vocab_size()) > embedding_rows)
+    throw std::runtime_error(ckpt.string() + ": the tokenizer (" +
+                             parts.info.value("tokenizer", std::string("the checkpoint's tokenizer/")) + ") has " +
+                             std::to_string(parts.tokenizer->vocab_size()) +
+                             " tokens but the text encoder's embedding has " + std::to_string(embedding_rows) +
+                             " rows: the merges file does not belong to this checkpoint");
   parts.info["checkpoint"] = ckpt.string();
   if (separate_vae) parts.info["vae"] = src.vae.string();
   parts.info["unet_channels"] = uc.block_channels;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "camgraph/shipped_files.h"
 #include "sd/clip_tokenizer.h"
 #include "test_support.h"
 #include "sd_test_support.h"
@@ -17,6 +18,9 @@ using camgraph::testing::error_of;
 namespace fs = std::filesystem;
 using camgraph::sd::testing::golden_dir;
 using json = nlohmann::json;
+using camgraph::describe_shipped_search;
+using camgraph::find_shipped_file;
+using camgraph::kClipVocabularyFile;
 
 namespace {
 
@@ -57,13 +61,14 @@ TEST(ClipTokenizer, SyntheticVocabularyMatchesTransformers) {
   EXPECT_EQ(from_files.encode("cat").front(), from_files.token_id("cat</w>"));
 }
 
-TEST(ClipTokenizer, RealClipVocabularyWhenAvailable) {
-  // openai's bpe_simple_vocab_16e6.txt.gz (e.g. from pip's open_clip_torch) or a diffusers
-  // tokenizer/merges.txt; not committed (1.3 MB).
+TEST(ClipTokenizer, RealClipVocabularyShippedWithCamGraph) {
+  // resources/clip/bpe_simple_vocab_16e6.txt.gz, found as an installed program finds it
+  // (build/share/camgraph links to resources/); $CAMGRAPH_CLIP_MERGES tests another merges file.
   const char* env = std::getenv("CAMGRAPH_CLIP_MERGES");
-  if (!env || !fs::exists(env))
-    GTEST_SKIP() << "set CAMGRAPH_CLIP_MERGES to CLIP's merges file (bpe_simple_vocab_16e6.txt.gz or merges.txt)";
-  const ClipTokenizer t = ClipTokenizer::from_merges(env);
+  const fs::path merges = env && *env ? fs::path(env) : find_shipped_file(kClipVocabularyFile);
+  ASSERT_FALSE(merges.empty()) << "the shipped CLIP vocabulary is missing; looked in "
+                               << describe_shipped_search(kClipVocabularyFile);
+  const ClipTokenizer t = ClipTokenizer::from_merges(merges);
   EXPECT_EQ(t.vocab_size(), 49408u);
   EXPECT_EQ(t.bos_id(), 49406);
   EXPECT_EQ(t.eos_id(), 49407);
