@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -15,10 +16,20 @@
 
 namespace {
 
-// Every tensor the reader returns must match the header's byte range.
+// What the reader returns is contiguous CPU tensors that the writer writes back to a file the
+// reader reads to the same tensors and metadata.
 void check(const camgraph::SafetensorsFile& f) {
   for (const auto& [name, t] : f.tensors)
     if (!t.is_contiguous() || t.device().type() != c10::kCPU) std::abort();
+  const camgraph::SafetensorsFile again = camgraph::safetensors_parse(
+      camgraph::safetensors_serialize(f.tensors, f.metadata), "round trip");
+  if (again.metadata != f.metadata || again.tensors.size() != f.tensors.size()) std::abort();
+  for (const auto& [name, t] : f.tensors) {
+    const at::Tensor& u = again.tensors.at(name);
+    if (u.scalar_type() != t.scalar_type() || u.sizes() != t.sizes() ||
+        (t.nbytes() > 0 && std::memcmp(u.data_ptr(), t.data_ptr(), size_t(t.nbytes())) != 0))
+      std::abort();
+  }
 }
 
 }  // namespace
@@ -39,7 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (const auto& [name, info] : r.tensors()) {
         const at::Tensor t = r.get(name);
         if (uint64_t(t.nbytes()) != info.end - info.begin) std::abort();
+        if (r.get_float(name).numel() != t.numel()) std::abort();
       }
+      if (camgraph::safetensors_load(path).tensors.size() != r.tensors().size()) std::abort();
     });
   }
   ::close(fd);
