@@ -102,7 +102,8 @@ int cmd_gather(const std::vector<std::string>& args) {
     for (const auto& id : g.missing) {
       auto it = g.manifest.items.find(id);
       std::string why = "never ran";
-      if (it != g.manifest.items.end()) {
+      if (g.damaged.count(id)) why = "done, but " + g.damaged.at(id);
+      else if (it != g.manifest.items.end()) {
         why = to_string(it->second.state);
         if (!it->second.error.empty())
           why += (it->second.node.empty() ? "" : " at node '" + it->second.node + "'") + ": " + it->second.error;
@@ -239,9 +240,14 @@ int print_dry_run(const Sweep& sweep, const BatchPaths& paths, const Manifest& m
 // --slurm: writes the job array for the items not done yet and submits it (unless --no-submit).
 int submit_to_slurm(const BatchArgs& b, const Sweep& sweep, const BatchPaths& paths, const Manifest& manifest) {
   std::vector<std::string> ids;
+  const auto damaged = damaged_done_items(sweep, manifest, paths.out_dir);
   for (const auto& it : sweep.items) {
     auto r = manifest.items.find(it.id);
     if (r == manifest.items.end() || r->second.state != ItemState::Done) ids.push_back(it.id);
+    else if (damaged.count(it.id)) {
+      std::printf("[%zu] %s: %s; running the item again\n", it.index, it.id.c_str(), damaged.at(it.id).c_str());
+      ids.push_back(it.id);
+    }
   }
   if (ids.empty()) {
     std::printf("every item of %s is done (%zu); nothing to submit\n", sweep.name.c_str(), sweep.items.size());

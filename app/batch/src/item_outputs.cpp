@@ -54,6 +54,17 @@ json read_outputs_log(const fs::path& log, const fs::path& out_dir) {
   return out;
 }
 
+std::set<std::string> shared_output_paths(const json& lists) {
+  std::map<std::string, int> seen;
+  for (const auto& outputs : lists)
+    for (const auto& o : outputs)
+      if (o.is_object() && o.contains("xxh3") && o.contains("path") && o["path"].is_string()) seen[o["path"]]++;
+  std::set<std::string> shared;
+  for (const auto& [path, n] : seen)
+    if (n > 1) shared.insert(path);
+  return shared;
+}
+
 long probe_video_frames(const fs::path& file) {
   if (std::system("command -v ffprobe >/dev/null 2>&1") != 0) return -1;
   const std::string cmd =

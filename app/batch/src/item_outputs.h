@@ -38,6 +38,10 @@ class OutputChecker {
   std::map<std::string, std::set<std::string>> line_keys_;  // dataset folder -> file_names (read once)
 };
 
+// Output paths (with a hash) that more than one done item of `manifest` recorded: a file every item
+// rewrites, not one item's to check.
+std::set<std::string> shared_output_paths(const nlohmann::json& done_outputs_lists);
+
 // How many video frames ffprobe decodes from `file`: -1 when ffprobe is missing, -2 when the file
 // does not decode.
 long probe_video_frames(const std::filesystem::path& file);

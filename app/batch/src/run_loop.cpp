@@ -139,15 +139,10 @@ class SweepRun {
 
   // Output files that several done items recorded (each rewrote it): not one item's to check.
   std::set<std::string> shared_outputs() const {
-    std::map<std::string, int> seen;
+    json lists = json::array();
     for (const auto& [id, r] : merged_.items)
-      if (r.state == ItemState::Done)
-        for (const auto& o : r.outputs)
-          if (o.is_object() && o.contains("xxh3") && o.contains("path") && o["path"].is_string()) seen[o["path"]]++;
-    std::set<std::string> shared;
-    for (const auto& [path, n] : seen)
-      if (n > 1) shared.insert(path);
-    return shared;
+      if (r.state == ItemState::Done) lists.push_back(r.outputs);
+    return detail::shared_output_paths(lists);
   }
 
   // Items of this invocation, in sweep order: done ones whose recorded outputs are intact are skipped,

@@ -10,6 +10,7 @@
 
 #include "camgraph/formats/dataset_metadata.h"
 #include "child_process.h"
+#include "item_outputs.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -243,16 +244,33 @@ std::vector<std::string> index_datasets_under(const fs::path& out_dir, bool* all
 }
 
 json GatherReport::to_json() const {
-  return {
-      {"done", done}, {"missing", missing}, {"failed", failed}, {"notes", notes}, {"files_complete", files_complete}};
+  return {{"done", done},       {"missing", missing}, {"failed", failed},
+          {"damaged", damaged}, {"notes", notes},     {"files_complete", files_complete}};
+}
+
+std::map<std::string, std::string> damaged_done_items(const Sweep& sweep, const Manifest& manifest,
+                                                      const fs::path& out_dir) {
+  json lists = json::array();
+  for (const auto& [id, r] : manifest.items)
+    if (r.state == ItemState::Done) lists.push_back(r.outputs);
+  detail::OutputChecker checker(out_dir, detail::shared_output_paths(lists));
+  std::map<std::string, std::string> damaged;
+  for (const auto& it : sweep.items) {
+    auto r = manifest.items.find(it.id);
+    if (r == manifest.items.end() || r->second.state != ItemState::Done) continue;
+    std::string problem = checker.check(r->second.outputs);
+    if (!problem.empty()) damaged[it.id] = std::move(problem);
+  }
+  return damaged;
 }
 
 GatherReport gather(const Sweep& sweep, const fs::path& out_dir, const fs::path& state_dir) {
   GatherReport g;
   g.manifest = fold_manifest_shards(state_dir);
+  g.damaged = damaged_done_items(sweep, g.manifest, out_dir);
   for (const auto& it : sweep.items) {
     auto r = g.manifest.items.find(it.id);
-    if (r != g.manifest.items.end() && r->second.state == ItemState::Done) {
+    if (r != g.manifest.items.end() && r->second.state == ItemState::Done && !g.damaged.count(it.id)) {
       g.done.push_back(it.id);
     } else {
       g.missing.push_back(it.id);

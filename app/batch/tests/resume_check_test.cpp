@@ -81,6 +81,12 @@ TEST(ResumeCheck, DamagedOrMissingOutputsRunTheirItemAgainSayingSo) {
     bytes[bytes.size() / 2] ^= 0x5a;
     std::ofstream(png(2), std::ios::binary) << bytes;
   }
+  // gather (Slurm) sees the same damage: those items count as missing, and a resubmission runs them.
+  const GatherReport g = gather(s, o.out_dir, default_state_dir(o.out_dir, s));
+  EXPECT_EQ(g.damaged.size(), 3u);
+  EXPECT_EQ(g.missing.size(), 3u);
+  EXPECT_EQ(g.done, std::vector<std::string>{s.items[3].id});
+  EXPECT_EQ(g.damaged.at(s.items[0].id), "img/" + s.items[0].id + ".png is missing");
   lines.clear();
   const RunSummary b = run_sweep(s, o, builtin_registry());
   EXPECT_EQ(b.exit_code(), 0) << b.to_text();

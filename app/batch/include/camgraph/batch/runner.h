@@ -7,6 +7,7 @@
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,9 +99,15 @@ std::vector<std::filesystem::path> find_dataset_folders(const std::filesystem::p
 // True: the merge is in every build (formats/dataset needs no FFmpeg).
 bool dataset_index_available();
 
+// Done items whose recorded outputs are missing or damaged, as a resumed run checks them: item id ->
+// the problem, naming the file. A resubmission (--slurm) runs these again with the items not done.
+std::map<std::string, std::string> damaged_done_items(const Sweep& sweep, const Manifest& manifest,
+                                                      const std::filesystem::path& out_dir);
+
 struct GatherReport {
   Manifest manifest;
   std::vector<std::string> done, missing, failed;  // item ids (missing = not done, includes failed)
+  std::map<std::string, std::string> damaged;      // done items with missing or damaged outputs (in missing too)
   std::vector<std::string> notes;                  // dataset index results
   bool files_complete = true;
   nlohmann::json to_json() const;
