@@ -336,7 +336,7 @@ at::Tensor read_element_table(const std::string& data, const PlyHeader& h, size_
       bool all_f32 = !swap;
       for (const auto& pr : e.props) all_f32 = all_f32 && pr.type == PlyType::F32;
       if (all_f32) {
-        std::memcpy(out, base, size_t(need));  // bit-exact fast path
+        if (need > 0) std::memcpy(out, base, size_t(need));  // bit-exact fast path (no rows: no buffer)
       } else {
         std::vector<size_t> offs;
         size_t o = 0;

@@ -233,3 +233,18 @@ TEST(PlyHostile, EveryTruncationOfAValidFileFailsCleanly) {
     EXPECT_NE(err.find("t.ply"), std::string::npos) << n << ": " << err;
   }
 }
+
+// Found by fuzz_ply: zero vertices after a list element reached memcpy with the empty table's null
+// buffer (undefined even for 0 bytes). Corpus: tests/fuzz/corpus/ply/crash-zero-vertices-after-list.ply.
+TEST(PlyHostile, ZeroVerticesAfterAListElement) {
+  TempDir dir("plyh_zero");
+  std::string s =
+      "ply\nformat binary_little_endian 1.0\nelement face 1\nproperty list uchar int idx\n"
+      "element vertex 0\nproperty float x\nproperty float y\nproperty float z\nend_header\n";
+  put(s, uint8_t(1));
+  put(s, int32_t(7));
+  splat_test::write_bytes(dir.path / "zero.ply", s);
+  const PointCloud pc = read_point_cloud_ply(dir.path / "zero.ply");
+  EXPECT_EQ(pc.xyz.size(0), 0);
+  EXPECT_EQ(pc.xyz.size(1), 3);
+}
