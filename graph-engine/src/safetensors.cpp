@@ -198,10 +198,12 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
   std::sort(ranges.begin(), ranges.end());
   uint64_t covered = 0;
   for (const auto& [r, name] : ranges) {
-    if (r.first < covered) fail("tensor data ranges overlap (tensor '" + name + "')");
+    if (r.first < covered)
+      fail("tensor data ranges overlap (tensor '" + brief(name) + "' starts at data byte " + std::to_string(r.first) +
+           ", before the previous tensor ends at " + std::to_string(covered) + ")");
     if (r.first > covered)
       fail("bytes [" + std::to_string(covered) + ", " + std::to_string(r.first) +
-           ") of the data buffer belong to no tensor (before tensor '" + name + "')");
+           ") of the data buffer belong to no tensor (before tensor '" + brief(name) + "')");
     covered = r.second;
   }
   if (covered != data_size)

@@ -29,7 +29,12 @@ done
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAMGRAPH_FUZZ=ON -DCAMGRAPH_GUI=OFF -DCAMGRAPH_CUDA=OFF \
   -DCAMGRAPH_BENCH=OFF >"$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
-$WRAP cmake --build "$BUILD" -j "$JOBS" --target fuzz_all
+targets=(fuzz_all)
+if [ -n "${FUZZ_HARNESSES:-}" ]; then
+  targets=()
+  for name in $FUZZ_HARNESSES; do targets+=("fuzz_$name" "fuzz_cov_$name"); done
+fi
+$WRAP cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}"
 
 mapfile -t LINES <"$BUILD/fuzz_harnesses.txt"
 SUMMARY=()
