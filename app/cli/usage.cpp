@@ -46,6 +46,8 @@ constexpr const char* kBatchOptions =
   --cache-dir DIR          shared cache (default OUT/.camgraph-batch/cache); --no-cache
   --cache-max-gb G         cap of that cache, applied after each item (default 50; 0: no limit)
   --no-share               start items at once even when one computes what another needs
+  --events json            print the runner's events and each item's run events (tagged with
+                           the item id) as JSON lines on stdout
   --slurm                  write (and --submit, default; --no-submit) an sbatch job array;
                            --partition P --gpus-per-task G --cpus-per-task C --array-parallel K
                            --items-per-task N --time T --mem M --account A --qos Q

@@ -36,19 +36,6 @@ const std::vector<std::function<void(json&)>>& format_migrations() {
   throw GraphError(Problem{"", "", path, source + ": " + msg});
 }
 
-std::string line_col(const std::string& text, size_t byte) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(col);
-}
-
 PortRef parse_port_ref(const json& j, const std::string& source, const std::string& path) {
   if (!j.is_string()) fail_at(source, path, "expected \"node.port\", got " + j.dump());
   const std::string s = j.get<std::string>();
@@ -73,7 +60,7 @@ GraphDocument parse_cgraph(const std::string& text, const std::string& source) {
     std::string what = e.what();
     const auto p = what.find("syntax error");
     fail_at(source, "",
-            "invalid JSON at " + line_col(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
+            "invalid JSON at " + text_position(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
                 (p == std::string::npos ? what : what.substr(p)));
   } catch (const json::exception& e) {  // out_of_range: a number that overflows a double
     fail_at(source, "", "invalid JSON: " + json_error_text(e));

@@ -120,7 +120,7 @@ class SweepRun {
     mine_.graph_hash = sweep_.graph_hash;
     if (opt_.shard.empty()) mine_ = merged_, mine_.sweep_name = sweep_.name, mine_.graph_hash = sweep_.graph_hash;
     if (!opt_.shard.empty() && fs::exists(my_manifest_))
-      mine_.merge(Manifest::from_json(json::parse(read_file(my_manifest_))));
+      mine_.merge(read_manifest_file(my_manifest_));  // bounded: size, nesting, field types
   }
 
   // Damaged outputs of an item that runs again move to state/damaged/<id>/ (the engine would refuse
