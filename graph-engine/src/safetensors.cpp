@@ -187,8 +187,8 @@ Layout parse_layout(std::string_view bytes, const std::string& source) {
     uint64_t nbytes = 0;
     if (__builtin_mul_overflow(numel, esize, &nbytes) || info.end < info.begin || info.end - info.begin != nbytes)
       fail(where + ": data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-           ") do not match its shape and dtype " + e["dtype"].get<std::string>() + " (" + std::to_string(nbytes) +
-           " bytes)");
+           ") do not match shape " + brief(shape.dump()) + " and dtype " + e["dtype"].get<std::string>() + " (" +
+           std::to_string(nbytes) + " bytes)");
     if (info.end > data_size)
       fail(where + " ends at byte " + std::to_string(info.end) + " of a " + std::to_string(data_size) +
            "-byte data buffer (truncated?)");
