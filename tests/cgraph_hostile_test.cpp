@@ -11,10 +11,13 @@
 #include "camgraph/cgraph_io.h"
 #include "camgraph/error.h"
 #include "test_nodes.h"
+#include "hostile_file_support.h"
 
 using namespace camgraph;
 using camgraph::testing::test_registry;
 namespace fs = std::filesystem;
+
+using camgraph::testing::expect_has;
 
 namespace {
 
@@ -34,10 +37,6 @@ std::string fast_error(const std::function<void()>& f) {
 
 std::string text_error(const std::string& text) {
   return fast_error([&] { load_cgraph_text(text, test_registry(), "hostile.cgraph"); });
-}
-
-void expect_has(const std::string& err, const std::vector<std::string>& parts) {
-  for (const auto& p : parts) EXPECT_NE(err.find(p), std::string::npos) << "'" << p << "' not in: " << err;
 }
 
 std::string graph_with(const std::string& nodes, const std::string& links = "[]", const std::string& version = "1") {

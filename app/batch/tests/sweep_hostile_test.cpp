@@ -10,6 +10,7 @@
 #include "camgraph/batch/manifest.h"
 #include "camgraph/batch/sweep.h"
 #include "camgraph/builtin_nodes.h"
+#include "hostile_file_support.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -18,25 +19,12 @@ using namespace camgraph;
 using namespace camgraph::batch;
 using camgraph::testing::temp_dir;
 
+using camgraph::testing::expect_has;
+using camgraph::testing::fast_error;
+
 namespace {
 
 const fs::path kGraph = fs::path(CAMGRAPH_SOURCE_DIR) / "examples-graphs" / "checker-resize.cgraph";
-
-std::string fast_error(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::string err = "(no error)";
-  try {
-    f();
-  } catch (const std::exception& e) {
-    err = e.what();
-  }
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << err;
-  return err;
-}
-
-void expect_has(const std::string& err, const std::vector<std::string>& parts) {
-  for (const auto& p : parts) EXPECT_NE(err.find(p), std::string::npos) << "'" << p << "' not in: " << err;
-}
 
 // `text` as sweep.json next to a copy of checker-resize.cgraph; the error of loading it.
 std::string sweep_error(const fs::path& dir, const std::string& text) {

@@ -10,32 +10,19 @@
 #include <limits>
 
 #include "grade/lut.h"
+#include "hostile_file_support.h"
 #include "test_support.h"
 
 using camgraph::grade::CubeLut;
 namespace fs = std::filesystem;
 
-namespace {
+using camgraph::testing::expect_has;
+using camgraph::testing::fast_error;
 
-// The message of what `f` throws ("(no error)" when it does not), which must come within 5 s.
-std::string fast_error(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::string err = "(no error)";
-  try {
-    f();
-  } catch (const std::exception& e) {
-    err = e.what();
-  }
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << err;
-  return err;
-}
+namespace {
 
 std::string parse_error(const std::string& text) {
   return fast_error([&] { CubeLut::parse(text); });
-}
-
-void expect_has(const std::string& err, const std::vector<std::string>& parts) {
-  for (const auto& p : parts) EXPECT_NE(err.find(p), std::string::npos) << "'" << p << "' not in: " << err;
 }
 
 const char* const kIdentity2 = "LUT_3D_SIZE 2\n0 0 0\n1 0 0\n0 1 0\n1 1 0\n0 0 1\n1 0 1\n0 1 1\n1 1 1\n";

@@ -10,10 +10,14 @@
 
 #include "ply.h"
 #include "test_util.h"
+#include "hostile_file_support.h"
 
 using namespace camgraph::splat;
 using splat_test::error_of;
 using splat_test::TempDir;
+
+using camgraph::testing::expect_has;
+using camgraph::testing::fast_error;
 
 namespace {
 
@@ -33,19 +37,6 @@ std::string ascii_row(const std::string& x = "0.5") { return x + " 1 2 0.1 0.2 0
 template <class T>
 void put(std::string& s, T v) {
   s.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-// The error of `f`, which must come within 5 s (it may not allocate or walk what the file lacks).
-std::string fast_error(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::string err = error_of(f);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(s, 5.0) << err;
-  return err;
-}
-
-void expect_has(const std::string& err, const std::vector<std::string>& parts) {
-  for (const auto& p : parts) EXPECT_NE(err.find(p), std::string::npos) << "'" << p << "' not in: " << err;
 }
 
 }  // namespace

@@ -9,24 +9,17 @@
 #include "image_io.h"
 #include "test_util.h"
 #include "transforms.h"
+#include "hostile_file_support.h"
 
 using namespace camgraph::splat;
 using nlohmann::json;
 using splat_test::error_of;
 using splat_test::TempDir;
 
+using camgraph::testing::expect_has;
+using camgraph::testing::fast_error;
+
 namespace {
-
-std::string fast_error(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::string err = error_of(f);
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << err;
-  return err;
-}
-
-void expect_has(const std::string& err, const std::vector<std::string>& parts) {
-  for (const auto& p : parts) EXPECT_NE(err.find(p), std::string::npos) << "'" << p << "' not in: " << err;
-}
 
 json identity_pose() {
   return json::array(
