@@ -3,18 +3,97 @@
 set(CAMGRAPH_NODE_FAMILIES "" CACHE INTERNAL "")
 set(CAMGRAPH_SKIPPED_FAMILIES "" CACHE INTERNAL "")
 
-# Torch headers are the slowest part of the build: every target that includes them
-# reuses one precompiled header.
+# Torch headers are the slowest part of the build: every source that includes them, directly or
+# through the project's headers, reuses one precompiled header. The decision is made per source at
+# the end of the configuration (camgraph_apply_torch_pch): a torch-free source pays 10-15 s to load
+# the ~600 MB header image, so it is compiled without it (docs/build.md).
 set(CAMGRAPH_TORCH_PCH_HEADERS <ATen/ATen.h> <torch/types.h> <vector> <string> <memory>)
 
-# Libraries (-fPIC) and executables (-fPIE) need separate precompiled headers.
 function(camgraph_use_torch_pch target)
+  set_property(GLOBAL APPEND PROPERTY CAMGRAPH_TORCH_PCH_TARGETS ${target})
+endfunction()
+
+# Libraries (-fPIC) and executables (-fPIE) need separate precompiled headers.
+function(_camgraph_reuse_torch_pch target)
   get_target_property(type ${target} TYPE)
   if(type STREQUAL "EXECUTABLE")
     target_precompile_headers(${target} REUSE_FROM camgraph_pch_anchor_exe)
   else()
     target_precompile_headers(${target} REUSE_FROM camgraph_pch_anchor)
   endif()
+endfunction()
+
+# Called once, after every target exists: torch_free_sources.py lists the C++ sources that reach
+# no torch header; they skip the precompiled header, and a target made only of them does not use it.
+# Without Python every source keeps it (slower, same result).
+function(camgraph_apply_torch_pch)
+  get_property(targets GLOBAL PROPERTY CAMGRAPH_TORCH_PCH_TARGETS)
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  set(all_sources "")
+  foreach(target IN LISTS targets)
+    get_target_property(dir ${target} SOURCE_DIR)
+    get_target_property(sources ${target} SOURCES)
+    set(cxx_${target} "")
+    set(generated_${target} "")
+    foreach(src IN LISTS sources)
+      if(src MATCHES "\\.(cpp|cc|cxx)$" AND NOT src MATCHES "^\\$<")
+        cmake_path(ABSOLUTE_PATH src BASE_DIRECTORY "${dir}" NORMALIZE OUTPUT_VARIABLE abs)
+        cmake_path(IS_PREFIX CMAKE_BINARY_DIR "${abs}" generated)
+        if(generated)  # Qt's generated code (qmlcache, type registrations): no torch
+          list(APPEND generated_${target} "${abs}")
+        else()
+          list(APPEND cxx_${target} "${abs}")
+          list(APPEND all_sources "${abs}")
+        endif()
+      endif()
+    endforeach()
+  endforeach()
+  set(torch_free "")
+  if(Python3_Interpreter_FOUND AND all_sources)
+    list(REMOVE_DUPLICATES all_sources)
+    list(JOIN all_sources "\n" listing)
+    file(WRITE "${CMAKE_BINARY_DIR}/torch_pch_sources.txt" "${listing}\n")
+    execute_process(
+      COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/cmake/torch_free_sources.py
+              ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/torch_pch_sources.txt
+      OUTPUT_VARIABLE torch_free RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0)
+      message(WARNING "torch_free_sources.py failed (${rc}): every source keeps the torch PCH")
+      set(torch_free "")
+    endif()
+    string(REPLACE "\n" ";" torch_free "${torch_free}")
+    file(WRITE "${CMAKE_BINARY_DIR}/torch_pch_skipped.txt" "${torch_free}")
+    # Re-scan when a scanned source changes (a new torch include must bring the header back).
+    set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+                 ${all_sources} ${PROJECT_SOURCE_DIR}/cmake/torch_free_sources.py)
+  endif()
+  set(n_skipped 0)
+  foreach(target IN LISTS targets)
+    set(uses_torch OFF)
+    set(skip ${generated_${target}})
+    foreach(src IN LISTS cxx_${target})
+      if(src IN_LIST torch_free)
+        list(APPEND skip "${src}")
+      else()
+        set(uses_torch ON)
+      endif()
+    endforeach()
+    if(uses_torch)
+      _camgraph_reuse_torch_pch(${target})
+      get_target_property(automoc ${target} AUTOMOC)
+      if(automoc)  # moc output: Qt classes, whose headers keep torch out (docs/architecture.md)
+        get_target_property(bin_dir ${target} BINARY_DIR)
+        list(APPEND skip "${bin_dir}/${target}_autogen/mocs_compilation.cpp")
+      endif()
+      if(skip)
+        set_source_files_properties(${skip} TARGET_DIRECTORY ${target} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+      endif()
+    endif()
+    list(LENGTH skip n)
+    math(EXPR n_skipped "${n_skipped} + ${n}")
+  endforeach()
+  list(LENGTH all_sources n_all)
+  message(STATUS "Torch PCH: ${n_skipped} of ${n_all} sources reach no torch header and skip it")
 endfunction()
 
 function(camgraph_warnings target)
