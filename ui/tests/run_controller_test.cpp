@@ -266,6 +266,67 @@ class RunControllerTest : public QObject {
     QVERIFY(!r.image(o.billboardNode, o.billboardImages, 1).isNull());
   }
 
+  // Hostile model and scene files (issue 23, "Editor"): each fails on its own node with a message
+  // naming the file; the editor process, the unsaved document and the next run are unaffected.
+  void hostileFilesFailOnTheirNodeAndKeepTheUnsavedDocument() {
+    auto write = [&](const QString& name, const QByteArray& bytes) {
+      QFile f(tmp_.filePath(name));
+      if (!f.open(QIODevice::WriteOnly)) qFatal("cannot write %s", qPrintable(name));
+      f.write(bytes);
+      return f.fileName();
+    };
+    // A binary PLY declaring two billion vertices over 12 bytes of data.
+    const QString ply = write("billions.ply",
+                              "ply\nformat binary_little_endian 1.0\nelement vertex 2000000000\n"
+                              "property float x\nproperty float y\nproperty float z\nend_header\n" +
+                                  QByteArray(12, '\0'));
+    // An ONNX model whose first field claims 4 GB of the 8-byte file.
+    const QString onnx = write("lying.onnx", QByteArray("\x0a\xff\xff\xff\xff\x0f\x08\x07", 8));
+    // A torch.save zip whose end record puts the central directory past the end of the file.
+    QByteArray eocd("PK\x05\x06", 4);
+    eocd += QByteArray("\0\0\0\0\x01\0\x01\0", 8);           // disk numbers, one entry
+    eocd += QByteArray("\0\x10\0\0\0\xff\xff\x7f\0\0", 10);  // directory size 4 KB at offset 2 GB; no comment
+    const QString pth = write("depth_anything_v2_vits.pth", QByteArray("PK\x03\x04", 4) + QByteArray(60, 'x') + eocd);
+
+    GraphController g;
+    const QString image = g.addNode("image.pattern", 0, 0);
+    QVERIFY(g.setParam(image, "width", 32).isEmpty());
+    QVERIFY(g.setParam(image, "height", 32).isEmpty());
+    const QString scene = g.addNode("splat.load_ply", 0, 200);
+    QVERIFY(g.setParam(scene, "path", ply).isEmpty());
+    const QString matte = g.addNode("matting.remove_background", 260, 0);
+    QVERIFY(g.setParam(matte, "method", "model").isEmpty());
+    QVERIFY(g.setParam(matte, "model_path", onnx).isEmpty());
+    QVERIFY(g.connectPorts(image, "image", matte, "image").isEmpty());
+    const QString depth = g.addNode("depth.estimate", 260, 200);
+    QVERIFY(g.setParam(depth, "method", "model").isEmpty());
+    QVERIFY(g.setParam(depth, "model_kind", "depth_anything_v2_relative").isEmpty());
+    QVERIFY(g.setParam(depth, "model_path", pth).isEmpty());
+    QVERIFY(g.connectPorts(image, "image", depth, "image").isEmpty());
+    QVERIFY(g.dirty());
+
+    RunController r;
+    r.setGraph(&g);
+    r.setOutDir(tmp_.filePath("hostile"));
+    for (const auto& [node, file] : std::vector<std::pair<QString, QString>>{
+             {scene, "billions.ply"}, {matte, "lying.onnx"}, {depth, "depth_anything_v2_vits.pth"}}) {
+      r.runTo({node});
+      QVERIFY(r.wait(60000));
+      QCOMPARE(r.status(), QString("failed"));
+      const auto* state = g.runState(node.toStdString());
+      QVERIFY2(state && state->state == "failed", qPrintable(node));
+      qInfo("%s: %s", qPrintable(file), qPrintable(state->message));
+      QVERIFY2(state->message.contains(file), qPrintable(state->message));
+    }
+    // The document is as the user left it, still unsaved, and the editor still runs graphs.
+    QVERIFY(g.dirty());
+    QCOMPARE(int(g.document().graph.nodes.size()), 4);
+    r.runTo({image});
+    QVERIFY(r.wait(60000));
+    QCOMPARE(r.status(), QString("ok"));
+    QVERIFY(!r.image(image, "image", 0).isNull());
+  }
+
   // The viewport renders through the CUDA rasterizer when the build has it and a device is
   // present, else on the CPU, and says which.
   void viewportNamesItsRenderDevice() {
