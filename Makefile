@@ -43,6 +43,14 @@ torch2-check:
 gpu-check:
 	bash bench/gpu/check.sh
 
+# Sanitizers (docs/reliability.md): the engine, reader and batch-library tests and the fuzz corpus
+# replays, built with ASan + UBSan in $(SANITIZE_BUILD_DIR); .ci/run runs it after make test.
+SANITIZE_BUILD_DIR ?= build-asan
+.PHONY: sanitize
+sanitize:
+	@bash packaging/install-deps.sh
+	SANITIZE_BUILD_DIR=$(SANITIZE_BUILD_DIR) SANITIZE_JOBS=$(JOBS) bash tools/sanitize_tests.sh
+
 # Fuzzing (tests/fuzz/README.md): a clang build of the libFuzzer harnesses in $(FUZZ_BUILD_DIR), each
 # run for FUZZ_SECONDS; new inputs and crashes go to $(FUZZ_BUILD_DIR)/work, not the committed corpus.
 #   make fuzz FUZZ_SECONDS=600 [FUZZ_HARNESSES="safetensors torch_checkpoint"]
