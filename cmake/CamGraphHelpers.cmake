@@ -5,9 +5,9 @@ set(CAMGRAPH_SKIPPED_FAMILIES "" CACHE INTERNAL "")
 
 # Torch headers are the slowest part of the build: every source that includes them, directly or
 # through the project's headers, reuses one precompiled header. The decision is made per source at
-# the end of the configuration (camgraph_apply_torch_pch): a torch-free source pays 10-15 s to load
-# the ~600 MB header image, so it is compiled without it (docs/build.md).
-set(CAMGRAPH_TORCH_PCH_HEADERS <ATen/ATen.h> <torch/types.h> <vector> <string> <memory>)
+# the end of the configuration (camgraph_apply_torch_pch): a torch-free source would pay 3.4 s to
+# load the 290 MB header image for nothing, so it is compiled without it (docs/build.md).
+set(CAMGRAPH_TORCH_PCH_HEADERS <ATen/ATen.h> <nlohmann/json.hpp> <vector> <string> <map> <memory> <filesystem>)
 
 function(camgraph_use_torch_pch target)
   set_property(GLOBAL APPEND PROPERTY CAMGRAPH_TORCH_PCH_TARGETS ${target})

@@ -12,6 +12,7 @@
 //                                       vits-shaped model (DINOv2 ViT-S/14 + DPT head, the published
 //                                       shapes) at 518x518 and 518x784 on this machine's device
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cmath>

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <ATen/Parallel.h>
+
 #include "splat/io/dataset.h"
 #include "splat/raster/render.h"
 #include "splat/train/adam.h"
