@@ -12,9 +12,9 @@ JOBS=${SANITIZE_JOBS:-$(nproc)}
 
 # Test programs: the engine (graphs, .cgraph files, values, safetensors), the model readers
 # (checkpoints, ONNX), the dataset formats, the scene readers (PLY, COLMAP, transforms.json) and the
-# batch library's durable writes. Replays: the 11 reader harnesses over tests/fuzz/corpus.
+# batch library's durable writes. Replays: the 13 reader harnesses over tests/fuzz/corpus.
 TESTS=(engine_tests safetensors_tests model_formats_tests dataset_formats_tests splat_io_tests batch_durable_tests)
-HARNESSES=(safetensors onnx torch_checkpoint ply colmap_bin colmap_text transforms cube cgraph sweep manifest)
+HARNESSES=(safetensors onnx torch_checkpoint ply colmap_bin colmap_text transforms cube cgraph sweep manifest image_header video)
 
 start=$(date +%s)
 cmake -S . -B "$BUILD" -G Ninja -DCAMGRAPH_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
