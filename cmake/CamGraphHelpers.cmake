@@ -63,9 +63,10 @@ function(camgraph_apply_torch_pch)
     endif()
     string(REPLACE "\n" ";" torch_free "${torch_free}")
     file(WRITE "${CMAKE_BINARY_DIR}/torch_pch_skipped.txt" "${torch_free}")
-    # Re-scan when a scanned source changes (a new torch include must bring the header back).
+    # Re-scanned at each configure, not on every source edit: a stale decision costs only speed (a
+    # source that gained a torch include parses ATen itself; one that lost it loads the header).
     set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-                 ${all_sources} ${PROJECT_SOURCE_DIR}/cmake/torch_free_sources.py)
+                 ${PROJECT_SOURCE_DIR}/cmake/torch_free_sources.py)
   endif()
   set(n_skipped 0)
   foreach(target IN LISTS targets)
