@@ -11,11 +11,7 @@
 #include <cmath>
 #include <stdexcept>
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libswscale/swscale.h>
-}
+#include "camgraph/formats/video_reader.h"
 
 namespace camgraph::qc {
 
@@ -202,80 +198,14 @@ MotionEstimate estimate_camera_motion(const std::vector<cv::Mat>& gray, double f
   return e;
 }
 
-// Bounds of decode_gray: dataset clips are seconds long.
-constexpr int64_t kMaxDecodedPixels = int64_t(1) << 26;
-constexpr size_t kMaxDecodedFrames = 20000;
-constexpr size_t kMaxDecodedBytes = size_t(2) << 30;
-
 std::vector<cv::Mat> decode_gray(const std::string& file) {
-  AVFormatContext* fmt = nullptr;
-  if (avformat_open_input(&fmt, file.c_str(), nullptr, nullptr) < 0)
-    throw std::runtime_error("cannot open video '" + file + "'");
-  struct Guard {
-    AVFormatContext*& fmt;
-    AVCodecContext* c = nullptr;
-    AVPacket* pkt = nullptr;
-    AVFrame* f = nullptr;
-    SwsContext* sws = nullptr;
-    ~Guard() {
-      if (sws) sws_freeContext(sws);
-      if (f) av_frame_free(&f);
-      if (pkt) av_packet_free(&pkt);
-      if (c) avcodec_free_context(&c);
-      avformat_close_input(&fmt);
-    }
-  } g{fmt};
-  if (avformat_find_stream_info(fmt, nullptr) < 0) throw std::runtime_error("'" + file + "': no stream info");
-  const int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (si < 0) throw std::runtime_error("'" + file + "' has no video stream");
-  const AVCodec* dec = avcodec_find_decoder(fmt->streams[si]->codecpar->codec_id);
-  if (!dec) throw std::runtime_error("'" + file + "': no decoder for its codec");
-  g.c = avcodec_alloc_context3(dec);
-  if (!g.c || avcodec_parameters_to_context(g.c, fmt->streams[si]->codecpar) < 0)
-    throw std::runtime_error("'" + file + "': cannot set up the decoder");
-  if (avcodec_open2(g.c, dec, nullptr) < 0) throw std::runtime_error("'" + file + "': cannot open the decoder");
-  g.pkt = av_packet_alloc();
-  g.f = av_frame_alloc();
-  if (!g.pkt || !g.f) throw std::runtime_error("'" + file + "': out of memory for the decoder");
+  // The shared reader's default bounds (dataset clips are seconds long): 2^26 pixels a frame, 20000
+  // frames, 2 GiB of grey pixels in all.
   std::vector<cv::Mat> frames;
-  int width = 0, height = 0, format = -1;
-  size_t bytes = 0;
-  auto drain = [&]() {
-    while (avcodec_receive_frame(g.c, g.f) == 0) {
-      // Every frame is scaled by one context made for the first frame: a stream whose frames
-      // change size or format midway is refused, as are sizes and totals past the bounds.
-      const std::string at = "'" + file + "' frame " + std::to_string(frames.size()) + ": ";
-      if (!g.sws) {
-        width = g.f->width, height = g.f->height, format = g.f->format;
-        if (width <= 0 || height <= 0 || int64_t(width) * height > kMaxDecodedPixels)
-          throw std::runtime_error(at + "invalid size " + std::to_string(width) + "x" + std::to_string(height));
-        g.sws = sws_getContext(width, height, AVPixelFormat(format), width, height, AV_PIX_FMT_GRAY8, SWS_BILINEAR,
-                               nullptr, nullptr, nullptr);
-        if (!g.sws) throw std::runtime_error(at + "cannot convert its pixel format to grey");
-      } else if (g.f->width != width || g.f->height != height || g.f->format != format) {
-        throw std::runtime_error(at + "size or pixel format changes midstream (" + std::to_string(g.f->width) + "x" +
-                                 std::to_string(g.f->height) + ", first frame " + std::to_string(width) + "x" +
-                                 std::to_string(height) + ")");
-      }
-      bytes += size_t(width) * size_t(height);
-      if (frames.size() >= kMaxDecodedFrames || bytes > kMaxDecodedBytes)
-        throw std::runtime_error(at + "the video has more frames than label checking decodes (" +
-                                 std::to_string(kMaxDecodedFrames) + " frames or " +
-                                 std::to_string(kMaxDecodedBytes >> 20) + " MiB of grey pixels)");
-      cv::Mat m(g.f->height, g.f->width, CV_8UC1);
-      uint8_t* dst[1] = {m.data};
-      const int stride[1] = {int(m.step)};
-      sws_scale(g.sws, g.f->data, g.f->linesize, 0, g.f->height, dst, stride);
-      frames.push_back(m);
-    }
-  };
-  while (av_read_frame(fmt, g.pkt) >= 0) {
-    if (g.pkt->stream_index == si && avcodec_send_packet(g.c, g.pkt) >= 0) drain();
-    av_packet_unref(g.pkt);
-  }
-  avcodec_send_packet(g.c, nullptr);
-  drain();
-  if (frames.empty()) throw std::runtime_error("'" + file + "': no frames decoded");
+  video::decode_video(file, video::Pixels::Gray8, [&](const video::FrameView& f) {
+    frames.push_back(cv::Mat(f.height, f.width, CV_8UC1, const_cast<uint8_t*>(f.data), f.stride).clone());
+    return true;
+  });
   return frames;
 }
 

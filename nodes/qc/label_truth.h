@@ -56,8 +56,8 @@ MotionEstimate estimate_camera_motion(const std::vector<cv::Mat>& gray, double f
 MotionEstimate estimate_camera_motion_gravity(const std::vector<cv::Mat>& gray, double fx, double fy, double cx,
                                               double cy, const cv::Vec3d& up_cam0, const MotionThresholds& th = {});
 
-// Every frame of the first video stream of `file` as 8-bit luma (libavformat/libavcodec/libswscale).
-// Throws std::runtime_error naming the file on failure.
+// Every frame of the best video stream of `file` as 8-bit luma, through the shared reader
+// (camgraph/formats/video_reader.h, its default bounds). Throws video::VideoError naming the file.
 std::vector<cv::Mat> decode_gray(const std::string& file);
 
 // The label the estimate should match: the motion record with the largest frame span (ties: the first);

@@ -3,11 +3,13 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <fstream>
 
 #include "camgraph/formats/dataset_metadata.h"
 #include "camgraph/output_files.h"
+#ifdef CAMGRAPH_HAVE_VIDEO_FORMATS
+#include "camgraph/formats/video_reader.h"
+#endif
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -27,11 +29,6 @@ bool is_video(const fs::path& p) {
   return ext.count(p.extension().string()) > 0;
 }
 
-std::string shell_word(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 }  // namespace
 
 json read_outputs_log(const fs::path& log, const fs::path& out_dir) {
@@ -66,20 +63,16 @@ std::set<std::string> shared_output_paths(const json& lists) {
 }
 
 long probe_video_frames(const fs::path& file) {
-  if (std::system("command -v ffprobe >/dev/null 2>&1") != 0) return -1;
-  const std::string cmd =
-      "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames "
-      "-of default=nokey=1:noprint_wrappers=1 " +
-      shell_word(file.string()) + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[64] = {0};
-  const bool got = std::fgets(buf, sizeof buf, p) != nullptr;
-  const int rc = ::pclose(p);
-  char* end = nullptr;
-  const long n = got ? std::strtol(buf, &end, 10) : 0;
-  if (rc != 0 || !got || end == buf) return -2;
-  return n;
+#ifdef CAMGRAPH_HAVE_VIDEO_FORMATS
+  try {
+    return long(video::count_video_frames(file.string()));
+  } catch (const video::VideoError&) {
+    return -2;
+  }
+#else
+  (void)file;
+  return -1;
+#endif
 }
 
 fs::path OutputChecker::resolve(const std::string& path) const {

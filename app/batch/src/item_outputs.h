@@ -16,8 +16,8 @@ namespace camgraph::batch::detail {
 nlohmann::json read_outputs_log(const std::filesystem::path& log, const std::filesystem::path& out_dir);
 
 // Checks done items' recorded outputs against the disk: each file's size, then its XXH3 hash (a
-// video whose size or hash differs is probed with ffprobe, when installed, to say how much of it
-// still decodes); each metadata line's file_name in its dataset folder (metadata.jsonl or a shard).
+// video whose size or hash differs is decoded, in builds with FFmpeg, to say how much of it still
+// decodes); each metadata line's file_name in its dataset folder (metadata.jsonl or a shard).
 class OutputChecker {
  public:
   // `shared`: paths that more than one item recorded (a file every item rewrites): only their
@@ -42,8 +42,8 @@ class OutputChecker {
 // rewrites, not one item's to check.
 std::set<std::string> shared_output_paths(const nlohmann::json& done_outputs_lists);
 
-// How many video frames ffprobe decodes from `file`: -1 when ffprobe is missing, -2 when the file
-// does not decode.
+// How many video frames of `file` decode (camgraph/formats/video_reader.h): -1 in a build without
+// FFmpeg, -2 when the file does not decode.
 long probe_video_frames(const std::filesystem::path& file);
 
 }  // namespace camgraph::batch::detail
