@@ -30,6 +30,8 @@ PACKAGES=(
   colmap
   # batch on a cluster: a local one-node Slurm in tests
   slurm-wlm slurm-client munge
+  # the dataset report's HTML page, loaded in a headless browser by its test (app/report/tests)
+  chromium-headless-shell
   # the Debian package (packaging/): man pages from --help, and the validators its test runs
   help2man dpkg-dev file desktop-file-utils appstream shared-mime-info libglib2.0-bin lintian
 )

@@ -12,8 +12,10 @@ JOBS=${SANITIZE_JOBS:-$(nproc)}
 
 # Test programs: the engine (graphs, .cgraph files, values, safetensors), the model readers
 # (checkpoints, ONNX), the dataset formats, the scene readers (PLY, COLMAP, transforms.json) and the
-# batch library's durable writes. Replays: the 13 reader harnesses over tests/fuzz/corpus.
+# batch library's durable writes; with FFmpeg, the video reader and the dataset report (which reads
+# every file of a dataset folder). Replays: the 13 reader harnesses over tests/fuzz/corpus.
 TESTS=(engine_tests safetensors_tests model_formats_tests dataset_formats_tests splat_io_tests batch_durable_tests)
+OPTIONAL_TESTS=(video_formats_tests dataset_report_tests)
 HARNESSES=(safetensors onnx torch_checkpoint ply colmap_bin colmap_text transforms cube cgraph sweep manifest image_header video)
 
 start=$(date +%s)
@@ -28,6 +30,9 @@ for h in "${HARNESSES[@]}"; do
   if grep -q "^fuzz_replay_$h:" <<<"$available"; then kept+=("$h"); else echo "sanitize: no fuzz_replay_$h in this build, skipped"; fi
 done
 HARNESSES=("${kept[@]}")
+for t in "${OPTIONAL_TESTS[@]}"; do
+  if grep -q "^$t:" <<<"$available"; then TESTS+=("$t"); else echo "sanitize: no $t in this build, skipped"; fi
+done
 targets=("${TESTS[@]}")
 for h in "${HARNESSES[@]}"; do targets+=("fuzz_replay_$h"); done
 cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}"

@@ -1,4 +1,4 @@
-// camgraph-cli batch / batch gather / dataset index (docs/batch.md): options, then one named step per
+// camgraph-cli batch / batch gather (docs/batch.md): options, then one named step per
 // mode (dry run, Slurm submission, local run).
 #include "batch_cmd.h"
 
@@ -356,43 +356,6 @@ int cmd_batch(const std::vector<std::string>& args) {
     return b.as_json ? print_dry_run_json(sweep, paths, manifest, reg) : print_dry_run(sweep, paths, manifest, reg);
   if (b.slurm) return submit_to_slurm(b, sweep, paths, manifest);
   return run_locally(b, sweep, paths, reg);
-}
-
-int cmd_dataset(const std::vector<std::string>& args) {
-  if (!args.empty() && is_help(args[0])) return print_help("dataset");
-  if (args.empty() || args[0] != "index") return usage("dataset: the subcommand is 'index DIR'");
-  std::string dir;
-  bool keep = false, as_json = false;
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (is_help(args[i])) return print_help("dataset index");
-    else if (args[i] == "--keep-shards") keep = true;
-    else if (args[i] == "--json") as_json = true;
-    else if (!args[i].empty() && args[i][0] == '-') return usage("dataset index: unknown option '" + args[i] + "'");
-    else if (dir.empty()) dir = args[i];
-    else return usage("dataset index takes one DIR");
-  }
-  if (dir.empty()) return usage("dataset index needs the dataset folder");
-  if (!fs::is_directory(dir)) {
-    std::fprintf(stderr, "error: dataset folder %s does not exist\n", dir.c_str());
-    return 1;
-  }
-  const auto rep = camgraph::dataset::index_dataset_metadata(fs::path(dir), !keep);
-  if (as_json) {
-    std::cout << json{{"items", rep.items},
-                      {"shards", rep.shards},
-                      {"replaced", rep.replaced},
-                      {"bad_lines", rep.bad_lines},
-                      {"missing_files", rep.missing_files},
-                      {"warnings", rep.warnings}}
-                     .dump(1)
-              << "\n";
-  } else {
-    std::printf("%s: metadata.jsonl has %zu item(s); %zu shard(s) merged, %zu line(s) replaced, %zu bad line(s)\n",
-                dir.c_str(), rep.items, rep.shards, rep.replaced, rep.bad_lines);
-    for (const auto& w : rep.warnings) std::printf("warning: %s\n", w.c_str());
-    for (const auto& f : rep.missing_files) std::printf("missing file: %s\n", f.c_str());
-  }
-  return rep.missing_files.empty() ? 0 : 1;
 }
 
 }  // namespace camgraph::cli

@@ -1,4 +1,5 @@
-// camgraph-cli subcommands over camgraph_batch: batch, batch gather, dataset index.
+// camgraph-cli subcommands over camgraph_batch (batch, batch gather) and over the dataset folder
+// format (dataset index, dataset report: dataset_cmd.cpp).
 #pragma once
 #include <string>
 #include <vector>

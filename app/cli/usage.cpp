@@ -16,6 +16,8 @@ usage:
   camgraph-cli batch gather SWEEP [--out DIR] [--json]
                                        merge Slurm tasks' results, report missing items
   camgraph-cli dataset index DIR       merge metadata.d/*.jsonl shards into metadata.jsonl
+  camgraph-cli dataset report DIR      summarise and check a dataset: counts, QC, problems;
+                                       writes report.html and the dataset card README.md
   camgraph-cli cache usage DIR [--json] the size of an on-disk cache (--cache-dir)
   camgraph-cli cache prune DIR --max-gb G
                                        remove least recently used entries until G GB remain
@@ -61,10 +63,26 @@ constexpr const char* kGather = R"(usage: camgraph-cli batch gather SWEEP [--out
   missing (run the same batch again to run exactly those); exit 1 while items or files are missing
 )";
 
-constexpr const char* kDataset = R"(usage: camgraph-cli dataset index DIR [--keep-shards] [--json]
+constexpr const char* kDatasetIndex = R"(usage: camgraph-cli dataset index DIR [--keep-shards] [--json]
   merge DIR/metadata.d/*.jsonl (one shard per writer) into DIR/metadata.jsonl: one line per
   file_name, a later shard replacing an earlier line; exit 1 when a listed file is missing
   --keep-shards            leave the shard files in place
+  --json                   print the report as JSON
+)";
+
+constexpr const char* kDatasetReport = R"(usage: camgraph-cli dataset report DIR [options]
+  read DIR/metadata.jsonl and every file its items name; print counts by camera move, direction,
+  intensity, scene, character, action and weather, size / fps / length with every non-uniform
+  item named, QC score distributions with the worst items, label-truth agreement, and every
+  problem (a missing file, a video that does not decode to its frame count, a pose file with a
+  wrong line count or an improper rotation, a caption whose motion words disagree with its
+  motion records); write an HTML page (plots, contact sheet of first / middle / last frames) and
+  the dataset card DIR/README.md; exit 1 when problems are found (docs/dataset-report.md)
+  --html FILE              where the page goes (default DIR/report.html)
+  --no-html, --no-card     write no page / no card
+  --license ID             the card's licence (default other)
+  --no-decode              do not decode the videos (header checks only, no contact sheet)
+  --overwrite              replace a page or README.md that CamGraph did not write
   --json                   print the report as JSON
 )";
 
@@ -105,7 +123,9 @@ std::string subcommand_usage(const std::string& name) {
            "                           run one Slurm array task's items (what --slurm's script calls)\n\n" +
            kGather + "\n" + kExitCodes;
   if (name == "batch gather") return kGather;
-  if (name == "dataset" || name == "dataset index") return kDataset;
+  if (name == "dataset") return std::string(kDatasetIndex) + "\n" + kDatasetReport;
+  if (name == "dataset index") return kDatasetIndex;
+  if (name == "dataset report") return kDatasetReport;
   if (name == "cache" || name == "cache usage" || name == "cache prune") return kCache;
   if (name == "paths")
     return "usage: camgraph-cli paths [--json]\n"

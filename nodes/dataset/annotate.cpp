@@ -23,44 +23,6 @@ std::string shortest(double v) {
 
 namespace {
 
-struct Verb {
-  const char* type;
-  const char* third;   // "pans"
-  const char* gerund;  // "panning"
-};
-constexpr Verb kVerbs[] = {{"pan", "pans", "panning"},
-                           {"tilt", "tilts", "tilting"},
-                           {"roll", "rolls", "rolling"},
-                           {"truck", "trucks", "trucking"},
-                           {"pedestal", "pedestals", "pedestaling"},
-                           {"dolly", "dollies", "dollying"},
-                           {"zoom", "zooms", "zooming"},
-                           {"orbit", "orbits", "orbiting"},
-                           {"arc", "arcs", "arcing"},
-                           {"crane", "cranes", "craning"},
-                           {"dolly_zoom", "dolly-zooms", "dolly-zooming"},
-                           {"keyframes", "moves along a keyframed path", "moving along a keyframed path"}};
-
-std::string phrase(const json& m, bool gerund) {
-  const std::string type = m.value("type", "");
-  std::string verb;
-  for (const auto& v : kVerbs)
-    if (type == v.type) verb = gerund ? v.gerund : v.third;
-  if (verb.empty()) verb = gerund ? "moving" : "moves";
-  std::string s = verb;
-  if (m.contains("direction") && m["direction"].is_string()) s += " " + m["direction"].get<std::string>();
-  const std::string speed = m.contains("speed") && m["speed"].is_string() ? m["speed"].get<std::string>() : "";
-  if (speed == "slow") s += " slowly";
-  else if (speed == "fast") s += " quickly";
-  return s;
-}
-
-std::pair<double, double> range_of(const json& m) {
-  if (m.contains("frames") && m["frames"].is_array() && m["frames"].size() == 2)
-    return {m["frames"][0].get<double>(), m["frames"][1].get<double>()};
-  return {0, 0};
-}
-
 std::string id_from_hash(uint64_t h) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
@@ -75,25 +37,6 @@ bool valid_id(const std::string& id) {
 }
 
 }  // namespace
-
-std::string describe_motion(const json& motion) {
-  std::vector<json> moves;
-  if (motion.is_array())
-    for (const auto& m : motion)
-      if (m.is_object() && m.value("type", "") != "static") moves.push_back(m);
-  if (moves.empty()) return "static camera";
-  std::stable_sort(moves.begin(), moves.end(),
-                   [](const json& a, const json& b) { return range_of(a).first < range_of(b).first; });
-  std::string s = "camera " + phrase(moves[0], false);
-  double end = range_of(moves[0]).second;
-  for (size_t i = 1; i < moves.size(); ++i) {
-    const auto [first, last] = range_of(moves[i]);
-    if (first < end) s += " while " + phrase(moves[i], true);  // overlapping frame ranges
-    else s += ", then " + phrase(moves[i], false);
-    end = std::max(end, last);
-  }
-  return s;
-}
 
 std::string format_caption(const std::string& tmpl, const std::string& scene, const std::string& subject,
                            const std::string& motion) {

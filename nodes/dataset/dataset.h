@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "camgraph/camera.h"
+#include "camgraph/formats/dataset_caption.h"  // describe_motion: the caption vocabulary
 
 namespace camgraph {
 class NodeContext;
@@ -22,8 +23,6 @@ void export_execute(NodeContext& ctx);
 std::string ustar_header(const std::string& name, uint64_t size);
 void append_tar_member(std::string& tar, const std::string& name, const std::string& bytes);
 
-// "camera pans left slowly, then dollies in"; "static camera" for a static (or empty) record list.
-std::string describe_motion(const nlohmann::json& motion);
 // Fills {scene}, {subject}, {motion} and drops the empty comma-separated parts.
 std::string format_caption(const std::string& tmpl, const std::string& scene, const std::string& subject,
                            const std::string& motion);

@@ -166,19 +166,19 @@ MetadataIndexReport index_dataset_metadata(const fs::path& folder, OutputFiles& 
   return report;
 }
 
-MetadataIndexReport index_dataset_metadata(const fs::path& folder, bool remove_shards) {
+fs::path output_root_of(const fs::path& folder) {
   std::error_code ec;
   fs::path root = fs::absolute(folder, ec).lexically_normal();
   if (root.filename().empty()) root = root.parent_path();
-  fs::path found = root;
   for (fs::path p = root; !p.empty(); p = p.parent_path()) {
-    if (fs::exists(p / ".camgraph-outputs.json", ec)) {
-      found = p;
-      break;
-    }
+    if (fs::exists(p / ".camgraph-outputs.json", ec)) return p;
     if (p == p.parent_path()) break;
   }
-  OutputFiles files(found);
+  return root;
+}
+
+MetadataIndexReport index_dataset_metadata(const fs::path& folder, bool remove_shards) {
+  OutputFiles files(output_root_of(folder));
   return index_dataset_metadata(folder, files, remove_shards);
 }
 

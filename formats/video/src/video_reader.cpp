@@ -16,9 +16,7 @@ namespace camgraph::video {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& file, const std::string& why) {
-  throw VideoError("'" + file + "': " + why);
-}
+[[noreturn]] void fail(const std::string& file, const std::string& why) { throw VideoError("'" + file + "': " + why); }
 
 // The demuxer and decoder of one file's best video stream; frees everything it opened.
 struct Decoder {
@@ -74,7 +72,8 @@ VideoStreamInfo probe_video(const std::string& file) {
   const AVRational rate = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
   info.fps = rate.num && rate.den ? av_q2d(rate) : 0;
   info.declared_frames = std::max<int64_t>(0, st->nb_frames);
-  if (st->duration != AV_NOPTS_VALUE && st->time_base.den) info.duration_s = double(st->duration) * av_q2d(st->time_base);
+  if (st->duration != AV_NOPTS_VALUE && st->time_base.den)
+    info.duration_s = double(st->duration) * av_q2d(st->time_base);
   else if (d.fmt->duration != AV_NOPTS_VALUE) info.duration_s = double(d.fmt->duration) / AV_TIME_BASE;
   if (const AVCodecDescriptor* desc = avcodec_descriptor_get(st->codecpar->codec_id)) info.codec = desc->name;
   return info;
@@ -106,8 +105,8 @@ size_t decode_video(const std::string& file, Pixels pixels, const std::function<
           fail(file, at + "output size " + std::to_string(view.width) + "x" + std::to_string(view.height) +
                          " is over the limit");
         if (channels) {
-          d.scaler = sws_getContext(width, height, AVPixelFormat(format), view.width, view.height, target,
-                                    SWS_BILINEAR, nullptr, nullptr, nullptr);
+          d.scaler = sws_getContext(width, height, AVPixelFormat(format), view.width, view.height, target, SWS_BILINEAR,
+                                    nullptr, nullptr, nullptr);
           if (!d.scaler) fail(file, at + "cannot convert its pixel format");
           view.stride = size_t(view.width) * channels;
           buffer.resize(view.stride * view.height);
@@ -144,7 +143,8 @@ size_t decode_video(const std::string& file, Pixels pixels, const std::function<
 }
 
 size_t count_video_frames(const std::string& file, const VideoLimits& limits) {
-  return decode_video(file, Pixels::None, [](const FrameView&) { return true; }, limits);
+  return decode_video(
+      file, Pixels::None, [](const FrameView&) { return true; }, limits);
 }
 
 std::string encode_jpeg(const FrameView& rgb, int quality) {
@@ -180,9 +180,13 @@ std::string encode_jpeg(const FrameView& rgb, int quality) {
   e.f->height = rgb.height;
   e.f->quality = e.c->global_quality;
   if (av_frame_get_buffer(e.f, 0) < 0) throw VideoError("encode_jpeg: out of memory");
-  e.s = sws_getContext(rgb.width, rgb.height, AV_PIX_FMT_RGB24, rgb.width, rgb.height, AV_PIX_FMT_YUVJ420P,
-                       SWS_BILINEAR, nullptr, nullptr, nullptr);
+  // Full-range 4:2:0 (what YUVJ420P means) through swscale's plain YUV420P with a full-range output,
+  // as swscale warns about the deprecated J formats.
+  e.s = sws_getContext(rgb.width, rgb.height, AV_PIX_FMT_RGB24, rgb.width, rgb.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR,
+                       nullptr, nullptr, nullptr);
   if (!e.s) throw VideoError("encode_jpeg: cannot convert RGB to YUV");
+  const int* bt601 = sws_getCoefficients(SWS_CS_ITU601);
+  sws_setColorspaceDetails(e.s, bt601, 1, bt601, 1, 0, 1 << 16, 1 << 16);
   const uint8_t* src[1] = {rgb.data};
   const int stride[1] = {int(rgb.stride)};
   sws_scale(e.s, src, stride, 0, rgb.height, e.f->data, e.f->linesize);

@@ -64,8 +64,10 @@ struct MetadataIndexReport {
 // must have the dataset folder or a parent as its root). Throws naming the file on I/O errors.
 MetadataIndexReport index_dataset_metadata(const std::filesystem::path& folder, OutputFiles& files,
                                            bool remove_shards = true);
-// The same with the output root found from the folder: the nearest folder at or above it that holds
-// CamGraph's output manifest (.camgraph-outputs.json), else the folder itself.
+// The output root of a dataset folder: the nearest folder at or above it that holds CamGraph's
+// output manifest (.camgraph-outputs.json), else the folder itself.
+std::filesystem::path output_root_of(const std::filesystem::path& folder);
+// index_dataset_metadata with an OutputFiles on output_root_of(folder).
 MetadataIndexReport index_dataset_metadata(const std::filesystem::path& folder, bool remove_shards = true);
 
 }  // namespace camgraph::dataset

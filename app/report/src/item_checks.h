@@ -1,0 +1,27 @@
+// The per-item file checks of the dataset report (scan.cpp calls them for every metadata line).
+#pragma once
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "camgraph/dataset_report.h"
+
+namespace camgraph::report {
+
+// True in builds with FFmpeg (videos are decoded and thumbnails made).
+bool video_decoding_available();
+
+// Checks the files `line` names (video, caption text, poses, cameras) and appends one Problem per
+// fault; fills item.thumbnails when asked and the video decodes.
+void check_item(const std::filesystem::path& folder, const nlohmann::json& line, ReportItem& item,
+                const ReportOptions& options, std::vector<Problem>& problems, bool decode);
+
+// The RealEstate10K poses file checked line by line: "" when it is sound, else the first problem.
+// `frames` is the count the metadata line gives.
+std::string check_poses_file(const std::filesystem::path& file, const std::string& id, int frames);
+
+// The first frame's line of the item's poses file ("" when unreadable).
+std::string first_pose_line(const std::filesystem::path& folder, const nlohmann::json& line);
+
+}  // namespace camgraph::report
