@@ -272,6 +272,7 @@ TEST(CliHelp, EverySubcommandPrintsItsUsageAndExitsZero) {
       {"batch gather --help", "usage: camgraph-cli batch gather SWEEP"},
       {"dataset --help", "usage: camgraph-cli dataset index DIR"},
       {"dataset index --help", "usage: camgraph-cli dataset index DIR"},
+      {"dataset report --help", "usage: camgraph-cli dataset report DIR"},
       {"cache --help", "usage: camgraph-cli cache usage DIR"},
       {"cache usage --help", "usage: camgraph-cli cache usage DIR"},
       {"cache prune -h", "camgraph-cli cache prune DIR --max-gb G"},

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "camgraph/dataset_report.h"
 #include "camgraph/formats/dataset_metadata.h"
+#include "camgraph/output_files.h"
 #include "child_process.h"
 #include "item_outputs.h"
 
@@ -224,6 +226,25 @@ std::vector<fs::path> find_dataset_folders(const fs::path& root) {
   return out;
 }
 
+namespace {
+// The dataset card (README.md) of a merged folder, from its metadata and pose files (videos are not
+// decoded here: `camgraph-cli dataset report` does that). A README.md CamGraph did not write is kept.
+std::string write_dataset_card(const fs::path& folder) {
+  try {
+    report::ReportOptions options;
+    options.decode_videos = false;
+    options.thumbnails = false;
+    const report::DatasetReport rep = report::build_dataset_report(folder, options);
+    OutputFiles files(camgraph::dataset::output_root_of(folder));
+    files.write(folder / "README.md", report::dataset_card(rep));
+    return "dataset card " + (folder / "README.md").string() + " written (" + std::to_string(rep.problems.size()) +
+           " problem(s) found without decoding the videos; camgraph-cli dataset report checks them all)";
+  } catch (const std::exception& e) {
+    return std::string("dataset card not written: ") + e.what();
+  }
+}
+}  // namespace
+
 std::vector<std::string> index_datasets_under(const fs::path& out_dir, bool* all_files_present) {
   std::vector<std::string> notes;
   if (all_files_present) *all_files_present = true;
@@ -238,6 +259,7 @@ std::vector<std::string> index_datasets_under(const fs::path& out_dir, bool* all
       for (const auto& f : rep.missing_files) o << " " << f;
     }
     for (const auto& w : rep.warnings) o << "\n  warning: " << w;
+    o << "\n  " << write_dataset_card(folder);
     notes.push_back(o.str());
   }
   return notes;

@@ -175,7 +175,7 @@ def ffprobe_frames(path):
         return -1
 
 
-def check(out, items, problems):
+def check(out, items, problems, cli):
     """The end state; appends every problem found. Returns (lost, duplicated) item counts."""
     ds = os.path.join(out, "dataset")
     lines = []
@@ -218,6 +218,13 @@ def check(out, items, problems):
                 problems.append(f"{line['cameras']} has the wrong number of frames")
         if not os.path.isfile(os.path.join(ds, "videos", f"{i}.txt")):
             problems.append(f"caption videos/{i}.txt is missing")
+    # The run's final merge wrote the dataset card, and the dataset report finds nothing wrong.
+    if not os.path.isfile(os.path.join(ds, "README.md")):
+        problems.append("the dataset card README.md is missing")
+    r = subprocess.run([cli, "dataset", "report", ds, "--no-html", "--no-card", "--json"], capture_output=True,
+                       text=True, timeout=300)
+    if r.returncode != 0:
+        problems.append(f"dataset report exits {r.returncode}: {r.stdout[-1500:]} {r.stderr[-500:]}")
     for root, _dirs, files in os.walk(out):
         for name in files:
             if TEMP_RE.match(name):
@@ -289,7 +296,7 @@ def main():
     done_event = [json.loads(l) for l in final.stdout.splitlines() if '"batch_done"' in l]
     lost = dup = len(items)
     try:
-        lost, dup = check(out, items, problems)
+        lost, dup = check(out, items, problems, args.cli)
     except (OSError, ValueError, KeyError) as e:
         problems.append(f"checking the output failed: {e!r}")
     with open(os.path.join(out, ".camgraph-batch", "kill", "manifest.json")) as f:
