@@ -18,13 +18,28 @@ namespace {
 
 [[noreturn]] void fail(const std::string& file, const std::string& why) { throw VideoError("'" + file + "': " + why); }
 
-// The demuxer and decoder of one file's best video stream; frees everything it opened.
-struct Decoder {
+// What a Decoder opened, freed by its own destructor: a member, so it is freed also when the
+// Decoder's constructor throws (the Decoder's destructor would not run then).
+struct DecoderHandles {
   AVFormatContext* fmt = nullptr;
   AVCodecContext* codec = nullptr;
   AVPacket* packet = nullptr;
   AVFrame* frame = nullptr;
   SwsContext* scaler = nullptr;
+  DecoderHandles() = default;
+  DecoderHandles(const DecoderHandles&) = delete;
+  DecoderHandles& operator=(const DecoderHandles&) = delete;
+  ~DecoderHandles() {
+    sws_freeContext(scaler);
+    av_frame_free(&frame);
+    av_packet_free(&packet);
+    avcodec_free_context(&codec);
+    avformat_close_input(&fmt);
+  }
+};
+
+// The demuxer and decoder of one file's best video stream.
+struct Decoder : DecoderHandles {
   int stream = -1;
 
   Decoder(const std::string& file, bool open_codec) {
@@ -43,15 +58,6 @@ struct Decoder {
     frame = av_frame_alloc();
     if (!packet || !frame) fail(file, "out of memory for the decoder");
   }
-  ~Decoder() {
-    sws_freeContext(scaler);
-    av_frame_free(&frame);
-    av_packet_free(&packet);
-    avcodec_free_context(&codec);
-    avformat_close_input(&fmt);
-  }
-  Decoder(const Decoder&) = delete;
-  Decoder& operator=(const Decoder&) = delete;
 };
 
 std::pair<int, int> output_size(int w, int h, int out_w, int out_h) {

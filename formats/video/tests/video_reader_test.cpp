@@ -113,6 +113,11 @@ TEST(VideoReader, BadFilesAndLimitsAreErrorsNamingTheFile) {
   small.max_frame_pixels = 100;
   EXPECT_NE(error_of([&] { count_video_frames(seed("h264_5frames.mp4"), small); }).find("invalid size 32x24"),
             std::string::npos);
+  // A file FFmpeg opens that holds no video (SubViewer subtitles, found by the fuzzer: the reader leaked
+  // the opened demuxer when it refused it; the sanitizer run checks leaks in this program).
+  const std::string subtitles = error_of([&] { probe_video(seed("no_video_stream_script.txt")); });
+  EXPECT_NE(subtitles.find("no_video_stream_script.txt': no video stream"), std::string::npos) << subtitles;
+  EXPECT_THROW(count_video_frames(seed("no_video_stream_script.txt")), VideoError);
   // Not a video at all.
   const fs::path text = fs::temp_directory_path() / "camgraph-video-reader-not-a-video.mp4";
   std::ofstream(text) << "hello";
