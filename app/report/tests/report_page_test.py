@@ -9,36 +9,10 @@ Usage: report_page_test.py CAMGRAPH_CLI SOURCE_DIR. Exit 77 (skipped) without ch
 """
 import json, os, re, shutil, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_dataset import make_dataset  # noqa: E402
+
 cli, source = sys.argv[1], sys.argv[2]
-seed = os.path.join(source, "tests/fuzz/corpus/video/h264_5frames.mp4")
-
-
-def pose_lines(item, frames):
-    lines = [item]
-    for i in range(frames):
-        lines.append(f"{i * 125000} 0.9 1.2 0.5 0.5 0 0 1 0 0 0 0 1 0 0 0 0 1 2")
-    return "\n".join(lines) + "\n"
-
-
-def make_dataset(root):
-    ds = os.path.join(root, "dataset")
-    for sub in ("videos", "poses", "cameras"):
-        os.makedirs(os.path.join(ds, sub))
-    lines = []
-    for item, caption, move, poses in (("good", "a hall, camera pans left", "pan", True),
-                                       ("bad", "a hall, camera tilts up", "pan", False)):
-        shutil.copy(seed, os.path.join(ds, "videos", item + ".mp4"))
-        if poses:
-            open(os.path.join(ds, "poses", item + ".txt"), "w").write(pose_lines(item, 5))
-        json.dump({"frames": [{}] * 5}, open(os.path.join(ds, "cameras", item + ".json"), "w"))
-        lines.append(json.dumps({"file_name": f"videos/{item}.mp4", "id": item, "text": caption,
-                                 "motion": [{"type": move, "direction": "left", "frames": [0, 4]}],
-                                 "width": 32, "height": 24, "fps": 8, "frames": 5,
-                                 "poses": f"poses/{item}.txt", "cameras": f"cameras/{item}.json",
-                                 "qc": {"pass": item == "good", "reprojection": {"mean_error": 1.0}},
-                                 "qc_pass": item == "good"}))
-    open(os.path.join(ds, "metadata.jsonl"), "w").write("\n".join(lines) + "\n")
-    return ds
 
 
 # The page's state once Chromium has loaded and laid it out, written into the DOM it dumps.
@@ -69,7 +43,8 @@ def main():
             print("FAILED:", what)
 
     with tempfile.TemporaryDirectory() as root:
-        ds = make_dataset(root)
+        ds = make_dataset(root, source, [("good", "a hall, camera pans left", "pan", True),
+                                         ("bad", "a hall, camera tilts up", "pan", False)])
         # A user's own README.md is not replaced.
         open(os.path.join(ds, "README.md"), "w").write("my notes\n")
         r = subprocess.run([cli, "dataset", "report", ds], capture_output=True, text=True)
