@@ -77,7 +77,7 @@ constexpr const char* kDatasetReport = R"(usage: camgraph-cli dataset report DIR
   problem (a missing file, a video that does not decode to its frame count, a pose file with a
   wrong line count or an improper rotation, a caption whose motion words disagree with its
   motion records); write an HTML page (plots, contact sheet of first / middle / last frames) and
-  the dataset card DIR/README.md; exit 1 when problems are found (docs/dataset-report.md)
+  the dataset card DIR/README.md; exit 1 when problems are found (docs/dataset.md, "Report")
   --html FILE              where the page goes (default DIR/report.html)
   --no-html, --no-card     write no page / no card
   --license ID             the card's licence (default other)

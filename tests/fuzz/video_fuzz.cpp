@@ -1,8 +1,9 @@
-// libFuzzer harness: our wrapper around FFmpeg's demuxers and decoders (nodes/qc/label_truth.cpp:
-// decode_gray, which reads a finished clip back to check its camera-motion label). FFmpeg itself is
-// Debian's uninstrumented build; what is fuzzed is the wrapper: its size, format-change and total
-// bounds, its scaler set-up and its frame copies. Documented outcome: grey frames of one positive
-// size, or std::runtime_error naming the file.
+// libFuzzer harness: our wrapper around FFmpeg's demuxers and decoders (formats/video: decode_video,
+// through nodes/qc/label_truth.cpp's decode_gray, which reads a finished clip back to check its
+// camera-motion label; the batch resume check and the dataset report use the same reader). FFmpeg
+// itself is Debian's uninstrumented build; what is fuzzed is the wrapper: its size, format-change and
+// total bounds, its scaler set-up, its frame copies and the freeing of what it opened. Documented
+// outcome: grey frames of one positive size, or std::runtime_error (video::VideoError) naming the file.
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
