@@ -1,5 +1,6 @@
 // Decoded frames of an encoded video (encode.video's file) for the preview's frame player.
-// Built with FFmpeg's libav* (CAMGRAPH_HAVE_FFMPEG); without it, open() says so.
+// Decoded through the shared libav reader (camgraph/formats/video_reader.h) in builds with FFmpeg;
+// without it, open() says so.
 #pragma once
 #include <QImage>
 #include <QString>

@@ -91,6 +91,7 @@ nlohmann::json FrameSequenceValue::summary() const {
                       {"cameras", cameras.size()},
                       {"has_depth", depth.defined()}};
   if (points.defined()) s["points"] = points.size(0);
+  if (!timestamps.empty()) s["timestamps"] = {timestamps.front(), timestamps.back()};
   return s;
 }
 void FrameSequenceValue::save(ValueArchive& a) const {
@@ -101,6 +102,7 @@ void FrameSequenceValue::save(ValueArchive& a) const {
   a.meta["fps"] = fps;
   a.meta["cameras"] = cameras_json(cameras);
   a.meta["colour_space"] = to_string(colour_space);
+  if (!timestamps.empty()) a.meta["timestamps"] = timestamps;
 }
 
 // SplatScene -------------------------------------------------------------------------------
@@ -176,6 +178,15 @@ Value load_value(PortType type, const ValueArchive& a) {
       v->fps = m.value("fps", 24.0);
       v->cameras = cameras_from(m.value("cameras", nlohmann::json::array()));
       v->colour_space = colour_space_from_string(m.value("colour_space", "srgb"));
+      if (m.contains("timestamps")) {
+        const nlohmann::json& t = m["timestamps"];
+        if (!t.is_array() || t.size() != size_t(v->count()))
+          throw std::runtime_error("FrameSequence: timestamps must list one number per frame");
+        for (const auto& x : t) {
+          if (!x.is_number()) throw std::runtime_error("FrameSequence: a timestamp is not a number");
+          v->timestamps.push_back(x.get<double>());
+        }
+      }
       return v;
     }
     case PortType::SplatScene: {

@@ -6,6 +6,7 @@
 
 #include "camgraph/node_context.h"
 #include "image_codec.h"
+#include "video_load.h"
 
 namespace camgraph {
 
@@ -38,6 +39,12 @@ void image_save(NodeContext& ctx) {
 }
 
 void frames_load(NodeContext& ctx) {
+  if (!ctx.param_string("video").empty()) {
+    auto seq = std::make_shared<FrameSequenceValue>();
+    io::load_video_frames(ctx, *seq);
+    ctx.set_output("frames", seq);
+    return;
+  }
   const fs::path dir = ctx.input_path("folder");
   if (!fs::is_directory(dir)) ctx.fail("folder", "'" + dir.string() + "' is not a folder");
   std::vector<fs::path> files;
@@ -101,6 +108,7 @@ void frames_save(NodeContext& ctx) {
 }
 
 const char* kImageFilter = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.exr)";
+const char* kVideoFilter = "Videos (*.mp4 *.mkv *.mov *.avi *.webm *.m4v *.gif *.y4m)";
 
 }  // namespace
 
@@ -115,11 +123,19 @@ void register_io_nodes(Registry& r) {
   r.add({.type = "frames.load",
          .category = "Input",
          .title = "Load Frames",
-         .doc = "Reads every image in a folder, sorted by name, as a frame sequence.",
+         .doc = "Reads every image in a folder, sorted by name, or the frames of a video file, as a frame "
+                "sequence (a video's frame rate and each frame's time come with it).",
          .outputs = {{"frames", PortType::FrameSequence, "the frames"}},
          .params = {p_input_path("folder", "", "dir", "folder of images"),
-                    p_float("fps", 24, 0.1, 1000, "frame rate of the sequence"),
-                    p_int("max_frames", 0, 0, 1e7, "read at most this many frames (0: all)")},
+                    p_float("fps", 24, 0.1, 1000, "frame rate of the sequence (a folder; a video says its own)"),
+                    p_int("max_frames", 0, 0, 1e7, "read at most this many frames (0: all)"),
+                    p_input_path("video", "", kVideoFilter, "a video file to read instead of the folder"),
+                    p_int("start_frame", 0, 0, 1e9, "video: the first frame read (0-based)"),
+                    p_int("end_frame", 0, 0, 1e9, "video: read up to this frame, not including it (0: to the end)"),
+                    p_int("stride", 1, 1, 10000, "video: keep every n-th frame from start_frame"),
+                    p_float("target_fps", 0, 0, 1000,
+                            "video: keep the frames nearest this rate (0: the clip's rate / stride; never above it)"),
+                    p_float("scale", 1, 0.01, 4, "video: scale of the frames (bilinear)")},
          .execute = frames_load});
   r.add({.type = "image.save",
          .category = "Output",

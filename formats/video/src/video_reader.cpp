@@ -18,6 +18,12 @@ namespace {
 
 [[noreturn]] void fail(const std::string& file, const std::string& why) { throw VideoError("'" + file + "': " + why); }
 
+std::string av_error(int rc) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(rc, buf, sizeof buf);
+  return buf;
+}
+
 // What a Decoder opened, freed by its own destructor: a member, so it is freed also when the
 // Decoder's constructor throws (the Decoder's destructor would not run then).
 struct DecoderHandles {
@@ -43,12 +49,15 @@ struct Decoder : DecoderHandles {
   int stream = -1;
 
   Decoder(const std::string& file, bool open_codec) {
-    if (avformat_open_input(&fmt, file.c_str(), nullptr, nullptr) < 0) fail(file, "cannot open the file as a video");
-    if (avformat_find_stream_info(fmt, nullptr) < 0) fail(file, "no stream information");
+    if (const int rc = avformat_open_input(&fmt, file.c_str(), nullptr, nullptr); rc < 0)
+      fail(file, "cannot open the file as a video (" + av_error(rc) + ")");
+    if (const int rc = avformat_find_stream_info(fmt, nullptr); rc < 0)
+      fail(file, "no stream information (" + av_error(rc) + "; a truncated or damaged file?)");
     stream = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
     if (stream < 0) fail(file, "no video stream");
-    const AVCodec* dec = avcodec_find_decoder(fmt->streams[stream]->codecpar->codec_id);
-    if (!dec) fail(file, "no decoder for its codec in this FFmpeg");
+    const AVCodecID id = fmt->streams[stream]->codecpar->codec_id;
+    const AVCodec* dec = avcodec_find_decoder(id);
+    if (!dec) fail(file, std::string("no decoder for its codec (") + avcodec_get_name(id) + ") in this FFmpeg");
     if (!open_codec) return;
     codec = avcodec_alloc_context3(dec);
     if (!codec || avcodec_parameters_to_context(codec, fmt->streams[stream]->codecpar) < 0)
@@ -90,6 +99,16 @@ size_t decode_video(const std::string& file, Pixels pixels, const std::function<
   Decoder d(file, true);
   const AVPixelFormat target = pixels == Pixels::Gray8 ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
   const int channels = pixels == Pixels::Gray8 ? 1 : pixels == Pixels::Rgb24 ? 3 : 0;
+  const AVStream* st = d.fmt->streams[d.stream];
+  const AVRational rate = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
+  const double fps = rate.num && rate.den ? av_q2d(rate) : 0;
+  const int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+  // Presentation time from the stream's start, else the frame's place at the nominal rate.
+  auto frame_time = [&](const AVFrame& f, size_t index) {
+    if (f.best_effort_timestamp != AV_NOPTS_VALUE && st->time_base.den)
+      return double(f.best_effort_timestamp - start) * av_q2d(st->time_base);
+    return fps > 0 ? double(index) / fps : 0.0;
+  };
   std::vector<uint8_t> buffer;
   FrameView view;
   view.channels = channels;
@@ -132,7 +151,9 @@ size_t decode_video(const std::string& file, Pixels pixels, const std::function<
         const int stride[1] = {int(view.stride)};
         sws_scale(d.scaler, f->data, f->linesize, 0, height, dst, stride);
       }
-      view.index = count++;
+      view.index = count;
+      view.time_s = frame_time(*f, count);
+      ++count;
       if (!on_frame(view)) stop = true;
     }
   };

@@ -81,6 +81,18 @@ TEST(VideoReader, EveryCodecDecodesToItsFrameCountAndTheSamePictures) {
   }
 }
 
+TEST(VideoReader, FramesCarryTheirPresentationTimes) {
+  for (const char* name : {"h264_5frames.mp4", "mpeg4_5frames.avi", "ffv1_5frames.mkv", "raw_5frames.y4m"}) {
+    std::vector<double> times;
+    decode_video(seed(name), Pixels::None, [&](const FrameView& f) {
+      times.push_back(f.time_s);
+      return true;
+    });
+    ASSERT_EQ(times.size(), 5u) << name;
+    for (size_t i = 0; i < times.size(); ++i) EXPECT_NEAR(times[i], i / 8.0, 1e-6) << name << " frame " << i;
+  }
+}
+
 TEST(VideoReader, GreyAndScaledOutput) {
   int w = 0, h = 0;
   const auto grey = decode_all(seed("h264_5frames.mp4"), Pixels::Gray8, 0, 0, &w, &h);

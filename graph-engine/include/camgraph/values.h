@@ -59,6 +59,9 @@ struct FrameSequenceValue final : ValueBase {
   // coordinates; optional (undefined when absent). The splat trainer initialises from them.
   at::Tensor points;         // [P, 3] float32
   at::Tensor point_colours;  // [P, 3] float32 RGB in [0, 1] (undefined, or one per point)
+  // Each frame's time in seconds from the start of the clip it was read from (frames.load of a
+  // video); empty when the frames do not come from a clip.
+  std::vector<double> timestamps;
 
   int count() const { return frames.defined() ? static_cast<int>(frames.size(0)) : 0; }
   PortType type() const override { return PortType::FrameSequence; }

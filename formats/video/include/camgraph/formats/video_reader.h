@@ -45,7 +45,8 @@ struct FrameView {
   int channels = 0;
   size_t stride = 0;
   const uint8_t* data = nullptr;
-  size_t index = 0;  // decode order, 0-based
+  size_t index = 0;   // decode order, 0-based
+  double time_s = 0;  // presentation time from the stream's start; index / fps when the file has none
 };
 
 // Opens the file and reads the stream's header. Throws VideoError: cannot open, no video stream, no
