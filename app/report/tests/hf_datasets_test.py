@@ -54,13 +54,8 @@ def main():
               f"from PyPI; it could not): {probe.stderr[-300:] if probe else 'no interpreter'}")
         return 77
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from tiny_dataset import make_dataset
-    failures = []
-
-    def check(ok, what):
-        if not ok:
-            failures.append(what)
-            print("FAILED:", what)
+    from tiny_dataset import Checks, make_dataset
+    check = Checks()
 
     with tempfile.TemporaryDirectory() as root:
         items = [("a", "a hall, camera pans left", "pan", True), ("b", "a yard, camera orbits left", "orbit", True),
@@ -85,11 +80,7 @@ def main():
                 check(os.path.basename(row["video"]) == row["id"] + ".mp4", f"{row['id']}: its own video")
                 check(row["decoded"] == row["frames_col"] == 5, f"{row['id']}: PyAV decodes {row['decoded']} frames")
                 check(row["cameras"] == 5 and row["max_ortho"] < 1e-9, f"{row['id']}: CameraCtrl reads 5 poses")
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("ok")
-    return 0
+    return check.exit_code()
 
 
 sys.exit(main())

@@ -10,7 +10,7 @@ Usage: report_page_test.py CAMGRAPH_CLI SOURCE_DIR. Exit 77 (skipped) without ch
 import json, os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tiny_dataset import make_dataset  # noqa: E402
+from tiny_dataset import Checks, make_dataset  # noqa: E402
 
 cli, source = sys.argv[1], sys.argv[2]
 
@@ -35,12 +35,7 @@ PROBE = """<script>window.addEventListener('load', () => {
 
 
 def main():
-    failures = []
-
-    def check(ok, what):
-        if not ok:
-            failures.append(what)
-            print("FAILED:", what)
+    check = Checks()
 
     with tempfile.TemporaryDirectory() as root:
         ds = make_dataset(root, source, [("good", "a hall, camera pans left", "pan", True),
@@ -69,7 +64,7 @@ def main():
         browser = shutil.which("chromium-headless-shell") or shutil.which("chromium")
         if not browser:
             print("SKIP: chromium-headless-shell is not installed (packaging/install-deps.sh installs it)")
-            return 77 if not failures else 1
+            return 77 if not check.failures else 1
         probed = os.path.join(root, "probed.html")
         open(probed, "w", encoding="utf-8").write(html.replace("</body>", PROBE + "</body>"))
         r = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
@@ -85,11 +80,7 @@ def main():
             check(probe["bars"] >= 10, f"chart bars have a width: {probe}")
             check(probe["problem_rows"] == len(rep["problems"]), f"one table row per problem: {probe}")
             check(probe["problem_count"] == str(len(rep["problems"])), f"the summary's count: {probe}")
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("ok")
-    return 0
+    return check.exit_code()
 
 
 sys.exit(main())

@@ -31,3 +31,22 @@ def make_dataset(root, source, items):
                                  "qc_pass": passed}))
     open(os.path.join(ds, "metadata.jsonl"), "w").write("\n".join(lines) + "\n")
     return ds
+
+
+class Checks:
+    """Collects failed checks, printing each as it happens."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, ok, what):
+        if not ok:
+            self.failures.append(what)
+            print("FAILED:", what)
+
+    def exit_code(self):
+        if self.failures:
+            print(f"{len(self.failures)} check(s) failed")
+            return 1
+        print("ok")
+        return 0
