@@ -63,7 +63,9 @@ TEST(BuiltinRegistry, SplatFamilyRendersSplatScenesForTheViewport) {
   if (!built("splat")) GTEST_SKIP() << "no splat family in this build";
   const ValueRenderer* renderer = builtin_registry().find_renderer(PortType::SplatScene);
   ASSERT_NE(renderer, nullptr);
-  if (renderer->cuda_available()) EXPECT_TRUE(cuda_available());
+  if (renderer->cuda_available()) {
+    EXPECT_TRUE(cuda_available());
+  }
   // One opaque red Gaussian in front of the camera, on a grey background.
   auto scene = std::make_shared<SplatSceneValue>();
   scene->means = at::zeros({1, 3});
