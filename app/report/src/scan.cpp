@@ -108,9 +108,8 @@ const json* at_path(const json& j, const std::string& path) {
   return cur;
 }
 
-void summarise(DatasetReport& r, const ReportOptions& options) {
+void summarise(DatasetReport& r) {
   std::map<std::string, std::map<std::string, size_t>>& c = r.counts;
-  std::set<std::string> hashes, versions, encoders;
   for (const ReportItem& it : r.items) {
     c["camera move"][it.camera_move.substr(0, it.camera_move.find(' '))]++;
     c["direction"]
@@ -155,7 +154,6 @@ void summarise(DatasetReport& r, const ReportOptions& options) {
     });
     r.scores.push_back(std::move(s));
   }
-  (void)options;
 }
 
 }  // namespace
@@ -228,7 +226,7 @@ DatasetReport build_dataset_report(const fs::path& folder, const ReportOptions& 
   r.graph_hashes.assign(hashes.begin(), hashes.end());
   r.camgraph_versions.assign(versions.begin(), versions.end());
   r.encoders.assign(encoders.begin(), encoders.end());
-  summarise(r, options);
+  summarise(r);
   return r;
 }
 

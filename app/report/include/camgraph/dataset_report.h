@@ -23,7 +23,6 @@ struct ReportOptions {
   bool decode_videos = true;  // count every video's frames; false: the header only (faster)
   bool thumbnails = true;     // first / middle / last frame of each item as JPEG (the HTML page)
   int thumbnail_width = 160;
-  size_t worst_items = 5;  // per QC score
 };
 
 struct Problem {
