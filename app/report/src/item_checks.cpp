@@ -48,6 +48,7 @@ void check_video(const fs::path& file, ReportItem& item, const ReportOptions& op
     if (item.fps > 0 && info.fps > 0 && std::abs(info.fps - item.fps) > 1e-3 * item.fps)
       problems.push_back({item.id, name + ": the video plays at " + std::to_string(info.fps) +
                                        " fps, its metadata line says " + std::to_string(item.fps)});
+    if (!options.decode_videos) return;  // the header checks only
     const int frames = item.frames;
     const std::array<long, 3> wanted = {0, frames / 2, frames - 1};
     std::vector<std::string> thumbs(3);
@@ -154,7 +155,7 @@ std::string first_pose_line(const fs::path& folder, const json& line) {
 }
 
 void check_item(const fs::path& folder, const json& line, ReportItem& item, const ReportOptions& options,
-                std::vector<Problem>& problems, bool decode) {
+                std::vector<Problem>& problems) {
   std::error_code ec;
   auto file_of = [&](const char* key, bool required) -> fs::path {
     const std::string name = text_of(line, key);
@@ -171,10 +172,9 @@ void check_item(const fs::path& folder, const json& line, ReportItem& item, cons
   };
   if (const fs::path video = file_of("file_name", true); !video.empty()) {
 #ifdef CAMGRAPH_HAVE_VIDEO_FORMATS
-    if (decode) check_video(video, item, options, problems);
+    check_video(video, item, options, problems);
 #else
     (void)options;
-    (void)decode;
 #endif
     // The caption beside the video (videos/<id>.txt), when the folder has one, says the same.
     const fs::path caption = fs::path(video).replace_extension(".txt");

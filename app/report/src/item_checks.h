@@ -13,9 +13,10 @@ namespace camgraph::report {
 bool video_decoding_available();
 
 // Checks the files `line` names (video, caption text, poses, cameras) and appends one Problem per
-// fault; fills item.thumbnails when asked and the video decodes.
+// fault: the video's header always (builds with FFmpeg), its frames when options.decode_videos;
+// fills item.thumbnails when asked and the video decodes.
 void check_item(const std::filesystem::path& folder, const nlohmann::json& line, ReportItem& item,
-                const ReportOptions& options, std::vector<Problem>& problems, bool decode);
+                const ReportOptions& options, std::vector<Problem>& problems);
 
 // The RealEstate10K poses file checked line by line: "" when it is sound, else the first problem.
 // `frames` is the count the metadata line gives.

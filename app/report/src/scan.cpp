@@ -217,7 +217,7 @@ DatasetReport build_dataset_report(const fs::path& folder, const ReportOptions& 
     }
     if (j.contains("encoder") && j["encoder"].is_object())
       encoders.insert(text_of(j["encoder"], "encoder") + " " + text_of(j["encoder"], "codec"));
-    check_item(folder, j, it, options, r.problems, r.videos_decoded);
+    check_item(folder, j, it, options, r.problems);
     for (const std::string& p : dataset::caption_motion_problems(it.caption, j.value("motion", json::array())))
       r.problems.push_back({it.id, it.id + ": " + p + " (caption: \"" + it.caption + "\")"});
     if (r.sample_pose_line.empty()) r.sample_pose_line = first_pose_line(folder, j);

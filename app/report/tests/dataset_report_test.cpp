@@ -180,6 +180,14 @@ TEST(DatasetReport, EveryPlantedProblemIsNamed) {
   EXPECT_EQ(r.non_uniform.at("frames"), std::vector<std::string>{"long_claim (7)"});
   // The text and JSON renderings carry every problem.
   EXPECT_EQ(report_json(r)["problems"].size(), r.problems.size());
+  // Without decoding, the header checks stay and the frame count is not checked.
+  ReportOptions header_only;
+  header_only.decode_videos = false;
+  const DatasetReport h = build_dataset_report(dir, header_only);
+  EXPECT_FALSE(h.videos_decoded);
+  EXPECT_EQ(problems_with(h, "wrong_size", "the video is 32x24, its metadata line says 64x48"), 1u) << dump(h);
+  EXPECT_EQ(problems_with(h, "long_claim", "decodes to"), 0u) << dump(h);
+  EXPECT_EQ(problems_with(h, "broken_video", "broken_video.mp4"), 1u) << dump(h);  // its header does not open
   fs::remove_all(dir);
 }
 
