@@ -91,6 +91,19 @@ void check_cameras(const fs::path& file, const ReportItem& item, std::vector<Pro
 
 }  // namespace
 
+bool read_bounded_line(std::istream& in, std::string& line, size_t max_bytes, bool& too_long) {
+  line.clear();
+  too_long = false;
+  bool any = false;
+  for (int c; (c = in.get()) != std::char_traits<char>::eof();) {
+    any = true;
+    if (c == '\n') return true;
+    if (line.size() < max_bytes) line.push_back(char(c));
+    else too_long = true;
+  }
+  return any;
+}
+
 bool video_decoding_available() {
 #ifdef CAMGRAPH_HAVE_VIDEO_FORMATS
   return true;
@@ -103,15 +116,16 @@ std::string check_poses_file(const fs::path& file, const std::string& id, int fr
   std::ifstream in(file, std::ios::binary);
   if (!in) return "cannot be read";
   std::string line;
-  if (!std::getline(in, line)) return "is empty";
+  bool too_long = false;
+  if (!read_bounded_line(in, line, kMaxPoseLineBytes, too_long)) return "is empty";
   if (trimmed(line) != id) return "line 1 is \"" + trimmed(line).substr(0, 80) + "\", not the item id " + id;
   long count = 0, previous_time = -1;
-  while (std::getline(in, line)) {
+  while (read_bounded_line(in, line, kMaxPoseLineBytes, too_long)) {
     if (trimmed(line).empty()) continue;
     ++count;
     const std::string at = "line " + std::to_string(count + 1) + ": ";
     if (frames > 0 && count > frames) return "has more than the " + std::to_string(frames) + " frame lines";
-    if (line.size() > kMaxPoseLineBytes) return at + "too long";
+    if (too_long) return at + "longer than " + std::to_string(kMaxPoseLineBytes) + " bytes";
     std::istringstream ss(line);
     std::vector<double> v;
     for (std::string tok; ss >> tok;) {
@@ -150,7 +164,10 @@ std::string first_pose_line(const fs::path& folder, const json& line) {
   if (file.empty()) return "";
   std::ifstream in(file, std::ios::binary);
   std::string first, second;
-  if (!std::getline(in, first) || !std::getline(in, second) || second.size() > kMaxPoseLineBytes) return "";
+  bool too_long = false;
+  if (!read_bounded_line(in, first, kMaxPoseLineBytes, too_long) ||
+      !read_bounded_line(in, second, kMaxPoseLineBytes, too_long) || too_long)
+    return "";
   return trimmed(second);
 }
 

@@ -1,6 +1,7 @@
 // The per-item file checks of the dataset report (scan.cpp calls them for every metadata line).
 #pragma once
 #include <filesystem>
+#include <istream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -8,6 +9,10 @@
 #include "camgraph/dataset_report.h"
 
 namespace camgraph::report {
+
+// std::getline that keeps at most `max_bytes` of a line (the rest is read and dropped, so a file
+// without newlines cannot make it allocate more); `too_long` says whether it dropped any.
+bool read_bounded_line(std::istream& in, std::string& line, size_t max_bytes, bool& too_long);
 
 // True in builds with FFmpeg (videos are decoded and thumbnails made).
 bool video_decoding_available();

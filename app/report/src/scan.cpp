@@ -174,11 +174,12 @@ DatasetReport build_dataset_report(const fs::path& folder, const ReportOptions& 
   std::set<std::string> hashes, versions, encoders;
   std::string line;
   size_t line_no = 0;
-  while (std::getline(in, line)) {
+  bool too_long = false;
+  while (read_bounded_line(in, line, kMaxLineBytes, too_long)) {
     ++line_no;
     const std::string where = "metadata.jsonl:" + std::to_string(line_no);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (line.size() > kMaxLineBytes) {
+    if (!too_long && line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (too_long) {
       r.problems.push_back({where, meta.string() + " line " + std::to_string(line_no) + ": longer than 16 MiB"});
       continue;
     }

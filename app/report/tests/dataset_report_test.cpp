@@ -235,3 +235,15 @@ TEST(DatasetReport, AFolderWithoutMetadataIsAnErrorNamingIt) {
   }
   fs::remove_all(dir);
 }
+
+TEST(DatasetReport, OverlongLinesAreProblemsNotAllocations) {
+  const fs::path dir = fresh_dir("overlong");
+  std::vector<json> lines = {add_item(dir, {"x", "camera pans left", pan("left")})};
+  // A 20 MiB metadata line without a newline, and a pose line of 10 KB.
+  write_metadata(dir, lines, std::string(size_t(20) << 20, 'x'));
+  write(dir / "poses/x.txt", "x\n" + std::string(10000, '1') + "\n");
+  const DatasetReport r = build_dataset_report(dir);
+  EXPECT_EQ(problems_with(r, "metadata.jsonl:2", "longer than 16 MiB"), 1u) << dump(r);
+  EXPECT_EQ(problems_with(r, "x", "line 2: longer than 4096 bytes"), 1u) << dump(r);
+  fs::remove_all(dir);
+}
